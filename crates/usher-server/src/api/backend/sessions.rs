@@ -1,0 +1,150 @@
+//! `/v1/sessions`: create, read, list, revoke, and mint session and template tokens.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    response::Response,
+    routing::{get, post},
+};
+use serde::Deserialize;
+use usher_types::{Session, SessionStatus, Token};
+
+use super::{list_response, users};
+use crate::{
+    api::{
+        extract::{JsonBody, Query},
+        validate::{self, Paging},
+    },
+    error::{ApiError, ApiResult},
+    ids,
+    state::AppState,
+    store::{SessionFilter, SessionRecord},
+    tokens, wire,
+};
+
+/// Bounds of `expires_in_seconds` (Clerk's template lifetime range).
+const TOKEN_LIFETIME: std::ops::RangeInclusive<i64> = 30..=315_360_000;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sessions", get(list_sessions).post(create_session))
+        .route("/sessions/{id}", get(get_session))
+        .route("/sessions/{id}/revoke", post(revoke_session))
+        .route("/sessions/{id}/tokens", post(session_token))
+        .route("/sessions/{id}/tokens/{template}", post(template_token))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListSessions {
+    user_id: Option<String>,
+    client_id: Option<String>,
+    status: Option<String>,
+    #[serde(default)]
+    paginated: bool,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+async fn list_sessions(State(state): State<AppState>, Query(q): Query<ListSessions>) -> ApiResult<Response> {
+    if let Some(status) = &q.status {
+        if SessionStatus::parse(status).is_none() {
+            return Err(ApiError::invalid("form_param_value_invalid", "status", format!("{status} is not a session status.")));
+        }
+    }
+    let page = Paging { limit: q.limit, offset: q.offset }.page()?;
+    let filter = SessionFilter { user_id: q.user_id, client_id: q.client_id, status: q.status };
+    let (sessions, total) = state.store.list_sessions(&filter, page).await?;
+    Ok(list_response(sessions.iter().map(wire::session).collect(), total, q.paginated))
+}
+
+#[derive(Debug, Deserialize)]
+struct NewSession {
+    user_id: String,
+    active_organization_id: Option<String>,
+}
+
+async fn create_session(State(state): State<AppState>, JsonBody(b): JsonBody<NewSession>) -> ApiResult<Json<Session>> {
+    let user = users::load(&state, &b.user_id).await?;
+    let now = state.now();
+    if user.banned {
+        return Err(ApiError::invalid("user_banned", "user_id", "This user is banned and cannot have sessions."));
+    }
+    if user.is_locked(now) {
+        return Err(ApiError::invalid("user_locked", "user_id", "This user is locked and cannot have sessions."));
+    }
+    let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    let session = SessionRecord {
+        id: ids::new_id("sess"),
+        user_id: user.id,
+        client_id: ids::new_id("client"),
+        status: "active".into(),
+        actor: None,
+        last_active_organization_id: validate::opt_text("active_organization_id", b.active_organization_id)?,
+        last_active_at: now,
+        expire_at: now.saturating_add(ms(state.config.session_max_lifetime)),
+        abandon_at: now.saturating_add(ms(state.config.session_inactivity_timeout)),
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.create_session(&session).await?;
+    Ok(Json(wire::session(&session)))
+}
+
+async fn load(state: &AppState, id: &str) -> ApiResult<SessionRecord> {
+    state.store.get_session(id).await?.ok_or(ApiError::NotFound("session"))
+}
+
+async fn get_session(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Session>> {
+    Ok(Json(wire::session(&load(&state, &id).await?)))
+}
+
+async fn revoke_session(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Session>> {
+    let session = state.store.end_session(&id, "revoked", state.now()).await?.ok_or(ApiError::NotFound("session"))?;
+    Ok(Json(wire::session(&session)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TokenOptions {
+    expires_in_seconds: Option<i64>,
+}
+
+impl TokenOptions {
+    fn lifetime(&self) -> ApiResult<Option<i64>> {
+        match self.expires_in_seconds {
+            Some(s) if !TOKEN_LIFETIME.contains(&s) => Err(ApiError::invalid(
+                "form_param_value_invalid",
+                "expires_in_seconds",
+                format!("expires_in_seconds must be between {} and {}.", TOKEN_LIFETIME.start(), TOKEN_LIFETIME.end()),
+            )),
+            other => Ok(other),
+        }
+    }
+}
+
+/// A session that can mint tokens now, or a refusal.
+async fn live_session(state: &AppState, id: &str) -> ApiResult<SessionRecord> {
+    let session = load(state, id).await?;
+    tokens::ensure_live(&session, state.now())?;
+    Ok(session)
+}
+
+async fn session_token(State(state): State<AppState>, Path(id): Path<String>, JsonBody(b): JsonBody<TokenOptions>) -> ApiResult<Json<Token>> {
+    let lifetime = b.lifetime()?;
+    let session = live_session(&state, &id).await?;
+    let default = i64::try_from(state.config.session_token_lifetime.as_secs()).unwrap_or(60);
+    let jwt = tokens::mint_session_token(&state, &session, lifetime.unwrap_or(default), None).await?;
+    Ok(Json(Token::new(jwt)))
+}
+
+async fn template_token(
+    State(state): State<AppState>,
+    Path((id, name)): Path<(String, String)>,
+    JsonBody(b): JsonBody<TokenOptions>,
+) -> ApiResult<Json<Token>> {
+    let lifetime = b.lifetime()?;
+    let session = live_session(&state, &id).await?;
+    let template = state.store.get_template_by_name(&name).await?.ok_or(ApiError::NotFound("JWT template"))?;
+    let user = users::load(&state, &session.user_id).await?;
+    let jwt = tokens::mint_template_token(&state, &template, &session, &user, lifetime, None).await?;
+    Ok(Json(Token::new(jwt)))
+}

@@ -1,0 +1,73 @@
+//! Request extractors that answer bad input with Clerk errors instead of axum's plain text.
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{StatusCode, request::Parts},
+};
+use serde::{Deserialize, Deserializer, de::DeserializeOwned};
+use usher_types::ClerkError;
+
+use crate::error::ApiError;
+
+/// A JSON body. An empty body reads as `{}`, because Clerk's SDKs send none when a call has no
+/// parameters; required fields are then reported as missing.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge
+            } else {
+                ApiError::BadRequest(ClerkError::new("malformed_request", "Unreadable request body", e.body_text()))
+            }
+        })?;
+        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
+        let mut de = serde_json::Deserializer::from_slice(text);
+        serde_path_to_error::deserialize(&mut de).map(JsonBody).map_err(body_error)
+    }
+}
+
+fn body_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return ApiError::BadRequest(ClerkError::new(
+            "malformed_request",
+            "Request body is not valid JSON",
+            format!("The request body could not be parsed as JSON: {inner}"),
+        ));
+    }
+    let message = inner.to_string();
+    // serde reports a missing field at the parent's path; its name is in the message.
+    if let Some(field) = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+        let param = if path == "." { field.to_owned() } else { format!("{path}.{field}") };
+        return ApiError::invalid("form_param_missing", &param, format!("{param} must be included."));
+    }
+    let param = if path == "." { "body".to_owned() } else { path };
+    let detail = message.split(" at line ").next().unwrap_or(&message);
+    ApiError::format(&param, format!("{param} is invalid: {detail}."))
+}
+
+/// Query parameters; repeated keys fill `Vec`s (`email_address=a&email_address=b`).
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_html_form::from_str(query).map(Query).map_err(|e| {
+            let message = e.to_string();
+            ApiError::format("query", format!("The query string is invalid: {message}."))
+        })
+    }
+}
+
+/// For `Option<Option<T>>` fields: absent → `None`, `null` → `Some(None)`, a value → `Some(Some(v))`.
+pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}

@@ -1,0 +1,197 @@
+//! The `usher` commands: `dev`, `serve`, `rotate-key`, `jwt-public-key`.
+
+use std::{
+    io::Write as _,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::{
+    App,
+    clock::{Clock, SystemClock},
+    config::{Config, Database, FileConfig, Secret, check_secret_key},
+    ids,
+    store::{SqlStore, Store},
+    tokens::keys::{self, KeyRing},
+};
+
+/// Self-hosted authentication, wire-compatible with Clerk.
+#[derive(Debug, Parser)]
+#[command(name = "usher", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a development server on an embedded SQLite database; nothing to configure.
+    Dev(DevArgs),
+    /// Run a production server from a TOML config file and USHER_… environment variables.
+    Serve {
+        /// The config file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Add a new signing key; the current one stays published until its tokens expire.
+    RotateKey {
+        /// Where the data lives.
+        #[command(flatten)]
+        data: DataArgs,
+        /// Seconds before the new key starts signing (it is published at once).
+        #[arg(long, default_value_t = 30)]
+        activate_in: u32,
+    },
+    /// Print the public key that verifies session tokens, in PEM (the value of CLERK_JWT_KEY).
+    JwtPublicKey {
+        /// Where the data lives.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+/// Where `usher dev` keeps its data and listens.
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// Where the data lives.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+}
+
+/// The data directory, or a database URL.
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// Directory for the SQLite database and the development secret key.
+    #[arg(long, default_value = ".usher")]
+    pub data_dir: PathBuf,
+    /// A postgres:// URL instead of the embedded SQLite database.
+    #[arg(long, env = "USHER_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+impl DataArgs {
+    fn database(&self) -> anyhow::Result<Database> {
+        match &self.database_url {
+            Some(url) => Database::from_url(url).map_err(anyhow::Error::msg),
+            None => {
+                std::fs::create_dir_all(&self.data_dir).with_context(|| format!("creating {}", self.data_dir.display()))?;
+                Ok(Database::Sqlite(self.data_dir.join("usher.db")))
+            }
+        }
+    }
+}
+
+/// Runs a parsed command line until it finishes (or, for servers, until Ctrl-C / SIGTERM).
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Dev(args) => dev(args).await,
+        Command::Serve { config } => serve(&config).await,
+        Command::RotateKey { data, activate_in } => {
+            let store = SqlStore::open(&data.database()?.url()).await?;
+            let record = keys::rotate(&store, SystemClock.now_ms(), i64::from(activate_in) * 1000).await?;
+            println!("new signing key {} signs in {activate_in} s; the previous key stays published until its tokens expire", record.kid);
+            Ok(())
+        }
+        Command::JwtPublicKey { data } => {
+            let store = SqlStore::open(&data.database()?.url()).await?;
+            let ring = KeyRing::load(&store, SystemClock.now_ms()).await?;
+            print!("{}", ring.signer().public_pem());
+            Ok(())
+        }
+    }
+}
+
+async fn dev(args: DevArgs) -> anyhow::Result<()> {
+    let database = args.data.database()?;
+    let secret = match std::env::var("USHER_SECRET_KEY") {
+        Ok(key) => {
+            check_secret_key(&key).map_err(|e| anyhow::anyhow!("USHER_SECRET_KEY: {e}"))?;
+            key
+        }
+        Err(_) => dev_secret_key(&args.data.data_dir)?,
+    };
+    let config = Config::new(args.listen, database, Secret::new(secret));
+    let app = App::build(config).await?;
+    let state = app.state().clone();
+    // What an app needs in its .env, one per line, then the line scripts wait for.
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "CLERK_API_URL={}", state.issuer)?;
+    writeln!(out, "CLERK_SECRET_KEY={}", state.config.secret_key.expose())?;
+    writeln!(out, "PUBLIC_CLERK_PUBLISHABLE_KEY={}", state.publishable_key)?;
+    writeln!(out, "usher dev: listening on {}", state.issuer)?;
+    out.flush()?;
+    drop(out);
+    app.run(shutdown_signal()).await?;
+    Ok(())
+}
+
+/// The development secret key, kept in the data directory (readable by its owner only) so
+/// that apps keep working across restarts.
+fn dev_secret_key(dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join("secret_key");
+    if let Ok(key) = std::fs::read_to_string(&path) {
+        let key = key.trim().to_owned();
+        check_secret_key(&key).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        return Ok(key);
+    }
+    let key = format!("sk_test_{}", ids::random_base62(48));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path).with_context(|| format!("creating {}", path.display()))?;
+    writeln!(file, "{key}")?;
+    file.sync_all()?;
+    Ok(key)
+}
+
+async fn serve(path: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut file = FileConfig::parse(&text).map_err(anyhow::Error::msg)?;
+    file.apply_env(|name| std::env::var(name).ok());
+    let config = match file.validate() {
+        Ok(c) => c,
+        Err(problems) => bail!("refusing to start:\n{problems}"),
+    };
+    let app = App::build_with_clock(config, Arc::new(SystemClock)).await?;
+    tracing::info!(addr = %app.local_addr(), issuer = %app.state().issuer, "usher serve: listening");
+    println!("usher serve: listening on http://{}", app.local_addr());
+    app.run(shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// Store handle for commands that only need the database.
+pub async fn open_store(data: &DataArgs) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(Arc::new(SqlStore::open(&data.database()?.url()).await?))
+}

@@ -1,0 +1,272 @@
+//! Configuration: one typed struct, from defaults < TOML file < `USHER_…` environment.
+//!
+//! `usher dev` builds a [`Config`] with everything generated; `usher serve` reads a
+//! [`FileConfig`], applies the environment, and [`FileConfig::validate`]s it, refusing to start
+//! on anything missing or unsafe.
+
+use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
+
+use serde::Deserialize;
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An embedded SQLite file.
+    Sqlite(PathBuf),
+    /// A `postgres://` URL.
+    Postgres(String),
+}
+
+impl Database {
+    /// Parses `USHER_DATABASE_URL`-style text: `postgres://…`, `postgresql://…` or `sqlite://path`.
+    pub fn from_url(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(url.to_owned()))
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            Ok(Self::Sqlite(PathBuf::from(path.split('?').next().unwrap_or(path))))
+        } else {
+            Err("the database URL must start with postgres://, postgresql:// or sqlite://".into())
+        }
+    }
+
+    /// The sqlx URL.
+    pub fn url(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite://{}?mode=rwc", path.display()),
+            Self::Postgres(url) => url.clone(),
+        }
+    }
+}
+
+/// A secret that never appears in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    /// The secret itself; use sparingly.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(****)")
+    }
+}
+
+/// Everything a running server needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Where the data lives.
+    pub database: Database,
+    /// The Backend API secret key (`sk_test_…`/`sk_live_…`).
+    pub secret_key: Secret,
+    /// The public URL of this server (the Frontend API and token issuer). `None`: derived from
+    /// the bound address (dev).
+    pub public_url: Option<String>,
+    /// `pk_live_`/`sk_live_` (production) or `pk_test_` (development).
+    pub production: bool,
+    /// Session token lifetime.
+    pub session_token_lifetime: Duration,
+    /// A session ends this long after it started.
+    pub session_max_lifetime: Duration,
+    /// A session ends after this long without activity.
+    pub session_inactivity_timeout: Duration,
+    /// Password length policy, in characters.
+    pub password_min_length: usize,
+    /// Password length policy, in characters.
+    pub password_max_length: usize,
+    /// At most this many Argon2 runs at once.
+    pub password_hash_slots: usize,
+    /// How often each node re-reads the signing keys.
+    pub key_reload_interval: Duration,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+}
+
+impl Config {
+    /// Defaults around the given essentials.
+    pub fn new(listen: SocketAddr, database: Database, secret_key: Secret) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Self {
+            listen,
+            database,
+            secret_key,
+            public_url: None,
+            production: false,
+            session_token_lifetime: Duration::from_secs(60),
+            session_max_lifetime: Duration::from_secs(7 * 24 * 3600),
+            session_inactivity_timeout: Duration::from_secs(7 * 24 * 3600),
+            password_min_length: 8,
+            password_max_length: 128,
+            password_hash_slots: 2 * cores,
+            key_reload_interval: Duration::from_secs(10),
+            max_body_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// `usher serve`'s TOML file. Unknown keys are an error, so typos do not pass silently.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Format version; must be 1.
+    pub version: Option<u32>,
+    /// `ADDR:PORT` to listen on.
+    pub listen: Option<String>,
+    /// `postgres://…` or `sqlite://path`.
+    pub database_url: Option<String>,
+    /// Prefer `USHER_SECRET_KEY` in the environment over writing it in the file.
+    pub secret_key: Option<String>,
+    /// The public `https://` URL of this server.
+    pub public_url: Option<String>,
+    /// Session token lifetime, seconds.
+    pub session_token_lifetime_secs: Option<u64>,
+    /// Maximum session lifetime, seconds.
+    pub session_max_lifetime_secs: Option<u64>,
+    /// Inactivity timeout, seconds.
+    pub session_inactivity_timeout_secs: Option<u64>,
+    /// Minimum password length.
+    pub password_min_length: Option<usize>,
+    /// Maximum password length.
+    pub password_max_length: Option<usize>,
+    /// Allow a plain `http://` public URL (only behind a TLS-terminating proxy on loopback).
+    pub allow_insecure_http: Option<bool>,
+}
+
+/// Environment variables `usher serve` reads, overriding the file.
+pub const ENV_OVERRIDES: [&str; 4] = ["USHER_LISTEN", "USHER_DATABASE_URL", "USHER_SECRET_KEY", "USHER_PUBLIC_URL"];
+
+impl FileConfig {
+    /// Parses the TOML text of a config file.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| format!("invalid config file: {e}"))
+    }
+
+    /// Applies `USHER_…` variables from `env` (a lookup function, so tests need not touch the
+    /// process environment).
+    pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) {
+        let [listen, db, secret, url] = ENV_OVERRIDES.map(&env);
+        self.listen = listen.or(self.listen.take());
+        self.database_url = db.or(self.database_url.take());
+        self.secret_key = secret.or(self.secret_key.take());
+        self.public_url = url.or(self.public_url.take());
+    }
+
+    /// Checks everything and builds the runtime config; every problem is reported at once.
+    pub fn validate(self) -> Result<Config, String> {
+        let mut problems = Vec::new();
+        if self.version.is_some_and(|v| v != 1) {
+            problems.push("`version` must be 1".to_owned());
+        }
+        let listen = self.listen.as_deref().unwrap_or("0.0.0.0:8787").parse::<SocketAddr>().map_err(|_| "`listen` must be ADDR:PORT".to_owned());
+        let database = match self.database_url.as_deref() {
+            None => Err("`database_url` (or USHER_DATABASE_URL) is required".to_owned()),
+            Some(url) => Database::from_url(url),
+        };
+        let secret = match self.secret_key.as_deref() {
+            None => Err("`secret_key` (or USHER_SECRET_KEY) is required".to_owned()),
+            Some(key) => check_secret_key(key).map(|()| Secret::new(key)),
+        };
+        let public_url = match self.public_url.as_deref() {
+            None => Err("`public_url` (or USHER_PUBLIC_URL) is required: the https URL clients reach usher at".to_owned()),
+            Some(url) if url.starts_with("https://") => Ok(url.trim_end_matches('/').to_owned()),
+            Some(url) if url.starts_with("http://") && self.allow_insecure_http == Some(true) => Ok(url.trim_end_matches('/').to_owned()),
+            Some(_) => Err("`public_url` must be https:// (set allow_insecure_http = true only behind a TLS proxy)".to_owned()),
+        };
+        let min = self.password_min_length.unwrap_or(8);
+        let max = self.password_max_length.unwrap_or(128);
+        if min < 8 {
+            problems.push("`password_min_length` must be at least 8".to_owned());
+        }
+        if !(64..=crate::password::HARD_MAX_LEN).contains(&max) || max < min {
+            problems.push(format!("`password_max_length` must be between 64 and {}", crate::password::HARD_MAX_LEN));
+        }
+        let token_life = self.session_token_lifetime_secs.unwrap_or(60);
+        if !(30..=3600).contains(&token_life) {
+            problems.push("`session_token_lifetime_secs` must be between 30 and 3600".to_owned());
+        }
+        for result in [&listen.as_ref().map(|_| ()), &database.as_ref().map(|_| ()), &secret.as_ref().map(|_| ()), &public_url.as_ref().map(|_| ())] {
+            if let Err(e) = result {
+                problems.push(e.to_string());
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems.join("\n"));
+        }
+        let (Ok(listen), Ok(database), Ok(secret), Ok(public_url)) = (listen, database, secret, public_url) else {
+            unreachable!("every error was collected above")
+        };
+        let mut config = Config::new(listen, database, secret.clone());
+        config.production = secret.expose().starts_with("sk_live_");
+        config.public_url = Some(public_url);
+        config.session_token_lifetime = Duration::from_secs(token_life);
+        if let Some(s) = self.session_max_lifetime_secs {
+            config.session_max_lifetime = Duration::from_secs(s);
+        }
+        if let Some(s) = self.session_inactivity_timeout_secs {
+            config.session_inactivity_timeout = Duration::from_secs(s);
+        }
+        config.password_min_length = min;
+        config.password_max_length = max;
+        Ok(config)
+    }
+}
+
+/// A secret key must look like Clerk's and carry enough randomness to resist guessing.
+pub fn check_secret_key(key: &str) -> Result<(), String> {
+    let body = key.strip_prefix("sk_live_").or_else(|| key.strip_prefix("sk_test_"));
+    match body {
+        None => Err("the secret key must start with sk_live_ or sk_test_".into()),
+        Some(b) if b.len() < 32 || !b.bytes().all(|c| c.is_ascii_alphanumeric()) => {
+            Err("the secret key must have at least 32 letters or digits after its prefix".into())
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "sk_live_0123456789abcdef0123456789abcdef";
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn a_complete_file_validates_and_env_overrides_it() {
+        let mut file = FileConfig::parse("version = 1\ndatabase_url = \"sqlite:///tmp/u.db\"\npublic_url = \"https://auth.example.com/\"").unwrap();
+        file.apply_env(env(&[("USHER_SECRET_KEY", KEY), ("USHER_LISTEN", "127.0.0.1:9000")]));
+        let config = file.validate().unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert!(config.production);
+        assert_eq!(config.public_url.as_deref(), Some("https://auth.example.com"));
+        assert!(!format!("{config:?}").contains("0123456789abcdef"), "the secret must not be printed");
+    }
+
+    #[test]
+    fn missing_and_unsafe_settings_are_all_reported() {
+        let mut file = FileConfig::parse("public_url = \"http://auth.example.com\"\npassword_min_length = 4").unwrap();
+        file.apply_env(env(&[("USHER_SECRET_KEY", "sk_live_short")]));
+        let err = file.validate().unwrap_err();
+        for needle in ["database_url", "secret key", "https", "password_min_length"] {
+            assert!(err.contains(needle), "{needle} missing from: {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        assert!(FileConfig::parse("databse_url = \"x\"").is_err());
+    }
+}

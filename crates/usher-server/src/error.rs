@@ -1,0 +1,164 @@
+//! The HTTP error type: every failure becomes Clerk's error body with Clerk's status code.
+//!
+//! Client mistakes carry a message meant for the client. Server failures are logged with a
+//! trace id and answered with a generic message and that id, never with internal detail.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::Map;
+use usher_types::{ClerkError, ClerkErrors};
+
+use crate::{ids, password::PasswordError, store::StoreError};
+
+/// An error answered to an API client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The secret key is missing or wrong (401).
+    #[error("unauthorized")]
+    Unauthorized,
+    /// The named resource does not exist (404).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request is malformed (400).
+    #[error("bad request: {}", .0.message)]
+    BadRequest(ClerkError),
+    /// A parameter is invalid or a rule forbids the change (422).
+    #[error("unprocessable: {}", .0.message)]
+    Unprocessable(ClerkError),
+    /// The body is larger than allowed (413).
+    #[error("request body too large")]
+    TooLarge,
+    /// Too many requests; retry after this many seconds (429).
+    #[error("rate limited")]
+    TooManyRequests(u64),
+    /// The server is saturated; retry after this many seconds (503).
+    #[error("temporarily unavailable")]
+    Unavailable(u64),
+    /// Anything else (500); logged, never shown.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Shorthand for handler results.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    /// 422 with `code`, naming the parameter `param`.
+    pub fn invalid(code: &str, param: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::Unprocessable(ClerkError::new(code, &message, message.clone()).with_param(param))
+    }
+
+    /// 422 `form_param_format_invalid` for `param`.
+    pub fn format(param: &str, message: impl Into<String>) -> Self {
+        Self::invalid("form_param_format_invalid", param, message)
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn body(&self) -> ClerkError {
+        match self {
+            Self::Unauthorized => ClerkError::new(
+                "clerk_key_invalid",
+                "Secret key invalid",
+                "The Authorization header must carry this instance's secret key as a Bearer token.",
+            ),
+            Self::NotFound(what) => ClerkError::new(
+                "resource_not_found",
+                "not found",
+                format!("No {what} was found with that identifier."),
+            ),
+            Self::BadRequest(e) | Self::Unprocessable(e) => e.clone(),
+            Self::TooLarge => ClerkError::new("request_body_too_large", "Request body too large", "The request body exceeds the size limit."),
+            Self::TooManyRequests(_) => {
+                ClerkError::new("too_many_requests", "Too many requests", "Too many requests. Retry after the time in the Retry-After header.")
+            }
+            Self::Unavailable(_) => ClerkError::new("service_unavailable", "Service busy", "The server is busy. Retry after the time in the Retry-After header."),
+            Self::Internal(_) => ClerkError::new("internal_clerk_error", "Oops, an unexpected error occurred", "Something went wrong on our side; the trace id identifies it in the server's logs."),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let trace_id = ids::random_base62(20);
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(%trace_id, error = ?self, "request failed");
+        } else {
+            tracing::debug!(%trace_id, error = %self, "request refused");
+        }
+        let body = ClerkErrors { errors: vec![self.body()], meta: Map::new(), clerk_trace_id: Some(trace_id) };
+        let mut response = (status, Json(body)).into_response();
+        let retry_after = match self {
+            Self::TooManyRequests(s) | Self::Unavailable(s) => Some(s.max(1)),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(field) => {
+                use crate::store::UniqueField::*;
+                let (param, what) = match field {
+                    EmailAddress => ("email_address", "That email address is taken. Please try another."),
+                    PhoneNumber => ("phone_number", "That phone number is taken. Please try another."),
+                    Username => ("username", "That username is taken. Please try another."),
+                    ExternalId => ("external_id", "That external ID is taken. Please try another."),
+                    TemplateName => ("name", "A JWT template with that name already exists."),
+                    Other => return Self::Internal(anyhow::anyhow!("unexpected unique conflict")),
+                };
+                let code = if field == TemplateName { "duplicate_record" } else { "form_identifier_exists" };
+                Self::invalid(code, param, what)
+            }
+            StoreError::Contention(what) => {
+                tracing::warn!(%what, "update contention");
+                Self::Unavailable(1)
+            }
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<PasswordError> for ApiError {
+    fn from(e: PasswordError) -> Self {
+        match e {
+            PasswordError::TooShort(n) => {
+                Self::invalid("form_password_length_too_short", "password", format!("Passwords must be {n} characters or more."))
+            }
+            PasswordError::TooLong(n) => {
+                Self::invalid("form_password_length_too_long", "password", format!("Passwords must be {n} characters or fewer."))
+            }
+            PasswordError::BadDigest => Self::invalid(
+                "form_param_format_invalid",
+                "password_digest",
+                "password_digest is not a valid digest for password_hasher (supported: argon2id, argon2i, bcrypt).",
+            ),
+            PasswordError::Busy => Self::Unavailable(1),
+            PasswordError::Failed => Self::Internal(anyhow::anyhow!("password hashing failed")),
+        }
+    }
+}

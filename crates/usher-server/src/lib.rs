@@ -1,0 +1,116 @@
+//! usher: self-hosted authentication and user management, wire-compatible with Clerk.
+//!
+//! The server speaks Clerk's Backend API (`/v1/…` with a secret key), mints RS256 session
+//! tokens and JWT-template tokens, and publishes its keys as a JWKS, so Clerk's own SDKs work
+//! against it. [`App::build`] opens the store and binds the listener; [`App::run`] serves until
+//! the shutdown future resolves. `main.rs` only parses the command line ([`cli`]).
+//!
+//! Layout:
+//! - [`api`]: routers, extractors, input rules; [`api::backend`] has one module per resource.
+//! - [`store`]: the [`store::Store`] trait and its SQL implementation (SQLite, PostgreSQL).
+//! - [`tokens`]: signing keys, JWS encoding, session and template tokens, shortcodes.
+//! - [`password`], [`ids`], [`clock`]: hashing, randomness, time.
+//! - [`config`], [`cli`]: configuration and commands; [`state`], [`error`], [`wire`]: glue.
+
+pub mod api;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod ids;
+pub mod password;
+pub mod state;
+pub mod store;
+pub mod tokens;
+pub mod wire;
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use anyhow::Context as _;
+use base64::{Engine as _, engine::general_purpose::STANDARD_NO_PAD};
+use tokio::net::TcpListener;
+
+use crate::{
+    clock::{Clock, SystemClock},
+    config::Config,
+    password::Passwords,
+    state::{AppState, Inner},
+    store::{SqlStore, Store},
+    tokens::keys::KeyRing,
+};
+
+/// A built server: a bound listener and its state.
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl App {
+    /// Opens the store, loads (or creates) the signing keys and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// [`App::build`] with a chosen clock (tests move time with [`clock::ManualClock`]).
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let store = SqlStore::open(&config.database.url()).await.context("opening the database")?;
+        let store: Arc<dyn Store> = Arc::new(store);
+        let keys = KeyRing::load(store.as_ref(), clock.now_ms()).await.context("loading the signing keys")?;
+        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let issuer = config.public_url.clone().unwrap_or_else(|| format!("http://{}", loopback_if_unspecified(addr)));
+        let publishable_key = publishable_key(&issuer, config.production);
+        let passwords = Passwords::new(config.password_min_length, config.password_max_length, config.password_hash_slots);
+        let secret_key_digest = ids::sha256(config.secret_key.expose().as_bytes());
+        let state = AppState::new(Inner { config, store, keys, passwords, clock, issuer, publishable_key, secret_key_digest });
+        Ok(Self { listener, state })
+    }
+
+    /// The address the server listens on (the real port when port 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// The shared state (issuer, keys, store).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let Self { listener, state } = self;
+        let reloader = tokio::spawn(reload_keys(state.clone()));
+        let result = axum::serve(listener, api::router(state)).with_graceful_shutdown(shutdown).await;
+        reloader.abort();
+        result
+    }
+}
+
+/// Re-reads the signing keys now and then, so rotations by another process (or node) and the
+/// expiry of retired keys show up without a restart.
+async fn reload_keys(state: AppState) {
+    let mut tick = tokio::time::interval(state.config.key_reload_interval);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.keys.reload(state.store.as_ref(), state.now()).await {
+            tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");
+        }
+    }
+}
+
+fn loopback_if_unspecified(addr: SocketAddr) -> SocketAddr {
+    match addr {
+        SocketAddr::V4(a) if a.ip().is_unspecified() => SocketAddr::from(([127, 0, 0, 1], a.port())),
+        SocketAddr::V6(a) if a.ip().is_unspecified() => SocketAddr::from(([127, 0, 0, 1], a.port())),
+        other => other,
+    }
+}
+
+/// `pk_test_`/`pk_live_` + base64(`<host>$`), the format Clerk's SDKs decode the Frontend API
+/// host from.
+pub fn publishable_key(issuer: &str, production: bool) -> String {
+    let host = issuer.split_once("://").map_or(issuer, |(_, rest)| rest).trim_end_matches('/');
+    let prefix = if production { "pk_live_" } else { "pk_test_" };
+    format!("{prefix}{}", STANDARD_NO_PAD.encode(format!("{host}$")))
+}

@@ -1,0 +1,186 @@
+//! Passwords: NFKC normalisation, length policy, Argon2id hashing off the async runtime with
+//! bounded concurrency, and verification of imported argon2/bcrypt digests.
+
+use std::{sync::Arc, time::Duration};
+
+use argon2::{
+    Argon2, PasswordHash, PasswordHasher as _, PasswordVerifier as _,
+    password_hash::{SaltString, rand_core::OsRng},
+};
+use tokio::sync::Semaphore;
+use unicode_normalization::UnicodeNormalization;
+
+/// Why a password was refused or could not be processed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PasswordError {
+    /// Fewer characters than the minimum.
+    #[error("password must be at least {0} characters")]
+    TooShort(usize),
+    /// More characters than the maximum.
+    #[error("password must be at most {0} characters")]
+    TooLong(usize),
+    /// An imported digest is not in a format we can verify.
+    #[error("unsupported or malformed password digest")]
+    BadDigest,
+    /// Every hashing slot stayed busy; the caller should retry shortly.
+    #[error("password hashing is saturated")]
+    Busy,
+    /// The hashing task failed (it panicked or was cancelled).
+    #[error("password hashing failed")]
+    Failed,
+}
+
+/// The password policy and the hashing pool.
+#[derive(Clone)]
+pub struct Passwords {
+    min_len: usize,
+    max_len: usize,
+    slots: Arc<Semaphore>,
+    /// Verified against when the user does not exist, so the answer takes as long as for a real one.
+    dummy_hash: Arc<str>,
+}
+
+/// Hard cap on characters even when checks are skipped: an unbounded input would tie up Argon2.
+pub const HARD_MAX_LEN: usize = 1024;
+
+impl Passwords {
+    /// A policy of `min_len..=max_len` characters, hashing at most `slots` passwords at once.
+    pub fn new(min_len: usize, max_len: usize, slots: usize) -> Self {
+        let salt = SaltString::generate(&mut OsRng);
+        let dummy = Argon2::default()
+            .hash_password(b"usher dummy password", &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        Self { min_len, max_len, slots: Arc::new(Semaphore::new(slots.max(1))), dummy_hash: dummy.into() }
+    }
+
+    /// NFKC-normalises `password` and checks its length in characters. With `skip_checks` only
+    /// the hard cap applies (for imports of users whose passwords predate the policy).
+    pub fn normalize(&self, password: &str, skip_checks: bool) -> Result<String, PasswordError> {
+        let normalized: String = password.nfkc().collect();
+        let chars = normalized.chars().count();
+        let max = if skip_checks { HARD_MAX_LEN } else { self.max_len };
+        if chars > max || password.len() > HARD_MAX_LEN * 4 {
+            return Err(PasswordError::TooLong(max));
+        }
+        if !skip_checks && chars < self.min_len {
+            return Err(PasswordError::TooShort(self.min_len));
+        }
+        Ok(normalized)
+    }
+
+    /// Hashes a normalised password with Argon2id (m=19456 KiB, t=2, p=1) as a PHC string.
+    pub async fn hash(&self, normalized: String) -> Result<String, PasswordError> {
+        self.run(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            Argon2::default().hash_password(normalized.as_bytes(), &salt).map(|h| h.to_string()).map_err(|_| PasswordError::Failed)
+        })
+        .await
+    }
+
+    /// Verifies `password` against `stored` (argon2 or bcrypt). With no stored hash, runs a dummy
+    /// Argon2 verification and answers false, so unknown users cost the same time as known ones.
+    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, PasswordError> {
+        let normalized: String = password.nfkc().collect();
+        let raw = password.to_owned();
+        let (stored, real) = match stored {
+            Some(s) => (s.to_owned(), true),
+            None => (self.dummy_hash.to_string(), false),
+        };
+        let ok = self
+            .run(move || {
+                // Imported digests were made from the raw text; ours from the NFKC form.
+                let ok = verify_digest(&normalized, &stored) || (raw != normalized && verify_digest(&raw, &stored));
+                Ok(ok)
+            })
+            .await?;
+        Ok(ok && real)
+    }
+
+    /// Checks that an imported digest can be verified later.
+    pub fn check_digest(hasher: &str, digest: &str) -> Result<(), PasswordError> {
+        let ok = match hasher {
+            "argon2id" | "argon2i" => PasswordHash::new(digest).is_ok_and(|h| h.algorithm.as_str() == hasher),
+            "bcrypt" => {
+                digest.len() == 60 && digest.parse::<bcrypt::HashParts>().is_ok()
+            }
+            _ => false,
+        };
+        if ok { Ok(()) } else { Err(PasswordError::BadDigest) }
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, PasswordError> + Send + 'static,
+    ) -> Result<T, PasswordError> {
+        // Each Argon2 run holds 19 MiB and a core for ~15 ms: bound how many run at once, and
+        // answer "busy" rather than queueing without limit.
+        let permit = tokio::time::timeout(Duration::from_secs(5), self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| PasswordError::Busy)?
+            .map_err(|_| PasswordError::Failed)?;
+        let result = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await
+        .map_err(|_| PasswordError::Failed)?;
+        result
+    }
+}
+
+fn verify_digest(password: &str, digest: &str) -> bool {
+    if digest.starts_with("$argon2") {
+        PasswordHash::new(digest).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    } else if digest.starts_with("$2") {
+        bcrypt::verify(password, digest).unwrap_or(false)
+    } else {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Passwords {
+        Passwords::new(8, 128, 2)
+    }
+
+    #[test]
+    fn length_is_counted_in_characters_after_nfkc() {
+        let p = policy();
+        assert_eq!(p.normalize("short12", false), Err(PasswordError::TooShort(8)));
+        assert!(p.normalize("😀😀😀😀😀😀😀😀", false).is_ok());
+        assert!(p.normalize(&"a".repeat(128), false).is_ok());
+        assert_eq!(p.normalize(&"a".repeat(129), false), Err(PasswordError::TooLong(128)));
+        assert!(p.normalize("x", true).is_ok());
+        assert!(p.normalize(&"a".repeat(HARD_MAX_LEN + 1), true).is_err());
+    }
+
+    #[tokio::test]
+    async fn hashes_are_argon2id_with_the_owasp_parameters_and_verify_whole_passwords() {
+        let p = policy();
+        let hash = p.hash(p.normalize("correct horse battery", false).unwrap()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(p.verify("correct horse battery", Some(&hash)).await.unwrap());
+        assert!(!p.verify("correct horse batter", Some(&hash)).await.unwrap());
+        assert!(!p.verify("correct horse battery", None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn decomposed_input_verifies_against_a_precomposed_password() {
+        let p = policy();
+        let hash = p.hash(p.normalize("caf\u{e9}-caf\u{e9}", false).unwrap()).await.unwrap();
+        assert!(p.verify("cafe\u{301}-cafe\u{301}", Some(&hash)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn imported_bcrypt_digests_verify() {
+        let digest = bcrypt::hash("imported-pass", 4).unwrap();
+        assert!(Passwords::check_digest("bcrypt", &digest).is_ok());
+        assert!(Passwords::check_digest("bcrypt", "$2b$04$short").is_err());
+        assert!(Passwords::check_digest("md5", &digest).is_err());
+        assert!(policy().verify("imported-pass", Some(&digest)).await.unwrap());
+    }
+}

@@ -1,0 +1,57 @@
+//! The one shared application state.
+
+use std::sync::Arc;
+
+use crate::{
+    clock::Clock,
+    config::Config,
+    password::Passwords,
+    store::Store,
+    tokens::keys::KeyRing,
+};
+
+/// What every handler can reach; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+/// The contents of [`AppState`].
+pub struct Inner {
+    /// The runtime configuration.
+    pub config: Config,
+    /// Where everything is kept.
+    pub store: Arc<dyn Store>,
+    /// The instance's signing keys.
+    pub keys: KeyRing,
+    /// Password policy and hashing.
+    pub passwords: Passwords,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// The public URL of this server; the `iss` of its tokens.
+    pub issuer: String,
+    /// The publishable key encoding `issuer`'s host.
+    pub publishable_key: String,
+    /// SHA-256 of the secret key, compared in constant time.
+    pub secret_key_digest: [u8; 32],
+}
+
+impl AppState {
+    /// Wraps the parts.
+    pub fn new(inner: Inner) -> Self {
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// Now, in ms since the epoch.
+    pub fn now(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}

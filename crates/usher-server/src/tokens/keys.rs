@@ -1,0 +1,210 @@
+//! The instance's RSA signing keys: generation, the in-memory ring, the JWKS, rotation.
+//!
+//! Keys live in the store so every node signs with the same key. Each node keeps the parsed
+//! keys in memory (minting then costs one RSA signature) and reloads the ring periodically to
+//! pick up rotations made by `usher rotate-key`. A rotated key is published at once but signs
+//! only from its activation time, so verifiers see it in the JWKS before they see its tokens;
+//! the retired key stays published until every token it signed has expired, plus a margin for
+//! JWKS caches.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicI64, Ordering},
+    },
+};
+
+use aws_lc_rs::{
+    encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der},
+    rsa::KeySize,
+    signature::{KeyPair as _, RsaKeyPair},
+};
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde_json::json;
+use usher_types::{Jwk, Jwks};
+
+use super::jwt::{self, Signer};
+use crate::{
+    ids,
+    store::{SigningKeyRecord, Store, StoreError, StoreResult},
+};
+
+/// Token categories (header `cat`) that Clerk's SDKs use to tell session tokens from others.
+pub const CATEGORY_SESSION: &str = "cl_B7d4PD111AAA";
+/// Category of JWT-template tokens: SDKs refuse these as session tokens.
+pub const CATEGORY_TEMPLATE: &str = "cl_B7d4PD222AAA";
+
+/// How long past its last token a retired key stays published: SDK leeway (5 s) plus the
+/// longest JWKS cache we expect (1 h), rounded up.
+pub const RETIRED_KEY_MARGIN_MS: i64 = 3_660_000;
+
+/// A parsed instance key.
+pub struct SigningKey {
+    /// Key id (`kid`).
+    pub kid: String,
+    signer: Signer,
+    jwk: Jwk,
+    activates_at: i64,
+    /// Longest token lifetime signed so far, seconds (mirrors the store).
+    max_lifetime: AtomicI64,
+    session_header: String,
+    template_header: String,
+}
+
+impl SigningKey {
+    fn parse(record: &SigningKeyRecord) -> StoreResult<Self> {
+        let pair = RsaKeyPair::from_pkcs8(&record.private_der)
+            .map_err(|e| StoreError::Corrupt(format!("signing key {}: {e}", record.kid)))?;
+        let public = pair.public_key();
+        let jwk = Jwk {
+            kid: record.kid.clone(),
+            alg: "RS256".into(),
+            use_: "sig".into(),
+            kty: "RSA".into(),
+            n: URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
+            e: URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
+        };
+        let header = |cat: &str| jwt::b64_json(&json!({"alg": "RS256", "cat": cat, "kid": record.kid, "typ": "JWT"}));
+        Ok(Self {
+            kid: record.kid.clone(),
+            session_header: header(CATEGORY_SESSION),
+            template_header: header(CATEGORY_TEMPLATE),
+            signer: Signer::rs256(Arc::new(pair)),
+            jwk,
+            activates_at: record.activates_at,
+            max_lifetime: AtomicI64::new(record.max_lifetime),
+        })
+    }
+
+    /// The RS256 signer.
+    pub fn signer(&self) -> &Signer {
+        &self.signer
+    }
+
+    /// The encoded JOSE header for session tokens or template tokens.
+    pub fn header(&self, template: bool) -> &str {
+        if template { &self.template_header } else { &self.session_header }
+    }
+
+    /// The public key in SPKI PEM, the form `CLERK_JWT_KEY` takes.
+    pub fn public_pem(&self) -> String {
+        let Signer::Rsa { key, .. } = &self.signer else { unreachable!("instance keys are RSA") };
+        let der: PublicKeyX509Der<'_> = key.public_key().as_der().expect("an RSA public key always encodes");
+        pem::encode(&pem::Pem::new("PUBLIC KEY", der.as_ref().to_vec()))
+    }
+
+    /// Records that this key signs tokens living `seconds`, so that a rotation keeps the key
+    /// published long enough. Touches the store only when a longer lifetime is first seen.
+    pub async fn note_lifetime(&self, store: &dyn Store, seconds: i64) -> StoreResult<()> {
+        if seconds > self.max_lifetime.load(Ordering::Relaxed) {
+            store.record_key_lifetime(&self.kid, seconds).await?;
+            self.max_lifetime.fetch_max(seconds, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+struct Ring {
+    signer: Arc<SigningKey>,
+    by_kid: HashMap<String, Arc<SigningKey>>,
+    jwks: Arc<Jwks>,
+}
+
+/// The keys of this instance, as this node currently knows them.
+pub struct KeyRing {
+    ring: RwLock<Arc<Ring>>,
+}
+
+/// A new RSA-2048 (e = 65537) key that signs from `activates_at`.
+pub fn generate_key(now: i64, activates_at: i64) -> SigningKeyRecord {
+    let pair = aws_lc_rs::rsa::KeyPair::generate(KeySize::Rsa2048).expect("RSA key generation failed");
+    let der: Pkcs8V1Der<'_> = pair.as_der().expect("an RSA key pair always encodes");
+    SigningKeyRecord {
+        kid: ids::new_id("ins"),
+        private_der: der.as_ref().to_vec(),
+        created_at: now,
+        activates_at,
+        retired_at: None,
+        publish_until: None,
+        max_lifetime: 60,
+    }
+}
+
+impl KeyRing {
+    /// Loads the ring, creating the instance's first key if there is none.
+    pub async fn load(store: &dyn Store, now: i64) -> StoreResult<Self> {
+        if store.signing_keys().await?.is_empty() {
+            let record = tokio::task::spawn_blocking(move || generate_key(now, now))
+                .await
+                .map_err(|e| StoreError::Corrupt(format!("key generation: {e}")))?;
+            store.insert_first_signing_key(&record).await?;
+        }
+        let ring = Self::build(store, now, &HashMap::new()).await?;
+        Ok(Self { ring: RwLock::new(Arc::new(ring)) })
+    }
+
+    /// Re-reads the keys from the store (after a rotation, or when retired keys age out).
+    pub async fn reload(&self, store: &dyn Store, now: i64) -> StoreResult<()> {
+        let known = self.current().by_kid.clone();
+        let ring = Self::build(store, now, &known).await?;
+        *self.ring.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ring);
+        Ok(())
+    }
+
+    async fn build(store: &dyn Store, now: i64, known: &HashMap<String, Arc<SigningKey>>) -> StoreResult<Ring> {
+        let records = store.signing_keys().await?;
+        let mut by_kid = HashMap::new();
+        let mut signer: Option<Arc<SigningKey>> = None;
+        // Records come newest first; the newest activated key signs.
+        for record in records.iter().filter(|r| r.publish_until.is_none_or(|until| until > now)) {
+            let key = match known.get(&record.kid) {
+                Some(k) => {
+                    k.max_lifetime.fetch_max(record.max_lifetime, Ordering::Relaxed);
+                    k.clone()
+                }
+                None => Arc::new(SigningKey::parse(record)?),
+            };
+            if signer.is_none() && key.activates_at <= now {
+                signer = Some(key.clone());
+            }
+            by_kid.insert(key.kid.clone(), key);
+        }
+        // With clocks apart, a just-rotated key may not be active anywhere yet: fall back to the
+        // oldest published key rather than fail.
+        let signer = match signer {
+            Some(s) => s,
+            None => records
+                .iter()
+                .rev()
+                .find_map(|r| by_kid.get(&r.kid).cloned())
+                .ok_or_else(|| StoreError::Corrupt("no signing key is published".into()))?,
+        };
+        let mut keys: Vec<Jwk> = by_kid.values().map(|k| k.jwk.clone()).collect();
+        keys.sort_by(|a, b| a.kid.cmp(&b.kid));
+        Ok(Ring { signer, by_kid, jwks: Arc::new(Jwks { keys }) })
+    }
+
+    fn current(&self) -> Arc<Ring> {
+        self.ring.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The key that signs now.
+    pub fn signer(&self) -> Arc<SigningKey> {
+        self.current().signer.clone()
+    }
+
+    /// The public keys of every key whose tokens may still be valid.
+    pub fn jwks(&self) -> Arc<Jwks> {
+        self.current().jwks.clone()
+    }
+}
+
+/// Adds a new key that signs from `now + activate_in_ms` and retires the current one.
+pub async fn rotate(store: &dyn Store, now: i64, activate_in_ms: i64) -> StoreResult<SigningKeyRecord> {
+    let record = tokio::task::spawn_blocking(move || generate_key(now, now + activate_in_ms))
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("key generation: {e}")))?;
+    store.rotate_signing_key(&record, RETIRED_KEY_MARGIN_MS).await?;
+    Ok(record)
+}

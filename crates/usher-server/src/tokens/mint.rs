@@ -1,0 +1,128 @@
+//! Minting session tokens (Clerk's v2 claims) and JWT-template tokens.
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::{
+    jwt::{self, Algorithm, Signer},
+    shortcodes,
+};
+use crate::{
+    error::{ApiError, ApiResult},
+    ids,
+    state::AppState,
+    store::{SessionRecord, TemplateRecord, UserRecord},
+    wire,
+};
+
+/// Claims the server sets on template tokens; templates cannot override them.
+pub const RESERVED_CLAIMS: [&str; 7] = ["azp", "exp", "iat", "iss", "jti", "nbf", "sub"];
+
+/// `nbf` is back-dated this much on session tokens to tolerate verifiers' clock skew.
+const SESSION_NBF_SKEW_SECS: i64 = 5;
+
+#[derive(Serialize)]
+struct SessionClaims<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    azp: Option<&'a str>,
+    exp: i64,
+    fva: [i64; 2],
+    iat: i64,
+    iss: &'a str,
+    jti: String,
+    nbf: i64,
+    sid: &'a str,
+    sts: &'a str,
+    sub: &'a str,
+    v: u8,
+}
+
+/// A session token for a live session: RS256 with the instance key, `lifetime_secs` long.
+pub async fn mint_session_token(
+    state: &AppState,
+    session: &SessionRecord,
+    lifetime_secs: i64,
+    azp: Option<&str>,
+) -> ApiResult<String> {
+    let key = state.keys.signer();
+    key.note_lifetime(state.store.as_ref(), lifetime_secs).await?;
+    let now = state.now();
+    let iat = now / 1000;
+    let claims = SessionClaims {
+        azp,
+        exp: iat + lifetime_secs,
+        // Minutes since the first factor was verified (the session began with it); no second factor.
+        fva: [(now - session.created_at).max(0) / 60_000, -1],
+        iat,
+        iss: &state.issuer,
+        jti: ids::random_base62(20),
+        nbf: iat - SESSION_NBF_SKEW_SECS,
+        sid: &session.id,
+        sts: if session.status == "pending" { "pending" } else { "active" },
+        sub: &session.user_id,
+        v: 2,
+    };
+    Ok(jwt::encode(key.header(false), &claims, key.signer()))
+}
+
+/// A token from a JWT template for the session's user.
+pub async fn mint_template_token(
+    state: &AppState,
+    template: &TemplateRecord,
+    session: &SessionRecord,
+    user: &UserRecord,
+    lifetime_override: Option<i64>,
+    azp: Option<&str>,
+) -> ApiResult<String> {
+    let now = state.now();
+    let context = json!({
+        "user": wire::user_claims_context(user, now),
+        "session": {"id": session.id, "status": session.status, "actor": session.actor},
+        "org": Value::Null,
+        "org_membership": Value::Null,
+    });
+    let mut claims = match shortcodes::render(&template.claims, &context) {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    let lifetime = lifetime_override.unwrap_or(template.lifetime);
+    let iat = now / 1000;
+    for (name, value) in [
+        ("exp", json!(iat + lifetime)),
+        ("iat", json!(iat)),
+        ("iss", json!(state.issuer)),
+        ("jti", json!(ids::random_base62(20))),
+        ("nbf", json!(iat - template.allowed_clock_skew)),
+        ("sub", json!(user.id)),
+    ] {
+        claims.insert(name.into(), value);
+    }
+    match azp {
+        Some(azp) => claims.insert("azp".into(), json!(azp)),
+        None => claims.remove("azp"),
+    };
+    if template.custom_signing_key {
+        let alg = Algorithm::parse(&template.signing_algorithm)
+            .ok_or_else(|| anyhow::anyhow!("template {} has an unknown algorithm", template.id))?;
+        let secret = template.signing_key.as_deref().unwrap_or_default();
+        let signer = Signer::custom(alg, secret).map_err(|e| anyhow::anyhow!("template {} key: {e}", template.id))?;
+        let header = jwt::b64_json(&json!({"alg": alg.name(), "cat": super::keys::CATEGORY_TEMPLATE, "typ": "JWT"}));
+        return Ok(jwt::encode(&header, &claims, &signer));
+    }
+    let key = state.keys.signer();
+    key.note_lifetime(state.store.as_ref(), lifetime).await?;
+    Ok(jwt::encode(key.header(true), &claims, key.signer()))
+}
+
+/// Refuses minting for sessions that ended or outlived their lifetimes.
+pub fn ensure_live(session: &SessionRecord, now: i64) -> ApiResult<()> {
+    if session.is_live(now) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "session_not_active",
+            "session_id",
+            format!("Session {} is {} and cannot issue tokens.", session.id, if session.status == "active" { "expired" } else { &session.status }),
+        ))
+    }
+}

@@ -1,0 +1,8 @@
+//! Tokens: the instance's signing keys, compact JWS encoding, session tokens and JWT templates.
+
+pub mod jwt;
+pub mod keys;
+mod mint;
+pub(crate) mod shortcodes;
+
+pub use mint::{RESERVED_CLAIMS, ensure_live, mint_session_token, mint_template_token};

@@ -1,0 +1,173 @@
+//! Records → Clerk's wire shapes.
+
+use serde_json::{Map, Value, json};
+use usher_types::{EmailAddress, JwtTemplate, PhoneNumber, Session, SessionStatus, SignInToken, User, Verification};
+
+use crate::store::{IdentifierRecord, SessionRecord, SignInTokenRecord, TemplateRecord, UserRecord};
+
+/// Failed attempts allowed before a lockout (Clerk's default).
+pub const MAX_FAILED_ATTEMPTS: i64 = 100;
+
+fn verification(ident: &IdentifierRecord) -> Option<Verification> {
+    match (ident.verified, ident.strategy.as_str()) {
+        (true, "admin") => Some(Verification::admin()),
+        (verified, strategy) => Some(Verification::otp(strategy, if verified { "verified" } else { "unverified" })),
+    }
+}
+
+/// A user as the Backend API returns it.
+pub fn user(u: &UserRecord, now: i64) -> User {
+    let locked = u.is_locked(now);
+    User {
+        object: "user".into(),
+        id: u.id.clone(),
+        external_id: u.external_id.clone(),
+        primary_email_address_id: u.primary_email_address_id.clone(),
+        primary_phone_number_id: u.primary_phone_number_id.clone(),
+        primary_web3_wallet_id: None,
+        username: u.username.clone(),
+        first_name: u.first_name.clone(),
+        last_name: u.last_name.clone(),
+        locale: u.locale.clone(),
+        profile_image_url: String::new(),
+        image_url: String::new(),
+        has_image: false,
+        public_metadata: u.public_metadata.clone(),
+        private_metadata: u.private_metadata.clone(),
+        unsafe_metadata: u.unsafe_metadata.clone(),
+        email_addresses: u
+            .emails
+            .iter()
+            .map(|e| EmailAddress {
+                object: "email_address".into(),
+                id: e.id.clone(),
+                email_address: e.value.clone(),
+                reserved: false,
+                verification: verification(e),
+                linked_to: Vec::new(),
+                created_at: e.created_at,
+                updated_at: e.updated_at,
+            })
+            .collect(),
+        phone_numbers: u
+            .phones
+            .iter()
+            .map(|p| PhoneNumber {
+                object: "phone_number".into(),
+                id: p.id.clone(),
+                phone_number: p.value.clone(),
+                reserved_for_second_factor: false,
+                default_second_factor: false,
+                reserved: false,
+                verification: verification(p),
+                linked_to: Vec::new(),
+                backup_codes: None,
+                created_at: p.created_at,
+                updated_at: p.updated_at,
+            })
+            .collect(),
+        web3_wallets: Vec::new(),
+        passkeys: Vec::new(),
+        password_enabled: u.password_hash.is_some(),
+        two_factor_enabled: false,
+        totp_enabled: false,
+        backup_code_enabled: false,
+        mfa_enabled_at: None,
+        mfa_disabled_at: None,
+        password_last_updated_at: u.password_updated_at,
+        external_accounts: Vec::new(),
+        saml_accounts: Vec::new(),
+        enterprise_accounts: Vec::new(),
+        last_sign_in_at: u.last_sign_in_at,
+        banned: u.banned,
+        locked,
+        lockout_expires_in_seconds: match u.locked_until {
+            Some(until) if locked && until != i64::MAX => Some((until - now + 999) / 1000),
+            _ => None,
+        },
+        verification_attempts_remaining: Some((MAX_FAILED_ATTEMPTS - u.failed_attempts).max(0)),
+        delete_self_enabled: u.delete_self_enabled,
+        create_organization_enabled: u.create_organization_enabled,
+        create_organizations_limit: u.create_organizations_limit,
+        last_active_at: u.last_active_at,
+        legal_accepted_at: u.legal_accepted_at,
+        created_at: u.created_at,
+        updated_at: u.updated_at,
+    }
+}
+
+/// What `{{user.…}}` shortcodes can read: the wire user plus the fields templates name.
+pub fn user_claims_context(u: &UserRecord, now: i64) -> Value {
+    let wire = user(u, now);
+    let full_name = match (u.first_name.as_deref(), u.last_name.as_deref()) {
+        (Some(f), Some(l)) => Some(format!("{f} {l}")),
+        (Some(n), None) | (None, Some(n)) => Some(n.to_owned()),
+        (None, None) => None,
+    };
+    let mut ctx = match serde_json::to_value(&wire) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    let primary_email = u.primary_email();
+    let primary_phone = u.primary_phone();
+    for (key, value) in [
+        ("full_name", json!(full_name)),
+        ("primary_email_address", json!(primary_email.map(|e| &e.value))),
+        ("email_verified", json!(primary_email.is_some_and(|e| e.verified))),
+        ("primary_phone_address", json!(primary_phone.map(|p| &p.value))),
+        ("primary_phone_number", json!(primary_phone.map(|p| &p.value))),
+        ("phone_number_verified", json!(primary_phone.is_some_and(|p| p.verified))),
+        ("organizations", json!({})),
+    ] {
+        ctx.insert(key.into(), value);
+    }
+    Value::Object(ctx)
+}
+
+/// A session as the Backend API returns it.
+pub fn session(s: &SessionRecord) -> Session {
+    Session {
+        object: "session".into(),
+        id: s.id.clone(),
+        user_id: s.user_id.clone(),
+        client_id: s.client_id.clone(),
+        actor: s.actor.clone(),
+        status: SessionStatus::parse(&s.status).unwrap_or(SessionStatus::Unknown),
+        last_active_organization_id: s.last_active_organization_id.clone(),
+        last_active_at: s.last_active_at,
+        expire_at: s.expire_at,
+        abandon_at: s.abandon_at,
+        created_at: s.created_at,
+        updated_at: s.updated_at,
+    }
+}
+
+/// A JWT template; the signing key is write-only and never returned.
+pub fn template(t: &TemplateRecord) -> JwtTemplate {
+    JwtTemplate {
+        object: "jwt_template".into(),
+        id: t.id.clone(),
+        name: t.name.clone(),
+        claims: t.claims.clone(),
+        lifetime: t.lifetime,
+        allowed_clock_skew: t.allowed_clock_skew,
+        custom_signing_key: t.custom_signing_key,
+        signing_algorithm: t.signing_algorithm.clone(),
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+    }
+}
+
+/// A sign-in token; `secret` and `url` only when it was just created.
+pub fn sign_in_token(t: &SignInTokenRecord, secret: Option<String>, url: Option<String>) -> SignInToken {
+    SignInToken {
+        object: "sign_in_token".into(),
+        id: t.id.clone(),
+        status: t.status.clone(),
+        user_id: t.user_id.clone(),
+        token: secret,
+        url,
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+    }
+}
