@@ -23,7 +23,9 @@ impl Database {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Self::Postgres(url.to_owned()))
         } else if let Some(path) = url.strip_prefix("sqlite://") {
-            Ok(Self::Sqlite(PathBuf::from(path.split('?').next().unwrap_or(path))))
+            Ok(Self::Sqlite(PathBuf::from(
+                path.split('?').next().unwrap_or(path),
+            )))
         } else {
             Err("the database URL must start with postgres://, postgresql:// or sqlite://".into())
         }
@@ -143,7 +145,12 @@ pub struct FileConfig {
 }
 
 /// Environment variables `usher serve` reads, overriding the file.
-pub const ENV_OVERRIDES: [&str; 4] = ["USHER_LISTEN", "USHER_DATABASE_URL", "USHER_SECRET_KEY", "USHER_PUBLIC_URL"];
+pub const ENV_OVERRIDES: [&str; 4] = [
+    "USHER_LISTEN",
+    "USHER_DATABASE_URL",
+    "USHER_SECRET_KEY",
+    "USHER_PUBLIC_URL",
+];
 
 impl FileConfig {
     /// Parses the TOML text of a config file.
@@ -167,7 +174,12 @@ impl FileConfig {
         if self.version.is_some_and(|v| v != 1) {
             problems.push("`version` must be 1".to_owned());
         }
-        let listen = self.listen.as_deref().unwrap_or("0.0.0.0:8787").parse::<SocketAddr>().map_err(|_| "`listen` must be ADDR:PORT".to_owned());
+        let listen = self
+            .listen
+            .as_deref()
+            .unwrap_or("0.0.0.0:8787")
+            .parse::<SocketAddr>()
+            .map_err(|_| "`listen` must be ADDR:PORT".to_owned());
         let database = match self.database_url.as_deref() {
             None => Err("`database_url` (or USHER_DATABASE_URL) is required".to_owned()),
             Some(url) => Database::from_url(url),
@@ -188,13 +200,21 @@ impl FileConfig {
             problems.push("`password_min_length` must be at least 8".to_owned());
         }
         if !(64..=crate::password::HARD_MAX_LEN).contains(&max) || max < min {
-            problems.push(format!("`password_max_length` must be between 64 and {}", crate::password::HARD_MAX_LEN));
+            problems.push(format!(
+                "`password_max_length` must be between 64 and {}",
+                crate::password::HARD_MAX_LEN
+            ));
         }
         let token_life = self.session_token_lifetime_secs.unwrap_or(60);
         if !(30..=3600).contains(&token_life) {
             problems.push("`session_token_lifetime_secs` must be between 30 and 3600".to_owned());
         }
-        for result in [&listen.as_ref().map(|_| ()), &database.as_ref().map(|_| ()), &secret.as_ref().map(|_| ()), &public_url.as_ref().map(|_| ())] {
+        for result in [
+            &listen.as_ref().map(|_| ()),
+            &database.as_ref().map(|_| ()),
+            &secret.as_ref().map(|_| ()),
+            &public_url.as_ref().map(|_| ()),
+        ] {
             if let Err(e) = result {
                 problems.push(e.to_string());
             }
@@ -202,7 +222,9 @@ impl FileConfig {
         if !problems.is_empty() {
             return Err(problems.join("\n"));
         }
-        let (Ok(listen), Ok(database), Ok(secret), Ok(public_url)) = (listen, database, secret, public_url) else {
+        let (Ok(listen), Ok(database), Ok(secret), Ok(public_url)) =
+            (listen, database, secret, public_url)
+        else {
             unreachable!("every error was collected above")
         };
         let mut config = Config::new(listen, database, secret.clone());
@@ -223,7 +245,9 @@ impl FileConfig {
 
 /// A secret key must look like Clerk's and carry enough randomness to resist guessing.
 pub fn check_secret_key(key: &str) -> Result<(), String> {
-    let body = key.strip_prefix("sk_live_").or_else(|| key.strip_prefix("sk_test_"));
+    let body = key
+        .strip_prefix("sk_live_")
+        .or_else(|| key.strip_prefix("sk_test_"));
     match body {
         None => Err("the secret key must start with sk_live_ or sk_test_".into()),
         Some(b) if b.len() < 32 || !b.bytes().all(|c| c.is_ascii_alphanumeric()) => {
@@ -240,24 +264,43 @@ mod tests {
     const KEY: &str = "sk_live_0123456789abcdef0123456789abcdef";
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
-        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
     }
 
     #[test]
     fn a_complete_file_validates_and_env_overrides_it() {
         let mut file = FileConfig::parse("version = 1\ndatabase_url = \"sqlite:///tmp/u.db\"\npublic_url = \"https://auth.example.com/\"").unwrap();
-        file.apply_env(env(&[("USHER_SECRET_KEY", KEY), ("USHER_LISTEN", "127.0.0.1:9000")]));
+        file.apply_env(env(&[
+            ("USHER_SECRET_KEY", KEY),
+            ("USHER_LISTEN", "127.0.0.1:9000"),
+        ]));
         let config = file.validate().unwrap();
         assert_eq!(config.listen.port(), 9000);
         assert!(config.production);
-        assert_eq!(config.public_url.as_deref(), Some("https://auth.example.com"));
-        assert!(!format!("{config:?}").contains("0123456789abcdef"), "the secret must not be printed");
+        assert_eq!(
+            config.public_url.as_deref(),
+            Some("https://auth.example.com")
+        );
+        assert!(
+            !format!("{config:?}").contains("0123456789abcdef"),
+            "the secret must not be printed"
+        );
     }
 
     #[test]
     fn missing_and_unsafe_settings_are_all_reported() {
-        let mut file = FileConfig::parse("public_url = \"http://auth.example.com\"\npassword_min_length = 4").unwrap();
+        let mut file =
+            FileConfig::parse("public_url = \"http://auth.example.com\"\npassword_min_length = 4")
+                .unwrap();
         file.apply_env(env(&[("USHER_SECRET_KEY", "sk_live_short")]));
         let err = file.validate().unwrap_err();
         for needle in ["database_url", "secret key", "https", "password_min_length"] {

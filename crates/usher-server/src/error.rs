@@ -83,12 +83,26 @@ impl ApiError {
                 format!("No {what} was found with that identifier."),
             ),
             Self::BadRequest(e) | Self::Unprocessable(e) => e.clone(),
-            Self::TooLarge => ClerkError::new("request_body_too_large", "Request body too large", "The request body exceeds the size limit."),
-            Self::TooManyRequests(_) => {
-                ClerkError::new("too_many_requests", "Too many requests", "Too many requests. Retry after the time in the Retry-After header.")
-            }
-            Self::Unavailable(_) => ClerkError::new("service_unavailable", "Service busy", "The server is busy. Retry after the time in the Retry-After header."),
-            Self::Internal(_) => ClerkError::new("internal_clerk_error", "Oops, an unexpected error occurred", "Something went wrong on our side; the trace id identifies it in the server's logs."),
+            Self::TooLarge => ClerkError::new(
+                "request_body_too_large",
+                "Request body too large",
+                "The request body exceeds the size limit.",
+            ),
+            Self::TooManyRequests(_) => ClerkError::new(
+                "too_many_requests",
+                "Too many requests",
+                "Too many requests. Retry after the time in the Retry-After header.",
+            ),
+            Self::Unavailable(_) => ClerkError::new(
+                "service_unavailable",
+                "Service busy",
+                "The server is busy. Retry after the time in the Retry-After header.",
+            ),
+            Self::Internal(_) => ClerkError::new(
+                "internal_clerk_error",
+                "Oops, an unexpected error occurred",
+                "Something went wrong on our side; the trace id identifies it in the server's logs.",
+            ),
         }
     }
 }
@@ -102,17 +116,25 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(%trace_id, error = %self, "request refused");
         }
-        let body = ClerkErrors { errors: vec![self.body()], meta: Map::new(), clerk_trace_id: Some(trace_id) };
+        let body = ClerkErrors {
+            errors: vec![self.body()],
+            meta: Map::new(),
+            clerk_trace_id: Some(trace_id),
+        };
         let mut response = (status, Json(body)).into_response();
         let retry_after = match self {
             Self::TooManyRequests(s) | Self::Unavailable(s) => Some(s.max(1)),
             _ => None,
         };
         if let Some(seconds) = retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
@@ -124,14 +146,27 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(field) => {
                 use crate::store::UniqueField::*;
                 let (param, what) = match field {
-                    EmailAddress => ("email_address", "That email address is taken. Please try another."),
-                    PhoneNumber => ("phone_number", "That phone number is taken. Please try another."),
+                    EmailAddress => (
+                        "email_address",
+                        "That email address is taken. Please try another.",
+                    ),
+                    PhoneNumber => (
+                        "phone_number",
+                        "That phone number is taken. Please try another.",
+                    ),
                     Username => ("username", "That username is taken. Please try another."),
-                    ExternalId => ("external_id", "That external ID is taken. Please try another."),
+                    ExternalId => (
+                        "external_id",
+                        "That external ID is taken. Please try another.",
+                    ),
                     TemplateName => ("name", "A JWT template with that name already exists."),
                     Other => return Self::Internal(anyhow::anyhow!("unexpected unique conflict")),
                 };
-                let code = if field == TemplateName { "duplicate_record" } else { "form_identifier_exists" };
+                let code = if field == TemplateName {
+                    "duplicate_record"
+                } else {
+                    "form_identifier_exists"
+                };
                 Self::invalid(code, param, what)
             }
             StoreError::Contention(what) => {
@@ -146,12 +181,16 @@ impl From<StoreError> for ApiError {
 impl From<PasswordError> for ApiError {
     fn from(e: PasswordError) -> Self {
         match e {
-            PasswordError::TooShort(n) => {
-                Self::invalid("form_password_length_too_short", "password", format!("Passwords must be {n} characters or more."))
-            }
-            PasswordError::TooLong(n) => {
-                Self::invalid("form_password_length_too_long", "password", format!("Passwords must be {n} characters or fewer."))
-            }
+            PasswordError::TooShort(n) => Self::invalid(
+                "form_password_length_too_short",
+                "password",
+                format!("Passwords must be {n} characters or more."),
+            ),
+            PasswordError::TooLong(n) => Self::invalid(
+                "form_password_length_too_long",
+                "password",
+                format!("Passwords must be {n} characters or fewer."),
+            ),
             PasswordError::BadDigest => Self::invalid(
                 "form_param_format_invalid",
                 "password_digest",

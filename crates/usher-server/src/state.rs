@@ -3,11 +3,7 @@
 use std::sync::Arc;
 
 use crate::{
-    clock::Clock,
-    config::Config,
-    password::Passwords,
-    store::Store,
-    tokens::keys::KeyRing,
+    clock::Clock, config::Config, password::Passwords, store::Store, tokens::keys::KeyRing,
 };
 
 /// What every handler can reach; cheap to clone.
@@ -39,7 +35,9 @@ pub struct Inner {
 impl AppState {
     /// Wraps the parts.
     pub fn new(inner: Inner) -> Self {
-        Self { inner: Arc::new(inner) }
+        Self {
+            inner: Arc::new(inner),
+        }
     }
 
     /// Now, in ms since the epoch.

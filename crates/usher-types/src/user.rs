@@ -137,7 +137,10 @@ impl User {
     /// The primary email address, if the user has one.
     pub fn primary_email_address(&self) -> Option<&str> {
         let id = self.primary_email_address_id.as_deref()?;
-        self.email_addresses.iter().find(|e| e.id == id).map(|e| e.email_address.as_str())
+        self.email_addresses
+            .iter()
+            .find(|e| e.id == id)
+            .map(|e| e.email_address.as_str())
     }
 }
 
@@ -228,12 +231,24 @@ pub struct Verification {
 impl Verification {
     /// Verified by an administrator through the Backend API.
     pub fn admin() -> Self {
-        Self { object: "verification_admin".into(), status: "verified".into(), strategy: "admin".into(), attempts: None, expire_at: None }
+        Self {
+            object: "verification_admin".into(),
+            status: "verified".into(),
+            strategy: "admin".into(),
+            attempts: None,
+            expire_at: None,
+        }
     }
 
     /// A one-time-code verification with `strategy` (`email_code`, `phone_code`) in `status`.
     pub fn otp(strategy: &str, status: &str) -> Self {
-        Self { object: "verification_otp".into(), status: status.into(), strategy: strategy.into(), attempts: None, expire_at: None }
+        Self {
+            object: "verification_otp".into(),
+            status: status.into(),
+            strategy: strategy.into(),
+            attempts: None,
+            expire_at: None,
+        }
     }
 
     /// Whether the identifier is verified.

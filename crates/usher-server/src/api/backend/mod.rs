@@ -27,20 +27,32 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(templates::router())
         .merge(sign_in_tokens::router())
         .route("/jwks", get(jwks))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_secret_key))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_secret_key,
+        ))
 }
 
 /// Lets the request through only with `Authorization: Bearer <this instance's secret key>`.
-async fn require_secret_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn require_secret_key(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim);
     // Digests have a fixed length, so the comparison time says nothing about the key.
     match presented {
-        Some(key) if ids::secrets_equal(&ids::sha256(key.as_bytes()), &state.secret_key_digest) => next.run(request).await,
+        Some(key) if ids::secrets_equal(&ids::sha256(key.as_bytes()), &state.secret_key_digest) => {
+            next.run(request).await
+        }
         _ => ApiError::Unauthorized.into_response(),
     }
 }
@@ -53,5 +65,13 @@ pub async fn jwks(State(state): State<AppState>) -> Json<Jwks> {
 
 /// A list as Clerk answers it: a bare array, or `{data, total_count}` when `paginated=true`.
 fn list_response<T: Serialize>(items: Vec<T>, total: i64, paginated: bool) -> Response {
-    if paginated { Json(Paginated { data: items, total_count: total }).into_response() } else { Json(items).into_response() }
+    if paginated {
+        Json(Paginated {
+            data: items,
+            total_count: total,
+        })
+        .into_response()
+    } else {
+        Json(items).into_response()
+    }
 }

@@ -33,7 +33,10 @@ struct NewSignInToken {
     expires_in_seconds: Option<i64>,
 }
 
-async fn create_sign_in_token(State(state): State<AppState>, JsonBody(b): JsonBody<NewSignInToken>) -> ApiResult<Json<SignInToken>> {
+async fn create_sign_in_token(
+    State(state): State<AppState>,
+    JsonBody(b): JsonBody<NewSignInToken>,
+) -> ApiResult<Json<SignInToken>> {
     let lifetime = b.expires_in_seconds.unwrap_or(DEFAULT_LIFETIME_SECS);
     if !(1..=DEFAULT_LIFETIME_SECS).contains(&lifetime) {
         return Err(ApiError::invalid(
@@ -60,7 +63,14 @@ async fn create_sign_in_token(State(state): State<AppState>, JsonBody(b): JsonBo
     Ok(Json(wire::sign_in_token(&record, Some(secret), Some(url))))
 }
 
-async fn revoke_sign_in_token(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<SignInToken>> {
-    let record = state.store.revoke_sign_in_token(&id, state.now()).await?.ok_or(ApiError::NotFound("sign-in token"))?;
+async fn revoke_sign_in_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SignInToken>> {
+    let record = state
+        .store
+        .revoke_sign_in_token(&id, state.now())
+        .await?
+        .ok_or(ApiError::NotFound("sign-in token"))?;
     Ok(Json(wire::sign_in_token(&record, None, None)))
 }

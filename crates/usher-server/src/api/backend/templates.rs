@@ -34,7 +34,12 @@ const MAX_CLAIMS_BYTES: usize = 16 * 1024;
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/jwt_templates", get(list_templates).post(create_template))
-        .route("/jwt_templates/{id}", get(get_template).patch(update_template).delete(delete_template))
+        .route(
+            "/jwt_templates/{id}",
+            get(get_template)
+                .patch(update_template)
+                .delete(delete_template),
+        )
 }
 
 /// Create and update bodies; on update, absent fields keep their values.
@@ -53,9 +58,14 @@ impl TemplateInput {
     /// Applies the input to `t` and checks the result as a whole.
     fn apply(self, t: &mut TemplateRecord) -> ApiResult<()> {
         if let Some(name) = self.name {
-            let valid = !name.trim().is_empty() && name.chars().count() <= 128 && !name.chars().any(|c| c.is_control() || c == '/');
+            let valid = !name.trim().is_empty()
+                && name.chars().count() <= 128
+                && !name.chars().any(|c| c.is_control() || c == '/');
             if !valid {
-                return Err(ApiError::format("name", "name must be 1 to 128 characters, without '/' or control characters."));
+                return Err(ApiError::format(
+                    "name",
+                    "name must be 1 to 128 characters, without '/' or control characters.",
+                ));
             }
             t.name = name;
         }
@@ -89,18 +99,33 @@ fn check(t: &mut TemplateRecord) -> ApiResult<()> {
         return Err(ApiError::invalid(
             "form_param_value_invalid",
             "claims",
-            format!("The claim {reserved} is set by the server and cannot be part of a template (reserved: {}).", RESERVED_CLAIMS.join(", ")),
+            format!(
+                "The claim {reserved} is set by the server and cannot be part of a template (reserved: {}).",
+                RESERVED_CLAIMS.join(", ")
+            ),
         ));
     }
     if t.claims.to_string().len() > MAX_CLAIMS_BYTES {
-        return Err(ApiError::invalid("form_param_exceeds_allowed_size", "claims", format!("claims must be at most {MAX_CLAIMS_BYTES} bytes.")));
+        return Err(ApiError::invalid(
+            "form_param_exceeds_allowed_size",
+            "claims",
+            format!("claims must be at most {MAX_CLAIMS_BYTES} bytes."),
+        ));
     }
     shortcodes::validate(&t.claims).map_err(|e| ApiError::format("claims", e))?;
     if !(30..=315_360_000).contains(&t.lifetime) {
-        return Err(ApiError::invalid("form_param_value_invalid", "lifetime", "lifetime must be between 30 and 315360000 seconds."));
+        return Err(ApiError::invalid(
+            "form_param_value_invalid",
+            "lifetime",
+            "lifetime must be between 30 and 315360000 seconds.",
+        ));
     }
     if !(0..=300).contains(&t.allowed_clock_skew) {
-        return Err(ApiError::invalid("form_param_value_invalid", "allowed_clock_skew", "allowed_clock_skew must be between 0 and 300 seconds."));
+        return Err(ApiError::invalid(
+            "form_param_value_invalid",
+            "allowed_clock_skew",
+            "allowed_clock_skew must be between 0 and 300 seconds.",
+        ));
     }
     if !t.custom_signing_key {
         t.signing_algorithm = "RS256".into();
@@ -108,20 +133,36 @@ fn check(t: &mut TemplateRecord) -> ApiResult<()> {
         return Ok(());
     }
     let alg = Algorithm::parse(&t.signing_algorithm).ok_or_else(|| {
-        ApiError::invalid("form_param_value_invalid", "signing_algorithm", "signing_algorithm must be one of HS256, HS384, HS512, RS256, RS384, RS512.")
+        ApiError::invalid(
+            "form_param_value_invalid",
+            "signing_algorithm",
+            "signing_algorithm must be one of HS256, HS384, HS512, RS256, RS384, RS512.",
+        )
     })?;
     let key = t.signing_key.as_deref().ok_or_else(|| {
-        ApiError::invalid("form_param_missing", "signing_key", "signing_key must be included when custom_signing_key is true.")
+        ApiError::invalid(
+            "form_param_missing",
+            "signing_key",
+            "signing_key must be included when custom_signing_key is true.",
+        )
     })?;
     // Parse now so that minting can never fail on a bad key later.
-    Signer::custom(alg, key).map_err(|e| ApiError::invalid("form_param_value_invalid", "signing_key", e))?;
+    Signer::custom(alg, key)
+        .map_err(|e| ApiError::invalid("form_param_value_invalid", "signing_key", e))?;
     Ok(())
 }
 
-async fn create_template(State(state): State<AppState>, JsonBody(b): JsonBody<TemplateInput>) -> ApiResult<Json<JwtTemplate>> {
+async fn create_template(
+    State(state): State<AppState>,
+    JsonBody(b): JsonBody<TemplateInput>,
+) -> ApiResult<Json<JwtTemplate>> {
     for (param, missing) in [("name", b.name.is_none()), ("claims", b.claims.is_none())] {
         if missing {
-            return Err(ApiError::invalid("form_param_missing", param, format!("{param} must be included.")));
+            return Err(ApiError::invalid(
+                "form_param_missing",
+                param,
+                format!("{param} must be included."),
+            ));
         }
     }
     let now = state.now();
@@ -147,21 +188,43 @@ struct ListTemplates {
     offset: Option<i64>,
 }
 
-async fn list_templates(State(state): State<AppState>, Query(q): Query<ListTemplates>) -> ApiResult<Response> {
-    let page = Paging { limit: Some(q.limit.unwrap_or(crate::api::validate::MAX_LIMIT)), offset: q.offset }.page()?;
+async fn list_templates(
+    State(state): State<AppState>,
+    Query(q): Query<ListTemplates>,
+) -> ApiResult<Response> {
+    let page = Paging {
+        limit: Some(q.limit.unwrap_or(crate::api::validate::MAX_LIMIT)),
+        offset: q.offset,
+    }
+    .page()?;
     let (templates, total) = state.store.list_templates(page).await?;
-    Ok(list_response(templates.iter().map(wire::template).collect(), total, q.paginated))
+    Ok(list_response(
+        templates.iter().map(wire::template).collect(),
+        total,
+        q.paginated,
+    ))
 }
 
 async fn load(state: &AppState, id: &str) -> ApiResult<TemplateRecord> {
-    state.store.get_template(id).await?.ok_or(ApiError::NotFound("JWT template"))
+    state
+        .store
+        .get_template(id)
+        .await?
+        .ok_or(ApiError::NotFound("JWT template"))
 }
 
-async fn get_template(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<JwtTemplate>> {
+async fn get_template(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<JwtTemplate>> {
     Ok(Json(wire::template(&load(&state, &id).await?)))
 }
 
-async fn update_template(State(state): State<AppState>, Path(id): Path<String>, JsonBody(b): JsonBody<TemplateInput>) -> ApiResult<Json<JwtTemplate>> {
+async fn update_template(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<TemplateInput>,
+) -> ApiResult<Json<JwtTemplate>> {
     let mut template = load(&state, &id).await?;
     b.apply(&mut template)?;
     template.updated_at = state.now();
@@ -171,7 +234,10 @@ async fn update_template(State(state): State<AppState>, Path(id): Path<String>, 
     Ok(Json(wire::template(&template)))
 }
 
-async fn delete_template(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<DeletedObject>> {
+async fn delete_template(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DeletedObject>> {
     if !state.store.delete_template(&id).await? {
         return Err(ApiError::NotFound("JWT template"));
     }

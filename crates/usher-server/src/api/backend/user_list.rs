@@ -46,11 +46,19 @@ impl ListUsers {
             ("user_id", &self.user_id),
         ] {
             if values.len() > MAX_FILTER_VALUES {
-                return Err(ApiError::invalid("form_param_exceeds_allowed_size", param, format!("At most {MAX_FILTER_VALUES} values of {param} are allowed.")));
+                return Err(ApiError::invalid(
+                    "form_param_exceeds_allowed_size",
+                    param,
+                    format!("At most {MAX_FILTER_VALUES} values of {param} are allowed."),
+                ));
             }
         }
         if self.query.as_ref().is_some_and(|q| q.chars().count() > 256) {
-            return Err(ApiError::invalid("form_param_exceeds_allowed_size", "query", "query must be at most 256 characters."));
+            return Err(ApiError::invalid(
+                "form_param_exceeds_allowed_size",
+                "query",
+                "query must be at most 256 characters.",
+            ));
         }
         // `user_id` values may carry `+` (include, the default) or `-` (exclude).
         let mut include = Vec::new();
@@ -104,6 +112,15 @@ impl ListUsers {
                 ));
             }
         };
-        Ok(UserQuery { filter: self.filter()?, order_by, descending, page: Paging { limit: self.limit, offset: self.offset }.page()? })
+        Ok(UserQuery {
+            filter: self.filter()?,
+            order_by,
+            descending,
+            page: Paging {
+                limit: self.limit,
+                offset: self.offset,
+            }
+            .page()?,
+        })
     }
 }

@@ -30,8 +30,14 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/users", get(list_users).post(create_user))
         .route("/users/count", get(count_users))
-        .route("/users/{id}", get(get_user).patch(update_user).delete(delete_user))
-        .route("/users/{id}/metadata", axum::routing::patch(merge_metadata).put(replace_metadata))
+        .route(
+            "/users/{id}",
+            get(get_user).patch(update_user).delete(delete_user),
+        )
+        .route(
+            "/users/{id}/metadata",
+            axum::routing::patch(merge_metadata).put(replace_metadata),
+        )
         .route("/users/{id}/ban", post(ban_user))
         .route("/users/{id}/unban", post(unban_user))
         .route("/users/{id}/lock", post(lock_user))
@@ -63,7 +69,10 @@ struct NewUser {
     create_organizations_limit: Option<i64>,
 }
 
-async fn create_user(State(state): State<AppState>, JsonBody(body): JsonBody<NewUser>) -> ApiResult<Json<User>> {
+async fn create_user(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<NewUser>,
+) -> ApiResult<Json<User>> {
     let now = state.now();
     let emails = identifiers(&body.email_address, "email_address", validate::email, now)?;
     let phones = identifiers(&body.phone_number, "phone_number", validate::phone, now)?;
@@ -78,15 +87,28 @@ async fn create_user(State(state): State<AppState>, JsonBody(body): JsonBody<New
     let user = UserRecord {
         id: ids::new_id("user"),
         external_id: validate::opt_text("external_id", body.external_id)?,
-        username: body.username.as_deref().map(validate::username).transpose()?,
+        username: body
+            .username
+            .as_deref()
+            .map(validate::username)
+            .transpose()?,
         first_name: validate::opt_text("first_name", body.first_name)?,
         last_name: validate::opt_text("last_name", body.last_name)?,
         locale: validate::opt_text("locale", body.locale)?,
         password_updated_at: password_hash.as_ref().map(|_| now),
         password_hash,
-        public_metadata: validate::metadata("public_metadata", body.public_metadata.unwrap_or_default())?,
-        private_metadata: validate::metadata("private_metadata", body.private_metadata.unwrap_or_default())?,
-        unsafe_metadata: validate::metadata("unsafe_metadata", body.unsafe_metadata.unwrap_or_default())?,
+        public_metadata: validate::metadata(
+            "public_metadata",
+            body.public_metadata.unwrap_or_default(),
+        )?,
+        private_metadata: validate::metadata(
+            "private_metadata",
+            body.private_metadata.unwrap_or_default(),
+        )?,
+        unsafe_metadata: validate::metadata(
+            "unsafe_metadata",
+            body.unsafe_metadata.unwrap_or_default(),
+        )?,
         primary_email_address_id: emails.first().map(|e| e.id.clone()),
         primary_phone_number_id: phones.first().map(|p| p.id.clone()),
         delete_self_enabled: body.delete_self_enabled.unwrap_or(true),
@@ -110,15 +132,30 @@ fn identifiers(
     now: i64,
 ) -> ApiResult<Vec<IdentifierRecord>> {
     if raw.len() > MAX_IDENTIFIERS {
-        return Err(ApiError::invalid("form_param_exceeds_allowed_size", param, format!("At most {MAX_IDENTIFIERS} values of {param} are allowed.")));
+        return Err(ApiError::invalid(
+            "form_param_exceeds_allowed_size",
+            param,
+            format!("At most {MAX_IDENTIFIERS} values of {param} are allowed."),
+        ));
     }
     let mut out: Vec<IdentifierRecord> = Vec::with_capacity(raw.len());
     for value in raw {
         let value = check(param, value)?;
         if out.iter().any(|o| o.value.eq_ignore_ascii_case(&value)) {
-            return Err(ApiError::invalid("form_identifier_exists", param, format!("{value} is given more than once.")));
+            return Err(ApiError::invalid(
+                "form_identifier_exists",
+                param,
+                format!("{value} is given more than once."),
+            ));
         }
-        out.push(IdentifierRecord { id: ids::new_id("idn"), value, verified: true, strategy: "admin".into(), created_at: now, updated_at: now });
+        out.push(IdentifierRecord {
+            id: ids::new_id("idn"),
+            value,
+            verified: true,
+            strategy: "admin".into(),
+            created_at: now,
+            updated_at: now,
+        });
     }
     Ok(out)
 }
@@ -132,9 +169,19 @@ async fn new_password_hash(
     skip_checks: bool,
 ) -> ApiResult<Option<String>> {
     match (password, digest) {
-        (Some(_), Some(_)) => Err(ApiError::invalid("form_param_value_invalid", "password_digest", "Give either password or password_digest, not both.")),
+        (Some(_), Some(_)) => Err(ApiError::invalid(
+            "form_param_value_invalid",
+            "password_digest",
+            "Give either password or password_digest, not both.",
+        )),
         (None, Some(digest)) => {
-            let hasher = hasher.ok_or_else(|| ApiError::invalid("form_param_missing", "password_hasher", "password_hasher must be included with password_digest."))?;
+            let hasher = hasher.ok_or_else(|| {
+                ApiError::invalid(
+                    "form_param_missing",
+                    "password_hasher",
+                    "password_hasher must be included with password_digest.",
+                )
+            })?;
             Passwords::check_digest(hasher, digest)?;
             Ok(Some(digest.to_owned()))
         }
@@ -146,21 +193,33 @@ async fn new_password_hash(
     }
 }
 
-async fn list_users(State(state): State<AppState>, Query(q): Query<ListUsers>) -> ApiResult<Json<Vec<User>>> {
+async fn list_users(
+    State(state): State<AppState>,
+    Query(q): Query<ListUsers>,
+) -> ApiResult<Json<Vec<User>>> {
     let query = q.query()?;
     let now = state.now();
     let users = state.store.list_users(&query).await?;
     Ok(Json(users.iter().map(|u| wire::user(u, now)).collect()))
 }
 
-async fn count_users(State(state): State<AppState>, Query(q): Query<ListUsers>) -> ApiResult<Json<TotalCount>> {
+async fn count_users(
+    State(state): State<AppState>,
+    Query(q): Query<ListUsers>,
+) -> ApiResult<Json<TotalCount>> {
     let filter = q.filter()?;
-    Ok(Json(TotalCount::new(state.store.count_users(&filter).await?)))
+    Ok(Json(TotalCount::new(
+        state.store.count_users(&filter).await?,
+    )))
 }
 
 /// Loads a user or answers 404.
 pub(super) async fn load(state: &AppState, id: &str) -> ApiResult<UserRecord> {
-    state.store.get_user(id).await?.ok_or(ApiError::NotFound("user"))
+    state
+        .store
+        .get_user(id)
+        .await?
+        .ok_or(ApiError::NotFound("user"))
 }
 
 async fn get_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<User>> {
@@ -201,28 +260,54 @@ fn clean(param: &str, value: Option<Option<String>>) -> ApiResult<Option<Option<
     value.map(|v| validate::opt_text(param, v)).transpose()
 }
 
-async fn update_user(State(state): State<AppState>, Path(id): Path<String>, JsonBody(b): JsonBody<UpdateUser>) -> ApiResult<Json<User>> {
+async fn update_user(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<UpdateUser>,
+) -> ApiResult<Json<User>> {
     let first_name = clean("first_name", b.first_name)?;
     let last_name = clean("last_name", b.last_name)?;
     let external_id = clean("external_id", b.external_id)?;
     let locale = clean("locale", b.locale)?;
-    let username = b.username.map(|u| u.as_deref().map(validate::username).transpose()).transpose()?;
-    let metadata = [("public_metadata", b.public_metadata), ("private_metadata", b.private_metadata), ("unsafe_metadata", b.unsafe_metadata)]
-        .map(|(param, m)| m.map(|m| validate::metadata(param, m)).transpose());
+    let username = b
+        .username
+        .map(|u| u.as_deref().map(validate::username).transpose())
+        .transpose()?;
+    let metadata = [
+        ("public_metadata", b.public_metadata),
+        ("private_metadata", b.private_metadata),
+        ("unsafe_metadata", b.unsafe_metadata),
+    ]
+    .map(|(param, m)| m.map(|m| validate::metadata(param, m)).transpose());
     let [public, private, unsafe_] = metadata;
     let (public, private, unsafe_) = (public?, private?, unsafe_?);
     let current = load(&state, &id).await?;
-    if let Some(pid) = &b.primary_email_address_id {
-        if !current.emails.iter().any(|e| &e.id == pid) {
-            return Err(ApiError::invalid("form_param_value_invalid", "primary_email_address_id", "That email address does not belong to this user."));
-        }
+    if let Some(pid) = &b.primary_email_address_id
+        && !current.emails.iter().any(|e| &e.id == pid)
+    {
+        return Err(ApiError::invalid(
+            "form_param_value_invalid",
+            "primary_email_address_id",
+            "That email address does not belong to this user.",
+        ));
     }
-    if let Some(pid) = &b.primary_phone_number_id {
-        if !current.phones.iter().any(|p| &p.id == pid) {
-            return Err(ApiError::invalid("form_param_value_invalid", "primary_phone_number_id", "That phone number does not belong to this user."));
-        }
+    if let Some(pid) = &b.primary_phone_number_id
+        && !current.phones.iter().any(|p| &p.id == pid)
+    {
+        return Err(ApiError::invalid(
+            "form_param_value_invalid",
+            "primary_phone_number_id",
+            "That phone number does not belong to this user.",
+        ));
     }
-    let hash = new_password_hash(&state.passwords, b.password.as_deref(), b.password_digest.as_deref(), b.password_hasher.as_deref(), b.skip_password_checks).await?;
+    let hash = new_password_hash(
+        &state.passwords,
+        b.password.as_deref(),
+        b.password_digest.as_deref(),
+        b.password_hasher.as_deref(),
+        b.skip_password_checks,
+    )
+    .await?;
     let now = state.now();
     let updated = state
         .store
@@ -288,14 +373,22 @@ struct Metadata {
 impl Metadata {
     /// Applies each given object to the user: merged deeply, or replacing what was there.
     async fn apply(self, state: &AppState, id: &str, replace: bool) -> ApiResult<Json<User>> {
-        let parts = [("public_metadata", self.public_metadata), ("private_metadata", self.private_metadata), ("unsafe_metadata", self.unsafe_metadata)];
+        let parts = [
+            ("public_metadata", self.public_metadata),
+            ("private_metadata", self.private_metadata),
+            ("unsafe_metadata", self.unsafe_metadata),
+        ];
         let now = state.now();
         // The merged result must respect the size limit too; the edit refuses to write it if not.
         let refused = std::sync::Mutex::new(None);
         let updated = state
             .store
             .update_user(id, &|u: &mut UserRecord| {
-                let targets = [&mut u.public_metadata, &mut u.private_metadata, &mut u.unsafe_metadata];
+                let targets = [
+                    &mut u.public_metadata,
+                    &mut u.private_metadata,
+                    &mut u.unsafe_metadata,
+                ];
                 for ((param, patch), target) in parts.iter().zip(targets) {
                     match patch {
                         Some(patch) if replace => *target = patch.clone(),
@@ -319,23 +412,42 @@ impl Metadata {
     }
 }
 
-async fn merge_metadata(State(state): State<AppState>, Path(id): Path<String>, JsonBody(b): JsonBody<Metadata>) -> ApiResult<Json<User>> {
+async fn merge_metadata(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<Metadata>,
+) -> ApiResult<Json<User>> {
     b.apply(&state, &id, false).await
 }
 
-async fn replace_metadata(State(state): State<AppState>, Path(id): Path<String>, JsonBody(b): JsonBody<Metadata>) -> ApiResult<Json<User>> {
+async fn replace_metadata(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<Metadata>,
+) -> ApiResult<Json<User>> {
     b.apply(&state, &id, true).await
 }
 
-async fn delete_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<DeletedObject>> {
-    let deleted = state.store.delete_user(&id).await?.ok_or(ApiError::NotFound("user"))?;
+async fn delete_user(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DeletedObject>> {
+    let deleted = state
+        .store
+        .delete_user(&id)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
     let mut answer = DeletedObject::new("user", &deleted.id);
     answer.external_id = deleted.external_id;
     Ok(Json(answer))
 }
 
 /// Applies `edit` and answers with the updated user.
-async fn edit(state: &AppState, id: &str, edit: impl Fn(&mut UserRecord, i64) + Send + Sync) -> ApiResult<Json<User>> {
+async fn edit(
+    state: &AppState,
+    id: &str,
+    edit: impl Fn(&mut UserRecord, i64) + Send + Sync,
+) -> ApiResult<Json<User>> {
     let now = state.now();
     let updated = state
         .store
@@ -352,11 +464,17 @@ async fn edit(state: &AppState, id: &str, edit: impl Fn(&mut UserRecord, i64) + 
 async fn ban_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<User>> {
     let answer = edit(&state, &id, |u, _| u.banned = true).await?;
     // A banned user is signed out everywhere at once.
-    state.store.end_user_sessions(&id, "revoked", state.now()).await?;
+    state
+        .store
+        .end_user_sessions(&id, "revoked", state.now())
+        .await?;
     Ok(answer)
 }
 
-async fn unban_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<User>> {
+async fn unban_user(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<User>> {
     edit(&state, &id, |u, _| u.banned = false).await
 }
 
@@ -364,7 +482,10 @@ async fn lock_user(State(state): State<AppState>, Path(id): Path<String>) -> Api
     edit(&state, &id, |u, _| u.locked_until = Some(i64::MAX)).await
 }
 
-async fn unlock_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<User>> {
+async fn unlock_user(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<User>> {
     edit(&state, &id, |u, _| {
         u.locked_until = None;
         u.failed_attempts = 0;
@@ -377,17 +498,33 @@ struct VerifyPassword {
     password: String,
 }
 
-async fn verify_password(State(state): State<AppState>, Path(id): Path<String>, JsonBody(b): JsonBody<VerifyPassword>) -> ApiResult<Json<Value>> {
+async fn verify_password(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<VerifyPassword>,
+) -> ApiResult<Json<Value>> {
     if b.password.len() > crate::password::HARD_MAX_LEN * 4 {
-        return Err(ApiError::invalid("form_password_incorrect", "password", "Password is incorrect."));
+        return Err(ApiError::invalid(
+            "form_password_incorrect",
+            "password",
+            "Password is incorrect.",
+        ));
     }
     let user = load(&state, &id).await?;
     let Some(hash) = user.password_hash.as_deref() else {
-        return Err(ApiError::invalid("password_not_set", "password", "This user has no password."));
+        return Err(ApiError::invalid(
+            "password_not_set",
+            "password",
+            "This user has no password.",
+        ));
     };
     if state.passwords.verify(&b.password, Some(hash)).await? {
         Ok(Json(json!({"verified": true})))
     } else {
-        Err(ApiError::invalid("form_password_incorrect", "password", "Password is incorrect."))
+        Err(ApiError::invalid(
+            "form_password_incorrect",
+            "password",
+            "Password is incorrect.",
+        ))
     }
 }

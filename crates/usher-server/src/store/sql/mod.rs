@@ -38,7 +38,8 @@ pub struct SqlStore {
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/postgres");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator =
+    sqlx::migrate!("src/store/migrations/postgres");
 
 impl SqlStore {
     /// Opens (creating if needed) the SQLite database file at `path` and migrates it.
@@ -50,7 +51,11 @@ impl SqlStore {
     /// Opens `postgres://…` or `sqlite://…` and runs the embedded migrations.
     pub async fn open(url: &str) -> StoreResult<Self> {
         sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
         let options = AnyConnectOptions::from_str(url)?;
         let pool = match backend {
             // WAL with synchronous=FULL: a commit is on disk before it is acknowledged, and
@@ -92,26 +97,26 @@ impl SqlStore {
 
 /// Maps a failed write to [`StoreError::Conflict`] when a unique constraint refused it.
 fn map_write_err(err: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &err {
-        if db.kind() == ErrorKind::UniqueViolation {
-            // PostgreSQL names the constraint (`users_username_lower_key`); SQLite names the
-            // column in its message (`UNIQUE constraint failed: users.username_lower`).
-            let text = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
-            let field = if text.contains("email_lower") {
-                UniqueField::EmailAddress
-            } else if text.contains("phone_number") {
-                UniqueField::PhoneNumber
-            } else if text.contains("username_lower") {
-                UniqueField::Username
-            } else if text.contains("external_id") {
-                UniqueField::ExternalId
-            } else if text.contains("jwt_templates") {
-                UniqueField::TemplateName
-            } else {
-                UniqueField::Other
-            };
-            return StoreError::Conflict(field);
-        }
+    if let sqlx::Error::Database(db) = &err
+        && db.kind() == ErrorKind::UniqueViolation
+    {
+        // PostgreSQL names the constraint (`users_username_lower_key`); SQLite names the
+        // column in its message (`UNIQUE constraint failed: users.username_lower`).
+        let text = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
+        let field = if text.contains("email_lower") {
+            UniqueField::EmailAddress
+        } else if text.contains("phone_number") {
+            UniqueField::PhoneNumber
+        } else if text.contains("username_lower") {
+            UniqueField::Username
+        } else if text.contains("external_id") {
+            UniqueField::ExternalId
+        } else if text.contains("jwt_templates") {
+            UniqueField::TemplateName
+        } else {
+            UniqueField::Other
+        };
+        return StoreError::Conflict(field);
     }
     StoreError::Database(err)
 }
@@ -133,7 +138,10 @@ struct SqlBuilder {
 
 impl SqlBuilder {
     fn new(sql: &str) -> Self {
-        Self { sql: sql.to_owned(), binds: Vec::new() }
+        Self {
+            sql: sql.to_owned(),
+            binds: Vec::new(),
+        }
     }
 
     fn push(&mut self, sql: &str) -> &mut Self {
@@ -178,7 +186,8 @@ fn flag(b: bool) -> i64 {
 
 const SESSION_COLUMNS: &str = "id, user_id, client_id, status, actor, last_active_organization_id, last_active_at, expire_at, abandon_at, created_at, updated_at";
 const TEMPLATE_COLUMNS: &str = "id, name, claims, lifetime, allowed_clock_skew, custom_signing_key, signing_algorithm, signing_key, created_at, updated_at";
-const SIGN_IN_TOKEN_COLUMNS: &str = "id, user_id, token_hash, status, expire_at, created_at, updated_at";
+const SIGN_IN_TOKEN_COLUMNS: &str =
+    "id, user_id, token_hash, status, expire_at, created_at, updated_at";
 
 #[async_trait]
 impl Store for SqlStore {
@@ -188,17 +197,24 @@ impl Store for SqlStore {
     }
 
     async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
-        let row = sqlx::query("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| r.try_get("value")).transpose()?)
     }
 
     async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String> {
-        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-            .bind(key)
-            .bind(value)
-            .execute(&self.pool)
-            .await?;
-        self.setting(key).await?.ok_or_else(|| StoreError::Corrupt(format!("setting {key} vanished")))
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        self.setting(key)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("setting {key} vanished")))
     }
 
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
@@ -223,7 +239,11 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn rotate_signing_key(&self, key: &SigningKeyRecord, publish_margin_ms: i64) -> StoreResult<()> {
+    async fn rotate_signing_key(
+        &self,
+        key: &SigningKeyRecord,
+        publish_margin_ms: i64,
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE signing_keys SET retired_at = $1, publish_until = $1 + max_lifetime * 1000 + $2 WHERE retired_at IS NULL",
@@ -280,8 +300,13 @@ impl Store for SqlStore {
     }
 
     async fn delete_user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
-        let Some(user) = self.load_user(id).await? else { return Ok(None) };
-        sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&self.pool).await?;
+        let Some(user) = self.load_user(id).await? else {
+            return Ok(None);
+        };
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(Some(user))
     }
 
@@ -305,32 +330,57 @@ impl Store for SqlStore {
     }
 
     async fn get_session(&self, id: &str) -> StoreResult<Option<SessionRecord>> {
-        let row = sqlx::query(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(session_from_row).transpose()
     }
 
-    async fn list_sessions(&self, filter: &SessionFilter, page: Page) -> StoreResult<(Vec<SessionRecord>, i64)> {
+    async fn list_sessions(
+        &self,
+        filter: &SessionFilter,
+        page: Page,
+    ) -> StoreResult<(Vec<SessionRecord>, i64)> {
         let mut b = SqlBuilder::new(" FROM sessions WHERE 1 = 1");
-        for (column, value) in [("user_id", &filter.user_id), ("client_id", &filter.client_id), ("status", &filter.status)] {
+        for (column, value) in [
+            ("user_id", &filter.user_id),
+            ("client_id", &filter.client_id),
+            ("status", &filter.status),
+        ] {
             if let Some(v) = value {
-                b.push(&format!(" AND {column} = ")).bind(Bind::Text(v.clone()));
+                b.push(&format!(" AND {column} = "))
+                    .bind(Bind::Text(v.clone()));
             }
         }
         let total: i64 = {
-            let count = SqlBuilder { sql: format!("SELECT COUNT(*) AS n{}", b.sql), binds: b.binds.clone() };
+            let count = SqlBuilder {
+                sql: format!("SELECT COUNT(*) AS n{}", b.sql),
+                binds: b.binds.clone(),
+            };
             count.query().fetch_one(&self.pool).await?.try_get("n")?
         };
         b.sql = format!("SELECT {SESSION_COLUMNS}{}", b.sql);
-        b.push(" ORDER BY created_at DESC, id DESC LIMIT ").bind(Bind::Int(page.limit));
+        b.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+            .bind(Bind::Int(page.limit));
         b.push(" OFFSET ").bind(Bind::Int(page.offset));
         let rows = b.query().fetch_all(&self.pool).await?;
-        Ok((rows.iter().map(session_from_row).collect::<StoreResult<_>>()?, total))
+        Ok((
+            rows.iter()
+                .map(session_from_row)
+                .collect::<StoreResult<_>>()?,
+            total,
+        ))
     }
 
-    async fn end_session(&self, id: &str, status: &str, now: i64) -> StoreResult<Option<SessionRecord>> {
+    async fn end_session(
+        &self,
+        id: &str,
+        status: &str,
+        now: i64,
+    ) -> StoreResult<Option<SessionRecord>> {
         sqlx::query("UPDATE sessions SET status = $2, updated_at = $3 WHERE id = $1 AND status IN ('active', 'pending')")
             .bind(id)
             .bind(status)
@@ -377,13 +427,21 @@ impl Store for SqlStore {
     }
 
     async fn list_templates(&self, page: Page) -> StoreResult<(Vec<TemplateRecord>, i64)> {
-        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM jwt_templates").fetch_one(&self.pool).await?.try_get("n")?;
+        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM jwt_templates")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
         let rows = sqlx::query(&format!("SELECT {TEMPLATE_COLUMNS} FROM jwt_templates ORDER BY created_at, id LIMIT $1 OFFSET $2"))
             .bind(page.limit)
             .bind(page.offset)
             .fetch_all(&self.pool)
             .await?;
-        Ok((rows.iter().map(template_from_row).collect::<StoreResult<_>>()?, total))
+        Ok((
+            rows.iter()
+                .map(template_from_row)
+                .collect::<StoreResult<_>>()?,
+            total,
+        ))
     }
 
     async fn update_template(&self, t: &TemplateRecord) -> StoreResult<bool> {
@@ -407,7 +465,10 @@ impl Store for SqlStore {
     }
 
     async fn delete_template(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM jwt_templates WHERE id = $1").bind(id).execute(&self.pool).await?;
+        let done = sqlx::query("DELETE FROM jwt_templates WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -426,26 +487,38 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn revoke_sign_in_token(&self, id: &str, now: i64) -> StoreResult<Option<SignInTokenRecord>> {
+    async fn revoke_sign_in_token(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> StoreResult<Option<SignInTokenRecord>> {
         sqlx::query("UPDATE sign_in_tokens SET status = 'revoked', updated_at = $2 WHERE id = $1 AND status = 'pending'")
             .bind(id)
             .bind(now)
             .execute(&self.pool)
             .await?;
-        let row = sqlx::query(&format!("SELECT {SIGN_IN_TOKEN_COLUMNS} FROM sign_in_tokens WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {SIGN_IN_TOKEN_COLUMNS} FROM sign_in_tokens WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(rows::sign_in_token_from_row).transpose()
     }
 }
 
 impl SqlStore {
-    async fn template_where(&self, column: &str, value: &str) -> StoreResult<Option<TemplateRecord>> {
-        let row = sqlx::query(&format!("SELECT {TEMPLATE_COLUMNS} FROM jwt_templates WHERE {column} = $1"))
-            .bind(value)
-            .fetch_optional(&self.pool)
-            .await?;
+    async fn template_where(
+        &self,
+        column: &str,
+        value: &str,
+    ) -> StoreResult<Option<TemplateRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {TEMPLATE_COLUMNS} FROM jwt_templates WHERE {column} = $1"
+        ))
+        .bind(value)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(template_from_row).transpose()
     }
 }

@@ -5,7 +5,10 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::{Bind, SqlBuilder, SqlStore, flag, map_write_err, rows};
-use crate::store::{IdentifierRecord, StoreError, StoreResult, UserEdit, UserFilter, UserOrder, UserQuery, UserRecord};
+use crate::store::{
+    IdentifierRecord, StoreError, StoreResult, UserEdit, UserFilter, UserOrder, UserQuery,
+    UserRecord,
+};
 
 /// Optimistic updates retry this often before giving up with [`StoreError::Contention`].
 const UPDATE_ATTEMPTS: usize = 20;
@@ -87,10 +90,13 @@ impl SqlStore {
     }
 
     pub(super) async fn load_user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
-        let row = sqlx::query(&format!("SELECT {} FROM users WHERE id = $1", rows::USER_COLUMNS))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM users WHERE id = $1",
+            rows::USER_COLUMNS
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let mut users = vec![rows::user_from_row(&row)?];
         self.attach_identifiers(&mut users).await?;
@@ -98,7 +104,10 @@ impl SqlStore {
     }
 
     pub(super) async fn query_users(&self, q: &UserQuery) -> StoreResult<Vec<UserRecord>> {
-        let mut b = SqlBuilder::new(&format!("SELECT {} FROM users u WHERE 1 = 1", prefixed_user_columns()));
+        let mut b = SqlBuilder::new(&format!(
+            "SELECT {} FROM users u WHERE 1 = 1",
+            prefixed_user_columns()
+        ));
         push_filter(&mut b, &q.filter);
         let column = match q.order_by {
             UserOrder::CreatedAt => "u.created_at",
@@ -108,16 +117,27 @@ impl SqlStore {
             UserOrder::Username => "u.username_lower",
             UserOrder::LastActiveAt => "u.last_active_at",
             UserOrder::LastSignInAt => "u.last_sign_in_at",
-            UserOrder::EmailAddress => "(SELECT e.email_lower FROM email_addresses e WHERE e.id = u.primary_email_address_id)",
-            UserOrder::PhoneNumber => "(SELECT p.phone_number FROM phone_numbers p WHERE p.id = u.primary_phone_number_id)",
+            UserOrder::EmailAddress => {
+                "(SELECT e.email_lower FROM email_addresses e WHERE e.id = u.primary_email_address_id)"
+            }
+            UserOrder::PhoneNumber => {
+                "(SELECT p.phone_number FROM phone_numbers p WHERE p.id = u.primary_phone_number_id)"
+            }
         };
         let dir = if q.descending { "DESC" } else { "ASC" };
         // Nulls last in both directions and on both databases (their defaults differ); the id
         // breaks ties so pages never overlap.
-        b.push(&format!(" ORDER BY ({column} IS NULL), {column} {dir}, u.id {dir} LIMIT "));
-        b.bind(Bind::Int(q.page.limit)).push(" OFFSET ").bind(Bind::Int(q.page.offset));
+        b.push(&format!(
+            " ORDER BY ({column} IS NULL), {column} {dir}, u.id {dir} LIMIT "
+        ));
+        b.bind(Bind::Int(q.page.limit))
+            .push(" OFFSET ")
+            .bind(Bind::Int(q.page.offset));
         let found = b.query().fetch_all(&self.pool).await?;
-        let mut users = found.iter().map(rows::user_from_row).collect::<StoreResult<Vec<_>>>()?;
+        let mut users = found
+            .iter()
+            .map(rows::user_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
         self.attach_identifiers(&mut users).await?;
         Ok(users)
     }
@@ -128,11 +148,17 @@ impl SqlStore {
         Ok(b.query().fetch_one(&self.pool).await?.try_get("n")?)
     }
 
-    pub(super) async fn edit_user(&self, id: &str, edit: UserEdit<'_>) -> StoreResult<Option<UserRecord>> {
+    pub(super) async fn edit_user(
+        &self,
+        id: &str,
+        edit: UserEdit<'_>,
+    ) -> StoreResult<Option<UserRecord>> {
         // Optimistic concurrency: write only if nobody else wrote since we read; otherwise read
         // again and re-apply the edit. Portable, and no lock is held across the edit.
         for _ in 0..UPDATE_ATTEMPTS {
-            let Some(mut user) = self.load_user(id).await? else { return Ok(None) };
+            let Some(mut user) = self.load_user(id).await? else {
+                return Ok(None);
+            };
             let read_version = user.version;
             if !edit(&mut user) {
                 return self.load_user(id).await;
@@ -188,8 +214,12 @@ impl SqlStore {
             return Ok(());
         }
         let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
-        let mut by_user: HashMap<String, (Vec<IdentifierRecord>, Vec<IdentifierRecord>)> = HashMap::new();
-        for (table, column, is_email) in [("email_addresses", "email_address", true), ("phone_numbers", "phone_number", false)] {
+        let mut by_user: HashMap<String, (Vec<IdentifierRecord>, Vec<IdentifierRecord>)> =
+            HashMap::new();
+        for (table, column, is_email) in [
+            ("email_addresses", "email_address", true),
+            ("phone_numbers", "phone_number", false),
+        ] {
             let mut b = SqlBuilder::new(&format!(
                 "SELECT user_id, id, {column} AS value, verified, strategy, created_at, updated_at FROM {table} WHERE user_id IN "
             ));
@@ -197,7 +227,11 @@ impl SqlStore {
             for row in b.query().fetch_all(&self.pool).await? {
                 let (user_id, ident) = rows::identifier_from_row(&row)?;
                 let entry = by_user.entry(user_id).or_default();
-                if is_email { entry.0.push(ident) } else { entry.1.push(ident) }
+                if is_email {
+                    entry.0.push(ident)
+                } else {
+                    entry.1.push(ident)
+                }
             }
         }
         for user in users {
@@ -211,7 +245,11 @@ impl SqlStore {
 }
 
 fn prefixed_user_columns() -> String {
-    rows::USER_COLUMNS.split(',').map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ")
+    rows::USER_COLUMNS
+        .split(',')
+        .map(|c| format!("u.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Escapes `%`, `_` and `\` so a user's search text matches literally in `LIKE … ESCAPE '\'`.
@@ -241,7 +279,11 @@ fn push_filter(b: &mut SqlBuilder, f: &UserFilter) {
         b.push(" AND u.id IN (SELECT user_id FROM phone_numbers WHERE phone_number IN ");
         b.bind_list(&f.phone_number).push(")");
     }
-    for (column, values) in [("u.external_id", f.external_id.clone()), ("u.username_lower", lowered(&f.username)), ("u.id", f.user_id.clone())] {
+    for (column, values) in [
+        ("u.external_id", f.external_id.clone()),
+        ("u.username_lower", lowered(&f.username)),
+        ("u.id", f.user_id.clone()),
+    ] {
         if !values.is_empty() {
             b.push(&format!(" AND {column} IN "));
             b.bind_list(&values);
@@ -254,12 +296,20 @@ fn push_filter(b: &mut SqlBuilder, f: &UserFilter) {
     if let Some(q) = f.query.as_deref().filter(|q| !q.is_empty()) {
         let pattern = Bind::Text(like_pattern(q));
         b.push(" AND (");
-        let columns = ["LOWER(u.id)", "u.username_lower", "LOWER(u.first_name)", "LOWER(u.last_name)", "LOWER(u.external_id)"];
+        let columns = [
+            "LOWER(u.id)",
+            "u.username_lower",
+            "LOWER(u.first_name)",
+            "LOWER(u.last_name)",
+            "LOWER(u.external_id)",
+        ];
         for (i, column) in columns.iter().enumerate() {
             if i > 0 {
                 b.push(" OR ");
             }
-            b.push(&format!("{column} LIKE ")).bind(pattern.clone()).push(" ESCAPE '\\'");
+            b.push(&format!("{column} LIKE "))
+                .bind(pattern.clone())
+                .push(" ESCAPE '\\'");
         }
         b.push(" OR EXISTS (SELECT 1 FROM email_addresses e WHERE e.user_id = u.id AND e.email_lower LIKE ");
         b.bind(pattern.clone()).push(" ESCAPE '\\')");

@@ -1,0 +1,215 @@
+//! The real `usher` binary: acknowledged writes survive `kill -9`, and dev state persists.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// A running `usher dev` process.
+struct Server {
+    child: Child,
+    url: String,
+    secret: String,
+}
+
+fn start(data_dir: &Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_usher"))
+        .args(["dev", "--data-dir"])
+        .arg(data_dir)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .env_remove("USHER_SECRET_KEY")
+        .env_remove("USHER_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start usher");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut url, mut secret, mut publishable) = (String::new(), String::new(), String::new());
+    for line in lines.by_ref() {
+        let line = line.expect("stdout");
+        if let Some(v) = line.strip_prefix("CLERK_API_URL=") {
+            url = v.into();
+        } else if let Some(v) = line.strip_prefix("CLERK_SECRET_KEY=") {
+            secret = v.into();
+        } else if let Some(v) = line.strip_prefix("PUBLIC_CLERK_PUBLISHABLE_KEY=") {
+            publishable = v.into();
+        } else if line.contains("listening on http://") {
+            break;
+        }
+    }
+    assert!(
+        url.starts_with("http://127.0.0.1:")
+            && secret.starts_with("sk_test_")
+            && publishable.starts_with("pk_test_"),
+        "{url} {publishable}"
+    );
+    Server { child, url, secret }
+}
+
+impl Server {
+    fn kill9(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+    }
+}
+
+async fn create(http: &reqwest::Client, server: &Server, email: String) -> Option<String> {
+    let response = http
+        .post(format!("{}/v1/users", server.url))
+        .bearer_auth(&server.secret)
+        .json(&json!({"email_address": [email]}))
+        .send()
+        .await
+        .ok()?;
+    if response.status() != StatusCode::OK {
+        return None;
+    }
+    let user: Value = response.json().await.ok()?;
+    user["id"].as_str().map(str::to_owned)
+}
+
+#[tokio::test]
+async fn acknowledged_users_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let mut acknowledged = Vec::new();
+    let mut secret = None;
+    for round in 0..3 {
+        let server = start(dir.path());
+        assert_eq!(
+            *secret.get_or_insert_with(|| server.secret.clone()),
+            server.secret,
+            "the dev secret key persists"
+        );
+        // Every user acknowledged before any earlier crash is there.
+        for id in &acknowledged {
+            let response = http
+                .get(format!("{}/v1/users/{id}", server.url))
+                .bearer_auth(&server.secret)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::OK,
+                "acknowledged user {id} lost after kill -9"
+            );
+        }
+        // Writers run flat out; the server is killed in the middle of their writes.
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let (http, url, secret) = (http.clone(), server.url.clone(), server.secret.clone());
+                tokio::spawn(async move {
+                    let server = Server {
+                        child: Command::new("true").spawn().unwrap(),
+                        url,
+                        secret,
+                    };
+                    let mut ids = Vec::new();
+                    for i in 0.. {
+                        match create(&http, &server, format!("r{round}w{w}n{i}@example.com")).await
+                        {
+                            Some(id) => ids.push(id),
+                            None => break,
+                        }
+                    }
+                    ids
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        server.kill9();
+        for writer in writers {
+            acknowledged.extend(writer.await.unwrap());
+        }
+    }
+    assert!(
+        acknowledged.len() > 10,
+        "the writers made progress: {}",
+        acknowledged.len()
+    );
+    let server = start(dir.path());
+    let count: Value = http
+        .get(format!("{}/v1/users/count", server.url))
+        .bearer_auth(&server.secret)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(count["total_count"].as_u64().unwrap() >= acknowledged.len() as u64);
+    server.kill9();
+}
+
+#[tokio::test]
+async fn a_revocation_survives_kill_9_and_keys_persist() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let server = start(dir.path());
+    let call = |server: &Server, path: &str, body: Value| {
+        http.post(format!("{}{path}", server.url))
+            .bearer_auth(&server.secret)
+            .json(&body)
+            .send()
+    };
+    let user: Value = call(
+        &server,
+        "/v1/users",
+        json!({"email_address": ["a@example.com"]}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let session: Value = call(&server, "/v1/sessions", json!({"user_id": user["id"]}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sid = session["id"].as_str().unwrap();
+    let jwks_before: Value = http
+        .get(format!("{}/.well-known/jwks.json", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        call(&server, &format!("/v1/sessions/{sid}/revoke"), json!({}))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    server.kill9();
+
+    let server = start(dir.path());
+    let response = call(&server, &format!("/v1/sessions/{sid}/tokens"), json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a revoked session stays revoked"
+    );
+    let jwks_after: Value = http
+        .get(format!("{}/.well-known/jwks.json", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks_before, jwks_after, "the signing key persists");
+    server.kill9();
+}

@@ -1,0 +1,18 @@
+#![allow(unreachable_pub)]
+
+//! Integration tests: one binary driving real servers on port 0 over real HTTP, on real SQLite
+//! files and a real PostgreSQL (a fresh database per test, dropped afterwards).
+//!
+//! PostgreSQL is expected at `USHER_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`); its tests fail when it is unreachable, unless
+//! `USHER_SKIP_POSTGRES=1` says to skip them on purpose.
+
+mod clerk_rs;
+mod cli;
+mod contract;
+mod durability;
+mod helpers;
+mod jwks;
+mod sessions;
+mod templates;
+mod users;
