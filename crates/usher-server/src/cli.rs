@@ -98,8 +98,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { config } => serve(&config).await,
         Command::RotateKey { data, activate_in } => {
             let store = SqlStore::open(&data.database()?.url()).await?;
-            let record =
-                keys::rotate(&store, SystemClock.now_ms(), i64::from(activate_in) * 1000).await?;
+            let record = keys::rotate(&store, SystemClock.now_ms(), i64::from(activate_in) * 1000).await?;
             println!(
                 "new signing key {} signs in {activate_in} s; the previous key stays published until its tokens expire",
                 record.kid
@@ -131,11 +130,7 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "CLERK_API_URL={}", state.issuer)?;
     writeln!(out, "CLERK_SECRET_KEY={}", state.config.secret_key.expose())?;
-    writeln!(
-        out,
-        "PUBLIC_CLERK_PUBLISHABLE_KEY={}",
-        state.publishable_key
-    )?;
+    writeln!(out, "PUBLIC_CLERK_PUBLISHABLE_KEY={}", state.publishable_key)?;
     writeln!(out, "usher dev: listening on {}", state.issuer)?;
     out.flush()?;
     drop(out);
@@ -157,17 +152,14 @@ fn dev_secret_key(dir: &Path) -> anyhow::Result<String> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(&path)
-        .with_context(|| format!("creating {}", path.display()))?;
+    let mut file = options.open(&path).with_context(|| format!("creating {}", path.display()))?;
     writeln!(file, "{key}")?;
     file.sync_all()?;
     Ok(key)
 }
 
 async fn serve(path: &Path) -> anyhow::Result<()> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut file = FileConfig::parse(&text).map_err(anyhow::Error::msg)?;
     file.apply_env(|name| std::env::var(name).ok());
     let config = match file.validate() {

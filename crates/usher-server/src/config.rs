@@ -23,9 +23,7 @@ impl Database {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Self::Postgres(url.to_owned()))
         } else if let Some(path) = url.strip_prefix("sqlite://") {
-            Ok(Self::Sqlite(PathBuf::from(
-                path.split('?').next().unwrap_or(path),
-            )))
+            Ok(Self::Sqlite(PathBuf::from(path.split('?').next().unwrap_or(path))))
         } else {
             Err("the database URL must start with postgres://, postgresql:// or sqlite://".into())
         }
@@ -92,6 +90,8 @@ pub struct Config {
     pub key_reload_interval: Duration,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Backend API requests allowed per 10 s (per node; the JWKS is never limited).
+    pub backend_requests_per_10s: u32,
 }
 
 impl Config {
@@ -112,6 +112,7 @@ impl Config {
             password_hash_slots: 2 * cores,
             key_reload_interval: Duration::from_secs(10),
             max_body_bytes: 256 * 1024,
+            backend_requests_per_10s: 1000,
         }
     }
 }
@@ -145,12 +146,7 @@ pub struct FileConfig {
 }
 
 /// Environment variables `usher serve` reads, overriding the file.
-pub const ENV_OVERRIDES: [&str; 4] = [
-    "USHER_LISTEN",
-    "USHER_DATABASE_URL",
-    "USHER_SECRET_KEY",
-    "USHER_PUBLIC_URL",
-];
+pub const ENV_OVERRIDES: [&str; 4] = ["USHER_LISTEN", "USHER_DATABASE_URL", "USHER_SECRET_KEY", "USHER_PUBLIC_URL"];
 
 impl FileConfig {
     /// Parses the TOML text of a config file.
@@ -189,10 +185,16 @@ impl FileConfig {
             Some(key) => check_secret_key(key).map(|()| Secret::new(key)),
         };
         let public_url = match self.public_url.as_deref() {
-            None => Err("`public_url` (or USHER_PUBLIC_URL) is required: the https URL clients reach usher at".to_owned()),
+            None => {
+                Err("`public_url` (or USHER_PUBLIC_URL) is required: the https URL clients reach usher at".to_owned())
+            }
             Some(url) if url.starts_with("https://") => Ok(url.trim_end_matches('/').to_owned()),
-            Some(url) if url.starts_with("http://") && self.allow_insecure_http == Some(true) => Ok(url.trim_end_matches('/').to_owned()),
-            Some(_) => Err("`public_url` must be https:// (set allow_insecure_http = true only behind a TLS proxy)".to_owned()),
+            Some(url) if url.starts_with("http://") && self.allow_insecure_http == Some(true) => {
+                Ok(url.trim_end_matches('/').to_owned())
+            }
+            Some(_) => {
+                Err("`public_url` must be https:// (set allow_insecure_http = true only behind a TLS proxy)".to_owned())
+            }
         };
         let min = self.password_min_length.unwrap_or(8);
         let max = self.password_max_length.unwrap_or(128);
@@ -200,10 +202,7 @@ impl FileConfig {
             problems.push("`password_min_length` must be at least 8".to_owned());
         }
         if !(64..=crate::password::HARD_MAX_LEN).contains(&max) || max < min {
-            problems.push(format!(
-                "`password_max_length` must be between 64 and {}",
-                crate::password::HARD_MAX_LEN
-            ));
+            problems.push(format!("`password_max_length` must be between 64 and {}", crate::password::HARD_MAX_LEN));
         }
         let token_life = self.session_token_lifetime_secs.unwrap_or(60);
         if !(30..=3600).contains(&token_life) {
@@ -222,9 +221,7 @@ impl FileConfig {
         if !problems.is_empty() {
             return Err(problems.join("\n"));
         }
-        let (Ok(listen), Ok(database), Ok(secret), Ok(public_url)) =
-            (listen, database, secret, public_url)
-        else {
+        let (Ok(listen), Ok(database), Ok(secret), Ok(public_url)) = (listen, database, secret, public_url) else {
             unreachable!("every error was collected above")
         };
         let mut config = Config::new(listen, database, secret.clone());
@@ -245,9 +242,7 @@ impl FileConfig {
 
 /// A secret key must look like Clerk's and carry enough randomness to resist guessing.
 pub fn check_secret_key(key: &str) -> Result<(), String> {
-    let body = key
-        .strip_prefix("sk_live_")
-        .or_else(|| key.strip_prefix("sk_test_"));
+    let body = key.strip_prefix("sk_live_").or_else(|| key.strip_prefix("sk_test_"));
     match body {
         None => Err("the secret key must start with sk_live_ or sk_test_".into()),
         Some(b) if b.len() < 32 || !b.bytes().all(|c| c.is_ascii_alphanumeric()) => {
@@ -264,43 +259,27 @@ mod tests {
     const KEY: &str = "sk_live_0123456789abcdef0123456789abcdef";
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).into(), (*v).into()))
-            .collect();
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        }
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
     #[test]
     fn a_complete_file_validates_and_env_overrides_it() {
-        let mut file = FileConfig::parse("version = 1\ndatabase_url = \"sqlite:///tmp/u.db\"\npublic_url = \"https://auth.example.com/\"").unwrap();
-        file.apply_env(env(&[
-            ("USHER_SECRET_KEY", KEY),
-            ("USHER_LISTEN", "127.0.0.1:9000"),
-        ]));
+        let mut file = FileConfig::parse(
+            "version = 1\ndatabase_url = \"sqlite:///tmp/u.db\"\npublic_url = \"https://auth.example.com/\"",
+        )
+        .unwrap();
+        file.apply_env(env(&[("USHER_SECRET_KEY", KEY), ("USHER_LISTEN", "127.0.0.1:9000")]));
         let config = file.validate().unwrap();
         assert_eq!(config.listen.port(), 9000);
         assert!(config.production);
-        assert_eq!(
-            config.public_url.as_deref(),
-            Some("https://auth.example.com")
-        );
-        assert!(
-            !format!("{config:?}").contains("0123456789abcdef"),
-            "the secret must not be printed"
-        );
+        assert_eq!(config.public_url.as_deref(), Some("https://auth.example.com"));
+        assert!(!format!("{config:?}").contains("0123456789abcdef"), "the secret must not be printed");
     }
 
     #[test]
     fn missing_and_unsafe_settings_are_all_reported() {
-        let mut file =
-            FileConfig::parse("public_url = \"http://auth.example.com\"\npassword_min_length = 4")
-                .unwrap();
+        let mut file = FileConfig::parse("public_url = \"http://auth.example.com\"\npassword_min_length = 4").unwrap();
         file.apply_env(env(&[("USHER_SECRET_KEY", "sk_live_short")]));
         let err = file.validate().unwrap_err();
         for needle in ["database_url", "secret key", "https", "password_min_length"] {

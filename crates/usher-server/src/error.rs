@@ -77,11 +77,9 @@ impl ApiError {
                 "Secret key invalid",
                 "The Authorization header must carry this instance's secret key as a Bearer token.",
             ),
-            Self::NotFound(what) => ClerkError::new(
-                "resource_not_found",
-                "not found",
-                format!("No {what} was found with that identifier."),
-            ),
+            Self::NotFound(what) => {
+                ClerkError::new("resource_not_found", "not found", format!("No {what} was found with that identifier."))
+            }
             Self::BadRequest(e) | Self::Unprocessable(e) => e.clone(),
             Self::TooLarge => ClerkError::new(
                 "request_body_too_large",
@@ -116,25 +114,17 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(%trace_id, error = %self, "request refused");
         }
-        let body = ClerkErrors {
-            errors: vec![self.body()],
-            meta: Map::new(),
-            clerk_trace_id: Some(trace_id),
-        };
+        let body = ClerkErrors { errors: vec![self.body()], meta: Map::new(), clerk_trace_id: Some(trace_id) };
         let mut response = (status, Json(body)).into_response();
         let retry_after = match self {
             Self::TooManyRequests(s) | Self::Unavailable(s) => Some(s.max(1)),
             _ => None,
         };
         if let Some(seconds) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
@@ -146,27 +136,14 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(field) => {
                 use crate::store::UniqueField::*;
                 let (param, what) = match field {
-                    EmailAddress => (
-                        "email_address",
-                        "That email address is taken. Please try another.",
-                    ),
-                    PhoneNumber => (
-                        "phone_number",
-                        "That phone number is taken. Please try another.",
-                    ),
+                    EmailAddress => ("email_address", "That email address is taken. Please try another."),
+                    PhoneNumber => ("phone_number", "That phone number is taken. Please try another."),
                     Username => ("username", "That username is taken. Please try another."),
-                    ExternalId => (
-                        "external_id",
-                        "That external ID is taken. Please try another.",
-                    ),
+                    ExternalId => ("external_id", "That external ID is taken. Please try another."),
                     TemplateName => ("name", "A JWT template with that name already exists."),
                     Other => return Self::Internal(anyhow::anyhow!("unexpected unique conflict")),
                 };
-                let code = if field == TemplateName {
-                    "duplicate_record"
-                } else {
-                    "form_identifier_exists"
-                };
+                let code = if field == TemplateName { "duplicate_record" } else { "form_identifier_exists" };
                 Self::invalid(code, param, what)
             }
             StoreError::Contention(what) => {

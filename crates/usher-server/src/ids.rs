@@ -29,11 +29,7 @@ pub fn new_id(prefix: &str) -> String {
 
 /// SHA-256 of `data`, lowercase hex.
 pub fn sha256_hex(data: &[u8]) -> String {
-    digest::digest(&digest::SHA256, data)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    digest::digest(&digest::SHA256, data).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// SHA-256 of `data`.
@@ -69,10 +65,7 @@ mod tests {
             counts[BASE62.iter().position(|&x| x == c).unwrap()] += 1;
         }
         // Each symbol expects 2000; a biased generator (plain `% 62`) would skew the first 8.
-        assert!(
-            counts.iter().all(|&n| (1700..2300).contains(&n)),
-            "{counts:?}"
-        );
+        assert!(counts.iter().all(|&n| (1700..2300).contains(&n)), "{counts:?}");
     }
 
     #[test]

@@ -53,28 +53,17 @@ impl App {
 
     /// [`App::build`] with a chosen clock (tests move time with [`clock::ManualClock`]).
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let store = SqlStore::open(&config.database.url())
-            .await
-            .context("opening the database")?;
+        let store = SqlStore::open(&config.database.url()).await.context("opening the database")?;
         let store: Arc<dyn Store> = Arc::new(store);
-        let keys = KeyRing::load(store.as_ref(), clock.now_ms())
-            .await
-            .context("loading the signing keys")?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("binding {}", config.listen))?;
+        let keys = KeyRing::load(store.as_ref(), clock.now_ms()).await.context("loading the signing keys")?;
+        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let issuer = config
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", loopback_if_unspecified(addr)));
+        let issuer = config.public_url.clone().unwrap_or_else(|| format!("http://{}", loopback_if_unspecified(addr)));
         let publishable_key = publishable_key(&issuer, config.production);
-        let passwords = Passwords::new(
-            config.password_min_length,
-            config.password_max_length,
-            config.password_hash_slots,
-        );
+        let passwords =
+            Passwords::new(config.password_min_length, config.password_max_length, config.password_hash_slots);
         let secret_key_digest = ids::sha256(config.secret_key.expose().as_bytes());
+        let backend_limiter = api::backend::limiter(config.backend_requests_per_10s);
         let state = AppState::new(Inner {
             config,
             store,
@@ -84,15 +73,14 @@ impl App {
             issuer,
             publishable_key,
             secret_key_digest,
+            backend_limiter,
         });
         Ok(Self { listener, state })
     }
 
     /// The address the server listens on (the real port when port 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.listener.local_addr().expect("a bound listener has an address")
     }
 
     /// The shared state (issuer, keys, store).
@@ -101,15 +89,10 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
-    pub async fn run(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let Self { listener, state } = self;
         let reloader = tokio::spawn(reload_keys(state.clone()));
-        let result = axum::serve(listener, api::router(state))
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let result = axum::serve(listener, api::router(state)).with_graceful_shutdown(shutdown).await;
         reloader.abort();
         result
     }
@@ -130,12 +113,8 @@ async fn reload_keys(state: AppState) {
 
 fn loopback_if_unspecified(addr: SocketAddr) -> SocketAddr {
     match addr {
-        SocketAddr::V4(a) if a.ip().is_unspecified() => {
-            SocketAddr::from(([127, 0, 0, 1], a.port()))
-        }
-        SocketAddr::V6(a) if a.ip().is_unspecified() => {
-            SocketAddr::from(([127, 0, 0, 1], a.port()))
-        }
+        SocketAddr::V4(a) if a.ip().is_unspecified() => SocketAddr::from(([127, 0, 0, 1], a.port())),
+        SocketAddr::V6(a) if a.ip().is_unspecified() => SocketAddr::from(([127, 0, 0, 1], a.port())),
         other => other,
     }
 }
@@ -143,10 +122,7 @@ fn loopback_if_unspecified(addr: SocketAddr) -> SocketAddr {
 /// `pk_test_`/`pk_live_` + base64(`<host>$`), the format Clerk's SDKs decode the Frontend API
 /// host from.
 pub fn publishable_key(issuer: &str, production: bool) -> String {
-    let host = issuer
-        .split_once("://")
-        .map_or(issuer, |(_, rest)| rest)
-        .trim_end_matches('/');
+    let host = issuer.split_once("://").map_or(issuer, |(_, rest)| rest).trim_end_matches('/');
     let prefix = if production { "pk_live_" } else { "pk_test_" };
     format!("{prefix}{}", STANDARD_NO_PAD.encode(format!("{host}$")))
 }

@@ -7,8 +7,7 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("usher_server=info,tower_http=warn")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("usher_server=info,tower_http=warn")),
         )
         .with_writer(std::io::stderr)
         .init();

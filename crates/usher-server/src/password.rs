@@ -47,16 +47,9 @@ impl Passwords {
     /// A policy of `min_len..=max_len` characters, hashing at most `slots` passwords at once.
     pub fn new(min_len: usize, max_len: usize, slots: usize) -> Self {
         let salt = SaltString::generate(&mut OsRng);
-        let dummy = Argon2::default()
-            .hash_password(b"usher dummy password", &salt)
-            .map(|h| h.to_string())
-            .unwrap_or_default();
-        Self {
-            min_len,
-            max_len,
-            slots: Arc::new(Semaphore::new(slots.max(1))),
-            dummy_hash: dummy.into(),
-        }
+        let dummy =
+            Argon2::default().hash_password(b"usher dummy password", &salt).map(|h| h.to_string()).unwrap_or_default();
+        Self { min_len, max_len, slots: Arc::new(Semaphore::new(slots.max(1))), dummy_hash: dummy.into() }
     }
 
     /// NFKC-normalises `password` and checks its length in characters. With `skip_checks` only
@@ -64,11 +57,7 @@ impl Passwords {
     pub fn normalize(&self, password: &str, skip_checks: bool) -> Result<String, PasswordError> {
         let normalized: String = password.nfkc().collect();
         let chars = normalized.chars().count();
-        let max = if skip_checks {
-            HARD_MAX_LEN
-        } else {
-            self.max_len
-        };
+        let max = if skip_checks { HARD_MAX_LEN } else { self.max_len };
         if chars > max || password.len() > HARD_MAX_LEN * 4 {
             return Err(PasswordError::TooLong(max));
         }
@@ -92,11 +81,7 @@ impl Passwords {
 
     /// Verifies `password` against `stored` (argon2 or bcrypt). With no stored hash, runs a dummy
     /// Argon2 verification and answers false, so unknown users cost the same time as known ones.
-    pub async fn verify(
-        &self,
-        password: &str,
-        stored: Option<&str>,
-    ) -> Result<bool, PasswordError> {
+    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, PasswordError> {
         let normalized: String = password.nfkc().collect();
         let raw = password.to_owned();
         let (stored, real) = match stored {
@@ -106,8 +91,7 @@ impl Passwords {
         let ok = self
             .run(move || {
                 // Imported digests were made from the raw text; ours from the NFKC form.
-                let ok = verify_digest(&normalized, &stored)
-                    || (raw != normalized && verify_digest(&raw, &stored));
+                let ok = verify_digest(&normalized, &stored) || (raw != normalized && verify_digest(&raw, &stored));
                 Ok(ok)
             })
             .await?;
@@ -117,17 +101,11 @@ impl Passwords {
     /// Checks that an imported digest can be verified later.
     pub fn check_digest(hasher: &str, digest: &str) -> Result<(), PasswordError> {
         let ok = match hasher {
-            "argon2id" | "argon2i" => {
-                PasswordHash::new(digest).is_ok_and(|h| h.algorithm.as_str() == hasher)
-            }
+            "argon2id" | "argon2i" => PasswordHash::new(digest).is_ok_and(|h| h.algorithm.as_str() == hasher),
             "bcrypt" => digest.len() == 60 && digest.parse::<bcrypt::HashParts>().is_ok(),
             _ => false,
         };
-        if ok {
-            Ok(())
-        } else {
-            Err(PasswordError::BadDigest)
-        }
+        if ok { Ok(()) } else { Err(PasswordError::BadDigest) }
     }
 
     async fn run<T: Send + 'static>(
@@ -136,11 +114,10 @@ impl Passwords {
     ) -> Result<T, PasswordError> {
         // Each Argon2 run holds 19 MiB and a core for ~15 ms: bound how many run at once, and
         // answer "busy" rather than queueing without limit.
-        let permit =
-            tokio::time::timeout(Duration::from_secs(5), self.slots.clone().acquire_owned())
-                .await
-                .map_err(|_| PasswordError::Busy)?
-                .map_err(|_| PasswordError::Failed)?;
+        let permit = tokio::time::timeout(Duration::from_secs(5), self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| PasswordError::Busy)?
+            .map_err(|_| PasswordError::Failed)?;
 
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -153,11 +130,7 @@ impl Passwords {
 
 fn verify_digest(password: &str, digest: &str) -> bool {
     if digest.starts_with("$argon2") {
-        PasswordHash::new(digest).is_ok_and(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
+        PasswordHash::new(digest).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
     } else if digest.starts_with("$2") {
         bcrypt::verify(password, digest).unwrap_or(false)
     } else {
@@ -176,16 +149,10 @@ mod tests {
     #[test]
     fn length_is_counted_in_characters_after_nfkc() {
         let p = policy();
-        assert_eq!(
-            p.normalize("short12", false),
-            Err(PasswordError::TooShort(8))
-        );
+        assert_eq!(p.normalize("short12", false), Err(PasswordError::TooShort(8)));
         assert!(p.normalize("😀😀😀😀😀😀😀😀", false).is_ok());
         assert!(p.normalize(&"a".repeat(128), false).is_ok());
-        assert_eq!(
-            p.normalize(&"a".repeat(129), false),
-            Err(PasswordError::TooLong(128))
-        );
+        assert_eq!(p.normalize(&"a".repeat(129), false), Err(PasswordError::TooLong(128)));
         assert!(p.normalize("x", true).is_ok());
         assert!(p.normalize(&"a".repeat(HARD_MAX_LEN + 1), true).is_err());
     }
@@ -193,19 +160,9 @@ mod tests {
     #[tokio::test]
     async fn hashes_are_argon2id_with_the_owasp_parameters_and_verify_whole_passwords() {
         let p = policy();
-        let hash = p
-            .hash(p.normalize("correct horse battery", false).unwrap())
-            .await
-            .unwrap();
-        assert!(
-            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{hash}"
-        );
-        assert!(
-            p.verify("correct horse battery", Some(&hash))
-                .await
-                .unwrap()
-        );
+        let hash = p.hash(p.normalize("correct horse battery", false).unwrap()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(p.verify("correct horse battery", Some(&hash)).await.unwrap());
         assert!(!p.verify("correct horse batter", Some(&hash)).await.unwrap());
         assert!(!p.verify("correct horse battery", None).await.unwrap());
     }
@@ -213,15 +170,8 @@ mod tests {
     #[tokio::test]
     async fn decomposed_input_verifies_against_a_precomposed_password() {
         let p = policy();
-        let hash = p
-            .hash(p.normalize("caf\u{e9}-caf\u{e9}", false).unwrap())
-            .await
-            .unwrap();
-        assert!(
-            p.verify("cafe\u{301}-cafe\u{301}", Some(&hash))
-                .await
-                .unwrap()
-        );
+        let hash = p.hash(p.normalize("caf\u{e9}-caf\u{e9}", false).unwrap()).await.unwrap();
+        assert!(p.verify("cafe\u{301}-cafe\u{301}", Some(&hash)).await.unwrap());
     }
 
     #[tokio::test]
@@ -230,11 +180,6 @@ mod tests {
         assert!(Passwords::check_digest("bcrypt", &digest).is_ok());
         assert!(Passwords::check_digest("bcrypt", "$2b$04$short").is_err());
         assert!(Passwords::check_digest("md5", &digest).is_err());
-        assert!(
-            policy()
-                .verify("imported-pass", Some(&digest))
-                .await
-                .unwrap()
-        );
+        assert!(policy().verify("imported-pass", Some(&digest)).await.unwrap());
     }
 }

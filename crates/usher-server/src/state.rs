@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::{
-    clock::Clock, config::Config, password::Passwords, store::Store, tokens::keys::KeyRing,
-};
+use crate::{clock::Clock, config::Config, password::Passwords, store::Store, tokens::keys::KeyRing};
 
 /// What every handler can reach; cheap to clone.
 #[derive(Clone)]
@@ -30,14 +28,14 @@ pub struct Inner {
     pub publishable_key: String,
     /// SHA-256 of the secret key, compared in constant time.
     pub secret_key_digest: [u8; 32],
+    /// Backend API rate limit (one key, so one bucket).
+    pub backend_limiter: governor::DefaultDirectRateLimiter,
 }
 
 impl AppState {
     /// Wraps the parts.
     pub fn new(inner: Inner) -> Self {
-        Self {
-            inner: Arc::new(inner),
-        }
+        Self { inner: Arc::new(inner) }
     }
 
     /// Now, in ms since the epoch.

@@ -1,13 +1,9 @@
 //! Records → Clerk's wire shapes.
 
 use serde_json::{Map, Value, json};
-use usher_types::{
-    EmailAddress, JwtTemplate, PhoneNumber, Session, SessionStatus, SignInToken, User, Verification,
-};
+use usher_types::{EmailAddress, JwtTemplate, PhoneNumber, Session, SessionStatus, SignInToken, User, Verification};
 
-use crate::store::{
-    IdentifierRecord, SessionRecord, SignInTokenRecord, TemplateRecord, UserRecord,
-};
+use crate::store::{IdentifierRecord, SessionRecord, SignInTokenRecord, TemplateRecord, UserRecord};
 
 /// Failed attempts allowed before a lockout (Clerk's default).
 pub const MAX_FAILED_ATTEMPTS: i64 = 100;
@@ -15,10 +11,7 @@ pub const MAX_FAILED_ATTEMPTS: i64 = 100;
 fn verification(ident: &IdentifierRecord) -> Option<Verification> {
     match (ident.verified, ident.strategy.as_str()) {
         (true, "admin") => Some(Verification::admin()),
-        (verified, strategy) => Some(Verification::otp(
-            strategy,
-            if verified { "verified" } else { "unverified" },
-        )),
+        (verified, strategy) => Some(Verification::otp(strategy, if verified { "verified" } else { "unverified" })),
     }
 }
 
@@ -119,26 +112,11 @@ pub fn user_claims_context(u: &UserRecord, now: i64) -> Value {
     let primary_phone = u.primary_phone();
     for (key, value) in [
         ("full_name", json!(full_name)),
-        (
-            "primary_email_address",
-            json!(primary_email.map(|e| &e.value)),
-        ),
-        (
-            "email_verified",
-            json!(primary_email.is_some_and(|e| e.verified)),
-        ),
-        (
-            "primary_phone_address",
-            json!(primary_phone.map(|p| &p.value)),
-        ),
-        (
-            "primary_phone_number",
-            json!(primary_phone.map(|p| &p.value)),
-        ),
-        (
-            "phone_number_verified",
-            json!(primary_phone.is_some_and(|p| p.verified)),
-        ),
+        ("primary_email_address", json!(primary_email.map(|e| &e.value))),
+        ("email_verified", json!(primary_email.is_some_and(|e| e.verified))),
+        ("primary_phone_address", json!(primary_phone.map(|p| &p.value))),
+        ("primary_phone_number", json!(primary_phone.map(|p| &p.value))),
+        ("phone_number_verified", json!(primary_phone.is_some_and(|p| p.verified))),
         ("organizations", json!({})),
     ] {
         ctx.insert(key.into(), value);
@@ -181,11 +159,7 @@ pub fn template(t: &TemplateRecord) -> JwtTemplate {
 }
 
 /// A sign-in token; `secret` and `url` only when it was just created.
-pub fn sign_in_token(
-    t: &SignInTokenRecord,
-    secret: Option<String>,
-    url: Option<String>,
-) -> SignInToken {
+pub fn sign_in_token(t: &SignInTokenRecord, secret: Option<String>, url: Option<String>) -> SignInToken {
     SignInToken {
         object: "sign_in_token".into(),
         id: t.id.clone(),

@@ -21,18 +21,12 @@ pub struct ClerkError {
 impl ClerkError {
     /// An error with `code`, a short message, and a longer one.
     pub fn new(code: &str, message: &str, long_message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            long_message: long_message.into(),
-            code: code.into(),
-            meta: Map::new(),
-        }
+        Self { message: message.into(), long_message: long_message.into(), code: code.into(), meta: Map::new() }
     }
 
     /// Names the request parameter the error is about (`meta.param_name`).
     pub fn with_param(mut self, param: &str) -> Self {
-        self.meta
-            .insert("param_name".into(), Value::String(param.into()));
+        self.meta.insert("param_name".into(), Value::String(param.into()));
         self
     }
 

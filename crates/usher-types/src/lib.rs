@@ -34,10 +34,7 @@ pub struct TotalCount {
 impl TotalCount {
     /// A count of `n` objects.
     pub fn new(n: i64) -> Self {
-        Self {
-            object: "total_count".into(),
-            total_count: n,
-        }
+        Self { object: "total_count".into(), total_count: n }
     }
 }
 
@@ -58,12 +55,7 @@ pub struct DeletedObject {
 impl DeletedObject {
     /// A deletion of the object `object` with id `id`.
     pub fn new(object: &str, id: &str) -> Self {
-        Self {
-            object: object.into(),
-            id: Some(id.into()),
-            deleted: true,
-            external_id: None,
-        }
+        Self { object: object.into(), id: Some(id.into()), deleted: true, external_id: None }
     }
 }
 

@@ -46,9 +46,7 @@ impl SessionStatus {
 
     /// Parses a wire name; `None` for anything unknown.
     pub fn parse(s: &str) -> Option<Self> {
-        serde_json::from_value(Value::String(s.into()))
-            .ok()
-            .filter(|s| *s != Self::Unknown)
+        serde_json::from_value(Value::String(s.into())).ok().filter(|s| *s != Self::Unknown)
     }
 }
 
@@ -95,10 +93,7 @@ pub struct Token {
 impl Token {
     /// Wraps a compact JWT.
     pub fn new(jwt: String) -> Self {
-        Self {
-            object: "token".into(),
-            jwt,
-        }
+        Self { object: "token".into(), jwt }
     }
 }
 

@@ -137,10 +137,7 @@ impl User {
     /// The primary email address, if the user has one.
     pub fn primary_email_address(&self) -> Option<&str> {
         let id = self.primary_email_address_id.as_deref()?;
-        self.email_addresses
-            .iter()
-            .find(|e| e.id == id)
-            .map(|e| e.email_address.as_str())
+        self.email_addresses.iter().find(|e| e.id == id).map(|e| e.email_address.as_str())
     }
 }
 

@@ -22,22 +22,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::TooLarge
             } else {
-                ApiError::BadRequest(ClerkError::new(
-                    "malformed_request",
-                    "Unreadable request body",
-                    e.body_text(),
-                ))
+                ApiError::BadRequest(ClerkError::new("malformed_request", "Unreadable request body", e.body_text()))
             }
         })?;
-        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-            b"{}"
-        } else {
-            &bytes
-        };
+        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
         let mut de = serde_json::Deserializer::from_slice(text);
-        serde_path_to_error::deserialize(&mut de)
-            .map(JsonBody)
-            .map_err(body_error)
+        serde_path_to_error::deserialize(&mut de).map(JsonBody).map_err(body_error)
     }
 }
 
@@ -53,20 +43,9 @@ fn body_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     }
     let message = inner.to_string();
     // serde reports a missing field at the parent's path; its name is in the message.
-    if let Some(field) = message
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.split('`').next())
-    {
-        let param = if path == "." {
-            field.to_owned()
-        } else {
-            format!("{path}.{field}")
-        };
-        return ApiError::invalid(
-            "form_param_missing",
-            &param,
-            format!("{param} must be included."),
-        );
+    if let Some(field) = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+        let param = if path == "." { field.to_owned() } else { format!("{path}.{field}") };
+        return ApiError::invalid("form_param_missing", &param, format!("{param} must be included."));
     }
     let param = if path == "." { "body".to_owned() } else { path };
     let detail = message.split(" at line ").next().unwrap_or(&message);
@@ -89,8 +68,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 }
 
 /// For `Option<Option<T>>` fields: absent → `None`, `null` → `Some(None)`, a value → `Some(Some(v))`.
-pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
+pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }

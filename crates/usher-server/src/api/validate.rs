@@ -27,34 +27,24 @@ pub fn email(param: &str, raw: &str) -> Result<String, ApiError> {
                 && !domain.ends_with('.')
                 && !domain.contains("..")
         })
-        && !value.chars().any(|c| {
-            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')
-        });
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'));
     if valid {
         Ok(value.to_owned())
     } else {
-        Err(ApiError::format(
-            param,
-            format!("{param} must be a valid email address."),
-        ))
+        Err(ApiError::format(param, format!("{param} must be a valid email address.")))
     }
 }
 
 /// A phone number in E.164 form (`+` and 7 to 15 digits); spaces, dashes and parentheses are dropped.
 pub fn phone(param: &str, raw: &str) -> Result<String, ApiError> {
-    let compact: String = raw
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
-        .collect();
+    let compact: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.')).collect();
     let digits = compact.strip_prefix('+').unwrap_or("");
     if (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
         Ok(compact)
     } else {
         Err(ApiError::format(
             param,
-            format!(
-                "{param} must be a valid phone number in international format, e.g. +15555550100."
-            ),
+            format!("{param} must be a valid phone number in international format, e.g. +15555550100."),
         ))
     }
 }
@@ -69,10 +59,7 @@ pub fn username(raw: &str) -> Result<String, ApiError> {
             "Usernames must be between 4 and 64 characters long.",
         ));
     }
-    if !raw
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
+    if !raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(ApiError::invalid(
             "form_username_invalid_character",
             "username",
@@ -92,10 +79,7 @@ pub fn text(param: &str, raw: &str) -> Result<String, ApiError> {
         ));
     }
     if raw.chars().any(char::is_control) {
-        return Err(ApiError::format(
-            param,
-            format!("{param} must not contain control characters."),
-        ));
+        return Err(ApiError::format(param, format!("{param} must not contain control characters.")));
     }
     Ok(raw.to_owned())
 }
@@ -182,9 +166,7 @@ mod tests {
         for ok in ["a@b.co", "first.last+tag@sub.example.com"] {
             assert!(email("e", ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "", "a", "a@b", "@b.co", "a@@b.co", "a b@c.co", "a@.co", "a@b..co", "<a@b.co>",
-        ] {
+        for bad in ["", "a", "a@b", "@b.co", "a@@b.co", "a b@c.co", "a@.co", "a@b..co", "<a@b.co>"] {
             assert!(email("e", bad).is_err(), "{bad}");
         }
     }
@@ -200,53 +182,18 @@ mod tests {
 
     #[test]
     fn merge_is_deep_and_null_removes() {
-        let mut target = json!({"a": {"b": 1, "c": 2}, "d": 3})
-            .as_object()
-            .unwrap()
-            .clone();
-        let patch = json!({"a": {"b": null, "e": {"f": null, "g": 1}}, "d": null, "h": [1]})
-            .as_object()
-            .unwrap()
-            .clone();
+        let mut target = json!({"a": {"b": 1, "c": 2}, "d": 3}).as_object().unwrap().clone();
+        let patch =
+            json!({"a": {"b": null, "e": {"f": null, "g": 1}}, "d": null, "h": [1]}).as_object().unwrap().clone();
         merge(&mut target, patch);
-        assert_eq!(
-            Value::Object(target),
-            json!({"a": {"c": 2, "e": {"g": 1}}, "h": [1]})
-        );
+        assert_eq!(Value::Object(target), json!({"a": {"c": 2, "e": {"g": 1}}, "h": [1]}));
     }
 
     #[test]
     fn paging_bounds() {
-        assert!(
-            Paging {
-                limit: Some(0),
-                offset: None
-            }
-            .page()
-            .is_err()
-        );
-        assert!(
-            Paging {
-                limit: Some(501),
-                offset: None
-            }
-            .page()
-            .is_err()
-        );
-        assert!(
-            Paging {
-                limit: None,
-                offset: Some(-1)
-            }
-            .page()
-            .is_err()
-        );
-        assert_eq!(
-            Paging::default().page().unwrap(),
-            Page {
-                limit: 10,
-                offset: 0
-            }
-        );
+        assert!(Paging { limit: Some(0), offset: None }.page().is_err());
+        assert!(Paging { limit: Some(501), offset: None }.page().is_err());
+        assert!(Paging { limit: None, offset: Some(-1) }.page().is_err());
+        assert_eq!(Paging::default().page().unwrap(), Page { limit: 10, offset: 0 });
     }
 }

@@ -78,11 +78,7 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_first_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
     /// Retires every current key at `key.activates_at`, keeping each published for
     /// `publish_margin_ms` past its longest token lifetime, and adds `key`; atomically.
-    async fn rotate_signing_key(
-        &self,
-        key: &SigningKeyRecord,
-        publish_margin_ms: i64,
-    ) -> StoreResult<()>;
+    async fn rotate_signing_key(&self, key: &SigningKeyRecord, publish_margin_ms: i64) -> StoreResult<()>;
     /// Raises a key's recorded longest token lifetime to `seconds` if that is longer.
     async fn record_key_lifetime(&self, kid: &str, seconds: i64) -> StoreResult<()>;
 
@@ -105,19 +101,10 @@ pub trait Store: Send + Sync + 'static {
     /// A session.
     async fn get_session(&self, id: &str) -> StoreResult<Option<SessionRecord>>;
     /// A page of sessions, newest first, and how many match in all.
-    async fn list_sessions(
-        &self,
-        filter: &SessionFilter,
-        page: Page,
-    ) -> StoreResult<(Vec<SessionRecord>, i64)>;
+    async fn list_sessions(&self, filter: &SessionFilter, page: Page) -> StoreResult<(Vec<SessionRecord>, i64)>;
     /// Ends a live (active or pending) session with `status`; `None` if there is no such session.
     /// A session that already ended is returned unchanged.
-    async fn end_session(
-        &self,
-        id: &str,
-        status: &str,
-        now: i64,
-    ) -> StoreResult<Option<SessionRecord>>;
+    async fn end_session(&self, id: &str, status: &str, now: i64) -> StoreResult<Option<SessionRecord>>;
     /// Ends every live session of a user with `status`; returns how many.
     async fn end_user_sessions(&self, user_id: &str, status: &str, now: i64) -> StoreResult<u64>;
 
@@ -138,9 +125,5 @@ pub trait Store: Send + Sync + 'static {
     async fn create_sign_in_token(&self, token: &SignInTokenRecord) -> StoreResult<()>;
     /// Revokes a pending sign-in token; `None` if there is no such token. A token that is no
     /// longer pending is returned unchanged.
-    async fn revoke_sign_in_token(
-        &self,
-        id: &str,
-        now: i64,
-    ) -> StoreResult<Option<SignInTokenRecord>>;
+    async fn revoke_sign_in_token(&self, id: &str, now: i64) -> StoreResult<Option<SignInTokenRecord>>;
 }

@@ -205,9 +205,7 @@ pub struct SessionRecord {
 impl SessionRecord {
     /// Whether the session can mint tokens at `now`: live, and within both of its lifetimes.
     pub fn is_live(&self, now: i64) -> bool {
-        matches!(self.status.as_str(), "active" | "pending")
-            && now < self.expire_at
-            && now < self.abandon_at
+        matches!(self.status.as_str(), "active" | "pending") && now < self.expire_at && now < self.abandon_at
     }
 }
 

@@ -57,11 +57,7 @@ impl Algorithm {
 /// A parsed signing key with its algorithm.
 pub enum Signer {
     /// An RSA private key.
-    Rsa {
-        key: Arc<RsaKeyPair>,
-        encoding: &'static dyn RsaEncoding,
-        alg: Algorithm,
-    },
+    Rsa { key: Arc<RsaKeyPair>, encoding: &'static dyn RsaEncoding, alg: Algorithm },
     /// An HMAC secret (boxed: it is much larger than the RSA variant's handle).
     Hmac { key: Box<hmac::Key>, alg: Algorithm },
 }
@@ -72,11 +68,7 @@ pub const MIN_HMAC_SECRET: usize = 32;
 impl Signer {
     /// RS256 with an instance key.
     pub fn rs256(key: Arc<RsaKeyPair>) -> Self {
-        Self::Rsa {
-            key,
-            encoding: &signature::RSA_PKCS1_SHA256,
-            alg: Algorithm::RS256,
-        }
+        Self::Rsa { key, encoding: &signature::RSA_PKCS1_SHA256, alg: Algorithm::RS256 }
     }
 
     /// A template's own key: an HMAC secret, or an RSA private key in PEM (PKCS#8 or PKCS#1).
@@ -89,18 +81,11 @@ impl Signer {
         };
         if let Some(hmac_alg) = hmac_alg {
             if material.len() < MIN_HMAC_SECRET {
-                return Err(format!(
-                    "an {} signing key must be at least {MIN_HMAC_SECRET} bytes",
-                    alg.name()
-                ));
+                return Err(format!("an {} signing key must be at least {MIN_HMAC_SECRET} bytes", alg.name()));
             }
-            return Ok(Self::Hmac {
-                key: Box::new(hmac::Key::new(hmac_alg, material.as_bytes())),
-                alg,
-            });
+            return Ok(Self::Hmac { key: Box::new(hmac::Key::new(hmac_alg, material.as_bytes())), alg });
         }
-        let pem = pem::parse(material.trim())
-            .map_err(|_| "the signing key is not a PEM private key".to_owned())?;
+        let pem = pem::parse(material.trim()).map_err(|_| "the signing key is not a PEM private key".to_owned())?;
         let key = match pem.tag() {
             "PRIVATE KEY" => RsaKeyPair::from_pkcs8(pem.contents()),
             "RSA PRIVATE KEY" => RsaKeyPair::from_der(pem.contents()),
@@ -115,11 +100,7 @@ impl Signer {
             Algorithm::RS512 => &signature::RSA_PKCS1_SHA512,
             _ => &signature::RSA_PKCS1_SHA256,
         };
-        Ok(Self::Rsa {
-            key: Arc::new(key),
-            encoding,
-            alg,
-        })
+        Ok(Self::Rsa { key: Arc::new(key), encoding, alg })
     }
 
     /// The algorithm this key signs with.
@@ -134,8 +115,7 @@ impl Signer {
             Self::Rsa { key, encoding, .. } => {
                 let mut sig = vec![0u8; key.public_modulus_len()];
                 // PKCS#1 v1.5 signing cannot fail for a valid key and a buffer of the modulus size.
-                key.sign(*encoding, &SystemRandom::new(), message, &mut sig)
-                    .expect("RSA signing failed");
+                key.sign(*encoding, &SystemRandom::new(), message, &mut sig).expect("RSA signing failed");
                 sig
             }
             Self::Hmac { key, .. } => hmac::sign(key, message).as_ref().to_vec(),

@@ -65,9 +65,7 @@ impl SigningKey {
             n: URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
             e: URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
         };
-        let header = |cat: &str| {
-            jwt::b64_json(&json!({"alg": "RS256", "cat": cat, "kid": record.kid, "typ": "JWT"}))
-        };
+        let header = |cat: &str| jwt::b64_json(&json!({"alg": "RS256", "cat": cat, "kid": record.kid, "typ": "JWT"}));
         Ok(Self {
             kid: record.kid.clone(),
             session_header: header(CATEGORY_SESSION),
@@ -86,22 +84,13 @@ impl SigningKey {
 
     /// The encoded JOSE header for session tokens or template tokens.
     pub fn header(&self, template: bool) -> &str {
-        if template {
-            &self.template_header
-        } else {
-            &self.session_header
-        }
+        if template { &self.template_header } else { &self.session_header }
     }
 
     /// The public key in SPKI PEM, the form `CLERK_JWT_KEY` takes.
     pub fn public_pem(&self) -> String {
-        let Signer::Rsa { key, .. } = &self.signer else {
-            unreachable!("instance keys are RSA")
-        };
-        let der: PublicKeyX509Der<'_> = key
-            .public_key()
-            .as_der()
-            .expect("an RSA public key always encodes");
+        let Signer::Rsa { key, .. } = &self.signer else { unreachable!("instance keys are RSA") };
+        let der: PublicKeyX509Der<'_> = key.public_key().as_der().expect("an RSA public key always encodes");
         pem::encode(&pem::Pem::new("PUBLIC KEY", der.as_ref().to_vec()))
     }
 
@@ -129,8 +118,7 @@ pub struct KeyRing {
 
 /// A new RSA-2048 (e = 65537) key that signs from `activates_at`.
 pub fn generate_key(now: i64, activates_at: i64) -> SigningKeyRecord {
-    let pair =
-        aws_lc_rs::rsa::KeyPair::generate(KeySize::Rsa2048).expect("RSA key generation failed");
+    let pair = aws_lc_rs::rsa::KeyPair::generate(KeySize::Rsa2048).expect("RSA key generation failed");
     let der: Pkcs8V1Der<'_> = pair.as_der().expect("an RSA key pair always encodes");
     SigningKeyRecord {
         kid: ids::new_id("ins"),
@@ -153,9 +141,7 @@ impl KeyRing {
             store.insert_first_signing_key(&record).await?;
         }
         let ring = Self::build(store, now, &HashMap::new()).await?;
-        Ok(Self {
-            ring: RwLock::new(Arc::new(ring)),
-        })
+        Ok(Self { ring: RwLock::new(Arc::new(ring)) })
     }
 
     /// Re-reads the keys from the store (after a rotation, or when retired keys age out).
@@ -166,23 +152,15 @@ impl KeyRing {
         Ok(())
     }
 
-    async fn build(
-        store: &dyn Store,
-        now: i64,
-        known: &HashMap<String, Arc<SigningKey>>,
-    ) -> StoreResult<Ring> {
+    async fn build(store: &dyn Store, now: i64, known: &HashMap<String, Arc<SigningKey>>) -> StoreResult<Ring> {
         let records = store.signing_keys().await?;
         let mut by_kid = HashMap::new();
         let mut signer: Option<Arc<SigningKey>> = None;
         // Records come newest first; the newest activated key signs.
-        for record in records
-            .iter()
-            .filter(|r| r.publish_until.is_none_or(|until| until > now))
-        {
+        for record in records.iter().filter(|r| r.publish_until.is_none_or(|until| until > now)) {
             let key = match known.get(&record.kid) {
                 Some(k) => {
-                    k.max_lifetime
-                        .fetch_max(record.max_lifetime, Ordering::Relaxed);
+                    k.max_lifetime.fetch_max(record.max_lifetime, Ordering::Relaxed);
                     k.clone()
                 }
                 None => Arc::new(SigningKey::parse(record)?),
@@ -204,11 +182,7 @@ impl KeyRing {
         };
         let mut keys: Vec<Jwk> = by_kid.values().map(|k| k.jwk.clone()).collect();
         keys.sort_by(|a, b| a.kid.cmp(&b.kid));
-        Ok(Ring {
-            signer,
-            by_kid,
-            jwks: Arc::new(Jwks { keys }),
-        })
+        Ok(Ring { signer, by_kid, jwks: Arc::new(Jwks { keys }) })
     }
 
     fn current(&self) -> Arc<Ring> {
@@ -227,16 +201,10 @@ impl KeyRing {
 }
 
 /// Adds a new key that signs from `now + activate_in_ms` and retires the current one.
-pub async fn rotate(
-    store: &dyn Store,
-    now: i64,
-    activate_in_ms: i64,
-) -> StoreResult<SigningKeyRecord> {
+pub async fn rotate(store: &dyn Store, now: i64, activate_in_ms: i64) -> StoreResult<SigningKeyRecord> {
     let record = tokio::task::spawn_blocking(move || generate_key(now, now + activate_in_ms))
         .await
         .map_err(|e| StoreError::Corrupt(format!("key generation: {e}")))?;
-    store
-        .rotate_signing_key(&record, RETIRED_KEY_MARGIN_MS)
-        .await?;
+    store.rotate_signing_key(&record, RETIRED_KEY_MARGIN_MS).await?;
     Ok(record)
 }

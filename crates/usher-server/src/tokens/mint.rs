@@ -45,8 +45,7 @@ pub async fn mint_session_token(
     azp: Option<&str>,
 ) -> ApiResult<String> {
     let key = state.keys.signer();
-    key.note_lifetime(state.store.as_ref(), lifetime_secs)
-        .await?;
+    key.note_lifetime(state.store.as_ref(), lifetime_secs).await?;
     let now = state.now();
     let iat = now / 1000;
     let claims = SessionClaims {
@@ -59,11 +58,7 @@ pub async fn mint_session_token(
         jti: ids::random_base62(20),
         nbf: iat - SESSION_NBF_SKEW_SECS,
         sid: &session.id,
-        sts: if session.status == "pending" {
-            "pending"
-        } else {
-            "active"
-        },
+        sts: if session.status == "pending" { "pending" } else { "active" },
         sub: &session.user_id,
         v: 2,
     };
@@ -110,11 +105,8 @@ pub async fn mint_template_token(
         let alg = Algorithm::parse(&template.signing_algorithm)
             .ok_or_else(|| anyhow::anyhow!("template {} has an unknown algorithm", template.id))?;
         let secret = template.signing_key.as_deref().unwrap_or_default();
-        let signer = Signer::custom(alg, secret)
-            .map_err(|e| anyhow::anyhow!("template {} key: {e}", template.id))?;
-        let header = jwt::b64_json(
-            &json!({"alg": alg.name(), "cat": super::keys::CATEGORY_TEMPLATE, "typ": "JWT"}),
-        );
+        let signer = Signer::custom(alg, secret).map_err(|e| anyhow::anyhow!("template {} key: {e}", template.id))?;
+        let header = jwt::b64_json(&json!({"alg": alg.name(), "cat": super::keys::CATEGORY_TEMPLATE, "typ": "JWT"}));
         return Ok(jwt::encode(&header, &claims, &signer));
     }
     let key = state.keys.signer();
@@ -133,11 +125,7 @@ pub fn ensure_live(session: &SessionRecord, now: i64) -> ApiResult<()> {
             format!(
                 "Session {} is {} and cannot issue tokens.",
                 session.id,
-                if session.status == "active" {
-                    "expired"
-                } else {
-                    &session.status
-                }
+                if session.status == "active" { "expired" } else { &session.status }
             ),
         ))
     }

@@ -88,9 +88,7 @@ async fn clerk_rs_reads_users_and_the_jwks() {
     .unwrap();
     assert_eq!(all.len(), 2);
 
-    let jwks = jwks_api::get_jwks(&config)
-        .await
-        .expect("clerk-rs reads the JWKS");
+    let jwks = jwks_api::get_jwks(&config).await.expect("clerk-rs reads the JWKS");
     let keys = serde_json::to_value(jwks.keys.expect("keys")).unwrap();
     assert_eq!(keys, app.jwks().await["keys"]);
 

@@ -6,12 +6,7 @@ use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 
 fn usher() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_usher"));
-    for var in [
-        "USHER_SECRET_KEY",
-        "USHER_DATABASE_URL",
-        "USHER_LISTEN",
-        "USHER_PUBLIC_URL",
-    ] {
+    for var in ["USHER_SECRET_KEY", "USHER_DATABASE_URL", "USHER_LISTEN", "USHER_PUBLIC_URL"] {
         command.env_remove(var);
     }
     command
@@ -22,27 +17,16 @@ fn serve_refuses_to_start_with_missing_or_unsafe_settings() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("usher.toml");
     std::fs::write(&config, "public_url = \"http://auth.example.com\"\n").unwrap();
-    let output = usher()
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("USHER_SECRET_KEY", "sk_live_weak")
-        .output()
-        .unwrap();
+    let output =
+        usher().args(["serve", "--config"]).arg(&config).env("USHER_SECRET_KEY", "sk_live_weak").output().unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     for needle in ["refusing to start", "database_url", "https", "secret key"] {
         assert!(stderr.contains(needle), "{needle} not in: {stderr}");
     }
     std::fs::write(&config, "databse_url = \"sqlite:///x\"\n").unwrap();
-    let output = usher()
-        .args(["serve", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&output.stderr).contains("unknown field"),
-        "typos are reported"
-    );
+    let output = usher().args(["serve", "--config"]).arg(&config).output().unwrap();
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown field"), "typos are reported");
 }
 
 #[tokio::test]
@@ -58,19 +42,12 @@ async fn serve_runs_with_a_valid_config() {
     let mut child = usher()
         .args(["serve", "--config"])
         .arg(&config)
-        .env(
-            "USHER_SECRET_KEY",
-            "sk_live_0123456789abcdefghij0123456789abcdefghij",
-        )
+        .env("USHER_SECRET_KEY", "sk_live_0123456789abcdefghij0123456789abcdefghij")
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
     let url = line.trim().rsplit(' ').next().unwrap().to_owned();
     assert!(line.contains("listening on"), "{line}");
     let health = reqwest::get(format!("{url}/healthz")).await.unwrap();
@@ -82,35 +59,18 @@ async fn serve_runs_with_a_valid_config() {
 #[test]
 fn jwt_public_key_prints_the_pem_of_the_published_key() {
     let dir = tempfile::tempdir().unwrap();
-    let output = usher()
-        .args(["jwt-public-key", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = usher().args(["jwt-public-key", "--data-dir"]).arg(dir.path()).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let pem_text = String::from_utf8(output.stdout).unwrap();
     let pem = pem::parse(&pem_text).unwrap();
     assert_eq!(pem.tag(), "PUBLIC KEY");
     // The same data directory's key, read through the store, must be the one in the PEM.
     let rt = tokio::runtime::Runtime::new().unwrap();
     let jwks = rt.block_on(async {
-        let store = usher_server::store::SqlStore::open_sqlite(&dir.path().join("usher.db"))
-            .await
-            .unwrap();
-        let ring = usher_server::tokens::keys::KeyRing::load(&store, 0)
-            .await
-            .unwrap();
+        let store = usher_server::store::SqlStore::open_sqlite(&dir.path().join("usher.db")).await.unwrap();
+        let ring = usher_server::tokens::keys::KeyRing::load(&store, 0).await.unwrap();
         ring.jwks()
     });
     let modulus = URL_SAFE_NO_PAD.decode(&jwks.keys[0].n).unwrap();
-    assert!(
-        pem.contents()
-            .windows(modulus.len())
-            .any(|w| w == modulus.as_slice()),
-        "the PEM holds the JWKS modulus"
-    );
+    assert!(pem.contents().windows(modulus.len()).any(|w| w == modulus.as_slice()), "the PEM holds the JWKS modulus");
 }

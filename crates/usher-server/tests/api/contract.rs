@@ -45,15 +45,7 @@ fn session(id: &str, user_id: &str, created_at: i64) -> SessionRecord {
 }
 
 fn all(order_by: UserOrder, descending: bool, filter: UserFilter) -> UserQuery {
-    UserQuery {
-        filter,
-        order_by,
-        descending,
-        page: Page {
-            limit: 100,
-            offset: 0,
-        },
-    }
+    UserQuery { filter, order_by, descending, page: Page { limit: 100, offset: 0 } }
 }
 
 fn ids(users: &[UserRecord]) -> Vec<&str> {
@@ -70,10 +62,7 @@ async fn a_created_user_reads_back_whole(store: Arc<dyn Store>) {
         created_at: 1000,
         updated_at: 1000,
     });
-    u.private_metadata = json!({"nested": {"deep": [1, 2]}})
-        .as_object()
-        .cloned()
-        .unwrap();
+    u.private_metadata = json!({"nested": {"deep": [1, 2]}}).as_object().cloned().unwrap();
     u.password_hash = Some("$argon2id$v=19$m=19456,t=2,p=1$x$y".into());
     u.locked_until = Some(i64::MAX);
     store.create_user(&u).await.unwrap();
@@ -82,112 +71,48 @@ async fn a_created_user_reads_back_whole(store: Arc<dyn Store>) {
 }
 
 async fn identifiers_are_unique_and_a_refused_user_leaves_nothing(store: Arc<dyn Store>) {
-    store
-        .create_user(&user("user_a", "ada@example.com", 1))
-        .await
-        .unwrap();
+    store.create_user(&user("user_a", "ada@example.com", 1)).await.unwrap();
     let dup_email = user("user_b", "ADA@EXAMPLE.COM", 2);
-    assert!(matches!(
-        store.create_user(&dup_email).await,
-        Err(StoreError::Conflict(UniqueField::EmailAddress))
-    ));
-    assert_eq!(
-        store.get_user("user_b").await.unwrap(),
-        None,
-        "no half-written user"
-    );
+    assert!(matches!(store.create_user(&dup_email).await, Err(StoreError::Conflict(UniqueField::EmailAddress))));
+    assert_eq!(store.get_user("user_b").await.unwrap(), None, "no half-written user");
     let mut dup_name = user("user_c", "c@example.com", 3);
     dup_name.username = Some("NAME_USER_A".into());
-    assert!(matches!(
-        store.create_user(&dup_name).await,
-        Err(StoreError::Conflict(UniqueField::Username))
-    ));
+    assert!(matches!(store.create_user(&dup_name).await, Err(StoreError::Conflict(UniqueField::Username))));
     let mut dup_external = user("user_d", "d@example.com", 4);
     dup_external.external_id = Some("ext".into());
     store.create_user(&dup_external).await.unwrap();
     let mut again = user("user_e", "e@example.com", 5);
     again.external_id = Some("ext".into());
-    assert!(matches!(
-        store.create_user(&again).await,
-        Err(StoreError::Conflict(UniqueField::ExternalId))
-    ));
+    assert!(matches!(store.create_user(&again).await, Err(StoreError::Conflict(UniqueField::ExternalId))));
     // The refused users' email addresses were rolled back with them, so they are free again.
-    store
-        .create_user(&user("user_f", "e@example.com", 6))
-        .await
-        .unwrap();
+    store.create_user(&user("user_f", "e@example.com", 6)).await.unwrap();
     assert_eq!(store.count_users(&UserFilter::default()).await.unwrap(), 3);
 }
 
 async fn lists_filter_order_and_page(store: Arc<dyn Store>) {
-    for (i, (name, email)) in [
-        ("zed", "zed@x.io"),
-        ("amy", "amy@y.io"),
-        ("bob", "bob@x.io"),
-        ("cat", "cat@z.io"),
-    ]
-    .iter()
-    .enumerate()
+    for (i, (name, email)) in
+        [("zed", "zed@x.io"), ("amy", "amy@y.io"), ("bob", "bob@x.io"), ("cat", "cat@z.io")].iter().enumerate()
     {
         let mut u = user(&format!("user_{name}"), email, 100 + i as i64);
         u.first_name = Some((*name).to_uppercase());
         store.create_user(&u).await.unwrap();
     }
-    let newest = store
-        .list_users(&all(UserOrder::CreatedAt, true, UserFilter::default()))
-        .await
-        .unwrap();
-    assert_eq!(
-        ids(&newest),
-        ["user_cat", "user_bob", "user_amy", "user_zed"]
-    );
-    let by_name = store
-        .list_users(&all(UserOrder::FirstName, false, UserFilter::default()))
-        .await
-        .unwrap();
-    assert_eq!(
-        ids(&by_name),
-        ["user_amy", "user_bob", "user_cat", "user_zed"]
-    );
+    let newest = store.list_users(&all(UserOrder::CreatedAt, true, UserFilter::default())).await.unwrap();
+    assert_eq!(ids(&newest), ["user_cat", "user_bob", "user_amy", "user_zed"]);
+    let by_name = store.list_users(&all(UserOrder::FirstName, false, UserFilter::default())).await.unwrap();
+    assert_eq!(ids(&by_name), ["user_amy", "user_bob", "user_cat", "user_zed"]);
     let mut q = all(UserOrder::CreatedAt, false, UserFilter::default());
-    q.page = Page {
-        limit: 2,
-        offset: 1,
-    };
-    assert_eq!(
-        ids(&store.list_users(&q).await.unwrap()),
-        ["user_amy", "user_bob"]
-    );
+    q.page = Page { limit: 2, offset: 1 };
+    assert_eq!(ids(&store.list_users(&q).await.unwrap()), ["user_amy", "user_bob"]);
 
     let filters = [
         (
-            UserFilter {
-                email_address: vec!["AMY@y.io".into(), "bob@x.io".into()],
-                ..Default::default()
-            },
+            UserFilter { email_address: vec!["AMY@y.io".into(), "bob@x.io".into()], ..Default::default() },
             vec!["user_amy", "user_bob"],
         ),
-        (
-            UserFilter {
-                username: vec!["Name_User_Zed".into()],
-                ..Default::default()
-            },
-            vec!["user_zed"],
-        ),
-        (
-            UserFilter {
-                query: Some("x.io".into()),
-                ..Default::default()
-            },
-            vec!["user_bob", "user_zed"],
-        ),
-        (
-            UserFilter {
-                query: Some("%".into()),
-                ..Default::default()
-            },
-            vec![],
-        ),
+        (UserFilter { username: vec!["Name_User_Zed".into()], ..Default::default() }, vec!["user_zed"]),
+        (UserFilter { query: Some("x.io".into()), ..Default::default() }, vec!["user_bob", "user_zed"]),
+        (UserFilter { query: Some("%".into()), ..Default::default() }, vec![]),
         (
             UserFilter {
                 user_id: vec!["user_cat".into(), "user_amy".into()],
@@ -197,33 +122,19 @@ async fn lists_filter_order_and_page(store: Arc<dyn Store>) {
             vec!["user_cat"],
         ),
         (
-            UserFilter {
-                created_at_after: Some(101),
-                created_at_before: Some(103),
-                ..Default::default()
-            },
+            UserFilter { created_at_after: Some(101), created_at_before: Some(103), ..Default::default() },
             vec!["user_bob"],
         ),
     ];
     for (filter, expected) in filters {
-        let found = store
-            .list_users(&all(UserOrder::Username, false, filter.clone()))
-            .await
-            .unwrap();
+        let found = store.list_users(&all(UserOrder::Username, false, filter.clone())).await.unwrap();
         assert_eq!(ids(&found), expected, "{filter:?}");
-        assert_eq!(
-            store.count_users(&filter).await.unwrap(),
-            expected.len() as i64,
-            "{filter:?}"
-        );
+        assert_eq!(store.count_users(&filter).await.unwrap(), expected.len() as i64, "{filter:?}");
     }
 }
 
 async fn concurrent_edits_are_not_lost(store: Arc<dyn Store>) {
-    store
-        .create_user(&user("user_a", "a@example.com", 1))
-        .await
-        .unwrap();
+    store.create_user(&user("user_a", "a@example.com", 1)).await.unwrap();
     let edits = (0..16).map(|i| {
         let store = store.clone();
         tokio::spawn(async move {
@@ -245,103 +156,36 @@ async fn concurrent_edits_are_not_lost(store: Arc<dyn Store>) {
         u.first_name = None;
         false
     });
-    assert_eq!(
-        abandoned.await.unwrap().unwrap().first_name.as_deref(),
-        Some("Ada")
-    );
-    assert_eq!(
-        store
-            .update_user("user_missing", &|_: &mut UserRecord| true)
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(abandoned.await.unwrap().unwrap().first_name.as_deref(), Some("Ada"));
+    assert_eq!(store.update_user("user_missing", &|_: &mut UserRecord| true).await.unwrap(), None);
 }
 
 async fn deleting_a_user_deletes_what_it_owns(store: Arc<dyn Store>) {
-    store
-        .create_user(&user("user_a", "a@example.com", 1))
-        .await
-        .unwrap();
-    store
-        .create_session(&session("sess_1", "user_a", 1))
-        .await
-        .unwrap();
+    store.create_user(&user("user_a", "a@example.com", 1)).await.unwrap();
+    store.create_session(&session("sess_1", "user_a", 1)).await.unwrap();
     let deleted = store.delete_user("user_a").await.unwrap().unwrap();
     assert_eq!(deleted.id, "user_a");
     assert_eq!(store.get_session("sess_1").await.unwrap(), None);
     assert_eq!(store.delete_user("user_a").await.unwrap(), None);
     // The email address is free again.
-    store
-        .create_user(&user("user_b", "a@example.com", 2))
-        .await
-        .unwrap();
+    store.create_user(&user("user_b", "a@example.com", 2)).await.unwrap();
 }
 
 async fn sessions_list_and_end(store: Arc<dyn Store>) {
-    store
-        .create_user(&user("user_a", "a@example.com", 1))
-        .await
-        .unwrap();
+    store.create_user(&user("user_a", "a@example.com", 1)).await.unwrap();
     for i in 0..3 {
-        store
-            .create_session(&session(&format!("sess_{i}"), "user_a", 10 + i))
-            .await
-            .unwrap();
+        store.create_session(&session(&format!("sess_{i}"), "user_a", 10 + i)).await.unwrap();
     }
-    let ended = store
-        .end_session("sess_0", "revoked", 50)
-        .await
-        .unwrap()
-        .unwrap();
+    let ended = store.end_session("sess_0", "revoked", 50).await.unwrap().unwrap();
     assert_eq!((ended.status.as_str(), ended.updated_at), ("revoked", 50));
     // Ending again changes nothing.
-    assert_eq!(
-        store
-            .end_session("sess_0", "ended", 60)
-            .await
-            .unwrap()
-            .unwrap()
-            .status,
-        "revoked"
-    );
-    assert_eq!(
-        store.end_session("sess_x", "ended", 60).await.unwrap(),
-        None
-    );
-    let filter = SessionFilter {
-        user_id: Some("user_a".into()),
-        status: Some("active".into()),
-        ..Default::default()
-    };
-    let (active, total) = store
-        .list_sessions(
-            &filter,
-            Page {
-                limit: 1,
-                offset: 0,
-            },
-        )
-        .await
-        .unwrap();
+    assert_eq!(store.end_session("sess_0", "ended", 60).await.unwrap().unwrap().status, "revoked");
+    assert_eq!(store.end_session("sess_x", "ended", 60).await.unwrap(), None);
+    let filter = SessionFilter { user_id: Some("user_a".into()), status: Some("active".into()), ..Default::default() };
+    let (active, total) = store.list_sessions(&filter, Page { limit: 1, offset: 0 }).await.unwrap();
     assert_eq!((active[0].id.as_str(), total), ("sess_2", 2));
-    assert_eq!(
-        store
-            .end_user_sessions("user_a", "revoked", 70)
-            .await
-            .unwrap(),
-        2
-    );
-    let (_, active) = store
-        .list_sessions(
-            &filter,
-            Page {
-                limit: 10,
-                offset: 0,
-            },
-        )
-        .await
-        .unwrap();
+    assert_eq!(store.end_user_sessions("user_a", "revoked", 70).await.unwrap(), 2);
+    let (_, active) = store.list_sessions(&filter, Page { limit: 10, offset: 0 }).await.unwrap();
     assert_eq!(active, 0);
 }
 
@@ -359,33 +203,13 @@ async fn templates_have_unique_names(store: Arc<dyn Store>) {
         updated_at: 1,
     };
     store.create_template(&t).await.unwrap();
-    let dup = TemplateRecord {
-        id: "jtmp_2".into(),
-        ..t.clone()
-    };
-    assert!(matches!(
-        store.create_template(&dup).await,
-        Err(StoreError::Conflict(UniqueField::TemplateName))
-    ));
-    assert_eq!(
-        store.get_template_by_name("supabase").await.unwrap(),
-        Some(t.clone())
-    );
-    let renamed = TemplateRecord {
-        name: "other".into(),
-        lifetime: 120,
-        updated_at: 2,
-        ..t.clone()
-    };
+    let dup = TemplateRecord { id: "jtmp_2".into(), ..t.clone() };
+    assert!(matches!(store.create_template(&dup).await, Err(StoreError::Conflict(UniqueField::TemplateName))));
+    assert_eq!(store.get_template_by_name("supabase").await.unwrap(), Some(t.clone()));
+    let renamed = TemplateRecord { name: "other".into(), lifetime: 120, updated_at: 2, ..t.clone() };
     assert!(store.update_template(&renamed).await.unwrap());
     assert_eq!(store.get_template("jtmp_1").await.unwrap(), Some(renamed));
-    let (list, total) = store
-        .list_templates(Page {
-            limit: 10,
-            offset: 0,
-        })
-        .await
-        .unwrap();
+    let (list, total) = store.list_templates(Page { limit: 10, offset: 0 }).await.unwrap();
     assert_eq!((list.len(), total), (1, 1));
     assert!(store.delete_template("jtmp_1").await.unwrap());
     assert!(!store.delete_template("jtmp_1").await.unwrap());
@@ -403,42 +227,22 @@ fn key(kid: &str, activates_at: i64) -> SigningKeyRecord {
 }
 
 async fn signing_keys_rotate_atomically(store: Arc<dyn Store>) {
-    store
-        .insert_first_signing_key(&key("ins_1", 10))
-        .await
-        .unwrap();
-    store
-        .insert_first_signing_key(&key("ins_other", 11))
-        .await
-        .unwrap();
-    assert_eq!(
-        store.signing_keys().await.unwrap().len(),
-        1,
-        "only the first key is inserted"
-    );
+    store.insert_first_signing_key(&key("ins_1", 10)).await.unwrap();
+    store.insert_first_signing_key(&key("ins_other", 11)).await.unwrap();
+    assert_eq!(store.signing_keys().await.unwrap().len(), 1, "only the first key is inserted");
     store.record_key_lifetime("ins_1", 3600).await.unwrap();
     store.record_key_lifetime("ins_1", 100).await.unwrap();
-    store
-        .rotate_signing_key(&key("ins_2", 1000), 5)
-        .await
-        .unwrap();
+    store.rotate_signing_key(&key("ins_2", 1000), 5).await.unwrap();
     let keys = store.signing_keys().await.unwrap();
     assert_eq!(keys[0].kid, "ins_2");
     assert_eq!(keys[0].retired_at, None);
     assert_eq!(
-        (
-            keys[1].retired_at,
-            keys[1].publish_until,
-            keys[1].max_lifetime
-        ),
+        (keys[1].retired_at, keys[1].publish_until, keys[1].max_lifetime),
         (Some(1000), Some(1000 + 3_600_000 + 5), 3600)
     );
     // A longer token signed by the retired key extends its publication.
     store.record_key_lifetime("ins_1", 7200).await.unwrap();
-    assert_eq!(
-        store.signing_keys().await.unwrap()[1].publish_until,
-        Some(1000 + 7_200_000 + 5)
-    );
+    assert_eq!(store.signing_keys().await.unwrap()[1].publish_until, Some(1000 + 7_200_000 + 5));
 }
 
 async fn settings_are_set_once(store: Arc<dyn Store>) {
@@ -448,10 +252,7 @@ async fn settings_are_set_once(store: Arc<dyn Store>) {
 }
 
 async fn sign_in_tokens_revoke_once(store: Arc<dyn Store>) {
-    store
-        .create_user(&user("user_a", "a@example.com", 1))
-        .await
-        .unwrap();
+    store.create_user(&user("user_a", "a@example.com", 1)).await.unwrap();
     let t = SignInTokenRecord {
         id: "sit_1".into(),
         user_id: "user_a".into(),
@@ -462,24 +263,9 @@ async fn sign_in_tokens_revoke_once(store: Arc<dyn Store>) {
         updated_at: 1,
     };
     store.create_sign_in_token(&t).await.unwrap();
-    let revoked = store
-        .revoke_sign_in_token("sit_1", 5)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (revoked.status.as_str(), revoked.updated_at),
-        ("revoked", 5)
-    );
-    assert_eq!(
-        store
-            .revoke_sign_in_token("sit_1", 6)
-            .await
-            .unwrap()
-            .unwrap()
-            .updated_at,
-        5
-    );
+    let revoked = store.revoke_sign_in_token("sit_1", 5).await.unwrap().unwrap();
+    assert_eq!((revoked.status.as_str(), revoked.updated_at), ("revoked", 5));
+    assert_eq!(store.revoke_sign_in_token("sit_1", 6).await.unwrap().unwrap().updated_at, 5);
     assert_eq!(store.revoke_sign_in_token("sit_x", 6).await.unwrap(), None);
 }
 

@@ -44,9 +44,7 @@ fn start(data_dir: &Path) -> Server {
         }
     }
     assert!(
-        url.starts_with("http://127.0.0.1:")
-            && secret.starts_with("sk_test_")
-            && publishable.starts_with("pk_test_"),
+        url.starts_with("http://127.0.0.1:") && secret.starts_with("sk_test_") && publishable.starts_with("pk_test_"),
         "{url} {publishable}"
     );
     Server { child, url, secret }
@@ -82,39 +80,22 @@ async fn acknowledged_users_survive_kill_9() {
     let mut secret = None;
     for round in 0..3 {
         let server = start(dir.path());
-        assert_eq!(
-            *secret.get_or_insert_with(|| server.secret.clone()),
-            server.secret,
-            "the dev secret key persists"
-        );
+        assert_eq!(*secret.get_or_insert_with(|| server.secret.clone()), server.secret, "the dev secret key persists");
         // Every user acknowledged before any earlier crash is there.
         for id in &acknowledged {
-            let response = http
-                .get(format!("{}/v1/users/{id}", server.url))
-                .bearer_auth(&server.secret)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(
-                response.status(),
-                StatusCode::OK,
-                "acknowledged user {id} lost after kill -9"
-            );
+            let response =
+                http.get(format!("{}/v1/users/{id}", server.url)).bearer_auth(&server.secret).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "acknowledged user {id} lost after kill -9");
         }
         // Writers run flat out; the server is killed in the middle of their writes.
         let writers: Vec<_> = (0..4)
             .map(|w| {
                 let (http, url, secret) = (http.clone(), server.url.clone(), server.secret.clone());
                 tokio::spawn(async move {
-                    let server = Server {
-                        child: Command::new("true").spawn().unwrap(),
-                        url,
-                        secret,
-                    };
+                    let server = Server { child: Command::new("true").spawn().unwrap(), url, secret };
                     let mut ids = Vec::new();
                     for i in 0.. {
-                        match create(&http, &server, format!("r{round}w{w}n{i}@example.com")).await
-                        {
+                        match create(&http, &server, format!("r{round}w{w}n{i}@example.com")).await {
                             Some(id) => ids.push(id),
                             None => break,
                         }
@@ -129,11 +110,7 @@ async fn acknowledged_users_survive_kill_9() {
             acknowledged.extend(writer.await.unwrap());
         }
     }
-    assert!(
-        acknowledged.len() > 10,
-        "the writers made progress: {}",
-        acknowledged.len()
-    );
+    assert!(acknowledged.len() > 10, "the writers made progress: {}", acknowledged.len());
     let server = start(dir.path());
     let count: Value = http
         .get(format!("{}/v1/users/count", server.url))
@@ -154,62 +131,23 @@ async fn a_revocation_survives_kill_9_and_keys_persist() {
     let http = reqwest::Client::new();
     let server = start(dir.path());
     let call = |server: &Server, path: &str, body: Value| {
-        http.post(format!("{}{path}", server.url))
-            .bearer_auth(&server.secret)
-            .json(&body)
-            .send()
+        http.post(format!("{}{path}", server.url)).bearer_auth(&server.secret).json(&body).send()
     };
-    let user: Value = call(
-        &server,
-        "/v1/users",
-        json!({"email_address": ["a@example.com"]}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let session: Value = call(&server, "/v1/sessions", json!({"user_id": user["id"]}))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let user: Value =
+        call(&server, "/v1/users", json!({"email_address": ["a@example.com"]})).await.unwrap().json().await.unwrap();
+    let session: Value =
+        call(&server, "/v1/sessions", json!({"user_id": user["id"]})).await.unwrap().json().await.unwrap();
     let sid = session["id"].as_str().unwrap();
-    let jwks_before: Value = http
-        .get(format!("{}/.well-known/jwks.json", server.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        call(&server, &format!("/v1/sessions/{sid}/revoke"), json!({}))
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
+    let jwks_before: Value =
+        http.get(format!("{}/.well-known/jwks.json", server.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(call(&server, &format!("/v1/sessions/{sid}/revoke"), json!({})).await.unwrap().status(), StatusCode::OK);
     server.kill9();
 
     let server = start(dir.path());
-    let response = call(&server, &format!("/v1/sessions/{sid}/tokens"), json!({}))
-        .await
-        .unwrap();
-    assert_eq!(
-        response.status(),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "a revoked session stays revoked"
-    );
-    let jwks_after: Value = http
-        .get(format!("{}/.well-known/jwks.json", server.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let response = call(&server, &format!("/v1/sessions/{sid}/tokens"), json!({})).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "a revoked session stays revoked");
+    let jwks_after: Value =
+        http.get(format!("{}/.well-known/jwks.json", server.url)).send().await.unwrap().json().await.unwrap();
     assert_eq!(jwks_before, jwks_after, "the signing key persists");
     server.kill9();
 }

@@ -33,8 +33,7 @@ pub struct TestDb {
 }
 
 fn pg_admin_url() -> String {
-    std::env::var("USHER_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("USHER_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// Whether PostgreSQL tests were switched off on purpose.
@@ -47,35 +46,18 @@ impl TestDb {
         match db {
             Db::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!(
-                    "sqlite://{}?mode=rwc",
-                    dir.path().join("usher.db").display()
-                );
-                Self {
-                    url,
-                    _dir: Some(dir),
-                    pg_name: None,
-                }
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("usher.db").display());
+                Self { url, _dir: Some(dir), pg_name: None }
             }
             Db::Postgres => {
                 let admin = pg_admin_url();
                 let name = format!("usher_test_{}", ids::random_base62(12).to_lowercase());
-                let mut conn = PgConnection::connect(&admin)
-                    .await
-                    .unwrap_or_else(|e| panic!("PostgreSQL must be reachable at {admin} (set USHER_SKIP_POSTGRES=1 to skip): {e}"));
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create database");
-                let base = admin
-                    .rsplit_once('/')
-                    .map_or(admin.as_str(), |(b, _)| b)
-                    .to_owned();
-                Self {
-                    url: format!("{base}/{name}"),
-                    _dir: None,
-                    pg_name: Some(name),
-                }
+                let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+                    panic!("PostgreSQL must be reachable at {admin} (set USHER_SKIP_POSTGRES=1 to skip): {e}")
+                });
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+                let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_owned();
+                Self { url: format!("{base}/{name}"), _dir: None, pg_name: Some(name) }
             }
         }
     }
@@ -97,15 +79,11 @@ impl Drop for TestDb {
         // Drop runs inside the test's runtime; do the async cleanup on a thread of its own.
         let admin = pg_admin_url();
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             rt.block_on(async {
                 if let Ok(mut conn) = PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut conn)
-                        .await;
+                    let _ =
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
                 }
             });
         })
@@ -131,32 +109,18 @@ pub async fn spawn_app(db: Db) -> TestApp {
 pub async fn spawn_app_with(db: Db, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let db = TestDb::new(db).await;
     let secret = format!("sk_test_{}", ids::random_base62(40));
-    let mut config = Config::new(
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-        db.database(),
-        Secret::new(secret.clone()),
-    );
+    let mut config = Config::new(SocketAddr::from(([127, 0, 0, 1], 0)), db.database(), Secret::new(secret.clone()));
     config.password_hash_slots = 4;
     adjust(&mut config);
     let clock = Arc::new(ManualClock::new());
-    let app = App::build_with_clock(config, clock.clone())
-        .await
-        .expect("build app");
+    let app = App::build_with_clock(config, clock.clone()).await.expect("build app");
     let url = format!("http://{}", app.local_addr());
     let state = app.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(app.run(async move {
         let _ = stopped.await;
     }));
-    TestApp {
-        url,
-        secret,
-        http: reqwest::Client::new(),
-        clock,
-        state,
-        _db: db,
-        stop: Some(stop),
-    }
+    TestApp { url, secret, http: reqwest::Client::new(), clock, state, _db: db, stop: Some(stop) }
 }
 
 impl Drop for TestApp {
@@ -169,16 +133,8 @@ impl Drop for TestApp {
 
 impl TestApp {
     /// Sends a Backend API request with the secret key; returns the status and JSON body.
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.url))
-            .bearer_auth(&self.secret);
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.url)).bearer_auth(&self.secret);
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -203,12 +159,8 @@ impl TestApp {
 
     /// Creates a user with `email` and a password; returns its JSON.
     pub async fn create_user(&self, email: &str) -> Value {
-        let (status, user) = self
-            .post(
-                "/v1/users",
-                json!({"email_address": [email], "password": "correct horse battery"}),
-            )
-            .await;
+        let (status, user) =
+            self.post("/v1/users", json!({"email_address": [email], "password": "correct horse battery"})).await;
         assert_eq!(status, StatusCode::OK, "{user}");
         user
     }
@@ -224,22 +176,14 @@ impl TestApp {
 
     /// The public JWKS.
     pub async fn jwks(&self) -> Value {
-        self.http
-            .get(format!("{}/.well-known/jwks.json", self.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.http.get(format!("{}/.well-known/jwks.json", self.url)).send().await.unwrap().json().await.unwrap()
     }
 }
 
 /// Splits a compact JWT into (header, claims) without verifying it.
 pub fn decode(jwt: &str) -> (Value, Value) {
     let mut parts = jwt.split('.');
-    let mut next =
-        || serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap()).unwrap();
+    let mut next = || serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap()).unwrap();
     (next(), next())
 }
 
@@ -250,17 +194,12 @@ pub fn verify_rs256(jwt: &str, jwks: &Value) -> Option<Value> {
     if header["alg"] != "RS256" {
         return None;
     }
-    let key = jwks["keys"]
-        .as_array()?
-        .iter()
-        .find(|k| k["kid"] == header["kid"])?;
+    let key = jwks["keys"].as_array()?.iter().find(|k| k["kid"] == header["kid"])?;
     let n = URL_SAFE_NO_PAD.decode(key["n"].as_str()?).ok()?;
     let e = URL_SAFE_NO_PAD.decode(key["e"].as_str()?).ok()?;
     let (signed, signature) = jwt.rsplit_once('.')?;
     let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
-    RsaPublicKeyComponents { n, e }
-        .verify(&RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &signature)
-        .ok()?;
+    RsaPublicKeyComponents { n, e }.verify(&RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &signature).ok()?;
     Some(claims)
 }
 
@@ -270,9 +209,6 @@ pub fn assert_error(answer: &(StatusCode, Value), status: StatusCode, code: &str
     assert_eq!(*got, status, "{body}");
     let error = &body["errors"][0];
     assert_eq!(error["code"], code, "{body}");
-    assert!(
-        error["message"].is_string() && error["long_message"].is_string(),
-        "{body}"
-    );
+    assert!(error["message"].is_string() && error["long_message"].is_string(), "{body}");
     assert!(body["clerk_trace_id"].is_string(), "{body}");
 }

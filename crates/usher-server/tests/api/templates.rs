@@ -29,93 +29,48 @@ async fn a_supabase_template_mints_hs256_tokens_with_rendered_claims() {
         .await;
     assert_eq!(status, StatusCode::OK, "{template}");
     assert_eq!(
-        (
-            template["object"].as_str(),
-            template["lifetime"].as_i64(),
-            template["allowed_clock_skew"].as_i64()
-        ),
+        (template["object"].as_str(), template["lifetime"].as_i64(), template["allowed_clock_skew"].as_i64()),
         (Some("jwt_template"), Some(3600), Some(5))
     );
-    assert!(
-        template.get("signing_key").is_none(),
-        "the signing key is write-only"
-    );
+    assert!(template.get("signing_key").is_none(), "the signing key is write-only");
 
-    let (status, token) = app
-        .post(
-            &format!("/v1/sessions/{session_id}/tokens/supabase"),
-            json!({}),
-        )
-        .await;
+    let (status, token) = app.post(&format!("/v1/sessions/{session_id}/tokens/supabase"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{token}");
     let jwt = token["jwt"].as_str().unwrap();
     let (signed, signature) = jwt.rsplit_once('.').unwrap();
     let key = hmac::Key::new(hmac::HMAC_SHA256, SUPABASE_SECRET.as_bytes());
-    hmac::verify(
-        &key,
-        signed.as_bytes(),
-        &URL_SAFE_NO_PAD.decode(signature).unwrap(),
-    )
-    .expect("HS256 signature verifies with the project's secret");
+    hmac::verify(&key, signed.as_bytes(), &URL_SAFE_NO_PAD.decode(signature).unwrap())
+        .expect("HS256 signature verifies with the project's secret");
     let (header, claims) = decode(jwt);
     assert_eq!(header["alg"], "HS256");
     assert_eq!(claims["sub"], user_id.as_str());
-    assert_eq!(
-        (claims["aud"].as_str(), claims["role"].as_str()),
-        (Some("authenticated"), Some("authenticated"))
-    );
+    assert_eq!((claims["aud"].as_str(), claims["role"].as_str()), (Some("authenticated"), Some("authenticated")));
     assert_eq!(claims["email"], "ada@example.com");
     assert_eq!(claims["age"], 36);
     assert_eq!(claims["tier"], "free");
     assert_eq!(claims["name"], "Lovelace, Ada");
     assert!(claims["missing"].is_null());
     assert_eq!(claims["app_metadata"], json!({}));
-    assert_eq!(
-        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
-        3600
-    );
-    assert_eq!(
-        claims["iat"].as_i64().unwrap() - claims["nbf"].as_i64().unwrap(),
-        5
-    );
-    assert!(
-        claims.get("sid").is_none(),
-        "template tokens are not session tokens"
-    );
+    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 3600);
+    assert_eq!(claims["iat"].as_i64().unwrap() - claims["nbf"].as_i64().unwrap(), 5);
+    assert!(claims.get("sid").is_none(), "template tokens are not session tokens");
 }
 
 #[tokio::test]
 async fn a_default_template_is_signed_by_the_instance_key_in_the_template_category() {
     let app = spawn_app(Db::Sqlite).await;
     let (_, session_id) = app.user_with_session("a@example.com").await;
-    let (_, template) = app
-        .post(
-            "/v1/jwt_templates",
-            json!({"name": "plain", "claims": {"kind": "plain"}}),
-        )
-        .await;
+    let (_, template) = app.post("/v1/jwt_templates", json!({"name": "plain", "claims": {"kind": "plain"}})).await;
     assert_eq!(
-        (
-            template["signing_algorithm"].as_str(),
-            template["custom_signing_key"].as_bool()
-        ),
+        (template["signing_algorithm"].as_str(), template["custom_signing_key"].as_bool()),
         (Some("RS256"), Some(false))
     );
-    let (_, token) = app
-        .post(
-            &format!("/v1/sessions/{session_id}/tokens/plain"),
-            json!({}),
-        )
-        .await;
+    let (_, token) = app.post(&format!("/v1/sessions/{session_id}/tokens/plain"), json!({})).await;
     let jwt = token["jwt"].as_str().unwrap();
     assert_eq!(decode(jwt).0["cat"], "cl_B7d4PD222AAA");
-    assert_eq!(
-        verify_rs256(jwt, &app.jwks().await).expect("verifies")["kind"],
-        "plain"
-    );
+    assert_eq!(verify_rs256(jwt, &app.jwks().await).expect("verifies")["kind"], "plain");
     assert_error(
-        &app.post(&format!("/v1/sessions/{session_id}/tokens/nope"), json!({}))
-            .await,
+        &app.post(&format!("/v1/sessions/{session_id}/tokens/nope"), json!({})).await,
         StatusCode::NOT_FOUND,
         "resource_not_found",
     );
@@ -124,85 +79,35 @@ async fn a_default_template_is_signed_by_the_instance_key_in_the_template_catego
 #[tokio::test]
 async fn templates_are_listed_updated_and_deleted() {
     let app = spawn_app(Db::Sqlite).await;
-    let (_, t) = app
-        .post(
-            "/v1/jwt_templates",
-            json!({"name": "one", "claims": {"a": 1}}),
-        )
-        .await;
+    let (_, t) = app.post("/v1/jwt_templates", json!({"name": "one", "claims": {"a": 1}})).await;
     let id = t["id"].as_str().unwrap();
     assert!(id.starts_with("jtmp_"));
+    assert_eq!(app.get("/v1/jwt_templates").await.1.as_array().unwrap().len(), 1);
+    assert_eq!(app.get("/v1/jwt_templates?paginated=true").await.1["total_count"], 1);
+    let (_, updated) = app.patch(&format!("/v1/jwt_templates/{id}"), json!({"name": "renamed", "lifetime": 120})).await;
     assert_eq!(
-        app.get("/v1/jwt_templates")
-            .await
-            .1
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    assert_eq!(
-        app.get("/v1/jwt_templates?paginated=true").await.1["total_count"],
-        1
-    );
-    let (_, updated) = app
-        .patch(
-            &format!("/v1/jwt_templates/{id}"),
-            json!({"name": "renamed", "lifetime": 120}),
-        )
-        .await;
-    assert_eq!(
-        (
-            updated["name"].as_str(),
-            updated["lifetime"].as_i64(),
-            &updated["claims"]
-        ),
+        (updated["name"].as_str(), updated["lifetime"].as_i64(), &updated["claims"]),
         (Some("renamed"), Some(120), &json!({"a": 1}))
     );
     assert_eq!(app.get(&format!("/v1/jwt_templates/{id}")).await.1, updated);
-    let (_, deleted) = app
-        .call(Method::DELETE, &format!("/v1/jwt_templates/{id}"), None)
-        .await;
-    assert_eq!(
-        deleted,
-        json!({"object": "jwt_template", "id": id, "deleted": true})
-    );
-    assert_error(
-        &app.get(&format!("/v1/jwt_templates/{id}")).await,
-        StatusCode::NOT_FOUND,
-        "resource_not_found",
-    );
+    let (_, deleted) = app.call(Method::DELETE, &format!("/v1/jwt_templates/{id}"), None).await;
+    assert_eq!(deleted, json!({"object": "jwt_template", "id": id, "deleted": true}));
+    assert_error(&app.get(&format!("/v1/jwt_templates/{id}")).await, StatusCode::NOT_FOUND, "resource_not_found");
 }
 
 #[tokio::test]
 async fn invalid_templates_are_refused() {
     let app = spawn_app(Db::Sqlite).await;
-    app.post("/v1/jwt_templates", json!({"name": "taken", "claims": {}}))
-        .await;
+    app.post("/v1/jwt_templates", json!({"name": "taken", "claims": {}})).await;
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     let cases = [
         (json!({"name": "taken", "claims": {}}), "duplicate_record"),
         (json!({"claims": {}}), "form_param_missing"),
-        (
-            json!({"name": "x", "claims": [1]}),
-            "form_param_format_invalid",
-        ),
-        (
-            json!({"name": "x", "claims": {"sub": "someone-else"}}),
-            "form_param_value_invalid",
-        ),
-        (
-            json!({"name": "x", "claims": {"a": "{{user.id"}}),
-            "form_param_format_invalid",
-        ),
-        (
-            json!({"name": "x", "claims": {}, "lifetime": 5}),
-            "form_param_value_invalid",
-        ),
-        (
-            json!({"name": "x", "claims": {}, "allowed_clock_skew": 301}),
-            "form_param_value_invalid",
-        ),
+        (json!({"name": "x", "claims": [1]}), "form_param_format_invalid"),
+        (json!({"name": "x", "claims": {"sub": "someone-else"}}), "form_param_value_invalid"),
+        (json!({"name": "x", "claims": {"a": "{{user.id"}}), "form_param_format_invalid"),
+        (json!({"name": "x", "claims": {}, "lifetime": 5}), "form_param_value_invalid"),
+        (json!({"name": "x", "claims": {}, "allowed_clock_skew": 301}), "form_param_value_invalid"),
         (
             json!({"name": "x", "claims": {}, "custom_signing_key": true, "signing_algorithm": "HS256"}),
             "form_param_missing",
@@ -219,17 +124,11 @@ async fn invalid_templates_are_refused() {
             json!({"name": "x", "claims": {}, "custom_signing_key": true, "signing_algorithm": "RS256", "signing_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"}),
             "form_param_value_invalid",
         ),
-        (
-            json!({"name": "a/b", "claims": {}}),
-            "form_param_format_invalid",
-        ),
+        (json!({"name": "a/b", "claims": {}}), "form_param_format_invalid"),
     ];
     for (body, code) in cases {
         let answer = app.post("/v1/jwt_templates", body.clone()).await;
         assert_error(&answer, unprocessable, code);
     }
-    assert_eq!(
-        app.get("/v1/jwt_templates?paginated=true").await.1["total_count"],
-        1
-    );
+    assert_eq!(app.get("/v1/jwt_templates?paginated=true").await.1["total_count"], 1);
 }

@@ -6,6 +6,8 @@ mod templates;
 mod user_list;
 mod users;
 
+use std::{num::NonZeroU32, time::Duration};
+
 use axum::{
     Json, Router,
     extract::{Request, State},
@@ -14,47 +16,61 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
+use governor::{
+    Quota, RateLimiter,
+    clock::{Clock as _, DefaultClock},
+};
 use serde::Serialize;
 use usher_types::{Jwks, Paginated};
 
 use crate::{error::ApiError, ids, state::AppState};
 
-/// Every Backend API route, behind the secret-key check.
+/// Every Backend API route, behind the secret-key check and the rate limit.
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(users::router())
         .merge(sessions::router())
         .merge(templates::router())
         .merge(sign_in_tokens::router())
-        .route("/jwks", get(jwks))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            require_secret_key,
-        ))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_key_within_limit))
+        // The JWKS needs the key too but is never rate limited: every verifier depends on it.
+        .route("/jwks", get(jwks).route_layer(middleware::from_fn_with_state(state.clone(), require_key)))
 }
 
-/// Lets the request through only with `Authorization: Bearer <this instance's secret key>`.
-async fn require_secret_key(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Whether the request carries `Authorization: Bearer <this instance's secret key>`.
+fn has_secret_key(state: &AppState, request: &Request) -> bool {
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim);
     // Digests have a fixed length, so the comparison time says nothing about the key.
-    match presented {
-        Some(key) if ids::secrets_equal(&ids::sha256(key.as_bytes()), &state.secret_key_digest) => {
-            next.run(request).await
-        }
-        _ => ApiError::Unauthorized.into_response(),
+    presented.is_some_and(|key| ids::secrets_equal(&ids::sha256(key.as_bytes()), &state.secret_key_digest))
+}
+
+async fn require_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if has_secret_key(&state, &request) { next.run(request).await } else { ApiError::Unauthorized.into_response() }
+}
+
+async fn require_key_within_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if !has_secret_key(&state, &request) {
+        return ApiError::Unauthorized.into_response();
     }
+    if let Err(not_until) = state.backend_limiter.check() {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        return ApiError::TooManyRequests(wait.as_secs() + 1).into_response();
+    }
+    next.run(request).await
+}
+
+/// A bucket of `per_10s` requests that refills evenly over 10 s (Clerk's window).
+pub fn limiter(per_10s: u32) -> governor::DefaultDirectRateLimiter {
+    let burst = NonZeroU32::new(per_10s).unwrap_or(NonZeroU32::MIN);
+    let quota = Quota::with_period(Duration::from_secs(10) / burst.get())
+        .unwrap_or_else(|| Quota::per_second(burst))
+        .allow_burst(burst);
+    RateLimiter::direct(quota)
 }
 
 /// The public keys verifying this instance's tokens (`GET /v1/jwks`; also public at
@@ -66,11 +82,7 @@ pub async fn jwks(State(state): State<AppState>) -> Json<Jwks> {
 /// A list as Clerk answers it: a bare array, or `{data, total_count}` when `paginated=true`.
 fn list_response<T: Serialize>(items: Vec<T>, total: i64, paginated: bool) -> Response {
     if paginated {
-        Json(Paginated {
-            data: items,
-            total_count: total,
-        })
-        .into_response()
+        Json(Paginated { data: items, total_count: total }).into_response()
     } else {
         Json(items).into_response()
     }

@@ -45,10 +45,7 @@ struct ListSessions {
     offset: Option<i64>,
 }
 
-async fn list_sessions(
-    State(state): State<AppState>,
-    Query(q): Query<ListSessions>,
-) -> ApiResult<Response> {
+async fn list_sessions(State(state): State<AppState>, Query(q): Query<ListSessions>) -> ApiResult<Response> {
     if let Some(status) = &q.status
         && SessionStatus::parse(status).is_none()
     {
@@ -58,22 +55,10 @@ async fn list_sessions(
             format!("{status} is not a session status."),
         ));
     }
-    let page = Paging {
-        limit: q.limit,
-        offset: q.offset,
-    }
-    .page()?;
-    let filter = SessionFilter {
-        user_id: q.user_id,
-        client_id: q.client_id,
-        status: q.status,
-    };
+    let page = Paging { limit: q.limit, offset: q.offset }.page()?;
+    let filter = SessionFilter { user_id: q.user_id, client_id: q.client_id, status: q.status };
     let (sessions, total) = state.store.list_sessions(&filter, page).await?;
-    Ok(list_response(
-        sessions.iter().map(wire::session).collect(),
-        total,
-        q.paginated,
-    ))
+    Ok(list_response(sessions.iter().map(wire::session).collect(), total, q.paginated))
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,25 +67,14 @@ struct NewSession {
     active_organization_id: Option<String>,
 }
 
-async fn create_session(
-    State(state): State<AppState>,
-    JsonBody(b): JsonBody<NewSession>,
-) -> ApiResult<Json<Session>> {
+async fn create_session(State(state): State<AppState>, JsonBody(b): JsonBody<NewSession>) -> ApiResult<Json<Session>> {
     let user = users::load(&state, &b.user_id).await?;
     let now = state.now();
     if user.banned {
-        return Err(ApiError::invalid(
-            "user_banned",
-            "user_id",
-            "This user is banned and cannot have sessions.",
-        ));
+        return Err(ApiError::invalid("user_banned", "user_id", "This user is banned and cannot have sessions."));
     }
     if user.is_locked(now) {
-        return Err(ApiError::invalid(
-            "user_locked",
-            "user_id",
-            "This user is locked and cannot have sessions.",
-        ));
+        return Err(ApiError::invalid("user_locked", "user_id", "This user is locked and cannot have sessions."));
     }
     let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
     let session = SessionRecord {
@@ -109,10 +83,7 @@ async fn create_session(
         client_id: ids::new_id("client"),
         status: "active".into(),
         actor: None,
-        last_active_organization_id: validate::opt_text(
-            "active_organization_id",
-            b.active_organization_id,
-        )?,
+        last_active_organization_id: validate::opt_text("active_organization_id", b.active_organization_id)?,
         last_active_at: now,
         expire_at: now.saturating_add(ms(state.config.session_max_lifetime)),
         abandon_at: now.saturating_add(ms(state.config.session_inactivity_timeout)),
@@ -124,29 +95,15 @@ async fn create_session(
 }
 
 async fn load(state: &AppState, id: &str) -> ApiResult<SessionRecord> {
-    state
-        .store
-        .get_session(id)
-        .await?
-        .ok_or(ApiError::NotFound("session"))
+    state.store.get_session(id).await?.ok_or(ApiError::NotFound("session"))
 }
 
-async fn get_session(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Session>> {
+async fn get_session(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Session>> {
     Ok(Json(wire::session(&load(&state, &id).await?)))
 }
 
-async fn revoke_session(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Session>> {
-    let session = state
-        .store
-        .end_session(&id, "revoked", state.now())
-        .await?
-        .ok_or(ApiError::NotFound("session"))?;
+async fn revoke_session(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Session>> {
+    let session = state.store.end_session(&id, "revoked", state.now()).await?.ok_or(ApiError::NotFound("session"))?;
     Ok(Json(wire::session(&session)))
 }
 
@@ -161,11 +118,7 @@ impl TokenOptions {
             Some(s) if !TOKEN_LIFETIME.contains(&s) => Err(ApiError::invalid(
                 "form_param_value_invalid",
                 "expires_in_seconds",
-                format!(
-                    "expires_in_seconds must be between {} and {}.",
-                    TOKEN_LIFETIME.start(),
-                    TOKEN_LIFETIME.end()
-                ),
+                format!("expires_in_seconds must be between {} and {}.", TOKEN_LIFETIME.start(), TOKEN_LIFETIME.end()),
             )),
             other => Ok(other),
         }
@@ -187,8 +140,7 @@ async fn session_token(
     let lifetime = b.lifetime()?;
     let session = live_session(&state, &id).await?;
     let default = i64::try_from(state.config.session_token_lifetime.as_secs()).unwrap_or(60);
-    let jwt =
-        tokens::mint_session_token(&state, &session, lifetime.unwrap_or(default), None).await?;
+    let jwt = tokens::mint_session_token(&state, &session, lifetime.unwrap_or(default), None).await?;
     Ok(Json(Token::new(jwt)))
 }
 
@@ -199,13 +151,8 @@ async fn template_token(
 ) -> ApiResult<Json<Token>> {
     let lifetime = b.lifetime()?;
     let session = live_session(&state, &id).await?;
-    let template = state
-        .store
-        .get_template_by_name(&name)
-        .await?
-        .ok_or(ApiError::NotFound("JWT template"))?;
+    let template = state.store.get_template_by_name(&name).await?.ok_or(ApiError::NotFound("JWT template"))?;
     let user = users::load(&state, &session.user_id).await?;
-    let jwt =
-        tokens::mint_template_token(&state, &template, &session, &user, lifetime, None).await?;
+    let jwt = tokens::mint_template_token(&state, &template, &session, &user, lifetime, None).await?;
     Ok(Json(Token::new(jwt)))
 }

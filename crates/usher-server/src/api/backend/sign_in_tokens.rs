@@ -63,14 +63,8 @@ async fn create_sign_in_token(
     Ok(Json(wire::sign_in_token(&record, Some(secret), Some(url))))
 }
 
-async fn revoke_sign_in_token(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<SignInToken>> {
-    let record = state
-        .store
-        .revoke_sign_in_token(&id, state.now())
-        .await?
-        .ok_or(ApiError::NotFound("sign-in token"))?;
+async fn revoke_sign_in_token(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<SignInToken>> {
+    let record =
+        state.store.revoke_sign_in_token(&id, state.now()).await?.ok_or(ApiError::NotFound("sign-in token"))?;
     Ok(Json(wire::sign_in_token(&record, None, None)))
 }

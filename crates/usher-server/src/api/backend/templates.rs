@@ -34,12 +34,7 @@ const MAX_CLAIMS_BYTES: usize = 16 * 1024;
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/jwt_templates", get(list_templates).post(create_template))
-        .route(
-            "/jwt_templates/{id}",
-            get(get_template)
-                .patch(update_template)
-                .delete(delete_template),
-        )
+        .route("/jwt_templates/{id}", get(get_template).patch(update_template).delete(delete_template))
 }
 
 /// Create and update bodies; on update, absent fields keep their values.
@@ -147,8 +142,7 @@ fn check(t: &mut TemplateRecord) -> ApiResult<()> {
         )
     })?;
     // Parse now so that minting can never fail on a bad key later.
-    Signer::custom(alg, key)
-        .map_err(|e| ApiError::invalid("form_param_value_invalid", "signing_key", e))?;
+    Signer::custom(alg, key).map_err(|e| ApiError::invalid("form_param_value_invalid", "signing_key", e))?;
     Ok(())
 }
 
@@ -158,11 +152,7 @@ async fn create_template(
 ) -> ApiResult<Json<JwtTemplate>> {
     for (param, missing) in [("name", b.name.is_none()), ("claims", b.claims.is_none())] {
         if missing {
-            return Err(ApiError::invalid(
-                "form_param_missing",
-                param,
-                format!("{param} must be included."),
-            ));
+            return Err(ApiError::invalid("form_param_missing", param, format!("{param} must be included.")));
         }
     }
     let now = state.now();
@@ -188,35 +178,17 @@ struct ListTemplates {
     offset: Option<i64>,
 }
 
-async fn list_templates(
-    State(state): State<AppState>,
-    Query(q): Query<ListTemplates>,
-) -> ApiResult<Response> {
-    let page = Paging {
-        limit: Some(q.limit.unwrap_or(crate::api::validate::MAX_LIMIT)),
-        offset: q.offset,
-    }
-    .page()?;
+async fn list_templates(State(state): State<AppState>, Query(q): Query<ListTemplates>) -> ApiResult<Response> {
+    let page = Paging { limit: Some(q.limit.unwrap_or(crate::api::validate::MAX_LIMIT)), offset: q.offset }.page()?;
     let (templates, total) = state.store.list_templates(page).await?;
-    Ok(list_response(
-        templates.iter().map(wire::template).collect(),
-        total,
-        q.paginated,
-    ))
+    Ok(list_response(templates.iter().map(wire::template).collect(), total, q.paginated))
 }
 
 async fn load(state: &AppState, id: &str) -> ApiResult<TemplateRecord> {
-    state
-        .store
-        .get_template(id)
-        .await?
-        .ok_or(ApiError::NotFound("JWT template"))
+    state.store.get_template(id).await?.ok_or(ApiError::NotFound("JWT template"))
 }
 
-async fn get_template(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<JwtTemplate>> {
+async fn get_template(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<JwtTemplate>> {
     Ok(Json(wire::template(&load(&state, &id).await?)))
 }
 
@@ -234,10 +206,7 @@ async fn update_template(
     Ok(Json(wire::template(&template)))
 }
 
-async fn delete_template(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<DeletedObject>> {
+async fn delete_template(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<DeletedObject>> {
     if !state.store.delete_template(&id).await? {
         return Err(ApiError::NotFound("JWT template"));
     }

@@ -116,11 +116,7 @@ impl ListUsers {
             filter: self.filter()?,
             order_by,
             descending,
-            page: Paging {
-                limit: self.limit,
-                offset: self.offset,
-            }
-            .page()?,
+            page: Paging { limit: self.limit, offset: self.offset }.page()?,
         })
     }
 }

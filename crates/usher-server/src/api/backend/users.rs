@@ -30,14 +30,8 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/users", get(list_users).post(create_user))
         .route("/users/count", get(count_users))
-        .route(
-            "/users/{id}",
-            get(get_user).patch(update_user).delete(delete_user),
-        )
-        .route(
-            "/users/{id}/metadata",
-            axum::routing::patch(merge_metadata).put(replace_metadata),
-        )
+        .route("/users/{id}", get(get_user).patch(update_user).delete(delete_user))
+        .route("/users/{id}/metadata", axum::routing::patch(merge_metadata).put(replace_metadata))
         .route("/users/{id}/ban", post(ban_user))
         .route("/users/{id}/unban", post(unban_user))
         .route("/users/{id}/lock", post(lock_user))
@@ -69,10 +63,7 @@ struct NewUser {
     create_organizations_limit: Option<i64>,
 }
 
-async fn create_user(
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody<NewUser>,
-) -> ApiResult<Json<User>> {
+async fn create_user(State(state): State<AppState>, JsonBody(body): JsonBody<NewUser>) -> ApiResult<Json<User>> {
     let now = state.now();
     let emails = identifiers(&body.email_address, "email_address", validate::email, now)?;
     let phones = identifiers(&body.phone_number, "phone_number", validate::phone, now)?;
@@ -87,28 +78,15 @@ async fn create_user(
     let user = UserRecord {
         id: ids::new_id("user"),
         external_id: validate::opt_text("external_id", body.external_id)?,
-        username: body
-            .username
-            .as_deref()
-            .map(validate::username)
-            .transpose()?,
+        username: body.username.as_deref().map(validate::username).transpose()?,
         first_name: validate::opt_text("first_name", body.first_name)?,
         last_name: validate::opt_text("last_name", body.last_name)?,
         locale: validate::opt_text("locale", body.locale)?,
         password_updated_at: password_hash.as_ref().map(|_| now),
         password_hash,
-        public_metadata: validate::metadata(
-            "public_metadata",
-            body.public_metadata.unwrap_or_default(),
-        )?,
-        private_metadata: validate::metadata(
-            "private_metadata",
-            body.private_metadata.unwrap_or_default(),
-        )?,
-        unsafe_metadata: validate::metadata(
-            "unsafe_metadata",
-            body.unsafe_metadata.unwrap_or_default(),
-        )?,
+        public_metadata: validate::metadata("public_metadata", body.public_metadata.unwrap_or_default())?,
+        private_metadata: validate::metadata("private_metadata", body.private_metadata.unwrap_or_default())?,
+        unsafe_metadata: validate::metadata("unsafe_metadata", body.unsafe_metadata.unwrap_or_default())?,
         primary_email_address_id: emails.first().map(|e| e.id.clone()),
         primary_phone_number_id: phones.first().map(|p| p.id.clone()),
         delete_self_enabled: body.delete_self_enabled.unwrap_or(true),
@@ -193,33 +171,21 @@ async fn new_password_hash(
     }
 }
 
-async fn list_users(
-    State(state): State<AppState>,
-    Query(q): Query<ListUsers>,
-) -> ApiResult<Json<Vec<User>>> {
+async fn list_users(State(state): State<AppState>, Query(q): Query<ListUsers>) -> ApiResult<Json<Vec<User>>> {
     let query = q.query()?;
     let now = state.now();
     let users = state.store.list_users(&query).await?;
     Ok(Json(users.iter().map(|u| wire::user(u, now)).collect()))
 }
 
-async fn count_users(
-    State(state): State<AppState>,
-    Query(q): Query<ListUsers>,
-) -> ApiResult<Json<TotalCount>> {
+async fn count_users(State(state): State<AppState>, Query(q): Query<ListUsers>) -> ApiResult<Json<TotalCount>> {
     let filter = q.filter()?;
-    Ok(Json(TotalCount::new(
-        state.store.count_users(&filter).await?,
-    )))
+    Ok(Json(TotalCount::new(state.store.count_users(&filter).await?)))
 }
 
 /// Loads a user or answers 404.
 pub(super) async fn load(state: &AppState, id: &str) -> ApiResult<UserRecord> {
-    state
-        .store
-        .get_user(id)
-        .await?
-        .ok_or(ApiError::NotFound("user"))
+    state.store.get_user(id).await?.ok_or(ApiError::NotFound("user"))
 }
 
 async fn get_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<User>> {
@@ -269,10 +235,7 @@ async fn update_user(
     let last_name = clean("last_name", b.last_name)?;
     let external_id = clean("external_id", b.external_id)?;
     let locale = clean("locale", b.locale)?;
-    let username = b
-        .username
-        .map(|u| u.as_deref().map(validate::username).transpose())
-        .transpose()?;
+    let username = b.username.map(|u| u.as_deref().map(validate::username).transpose()).transpose()?;
     let metadata = [
         ("public_metadata", b.public_metadata),
         ("private_metadata", b.private_metadata),
@@ -384,11 +347,7 @@ impl Metadata {
         let updated = state
             .store
             .update_user(id, &|u: &mut UserRecord| {
-                let targets = [
-                    &mut u.public_metadata,
-                    &mut u.private_metadata,
-                    &mut u.unsafe_metadata,
-                ];
+                let targets = [&mut u.public_metadata, &mut u.private_metadata, &mut u.unsafe_metadata];
                 for ((param, patch), target) in parts.iter().zip(targets) {
                     match patch {
                         Some(patch) if replace => *target = patch.clone(),
@@ -428,26 +387,15 @@ async fn replace_metadata(
     b.apply(&state, &id, true).await
 }
 
-async fn delete_user(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<DeletedObject>> {
-    let deleted = state
-        .store
-        .delete_user(&id)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
+async fn delete_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<DeletedObject>> {
+    let deleted = state.store.delete_user(&id).await?.ok_or(ApiError::NotFound("user"))?;
     let mut answer = DeletedObject::new("user", &deleted.id);
     answer.external_id = deleted.external_id;
     Ok(Json(answer))
 }
 
 /// Applies `edit` and answers with the updated user.
-async fn edit(
-    state: &AppState,
-    id: &str,
-    edit: impl Fn(&mut UserRecord, i64) + Send + Sync,
-) -> ApiResult<Json<User>> {
+async fn edit(state: &AppState, id: &str, edit: impl Fn(&mut UserRecord, i64) + Send + Sync) -> ApiResult<Json<User>> {
     let now = state.now();
     let updated = state
         .store
@@ -464,17 +412,11 @@ async fn edit(
 async fn ban_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<User>> {
     let answer = edit(&state, &id, |u, _| u.banned = true).await?;
     // A banned user is signed out everywhere at once.
-    state
-        .store
-        .end_user_sessions(&id, "revoked", state.now())
-        .await?;
+    state.store.end_user_sessions(&id, "revoked", state.now()).await?;
     Ok(answer)
 }
 
-async fn unban_user(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<User>> {
+async fn unban_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<User>> {
     edit(&state, &id, |u, _| u.banned = false).await
 }
 
@@ -482,10 +424,7 @@ async fn lock_user(State(state): State<AppState>, Path(id): Path<String>) -> Api
     edit(&state, &id, |u, _| u.locked_until = Some(i64::MAX)).await
 }
 
-async fn unlock_user(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<User>> {
+async fn unlock_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<User>> {
     edit(&state, &id, |u, _| {
         u.locked_until = None;
         u.failed_attempts = 0;
@@ -504,27 +443,15 @@ async fn verify_password(
     JsonBody(b): JsonBody<VerifyPassword>,
 ) -> ApiResult<Json<Value>> {
     if b.password.len() > crate::password::HARD_MAX_LEN * 4 {
-        return Err(ApiError::invalid(
-            "form_password_incorrect",
-            "password",
-            "Password is incorrect.",
-        ));
+        return Err(ApiError::invalid("form_password_incorrect", "password", "Password is incorrect."));
     }
     let user = load(&state, &id).await?;
     let Some(hash) = user.password_hash.as_deref() else {
-        return Err(ApiError::invalid(
-            "password_not_set",
-            "password",
-            "This user has no password.",
-        ));
+        return Err(ApiError::invalid("password_not_set", "password", "This user has no password."));
     };
     if state.passwords.verify(&b.password, Some(hash)).await? {
         Ok(Json(json!({"verified": true})))
     } else {
-        Err(ApiError::invalid(
-            "form_password_incorrect",
-            "password",
-            "Password is incorrect.",
-        ))
+        Err(ApiError::invalid("form_password_incorrect", "password", "Password is incorrect."))
     }
 }

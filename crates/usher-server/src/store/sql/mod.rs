@@ -38,8 +38,7 @@ pub struct SqlStore {
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator =
-    sqlx::migrate!("src/store/migrations/postgres");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/postgres");
 
 impl SqlStore {
     /// Opens (creating if needed) the SQLite database file at `path` and migrates it.
@@ -51,11 +50,7 @@ impl SqlStore {
     /// Opens `postgres://…` or `sqlite://…` and runs the embedded migrations.
     pub async fn open(url: &str) -> StoreResult<Self> {
         sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else {
-            Backend::Postgres
-        };
+        let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
         let options = AnyConnectOptions::from_str(url)?;
         let pool = match backend {
             // WAL with synchronous=FULL: a commit is on disk before it is acknowledged, and
@@ -138,10 +133,7 @@ struct SqlBuilder {
 
 impl SqlBuilder {
     fn new(sql: &str) -> Self {
-        Self {
-            sql: sql.to_owned(),
-            binds: Vec::new(),
-        }
+        Self { sql: sql.to_owned(), binds: Vec::new() }
     }
 
     fn push(&mut self, sql: &str) -> &mut Self {
@@ -186,8 +178,7 @@ fn flag(b: bool) -> i64 {
 
 const SESSION_COLUMNS: &str = "id, user_id, client_id, status, actor, last_active_organization_id, last_active_at, expire_at, abandon_at, created_at, updated_at";
 const TEMPLATE_COLUMNS: &str = "id, name, claims, lifetime, allowed_clock_skew, custom_signing_key, signing_algorithm, signing_key, created_at, updated_at";
-const SIGN_IN_TOKEN_COLUMNS: &str =
-    "id, user_id, token_hash, status, expire_at, created_at, updated_at";
+const SIGN_IN_TOKEN_COLUMNS: &str = "id, user_id, token_hash, status, expire_at, created_at, updated_at";
 
 #[async_trait]
 impl Store for SqlStore {
@@ -197,24 +188,17 @@ impl Store for SqlStore {
     }
 
     async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
-        let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
         Ok(row.map(|r| r.try_get("value")).transpose()?)
     }
 
     async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String> {
-        sqlx::query(
-            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(value)
-        .execute(&self.pool)
-        .await?;
-        self.setting(key)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("setting {key} vanished")))
+        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        self.setting(key).await?.ok_or_else(|| StoreError::Corrupt(format!("setting {key} vanished")))
     }
 
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
@@ -239,11 +223,7 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn rotate_signing_key(
-        &self,
-        key: &SigningKeyRecord,
-        publish_margin_ms: i64,
-    ) -> StoreResult<()> {
+    async fn rotate_signing_key(&self, key: &SigningKeyRecord, publish_margin_ms: i64) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE signing_keys SET retired_at = $1, publish_until = $1 + max_lifetime * 1000 + $2 WHERE retired_at IS NULL",
@@ -303,118 +283,100 @@ impl Store for SqlStore {
         let Some(user) = self.load_user(id).await? else {
             return Ok(None);
         };
-        sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&self.pool).await?;
         Ok(Some(user))
     }
 
     async fn create_session(&self, s: &SessionRecord) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
-            .bind(&s.id)
-            .bind(&s.user_id)
-            .bind(&s.client_id)
-            .bind(&s.status)
-            .bind(s.actor.as_ref().map(|a| a.to_string()))
-            .bind(s.last_active_organization_id.as_deref())
-            .bind(s.last_active_at)
-            .bind(s.expire_at)
-            .bind(s.abandon_at)
-            .bind(s.created_at)
-            .bind(s.updated_at)
-            .execute(&self.pool)
-            .await
-            .map_err(map_write_err)?;
+        sqlx::query(&format!(
+            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
+        .bind(&s.id)
+        .bind(&s.user_id)
+        .bind(&s.client_id)
+        .bind(&s.status)
+        .bind(s.actor.as_ref().map(|a| a.to_string()))
+        .bind(s.last_active_organization_id.as_deref())
+        .bind(s.last_active_at)
+        .bind(s.expire_at)
+        .bind(s.abandon_at)
+        .bind(s.created_at)
+        .bind(s.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_write_err)?;
         Ok(())
     }
 
     async fn get_session(&self, id: &str) -> StoreResult<Option<SessionRecord>> {
-        let row = sqlx::query(&format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(session_from_row).transpose()
     }
 
-    async fn list_sessions(
-        &self,
-        filter: &SessionFilter,
-        page: Page,
-    ) -> StoreResult<(Vec<SessionRecord>, i64)> {
+    async fn list_sessions(&self, filter: &SessionFilter, page: Page) -> StoreResult<(Vec<SessionRecord>, i64)> {
         let mut b = SqlBuilder::new(" FROM sessions WHERE 1 = 1");
-        for (column, value) in [
-            ("user_id", &filter.user_id),
-            ("client_id", &filter.client_id),
-            ("status", &filter.status),
-        ] {
+        for (column, value) in
+            [("user_id", &filter.user_id), ("client_id", &filter.client_id), ("status", &filter.status)]
+        {
             if let Some(v) = value {
-                b.push(&format!(" AND {column} = "))
-                    .bind(Bind::Text(v.clone()));
+                b.push(&format!(" AND {column} = ")).bind(Bind::Text(v.clone()));
             }
         }
         let total: i64 = {
-            let count = SqlBuilder {
-                sql: format!("SELECT COUNT(*) AS n{}", b.sql),
-                binds: b.binds.clone(),
-            };
+            let count = SqlBuilder { sql: format!("SELECT COUNT(*) AS n{}", b.sql), binds: b.binds.clone() };
             count.query().fetch_one(&self.pool).await?.try_get("n")?
         };
         b.sql = format!("SELECT {SESSION_COLUMNS}{}", b.sql);
-        b.push(" ORDER BY created_at DESC, id DESC LIMIT ")
-            .bind(Bind::Int(page.limit));
+        b.push(" ORDER BY created_at DESC, id DESC LIMIT ").bind(Bind::Int(page.limit));
         b.push(" OFFSET ").bind(Bind::Int(page.offset));
         let rows = b.query().fetch_all(&self.pool).await?;
-        Ok((
-            rows.iter()
-                .map(session_from_row)
-                .collect::<StoreResult<_>>()?,
-            total,
-        ))
+        Ok((rows.iter().map(session_from_row).collect::<StoreResult<_>>()?, total))
     }
 
-    async fn end_session(
-        &self,
-        id: &str,
-        status: &str,
-        now: i64,
-    ) -> StoreResult<Option<SessionRecord>> {
-        sqlx::query("UPDATE sessions SET status = $2, updated_at = $3 WHERE id = $1 AND status IN ('active', 'pending')")
-            .bind(id)
-            .bind(status)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
+    async fn end_session(&self, id: &str, status: &str, now: i64) -> StoreResult<Option<SessionRecord>> {
+        sqlx::query(
+            "UPDATE sessions SET status = $2, updated_at = $3 WHERE id = $1 AND status IN ('active', 'pending')",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
         self.get_session(id).await
     }
 
     async fn end_user_sessions(&self, user_id: &str, status: &str, now: i64) -> StoreResult<u64> {
-        let done = sqlx::query("UPDATE sessions SET status = $2, updated_at = $3 WHERE user_id = $1 AND status IN ('active', 'pending')")
-            .bind(user_id)
-            .bind(status)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE sessions SET status = $2, updated_at = $3 WHERE user_id = $1 AND status IN ('active', 'pending')",
+        )
+        .bind(user_id)
+        .bind(status)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected())
     }
 
     async fn create_template(&self, t: &TemplateRecord) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO jwt_templates ({TEMPLATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
-            .bind(&t.id)
-            .bind(&t.name)
-            .bind(t.claims.to_string())
-            .bind(t.lifetime)
-            .bind(t.allowed_clock_skew)
-            .bind(flag(t.custom_signing_key))
-            .bind(&t.signing_algorithm)
-            .bind(t.signing_key.as_deref())
-            .bind(t.created_at)
-            .bind(t.updated_at)
-            .execute(&self.pool)
-            .await
-            .map_err(map_write_err)?;
+        sqlx::query(&format!(
+            "INSERT INTO jwt_templates ({TEMPLATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(&t.id)
+        .bind(&t.name)
+        .bind(t.claims.to_string())
+        .bind(t.lifetime)
+        .bind(t.allowed_clock_skew)
+        .bind(flag(t.custom_signing_key))
+        .bind(&t.signing_algorithm)
+        .bind(t.signing_key.as_deref())
+        .bind(t.created_at)
+        .bind(t.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_write_err)?;
         Ok(())
     }
 
@@ -427,21 +389,16 @@ impl Store for SqlStore {
     }
 
     async fn list_templates(&self, page: Page) -> StoreResult<(Vec<TemplateRecord>, i64)> {
-        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM jwt_templates")
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
-        let rows = sqlx::query(&format!("SELECT {TEMPLATE_COLUMNS} FROM jwt_templates ORDER BY created_at, id LIMIT $1 OFFSET $2"))
-            .bind(page.limit)
-            .bind(page.offset)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok((
-            rows.iter()
-                .map(template_from_row)
-                .collect::<StoreResult<_>>()?,
-            total,
+        let total: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM jwt_templates").fetch_one(&self.pool).await?.try_get("n")?;
+        let rows = sqlx::query(&format!(
+            "SELECT {TEMPLATE_COLUMNS} FROM jwt_templates ORDER BY created_at, id LIMIT $1 OFFSET $2"
         ))
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok((rows.iter().map(template_from_row).collect::<StoreResult<_>>()?, total))
     }
 
     async fn update_template(&self, t: &TemplateRecord) -> StoreResult<bool> {
@@ -465,60 +422,49 @@ impl Store for SqlStore {
     }
 
     async fn delete_template(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM jwt_templates WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query("DELETE FROM jwt_templates WHERE id = $1").bind(id).execute(&self.pool).await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn create_sign_in_token(&self, t: &SignInTokenRecord) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO sign_in_tokens ({SIGN_IN_TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
-            .bind(&t.id)
-            .bind(&t.user_id)
-            .bind(&t.token_hash)
-            .bind(&t.status)
-            .bind(t.expire_at)
-            .bind(t.created_at)
-            .bind(t.updated_at)
-            .execute(&self.pool)
-            .await
-            .map_err(map_write_err)?;
+        sqlx::query(&format!(
+            "INSERT INTO sign_in_tokens ({SIGN_IN_TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        ))
+        .bind(&t.id)
+        .bind(&t.user_id)
+        .bind(&t.token_hash)
+        .bind(&t.status)
+        .bind(t.expire_at)
+        .bind(t.created_at)
+        .bind(t.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_write_err)?;
         Ok(())
     }
 
-    async fn revoke_sign_in_token(
-        &self,
-        id: &str,
-        now: i64,
-    ) -> StoreResult<Option<SignInTokenRecord>> {
-        sqlx::query("UPDATE sign_in_tokens SET status = 'revoked', updated_at = $2 WHERE id = $1 AND status = 'pending'")
-            .bind(id)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        let row = sqlx::query(&format!(
-            "SELECT {SIGN_IN_TOKEN_COLUMNS} FROM sign_in_tokens WHERE id = $1"
-        ))
+    async fn revoke_sign_in_token(&self, id: &str, now: i64) -> StoreResult<Option<SignInTokenRecord>> {
+        sqlx::query(
+            "UPDATE sign_in_tokens SET status = 'revoked', updated_at = $2 WHERE id = $1 AND status = 'pending'",
+        )
         .bind(id)
-        .fetch_optional(&self.pool)
+        .bind(now)
+        .execute(&self.pool)
         .await?;
+        let row = sqlx::query(&format!("SELECT {SIGN_IN_TOKEN_COLUMNS} FROM sign_in_tokens WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(rows::sign_in_token_from_row).transpose()
     }
 }
 
 impl SqlStore {
-    async fn template_where(
-        &self,
-        column: &str,
-        value: &str,
-    ) -> StoreResult<Option<TemplateRecord>> {
-        let row = sqlx::query(&format!(
-            "SELECT {TEMPLATE_COLUMNS} FROM jwt_templates WHERE {column} = $1"
-        ))
-        .bind(value)
-        .fetch_optional(&self.pool)
-        .await?;
+    async fn template_where(&self, column: &str, value: &str) -> StoreResult<Option<TemplateRecord>> {
+        let row = sqlx::query(&format!("SELECT {TEMPLATE_COLUMNS} FROM jwt_templates WHERE {column} = $1"))
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(template_from_row).transpose()
     }
 }

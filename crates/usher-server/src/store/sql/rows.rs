@@ -4,8 +4,8 @@ use serde_json::{Map, Value};
 use sqlx::{Row, any::AnyRow};
 
 use crate::store::{
-    IdentifierRecord, SessionRecord, SignInTokenRecord, SigningKeyRecord, StoreError, StoreResult,
-    TemplateRecord, UserRecord,
+    IdentifierRecord, SessionRecord, SignInTokenRecord, SigningKeyRecord, StoreError, StoreResult, TemplateRecord,
+    UserRecord,
 };
 
 fn json(text: &str) -> StoreResult<Value> {
@@ -15,9 +15,7 @@ fn json(text: &str) -> StoreResult<Value> {
 fn json_object(row: &AnyRow, column: &str) -> StoreResult<Map<String, Value>> {
     match json(&row.try_get::<String, _>(column)?)? {
         Value::Object(map) => Ok(map),
-        _ => Err(StoreError::Corrupt(format!(
-            "{column} is not a JSON object"
-        ))),
+        _ => Err(StoreError::Corrupt(format!("{column} is not a JSON object"))),
     }
 }
 

@@ -5,10 +5,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::{Bind, SqlBuilder, SqlStore, flag, map_write_err, rows};
-use crate::store::{
-    IdentifierRecord, StoreError, StoreResult, UserEdit, UserFilter, UserOrder, UserQuery,
-    UserRecord,
-};
+use crate::store::{IdentifierRecord, StoreError, StoreResult, UserEdit, UserFilter, UserOrder, UserQuery, UserRecord};
 
 /// Optimistic updates retry this often before giving up with [`StoreError::Contention`].
 const UPDATE_ATTEMPTS: usize = 20;
@@ -90,13 +87,10 @@ impl SqlStore {
     }
 
     pub(super) async fn load_user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
-        let row = sqlx::query(&format!(
-            "SELECT {} FROM users WHERE id = $1",
-            rows::USER_COLUMNS
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(&format!("SELECT {} FROM users WHERE id = $1", rows::USER_COLUMNS))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         let Some(row) = row else { return Ok(None) };
         let mut users = vec![rows::user_from_row(&row)?];
         self.attach_identifiers(&mut users).await?;
@@ -104,10 +98,7 @@ impl SqlStore {
     }
 
     pub(super) async fn query_users(&self, q: &UserQuery) -> StoreResult<Vec<UserRecord>> {
-        let mut b = SqlBuilder::new(&format!(
-            "SELECT {} FROM users u WHERE 1 = 1",
-            prefixed_user_columns()
-        ));
+        let mut b = SqlBuilder::new(&format!("SELECT {} FROM users u WHERE 1 = 1", prefixed_user_columns()));
         push_filter(&mut b, &q.filter);
         let column = match q.order_by {
             UserOrder::CreatedAt => "u.created_at",
@@ -127,17 +118,10 @@ impl SqlStore {
         let dir = if q.descending { "DESC" } else { "ASC" };
         // Nulls last in both directions and on both databases (their defaults differ); the id
         // breaks ties so pages never overlap.
-        b.push(&format!(
-            " ORDER BY ({column} IS NULL), {column} {dir}, u.id {dir} LIMIT "
-        ));
-        b.bind(Bind::Int(q.page.limit))
-            .push(" OFFSET ")
-            .bind(Bind::Int(q.page.offset));
+        b.push(&format!(" ORDER BY ({column} IS NULL), {column} {dir}, u.id {dir} LIMIT "));
+        b.bind(Bind::Int(q.page.limit)).push(" OFFSET ").bind(Bind::Int(q.page.offset));
         let found = b.query().fetch_all(&self.pool).await?;
-        let mut users = found
-            .iter()
-            .map(rows::user_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
+        let mut users = found.iter().map(rows::user_from_row).collect::<StoreResult<Vec<_>>>()?;
         self.attach_identifiers(&mut users).await?;
         Ok(users)
     }
@@ -148,11 +132,7 @@ impl SqlStore {
         Ok(b.query().fetch_one(&self.pool).await?.try_get("n")?)
     }
 
-    pub(super) async fn edit_user(
-        &self,
-        id: &str,
-        edit: UserEdit<'_>,
-    ) -> StoreResult<Option<UserRecord>> {
+    pub(super) async fn edit_user(&self, id: &str, edit: UserEdit<'_>) -> StoreResult<Option<UserRecord>> {
         // Optimistic concurrency: write only if nobody else wrote since we read; otherwise read
         // again and re-apply the edit. Portable, and no lock is held across the edit.
         for _ in 0..UPDATE_ATTEMPTS {
@@ -214,12 +194,10 @@ impl SqlStore {
             return Ok(());
         }
         let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
-        let mut by_user: HashMap<String, (Vec<IdentifierRecord>, Vec<IdentifierRecord>)> =
-            HashMap::new();
-        for (table, column, is_email) in [
-            ("email_addresses", "email_address", true),
-            ("phone_numbers", "phone_number", false),
-        ] {
+        let mut by_user: HashMap<String, (Vec<IdentifierRecord>, Vec<IdentifierRecord>)> = HashMap::new();
+        for (table, column, is_email) in
+            [("email_addresses", "email_address", true), ("phone_numbers", "phone_number", false)]
+        {
             let mut b = SqlBuilder::new(&format!(
                 "SELECT user_id, id, {column} AS value, verified, strategy, created_at, updated_at FROM {table} WHERE user_id IN "
             ));
@@ -227,11 +205,7 @@ impl SqlStore {
             for row in b.query().fetch_all(&self.pool).await? {
                 let (user_id, ident) = rows::identifier_from_row(&row)?;
                 let entry = by_user.entry(user_id).or_default();
-                if is_email {
-                    entry.0.push(ident)
-                } else {
-                    entry.1.push(ident)
-                }
+                if is_email { entry.0.push(ident) } else { entry.1.push(ident) }
             }
         }
         for user in users {
@@ -245,11 +219,7 @@ impl SqlStore {
 }
 
 fn prefixed_user_columns() -> String {
-    rows::USER_COLUMNS
-        .split(',')
-        .map(|c| format!("u.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    rows::USER_COLUMNS.split(',').map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ")
 }
 
 /// Escapes `%`, `_` and `\` so a user's search text matches literally in `LIKE … ESCAPE '\'`.
@@ -296,20 +266,13 @@ fn push_filter(b: &mut SqlBuilder, f: &UserFilter) {
     if let Some(q) = f.query.as_deref().filter(|q| !q.is_empty()) {
         let pattern = Bind::Text(like_pattern(q));
         b.push(" AND (");
-        let columns = [
-            "LOWER(u.id)",
-            "u.username_lower",
-            "LOWER(u.first_name)",
-            "LOWER(u.last_name)",
-            "LOWER(u.external_id)",
-        ];
+        let columns =
+            ["LOWER(u.id)", "u.username_lower", "LOWER(u.first_name)", "LOWER(u.last_name)", "LOWER(u.external_id)"];
         for (i, column) in columns.iter().enumerate() {
             if i > 0 {
                 b.push(" OR ");
             }
-            b.push(&format!("{column} LIKE "))
-                .bind(pattern.clone())
-                .push(" ESCAPE '\\'");
+            b.push(&format!("{column} LIKE ")).bind(pattern.clone()).push(" ESCAPE '\\'");
         }
         b.push(" OR EXISTS (SELECT 1 FROM email_addresses e WHERE e.user_id = u.id AND e.email_lower LIKE ");
         b.bind(pattern.clone()).push(" ESCAPE '\\')");
