@@ -1,0 +1,230 @@
+//! The auth state of one request (`locals.auth()` in Clerk's Astro SDK).
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use usher_types::User;
+
+use crate::{Usher, client::ClientError, verify::SessionClaims};
+
+/// Who made the request, as far as the session token says.
+#[derive(Clone)]
+pub struct Auth {
+    /// `sub`: the signed-in user, `None` when signed out.
+    pub user_id: Option<String>,
+    /// `sid`: the session.
+    pub session_id: Option<String>,
+    /// The active organization's id.
+    pub org_id: Option<String>,
+    /// The role in the active organization, `org:`-prefixed.
+    pub org_role: Option<String>,
+    /// The active organization's slug.
+    pub org_slug: Option<String>,
+    /// Permissions in the active organization, `org:<feature>:<permission>`.
+    pub org_permissions: Vec<String>,
+    /// The whole verified payload.
+    pub session_claims: Option<Map<String, Value>>,
+    /// Why the request is signed out, when it carried a token that was refused.
+    pub reason: Option<String>,
+    token: Option<String>,
+    request_url: String,
+    usher: Usher,
+}
+
+/// What [`Auth::has`] checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check<'a> {
+    /// An organization role, with or without the `org:` prefix.
+    Role(&'a str),
+    /// An organization permission, with or without the `org:` prefix.
+    Permission(&'a str),
+}
+
+fn with_org_prefix(s: &str) -> String {
+    if s.starts_with("org:") { s.to_owned() } else { format!("org:{s}") }
+}
+
+impl Auth {
+    pub(crate) fn signed_out(usher: Usher, request_url: String, reason: Option<String>) -> Self {
+        Self {
+            user_id: None,
+            session_id: None,
+            org_id: None,
+            org_role: None,
+            org_slug: None,
+            org_permissions: Vec::new(),
+            session_claims: None,
+            reason,
+            token: None,
+            request_url,
+            usher,
+        }
+    }
+
+    pub(crate) fn signed_in(usher: Usher, request_url: String, token: String, claims: &Arc<SessionClaims>) -> Self {
+        let org = Org::from_claims(&claims.claims);
+        Self {
+            user_id: Some(claims.user_id.clone()),
+            session_id: Some(claims.session_id.clone()),
+            org_id: org.id,
+            org_role: org.role,
+            org_slug: org.slug,
+            org_permissions: org.permissions,
+            session_claims: Some(claims.claims.clone()),
+            reason: None,
+            token: Some(token),
+            request_url,
+            usher,
+        }
+    }
+
+    /// Whether a valid session token came with the request.
+    pub fn is_authenticated(&self) -> bool {
+        self.user_id.is_some()
+    }
+
+    /// The request's own session token (no network), or `None` when signed out.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// A fresh session token from the Backend API, or `None` when signed out.
+    pub async fn get_token(&self) -> Result<Option<String>, ClientError> {
+        self.mint(None).await
+    }
+
+    /// A token from the JWT template `name` (e.g. `"supabase"`), or `None` when signed out.
+    pub async fn get_token_with_template(&self, name: &str) -> Result<Option<String>, ClientError> {
+        self.mint(Some(name)).await
+    }
+
+    async fn mint(&self, template: Option<&str>) -> Result<Option<String>, ClientError> {
+        match &self.session_id {
+            Some(sid) => self.usher.client().sessions().token(sid, template).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The signed-in user from the Backend API (`locals.currentUser()`), or `None`.
+    pub async fn current_user(&self) -> Result<Option<User>, ClientError> {
+        match &self.user_id {
+            Some(id) => self.usher.client().users().get(id).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether the user has a role or permission in the active organization. False when
+    /// signed out or without an active organization.
+    pub fn has(&self, check: Check<'_>) -> bool {
+        if self.user_id.is_none() || self.org_id.is_none() {
+            return false;
+        }
+        match check {
+            Check::Role(role) => self.org_role.as_deref() == Some(with_org_prefix(role).as_str()),
+            Check::Permission(p) => self.org_permissions.contains(&with_org_prefix(p)),
+        }
+    }
+
+    /// The URL of the sign-in page with `redirect_url` set to this request's URL.
+    pub fn sign_in_redirect_url(&self) -> String {
+        let base = self.usher.config().sign_in_url();
+        match reqwest::Url::parse(&base) {
+            Ok(mut url) => {
+                url.query_pairs_mut().append_pair("redirect_url", &self.request_url);
+                url.into()
+            }
+            Err(_) => base,
+        }
+    }
+
+    /// The Backend API client (`clerkClient(context)`).
+    pub fn client(&self) -> &crate::BackendClient {
+        self.usher.client()
+    }
+
+    /// The URL this request was made to (from `Host` / `X-Forwarded-*`).
+    pub fn request_url(&self) -> &str {
+        &self.request_url
+    }
+}
+
+/// The active organization, from v2 claims (`o`, `fea`) or v1 claims (`org_*`).
+#[derive(Default)]
+struct Org {
+    id: Option<String>,
+    role: Option<String>,
+    slug: Option<String>,
+    permissions: Vec<String>,
+}
+
+impl Org {
+    fn from_claims(claims: &Map<String, Value>) -> Self {
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+        if let Some(o) = claims.get("o").and_then(Value::as_object) {
+            let features: Vec<&str> = claims
+                .get("fea")
+                .and_then(Value::as_str)
+                .map(|f| f.split(',').filter_map(|x| x.trim().strip_prefix("o:")).collect())
+                .unwrap_or_default();
+            let permissions: Vec<&str> =
+                o.get("per").and_then(Value::as_str).map(|p| p.split(',').map(str::trim).collect()).unwrap_or_default();
+            let masks: Vec<u64> = o
+                .get("fpm")
+                .and_then(Value::as_str)
+                .map(|m| m.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+                .unwrap_or_default();
+            // Bit j of the i-th mask grants permission j on the i-th organization feature.
+            let mut granted = Vec::new();
+            for (feature, mask) in features.iter().zip(&masks) {
+                for (j, permission) in permissions.iter().enumerate().filter(|(j, _)| *j < 64) {
+                    if mask & (1 << j) != 0 {
+                        granted.push(format!("org:{feature}:{permission}"));
+                    }
+                }
+            }
+            return Self {
+                id: text(o.get("id")),
+                role: text(o.get("rol")).map(|r| with_org_prefix(&r)),
+                slug: text(o.get("slg")),
+                permissions: granted,
+            };
+        }
+        Self {
+            id: text(claims.get("org_id")),
+            role: text(claims.get("org_role")),
+            slug: text(claims.get("org_slug")),
+            permissions: claims
+                .get("org_permissions")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn v2_org_claims_decode_roles_and_feature_permissions() {
+        let claims = json!({"fea": "o:dashboard,o:teams,u:x", "o": {"id": "org_1", "slg": "acme", "rol": "admin", "per": "manage,read", "fpm": "3,2"}});
+        let org = Org::from_claims(claims.as_object().unwrap());
+        assert_eq!(
+            (org.id.as_deref(), org.slug.as_deref(), org.role.as_deref()),
+            (Some("org_1"), Some("acme"), Some("org:admin"))
+        );
+        assert_eq!(org.permissions, ["org:dashboard:manage", "org:dashboard:read", "org:teams:read"]);
+    }
+
+    #[test]
+    fn v1_org_claims_are_read_too() {
+        let claims = json!({"org_id": "org_1", "org_role": "org:member", "org_permissions": ["org:a:b"]});
+        let org = Org::from_claims(claims.as_object().unwrap());
+        assert_eq!(
+            (org.role.as_deref(), org.permissions.as_slice()),
+            (Some("org:member"), &["org:a:b".to_owned()][..])
+        );
+    }
+}

@@ -1,0 +1,194 @@
+//! The tower layer (`clerkMiddleware()`) and the axum extractors (`locals.auth()`).
+
+use std::{
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use axum::{
+    extract::{FromRequestParts, Request},
+    http::{HeaderMap, StatusCode, header, request::Parts},
+    response::{IntoResponse, Redirect, Response},
+};
+use tower::{Layer, Service};
+use usher_types::User;
+
+use crate::{Auth, Usher};
+
+/// Authenticates every request and attaches its [`Auth`]; never blocks a request by itself.
+#[derive(Clone)]
+pub struct UsherLayer {
+    usher: Usher,
+}
+
+impl UsherLayer {
+    /// The layer for `usher`.
+    pub fn new(usher: Usher) -> Self {
+        Self { usher }
+    }
+}
+
+impl<S> Layer<S> for UsherLayer {
+    type Service = UsherService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        UsherService { inner, usher: self.usher.clone() }
+    }
+}
+
+/// The service made by [`UsherLayer`].
+#[derive(Clone)]
+pub struct UsherService<S> {
+    inner: S,
+    usher: Usher,
+}
+
+impl<S> Service<Request> for UsherService<S>
+where
+    S: Service<Request> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        // The clone is ready only if `inner` was polled; swap so the polled one is used.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let usher = self.usher.clone();
+        Box::pin(async move {
+            let token = session_token(request.headers());
+            let url = request_url(request.headers(), request.uri());
+            let auth = usher.authenticate(token.as_deref(), url).await;
+            request.extensions_mut().insert(auth);
+            inner.call(request).await
+        })
+    }
+}
+
+/// The token from `Authorization: Bearer …` (or a bare token), else the `__session` cookie.
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
+        if !token.is_empty() && !token.contains(' ') {
+            return Some(token.to_owned());
+        }
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == "__session")
+        .map(|(_, value)| value.to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The URL the client asked for, honouring a proxy's `X-Forwarded-Proto` / `-Host`.
+fn request_url(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
+    let text = |name: &str| {
+        headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.split(',').next().unwrap_or(v).trim().to_owned())
+    };
+    let proto = text("x-forwarded-proto").unwrap_or_else(|| "http".into());
+    let host = text("x-forwarded-host")
+        .or_else(|| text("host"))
+        .or_else(|| uri.authority().map(|a| a.to_string()))
+        .unwrap_or_default();
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    format!("{proto}://{host}{path}")
+}
+
+/// Answered when an extractor runs without [`UsherLayer`]: a wiring mistake, not a client's.
+fn missing_layer() -> Response {
+    tracing::error!("usher: an extractor ran on a route without UsherLayer");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "usher: Auth is not available; is UsherLayer added with `.layer(usher.layer())`?",
+    )
+        .into_response()
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Auth {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
+        parts.extensions.get::<Auth>().cloned().ok_or_else(missing_layer)
+    }
+}
+
+/// An [`Auth`] that must be signed in: otherwise the request gets 401 `Unauthorized`.
+pub struct RequireAuth(pub Auth);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequireAuth {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        if auth.is_authenticated() {
+            Ok(Self(auth))
+        } else {
+            Err((StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "Unauthorized").into_response())
+        }
+    }
+}
+
+/// The signed-in user (`locals.currentUser()`): `None` when signed out.
+pub struct CurrentUser(pub Option<User>);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        match auth.current_user().await {
+            Ok(user) => Ok(Self(user)),
+            Err(e) if e.is_not_found() => Ok(Self(None)),
+            Err(e) => {
+                tracing::error!(error = %e, "usher: loading the current user failed");
+                Err((StatusCode::BAD_GATEWAY, "could not load the current user").into_response())
+            }
+        }
+    }
+}
+
+impl Auth {
+    /// A 307 to the sign-in page with `redirect_url` = this request's URL
+    /// (`redirectToSignIn()`).
+    pub fn redirect_to_sign_in(&self) -> Response {
+        Redirect::temporary(&self.sign_in_redirect_url()).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_come_from_the_header_first_then_the_cookie() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, "a=1; __session=cookie.tok.en; b=2".parse().unwrap());
+        assert_eq!(session_token(&headers).as_deref(), Some("cookie.tok.en"));
+        headers.insert(header::AUTHORIZATION, "Bearer header.tok.en".parse().unwrap());
+        assert_eq!(session_token(&headers).as_deref(), Some("header.tok.en"));
+        headers.insert(header::AUTHORIZATION, "Basic dXNlcjpwYXNz x".parse().unwrap());
+        assert_eq!(session_token(&headers).as_deref(), Some("cookie.tok.en"), "other schemes are ignored");
+    }
+
+    #[test]
+    fn the_request_url_honours_forwarding_headers() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, "app.local:3000".parse().unwrap());
+        let uri: axum::http::Uri = "/api/user?x=1".parse().unwrap();
+        assert_eq!(request_url(&headers, &uri), "http://app.local:3000/api/user?x=1");
+        headers.insert("x-forwarded-proto", "https".parse().unwrap());
+        headers.insert("x-forwarded-host", "app.example.com".parse().unwrap());
+        assert_eq!(request_url(&headers, &uri), "https://app.example.com/api/user?x=1");
+    }
+}

@@ -1,0 +1,140 @@
+//! # usher — Clerk-style authentication for axum
+//!
+//! The server side of Clerk's Astro SDK, in Rust idiom, for apps whose users live in an
+//! [usher](https://github.com/) server — or in Clerk itself: usher speaks Clerk's wire format, so
+//! pointing `CLERK_API_URL` at Clerk's Backend API works the same, and nothing usher-specific
+//! is in the verification path.
+//!
+//! ## Quick start
+//!
+//! ```no_run
+//! use axum::{Json, Router, routing::get};
+//! use usher::{Auth, Usher, UsherConfig};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // CLERK_SECRET_KEY, PUBLIC_CLERK_PUBLISHABLE_KEY and CLERK_API_URL, as `usher dev` prints them.
+//! let usher = Usher::new(UsherConfig::from_env()?)?;
+//! let app: Router = Router::new()
+//!     .route("/api/route", get(|auth: Auth| async move {
+//!         match auth.user_id {
+//!             Some(id) => Ok(Json(serde_json::json!({ "userId": id }))),
+//!             None => Err((axum::http::StatusCode::UNAUTHORIZED, "Error: No signed in user")),
+//!         }
+//!     }))
+//!     .layer(usher.layer());
+//! # let _ = app; Ok(()) }
+//! ```
+//!
+//! ## The Astro SDK, mapped
+//!
+//! | Clerk Astro SDK | usher |
+//! | --- | --- |
+//! | `clerkMiddleware(options)` | [`UsherLayer`] (from [`Usher::layer`]): authenticates and attaches [`Auth`]; never blocks |
+//! | `clerk()` options, `CLERK_SECRET_KEY`, `PUBLIC_CLERK_PUBLISHABLE_KEY`, `CLERK_API_URL`, `CLERK_JWT_KEY`, `PUBLIC_CLERK_SIGN_IN_URL`, `PUBLIC_CLERK_SIGN_UP_URL` | [`UsherConfig`] ([`UsherConfig::from_env`]); a missing or malformed key is a [`ConfigError`] at startup |
+//! | `locals.auth()` → `{ userId, sessionId, orgId, orgRole, orgSlug, orgPermissions, sessionClaims }` | the [`Auth`] extractor, same fields |
+//! | `auth().getToken()` / `getToken({ template: 'supabase' })` | [`Auth::get_token`] / [`Auth::get_token_with_template`] |
+//! | `auth().has({ role })` / `has({ permission })` | [`Auth::has`] with [`Check`] |
+//! | `auth().redirectToSignIn()` | [`Auth::redirect_to_sign_in`]: a 307 with `redirect_url` |
+//! | a route that must be signed in | the [`RequireAuth`] extractor (401 otherwise) |
+//! | `locals.currentUser()` | [`CurrentUser`] or [`Auth::current_user`] |
+//! | `clerkClient(context)` | [`Usher::client`] → [`BackendClient`] |
+//!
+//! ## Verification
+//!
+//! Session tokens come from `Authorization: Bearer …` or the `__session` cookie and are verified
+//! without a network call: the JWKS is fetched once from `{CLERK_API_URL}/v1/jwks` and cached
+//! (an unknown `kid` causes at most one refetch per 30 s), or `CLERK_JWT_KEY` (PEM) is used with
+//! no network at all. RS256 only; `exp`/`nbf`/`iat` with a leeway of at most 5 s; `azp` checked
+//! against `authorized_parties`; template tokens, tokens without `sid` and pending sessions count
+//! as signed out. A revoked session's token stays valid until it expires (at most 60 s): that
+//! is the price of networkless verification, as with Clerk.
+//!
+//! Layout: [`config`], [`verify`], [`client`], `auth` ([`Auth`]), `axum` (layer and extractors).
+
+pub mod client;
+pub mod config;
+pub mod verify;
+
+mod auth;
+#[cfg(feature = "axum")]
+mod axum;
+
+use std::sync::Arc;
+
+pub use auth::{Auth, Check};
+#[cfg(feature = "axum")]
+pub use axum::{CurrentUser, RequireAuth, UsherLayer, UsherService};
+pub use client::{BackendClient, ClientError};
+pub use config::{ConfigError, UsherConfig};
+pub use usher_types as types;
+pub use verify::{SessionClaims, Verifier, VerifyError};
+
+/// The SDK: configuration, verifier and Backend API client; cheap to clone.
+#[derive(Clone)]
+pub struct Usher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: UsherConfig,
+    verifier: Verifier,
+    client: BackendClient,
+}
+
+impl Usher {
+    /// Builds the SDK from a configuration.
+    ///
+    /// ```
+    /// let config = usher::UsherConfig::new("sk_test_x", "pk_test_MTI3LjAuMC4xOjg3ODck", "http://127.0.0.1:8787")?;
+    /// let usher = usher::Usher::new(config)?;
+    /// assert_eq!(usher.config().frontend_api(), "127.0.0.1:8787");
+    /// # Ok::<(), usher::ConfigError>(())
+    /// ```
+    pub fn new(config: UsherConfig) -> Result<Self, ConfigError> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("usher-rs/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ConfigError(format!("HTTP client: {e}")))?;
+        let verifier = match &config.jwt_key {
+            Some(pem) => Verifier::from_pem(pem).map_err(ConfigError)?,
+            None => Verifier::remote(&config.api_url, &config.secret_key, http.clone(), config.jwks_refetch_interval),
+        }
+        .leeway(config.leeway)
+        .authorized_parties(config.authorized_parties.clone());
+        let client = BackendClient::new(&config.api_url, &config.secret_key, http);
+        Ok(Self { inner: Arc::new(Inner { config, verifier, client }) })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &UsherConfig {
+        &self.inner.config
+    }
+
+    /// The Backend API client (`clerkClient()`).
+    pub fn client(&self) -> &BackendClient {
+        &self.inner.client
+    }
+
+    /// The token verifier.
+    pub fn verifier(&self) -> &Verifier {
+        &self.inner.verifier
+    }
+
+    /// The tower layer that authenticates requests.
+    #[cfg(feature = "axum")]
+    pub fn layer(&self) -> UsherLayer {
+        UsherLayer::new(self.clone())
+    }
+
+    /// Authenticates a request's token; any refusal is "signed out", with the reason kept.
+    pub async fn authenticate(&self, token: Option<&str>, request_url: String) -> Auth {
+        let Some(token) = token else { return Auth::signed_out(self.clone(), request_url, None) };
+        match self.inner.verifier.verify(token).await {
+            Ok(claims) => Auth::signed_in(self.clone(), request_url, token.to_owned(), &claims),
+            Err(e) => {
+                tracing::debug!(reason = %e, "usher: token refused");
+                Auth::signed_out(self.clone(), request_url, Some(e.to_string()))
+            }
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! Networkless verification of session tokens.
+//!
+//! Keys come from the instance's JWKS (`{api_url}/v1/jwks`, fetched once, cached for an hour,
+//! refetched at most once per `refetch_interval` when a token names an unknown `kid`) or from a
+//! PEM given as `CLERK_JWT_KEY`, with no network at all. Only RS256 is accepted; `exp`, `nbf`
+//! and `iat` are checked with an explicit leeway; template tokens (another `cat`), tokens
+//! without `sid`, and tokens whose `azp` is not an authorized party are refused. Nothing here
+//! is specific to usher: the same checks accept Clerk's own tokens.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use aws_lc_rs::{
+    encoding::{AsDer, PublicKeyX509Der},
+    rsa::PublicKeyComponents,
+    signature::{self, ParsedPublicKey},
+};
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use usher_types::Jwks;
+
+/// The header category of session tokens; absent is accepted too.
+const SESSION_CATEGORY: &str = "cl_B7d4PD111AAA";
+/// Tokens longer than this are refused before any decoding.
+const MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// How many verified tokens are remembered.
+const CACHE_CAPACITY: usize = 10_000;
+/// JWKS entries are trusted this long before a refresh.
+const JWKS_TTL: Duration = Duration::from_secs(3600);
+
+/// Why a token was not accepted. Every variant means "signed out".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    /// Not a compact JWS, or its parts do not decode.
+    #[error("malformed token")]
+    Malformed,
+    /// The header names an algorithm other than RS256.
+    #[error("algorithm not allowed")]
+    Algorithm,
+    /// Not a session token (a template or machine token, or a foreign `typ`).
+    #[error("not a session token")]
+    NotSessionToken,
+    /// No known key has this `kid`.
+    #[error("unknown signing key")]
+    UnknownKey,
+    /// The signature does not verify.
+    #[error("invalid signature")]
+    Signature,
+    /// A required claim is missing or has the wrong type.
+    #[error("missing or invalid claim {0}")]
+    Claim(&'static str),
+    /// `exp` has passed.
+    #[error("token expired")]
+    Expired,
+    /// `nbf` or `iat` is in the future.
+    #[error("token not yet valid")]
+    NotYetValid,
+    /// `azp` is not one of the authorized parties.
+    #[error("unauthorized party")]
+    UnauthorizedParty,
+    /// The session is pending (it has tasks left), which counts as signed out.
+    #[error("session pending")]
+    Pending,
+    /// The JWKS could not be fetched.
+    #[error("could not load the JWKS: {0}")]
+    Jwks(String),
+}
+
+/// The verified claims of a session token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionClaims {
+    /// `sub`: the user id.
+    pub user_id: String,
+    /// `sid`: the session id.
+    pub session_id: String,
+    /// `exp`, seconds since the epoch.
+    pub expires_at: i64,
+    /// The whole payload.
+    pub claims: Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    kid: Option<String>,
+    typ: Option<String>,
+    cat: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Required {
+    sub: Option<String>,
+    sid: Option<String>,
+    exp: Option<i64>,
+    nbf: Option<i64>,
+    iat: Option<i64>,
+    azp: Option<String>,
+    sts: Option<String>,
+}
+
+/// Where keys come from.
+enum Keys {
+    /// A fixed PEM public key, used for any `kid`.
+    Pem(Arc<ParsedPublicKey>),
+    /// The instance's JWKS over HTTP.
+    Remote(RemoteJwks),
+}
+
+struct RemoteJwks {
+    url: String,
+    secret_key: String,
+    http: reqwest::Client,
+    keys: RwLock<(HashMap<String, Arc<ParsedPublicKey>>, Option<Instant>)>,
+    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    refetch_interval: Duration,
+    fetches: AtomicU64,
+}
+
+/// Verifies session tokens; cheap to share behind an `Arc`.
+pub struct Verifier {
+    keys: Keys,
+    leeway: Duration,
+    authorized_parties: Vec<String>,
+    cache: Mutex<HashMap<String, Arc<SessionClaims>>>,
+}
+
+/// The current time in seconds since the epoch (what [`Verifier::verify`] checks against).
+#[doc(hidden)]
+pub fn now_secs_for_tests() -> i64 {
+    now_secs()
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn parse_rsa_spki(der: &[u8]) -> Option<ParsedPublicKey> {
+    ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, der).ok()
+}
+
+fn parse_jwks(jwks: &Jwks) -> HashMap<String, Arc<ParsedPublicKey>> {
+    jwks.keys
+        .iter()
+        .filter(|k| k.kty == "RSA" && k.alg == "RS256")
+        .filter_map(|k| {
+            let n = URL_SAFE_NO_PAD.decode(&k.n).ok()?;
+            let e = URL_SAFE_NO_PAD.decode(&k.e).ok()?;
+            let der: PublicKeyX509Der<'_> = PublicKeyComponents { n, e }.as_der().ok()?;
+            Some((k.kid.clone(), Arc::new(parse_rsa_spki(der.as_ref())?)))
+        })
+        .collect()
+}
+
+impl Verifier {
+    /// A verifier that fetches keys from `{api_url}/v1/jwks` with the secret key, refetching
+    /// on an unknown `kid` at most once per `refetch_interval`.
+    pub fn remote(api_url: &str, secret_key: &str, http: reqwest::Client, refetch_interval: Duration) -> Self {
+        Self::with_keys(Keys::Remote(RemoteJwks {
+            url: format!("{}/v1/jwks", api_url.trim_end_matches('/')),
+            secret_key: secret_key.to_owned(),
+            http,
+            keys: RwLock::new((HashMap::new(), None)),
+            last_fetch: tokio::sync::Mutex::new(None),
+            refetch_interval,
+            fetches: AtomicU64::new(0),
+        }))
+    }
+
+    /// A verifier with one PEM public key (`CLERK_JWT_KEY`); no network.
+    pub fn from_pem(pem_text: &str) -> Result<Self, String> {
+        let pem = pem::parse(pem_text.trim()).map_err(|e| format!("CLERK_JWT_KEY is not PEM: {e}"))?;
+        if pem.tag() != "PUBLIC KEY" {
+            return Err("CLERK_JWT_KEY must be a PEM \"PUBLIC KEY\"".into());
+        }
+        let key = parse_rsa_spki(pem.contents()).ok_or("CLERK_JWT_KEY is not an RSA public key")?;
+        Ok(Self::with_keys(Keys::Pem(Arc::new(key))))
+    }
+
+    fn with_keys(keys: Keys) -> Self {
+        Self { keys, leeway: Duration::from_secs(5), authorized_parties: Vec::new(), cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// Sets the clock-skew leeway; at most 5 s is allowed.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway.min(Duration::from_secs(5));
+        self
+    }
+
+    /// Accepts tokens whose `azp` is one of these origins (tokens without `azp` still pass).
+    pub fn authorized_parties(mut self, parties: Vec<String>) -> Self {
+        self.authorized_parties = parties;
+        self
+    }
+
+    /// How many times the JWKS was fetched (for tests and metrics).
+    pub fn jwks_fetches(&self) -> u64 {
+        match &self.keys {
+            Keys::Pem(_) => 0,
+            Keys::Remote(r) => r.fetches.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Verifies a session token at the current time.
+    pub async fn verify(&self, token: &str) -> Result<Arc<SessionClaims>, VerifyError> {
+        self.verify_at(token, now_secs()).await
+    }
+
+    /// Verifies a session token as if it were `now` (seconds since the epoch).
+    pub async fn verify_at(&self, token: &str, now: i64) -> Result<Arc<SessionClaims>, VerifyError> {
+        let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(5);
+        if let Some(hit) = self.cached(token) {
+            // The signature and claims were checked before; only time moves.
+            return if hit.expires_at + leeway <= now { Err(VerifyError::Expired) } else { Ok(hit) };
+        }
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(VerifyError::Malformed);
+        }
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+            return Err(VerifyError::Malformed);
+        };
+        let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| VerifyError::Malformed);
+        let header: Header = serde_json::from_slice(&decode(h)?).map_err(|_| VerifyError::Malformed)?;
+        // The algorithm is pinned by us, never chosen by the token.
+        if header.alg != "RS256" {
+            return Err(VerifyError::Algorithm);
+        }
+        if header.typ.as_deref().is_some_and(|t| t != "JWT")
+            || header.cat.as_deref().is_some_and(|c| c != SESSION_CATEGORY)
+        {
+            return Err(VerifyError::NotSessionToken);
+        }
+        let key = self.key(header.kid.as_deref()).await?;
+        let signature = decode(s)?;
+        let signed_len = h.len() + 1 + p.len();
+        key.verify_sig(&token.as_bytes()[..signed_len], &signature).map_err(|_| VerifyError::Signature)?;
+
+        let payload = decode(p)?;
+        let claims: Map<String, Value> = serde_json::from_slice(&payload).map_err(|_| VerifyError::Malformed)?;
+        let required: Required =
+            serde_json::from_value(Value::Object(claims.clone())).map_err(|_| VerifyError::Malformed)?;
+        let sub = required.sub.ok_or(VerifyError::Claim("sub"))?;
+        let sid = required.sid.ok_or(VerifyError::NotSessionToken)?;
+        let exp = required.exp.ok_or(VerifyError::Claim("exp"))?;
+        let nbf = required.nbf.ok_or(VerifyError::Claim("nbf"))?;
+        let iat = required.iat.ok_or(VerifyError::Claim("iat"))?;
+        if exp + leeway <= now {
+            return Err(VerifyError::Expired);
+        }
+        if nbf - leeway > now || iat - leeway > now {
+            return Err(VerifyError::NotYetValid);
+        }
+        if let Some(azp) = &required.azp {
+            if !self.authorized_parties.is_empty() && !self.authorized_parties.iter().any(|p| p == azp) {
+                return Err(VerifyError::UnauthorizedParty);
+            }
+        }
+        if required.sts.as_deref() == Some("pending") {
+            return Err(VerifyError::Pending);
+        }
+        let verified = Arc::new(SessionClaims { user_id: sub, session_id: sid, expires_at: exp, claims });
+        self.remember(token, &verified, now);
+        Ok(verified)
+    }
+
+    fn cached(&self, token: &str) -> Option<Arc<SessionClaims>> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(token).cloned()
+    }
+
+    fn remember(&self, token: &str, claims: &Arc<SessionClaims>, now: i64) {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHE_CAPACITY {
+            cache.retain(|_, c| c.expires_at > now);
+            if cache.len() >= CACHE_CAPACITY {
+                cache.clear();
+            }
+        }
+        cache.insert(token.to_owned(), claims.clone());
+    }
+
+    async fn key(&self, kid: Option<&str>) -> Result<Arc<ParsedPublicKey>, VerifyError> {
+        match &self.keys {
+            Keys::Pem(key) => Ok(key.clone()),
+            Keys::Remote(remote) => {
+                let kid = kid.ok_or(VerifyError::UnknownKey)?;
+                if let Some(key) = remote.lookup(kid) {
+                    return Ok(key);
+                }
+                remote.refresh().await?;
+                remote.lookup(kid).ok_or(VerifyError::UnknownKey)
+            }
+        }
+    }
+}
+
+impl RemoteJwks {
+    fn lookup(&self, kid: &str) -> Option<Arc<ParsedPublicKey>> {
+        let guard = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        let fresh = guard.1.is_some_and(|at| at.elapsed() < JWKS_TTL);
+        if fresh { guard.0.get(kid).cloned() } else { None }
+    }
+
+    /// Refetches the JWKS unless that happened within `refetch_interval` (an unknown `kid`
+    /// must not let anyone make us hammer the server).
+    async fn refresh(&self) -> Result<(), VerifyError> {
+        let mut last = self.last_fetch.lock().await;
+        let stale = self.keys.read().unwrap_or_else(|e| e.into_inner()).1.is_none_or(|at| at.elapsed() >= JWKS_TTL);
+        if !stale && last.is_some_and(|at| at.elapsed() < self.refetch_interval) {
+            return Ok(());
+        }
+        *last = Some(Instant::now());
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let response = self
+            .http
+            .get(&self.url)
+            .bearer_auth(&self.secret_key)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| VerifyError::Jwks(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(VerifyError::Jwks(format!("status {}", response.status())));
+        }
+        let jwks: Jwks = response.json().await.map_err(|e| VerifyError::Jwks(e.to_string()))?;
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = (parse_jwks(&jwks), Some(Instant::now()));
+        Ok(())
+    }
+}

@@ -1,0 +1,101 @@
+//! A real usher server in this process, and a way to sign arbitrary tokens with its key.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use aws_lc_rs::{
+    rand::SystemRandom,
+    signature::{self, RsaEncoding, RsaKeyPair},
+};
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use usher::{Usher, UsherConfig};
+use usher_server::{
+    App,
+    clock::ManualClock,
+    config::{Config, Database, Secret},
+    ids,
+    state::AppState,
+};
+
+pub struct TestServer {
+    pub url: String,
+    pub secret: String,
+    pub publishable: String,
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+    _stop: oneshot::Sender<()>,
+}
+
+pub async fn start(adjust: impl FnOnce(&mut Config)) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = format!("sk_test_{}", ids::random_base62(40));
+    let mut config = Config::new(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        Database::Sqlite(dir.path().join("u.db")),
+        Secret::new(secret.clone()),
+    );
+    adjust(&mut config);
+    let clock = Arc::new(ManualClock::new());
+    let app = App::build_with_clock(config, clock.clone()).await.unwrap();
+    let state = app.state().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.run(async move {
+        let _ = stopped.await;
+    }));
+    TestServer {
+        url: state.issuer.clone(),
+        publishable: state.publishable_key.clone(),
+        secret,
+        state,
+        clock,
+        _dir: dir,
+        _stop: stop,
+    }
+}
+
+impl TestServer {
+    pub fn usher(&self, adjust: impl FnOnce(&mut UsherConfig)) -> Usher {
+        let mut config = UsherConfig::new(&self.secret, &self.publishable, &self.url).unwrap();
+        adjust(&mut config);
+        Usher::new(config).unwrap()
+    }
+
+    /// A user with an active session: (user id, session id, session token).
+    pub async fn signed_in(&self, usher: &Usher, email: &str) -> (String, String, String) {
+        let user = usher.client().users().create(&json!({"email_address": [email]})).await.unwrap();
+        let session = usher.client().sessions().create(&user.id).await.unwrap();
+        let token = usher.client().sessions().token(&session.id, None).await.unwrap();
+        (user.id, session.id, token)
+    }
+
+    /// The instance's current private key and kid, to forge tokens it would really sign.
+    pub async fn instance_key(&self) -> (RsaKeyPair, String) {
+        let record = self.state.store.signing_keys().await.unwrap().remove(0);
+        (RsaKeyPair::from_pkcs8(&record.private_der).unwrap(), record.kid)
+    }
+}
+
+pub fn b64(value: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
+}
+
+/// `header.claims.signature` signed with `key` under `encoding`.
+pub fn sign(key: &RsaKeyPair, encoding: &'static dyn RsaEncoding, header: &Value, claims: &Value) -> String {
+    let signed = format!("{}.{}", b64(header), b64(claims));
+    let mut sig = vec![0; key.public_modulus_len()];
+    key.sign(encoding, &SystemRandom::new(), signed.as_bytes(), &mut sig).unwrap();
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(sig))
+}
+
+pub fn rs256(key: &RsaKeyPair, header: &Value, claims: &Value) -> String {
+    sign(key, &signature::RSA_PKCS1_SHA256, header, claims)
+}
+
+/// The `kid` in a token's header.
+pub fn kid_of(token: &str) -> String {
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}

@@ -1,0 +1,115 @@
+//! The endpoints from Clerk's Astro docs, route for route, on axum with the usher SDK.
+//!
+//! ```sh
+//! usher dev                     # prints CLERK_API_URL, CLERK_SECRET_KEY, PUBLIC_CLERK_PUBLISHABLE_KEY
+//! CLERK_API_URL=… CLERK_SECRET_KEY=… PUBLIC_CLERK_PUBLISHABLE_KEY=… \
+//!   cargo run -p usher-example-endpoints -- --listen 127.0.0.1:4321
+//! ```
+
+use std::net::SocketAddr;
+
+use axum::{
+    Json, Router,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use clap::Parser;
+use serde_json::json;
+use usher::{Auth, CurrentUser, RequireAuth, Usher, UsherConfig, client::ListUsers};
+
+#[derive(Parser)]
+struct Args {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:4321")]
+    listen: SocketAddr,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt().with_writer(std::io::stderr).init();
+    let args = Args::parse();
+    let usher = Usher::new(UsherConfig::from_env()?)?;
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    println!("usher-example-endpoints: listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app(usher)).await?;
+    Ok(())
+}
+
+/// The routes, with the usher layer around them (`clerkMiddleware()`).
+fn app(usher: Usher) -> Router {
+    Router::new()
+        .route("/api/route", get(route))
+        .route("/api/supabase", get(supabase))
+        .route("/api/me", get(get_me).post(update_me))
+        .route("/api/user", get(user))
+        .route("/api/users", get(users))
+        .layer(usher.layer())
+}
+
+/// `src/pages/api/route.ts`: who is signed in.
+async fn route(auth: Auth) -> Response {
+    let Some(user_id) = auth.user_id else {
+        return (StatusCode::UNAUTHORIZED, "Error: No signed in user").into_response();
+    };
+    Json(json!({ "userId": user_id })).into_response()
+}
+
+/// `getToken({ template: 'supabase' })`, then a call to Supabase with it.
+async fn supabase(auth: Auth) -> Response {
+    if auth.user_id.is_none() {
+        return (StatusCode::UNAUTHORIZED, "Unauthorized").into_response();
+    }
+    match auth.get_token_with_template("supabase").await {
+        Ok(Some(token)) => Json(json!({ "supabaseData": "Hello World", "token": token })).into_response(),
+        Ok(None) => (StatusCode::UNAUTHORIZED, "Unauthorized").into_response(),
+        Err(e) if e.is_not_found() => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "The JWT template \"supabase\" does not exist: create it first")
+                .into_response()
+        }
+        Err(e) => (StatusCode::BAD_GATEWAY, format!("Could not mint the token: {e}")).into_response(),
+    }
+}
+
+/// `locals.currentUser()`.
+async fn get_me(CurrentUser(user): CurrentUser) -> Response {
+    match user {
+        Some(user) => Json(json!({ "user": user })).into_response(),
+        None => (StatusCode::UNAUTHORIZED, "Unauthorized").into_response(),
+    }
+}
+
+/// `clerkClient(context).users.updateUser(userId, { firstName: 'Clerk', lastName: 'Cookie' })`.
+async fn update_me(auth: Auth) -> Response {
+    let Some(user_id) = auth.user_id.as_deref() else {
+        return (StatusCode::UNAUTHORIZED, "Unauthorized").into_response();
+    };
+    match auth_client(&auth).users().update(user_id, &json!({ "first_name": "Clerk", "last_name": "Cookie" })).await {
+        Ok(user) => Json(json!({ "user": user })).into_response(),
+        Err(e) => (StatusCode::BAD_GATEWAY, format!("Could not update the user: {e}")).into_response(),
+    }
+}
+
+/// `redirectToSignIn()` when signed out, else `clerkClient(context).users.getUser(userId)`.
+async fn user(auth: Auth) -> Response {
+    let Some(user_id) = auth.user_id.as_deref() else {
+        return auth.redirect_to_sign_in();
+    };
+    match auth_client(&auth).users().get(user_id).await {
+        Ok(user) => Json(json!({ "user": user })).into_response(),
+        Err(e) => (StatusCode::BAD_GATEWAY, format!("Could not load the user: {e}")).into_response(),
+    }
+}
+
+/// `clerkClient(context).users.getUserList()`.
+async fn users(RequireAuth(auth): RequireAuth) -> Response {
+    match auth_client(&auth).users().list(&ListUsers::default()).await {
+        Ok(page) => Json(json!({ "data": page.data, "totalCount": page.total_count })).into_response(),
+        Err(e) => (StatusCode::BAD_GATEWAY, format!("Could not list users: {e}")).into_response(),
+    }
+}
+
+/// `clerkClient(context)`: the Backend API client behind this request's auth.
+fn auth_client(auth: &Auth) -> &usher::BackendClient {
+    auth.client()
+}
