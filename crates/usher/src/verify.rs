@@ -109,15 +109,18 @@ struct Required {
 enum Keys {
     /// A fixed PEM public key, used for any `kid`.
     Pem(Arc<ParsedPublicKey>),
-    /// The instance's JWKS over HTTP.
-    Remote(RemoteJwks),
+    /// The instance's JWKS over HTTP (boxed: it is much larger than a key handle).
+    Remote(Box<RemoteJwks>),
 }
+
+type KeyMap = HashMap<String, Arc<ParsedPublicKey>>;
 
 struct RemoteJwks {
     url: String,
     secret_key: String,
     http: reqwest::Client,
-    keys: RwLock<(HashMap<String, Arc<ParsedPublicKey>>, Option<Instant>)>,
+    /// The keys by `kid`, and when they were fetched.
+    keys: RwLock<(KeyMap, Option<Instant>)>,
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
     refetch_interval: Duration,
     fetches: AtomicU64,
@@ -145,7 +148,7 @@ fn parse_rsa_spki(der: &[u8]) -> Option<ParsedPublicKey> {
     ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, der).ok()
 }
 
-fn parse_jwks(jwks: &Jwks) -> HashMap<String, Arc<ParsedPublicKey>> {
+fn parse_jwks(jwks: &Jwks) -> KeyMap {
     jwks.keys
         .iter()
         .filter(|k| k.kty == "RSA" && k.alg == "RS256")
@@ -162,7 +165,7 @@ impl Verifier {
     /// A verifier that fetches keys from `{api_url}/v1/jwks` with the secret key, refetching
     /// on an unknown `kid` at most once per `refetch_interval`.
     pub fn remote(api_url: &str, secret_key: &str, http: reqwest::Client, refetch_interval: Duration) -> Self {
-        Self::with_keys(Keys::Remote(RemoteJwks {
+        Self::with_keys(Keys::Remote(Box::new(RemoteJwks {
             url: format!("{}/v1/jwks", api_url.trim_end_matches('/')),
             secret_key: secret_key.to_owned(),
             http,
@@ -170,7 +173,7 @@ impl Verifier {
             last_fetch: tokio::sync::Mutex::new(None),
             refetch_interval,
             fetches: AtomicU64::new(0),
-        }))
+        })))
     }
 
     /// A verifier with one PEM public key (`CLERK_JWT_KEY`); no network.
@@ -257,10 +260,11 @@ impl Verifier {
         if nbf - leeway > now || iat - leeway > now {
             return Err(VerifyError::NotYetValid);
         }
-        if let Some(azp) = &required.azp {
-            if !self.authorized_parties.is_empty() && !self.authorized_parties.iter().any(|p| p == azp) {
-                return Err(VerifyError::UnauthorizedParty);
-            }
+        if let Some(azp) = &required.azp
+            && !self.authorized_parties.is_empty()
+            && !self.authorized_parties.iter().any(|p| p == azp)
+        {
+            return Err(VerifyError::UnauthorizedParty);
         }
         if required.sts.as_deref() == Some("pending") {
             return Err(VerifyError::Pending);
