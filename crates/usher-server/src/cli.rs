@@ -65,6 +65,9 @@ pub struct DevArgs {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub listen: SocketAddr,
+    /// Backend API requests allowed per 10 s; 0 turns the limit off (benchmarks).
+    #[arg(long, env = "USHER_BACKEND_RATE_LIMIT", default_value_t = 1000)]
+    pub backend_rate_limit: u32,
 }
 
 /// The data directory, or a database URL.
@@ -123,7 +126,8 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
         }
         Err(_) => dev_secret_key(&args.data.data_dir)?,
     };
-    let config = Config::new(args.listen, database, Secret::new(secret));
+    let mut config = Config::new(args.listen, database, Secret::new(secret));
+    config.backend_requests_per_10s = args.backend_rate_limit;
     let app = App::build(config).await?;
     let state = app.state().clone();
     // What an app needs in its .env, one per line, then the line scripts wait for.

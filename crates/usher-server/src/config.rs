@@ -90,7 +90,8 @@ pub struct Config {
     pub key_reload_interval: Duration,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
-    /// Backend API requests allowed per 10 s (per node; the JWKS is never limited).
+    /// Backend API requests allowed per 10 s (per node; the JWKS is never limited); 0 turns
+    /// the limit off (for benchmarks).
     pub backend_requests_per_10s: u32,
 }
 
@@ -143,6 +144,8 @@ pub struct FileConfig {
     pub password_max_length: Option<usize>,
     /// Allow a plain `http://` public URL (only behind a TLS-terminating proxy on loopback).
     pub allow_insecure_http: Option<bool>,
+    /// Backend API requests allowed per 10 s per node (default 1000; Clerk's production limit).
+    pub backend_requests_per_10s: Option<u32>,
 }
 
 /// Environment variables `usher serve` reads, overriding the file.
@@ -236,6 +239,9 @@ impl FileConfig {
         }
         config.password_min_length = min;
         config.password_max_length = max;
+        if let Some(n) = self.backend_requests_per_10s {
+            config.backend_requests_per_10s = n;
+        }
         Ok(config)
     }
 }

@@ -28,8 +28,8 @@ pub struct Inner {
     pub publishable_key: String,
     /// SHA-256 of the secret key, compared in constant time.
     pub secret_key_digest: [u8; 32],
-    /// Backend API rate limit (one key, so one bucket).
-    pub backend_limiter: governor::DefaultDirectRateLimiter,
+    /// Backend API rate limit (one key, so one bucket); `None` when turned off.
+    pub backend_limiter: Option<governor::DefaultDirectRateLimiter>,
 }
 
 impl AppState {

@@ -117,8 +117,14 @@ impl SqlStore {
         };
         let dir = if q.descending { "DESC" } else { "ASC" };
         // Nulls last in both directions and on both databases (their defaults differ); the id
-        // breaks ties so pages never overlap.
-        b.push(&format!(" ORDER BY ({column} IS NULL), {column} {dir}, u.id {dir} LIMIT "));
+        // breaks ties so pages never overlap. Creation and update times are never null, and
+        // leaving them bare lets the (created_at, id) index serve the default order.
+        let nulls_last = if matches!(q.order_by, UserOrder::CreatedAt | UserOrder::UpdatedAt) {
+            String::new()
+        } else {
+            format!("({column} IS NULL), ")
+        };
+        b.push(&format!(" ORDER BY {nulls_last}{column} {dir}, u.id {dir} LIMIT "));
         b.bind(Bind::Int(q.page.limit)).push(" OFFSET ").bind(Bind::Int(q.page.offset));
         let found = b.query().fetch_all(&self.pool).await?;
         let mut users = found.iter().map(rows::user_from_row).collect::<StoreResult<Vec<_>>>()?;

@@ -1,0 +1,86 @@
+//! `GET /v1/users` latency with 100,000 users on PostgreSQL: first page, a deep page, an email
+//! filter, a substring search and the count. The users are inserted with SQL (creating them
+//! through the API would spend the run on Argon2).
+
+use std::time::Duration;
+
+use serde_json::Value;
+use sqlx::{Connection as _, PgConnection};
+use usher_bench::{load, ms, start_usher};
+
+const USERS: i64 = 100_000;
+const PHASE: Duration = Duration::from_secs(8);
+
+#[tokio::main]
+async fn main() {
+    let admin =
+        std::env::var("USHER_BENCH_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let name = format!("usher_bench_{}", std::process::id());
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_owned();
+    let url = format!("{base}/{name}");
+    let mut conn = PgConnection::connect(&admin).await.expect("PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+
+    let result = run(&url).await;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .expect("drop database");
+    result.expect("benchmark");
+}
+
+async fn run(url: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let usher = start_usher(&[("USHER_DATABASE_URL", url), ("USHER_BACKEND_RATE_LIMIT", "0")]);
+    // usher has run its migrations; fill the tables directly.
+    let mut db = PgConnection::connect(url).await?;
+    let now: i64 = 1_790_000_000_000;
+    sqlx::query(
+        "INSERT INTO users (id, first_name, last_name, username, username_lower, primary_email_address_id, created_at, updated_at) \
+         SELECT 'user_bench' || n, 'First' || n, 'Last' || n, 'name' || n, 'name' || n, 'idn_bench' || n, $1 + n, $1 + n \
+         FROM generate_series(1, $2) AS n",
+    )
+    .bind(now)
+    .bind(USERS)
+    .execute(&mut db)
+    .await?;
+    sqlx::query(
+        "INSERT INTO email_addresses (id, user_id, email_address, email_lower, verified, strategy, created_at, updated_at) \
+         SELECT 'idn_bench' || n, 'user_bench' || n, 'user' || n || '@example.com', 'user' || n || '@example.com', 1, 'admin', $1 + n, $1 + n \
+         FROM generate_series(1, $2) AS n",
+    )
+    .bind(now)
+    .bind(USERS)
+    .execute(&mut db)
+    .await?;
+    sqlx::query("ANALYZE").execute(&mut db).await?;
+
+    let http = reqwest::Client::new();
+    println!("{USERS} users on PostgreSQL; 4 connections, {} s per row", PHASE.as_secs());
+    println!();
+    println!("| request | req/s | p50 ms | p99 ms | errors |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for (label, path) in [
+        ("first page, limit=10", "/v1/users?limit=10"),
+        ("deep page, offset=50000", "/v1/users?limit=10&offset=50000"),
+        ("email_address filter", "/v1/users?email_address=user77777@example.com"),
+        ("query substring", "/v1/users?query=user7777&limit=10"),
+        ("count", "/v1/users/count"),
+    ] {
+        let (client, target, secret) = (http.clone(), format!("{}{path}", usher.url), usher.secret.clone());
+        let probe: Value = client.get(&target).bearer_auth(&secret).send().await?.json().await?;
+        assert!(probe.is_array() || probe["total_count"].is_number(), "{label}: {probe}");
+        let summary = load(4, PHASE, 20_000, move || {
+            let (client, target, secret) = (client.clone(), target.clone(), secret.clone());
+            async move { client.get(&target).bearer_auth(&secret).send().await.is_ok_and(|r| r.status().is_success()) }
+        })
+        .await;
+        println!(
+            "| {label} | {:.0} | {} | {} | {} |",
+            summary.per_second,
+            ms(summary.p50),
+            ms(summary.p99),
+            summary.errors
+        );
+    }
+    Ok(())
+}

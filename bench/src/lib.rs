@@ -1,0 +1,110 @@
+//! Shared pieces of the benchmarks: starting a real `usher` process, driving load with a
+//! bounded number of connections for a bounded time, and summarising latencies.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// A running `usher dev` process, stopped on drop.
+pub struct Usher {
+    child: Child,
+    /// `CLERK_API_URL`.
+    pub url: String,
+    /// `CLERK_SECRET_KEY`.
+    pub secret: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Usher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The release binary: `$USHER_BIN`, else `target/release/usher` next to this crate.
+pub fn usher_bin() -> PathBuf {
+    std::env::var_os("USHER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/usher"))
+}
+
+/// Starts `usher dev` on port 0 with `env` added.
+pub fn start_usher(env: &[(&str, &str)]) -> Usher {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bin = usher_bin();
+    let mut command = Command::new(&bin);
+    command.args(["dev", "--data-dir"]).arg(dir.path()).args(["--listen", "127.0.0.1:0"]).env("RUST_LOG", "warn");
+    command.envs(env.iter().copied()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    let mut child = command.spawn().unwrap_or_else(|e| {
+        panic!("cannot start {}: {e} (build it with cargo build --release -p usher-server)", bin.display())
+    });
+    let (mut url, mut secret) = (String::new(), String::new());
+    for line in BufReader::new(child.stdout.take().expect("stdout")).lines() {
+        let line = line.expect("stdout line");
+        if let Some(v) = line.strip_prefix("CLERK_API_URL=") {
+            url = v.to_owned();
+        } else if let Some(v) = line.strip_prefix("CLERK_SECRET_KEY=") {
+            secret = v.to_owned();
+        } else if line.contains("listening on") {
+            break;
+        }
+    }
+    Usher { child, url, secret, _dir: dir }
+}
+
+/// Latencies of one measured phase.
+pub struct Summary {
+    /// Completed requests per second.
+    pub per_second: f64,
+    /// Median latency.
+    pub p50: Duration,
+    /// 99th-percentile latency.
+    pub p99: Duration,
+    /// Requests that failed.
+    pub errors: usize,
+}
+
+/// Runs `request` from `connections` concurrent loops for `duration` (and at most `max_requests`
+/// in all), and summarises.
+pub async fn load<F, Fut>(connections: usize, duration: Duration, max_requests: usize, request: F) -> Summary
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let started = Instant::now();
+    let budget = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(max_requests));
+    let workers: Vec<_> = (0..connections)
+        .map(|_| {
+            let (request, budget) = (request.clone(), budget.clone());
+            tokio::spawn(async move {
+                let (mut times, mut errors) = (Vec::new(), 0);
+                while started.elapsed() < duration && budget.fetch_sub(1, std::sync::atomic::Ordering::Relaxed) > 0 {
+                    let t = Instant::now();
+                    if request().await { times.push(t.elapsed()) } else { errors += 1 }
+                }
+                (times, errors)
+            })
+        })
+        .collect();
+    let (mut times, mut errors) = (Vec::new(), 0);
+    for worker in workers {
+        let (t, e) = worker.await.expect("worker");
+        times.extend(t);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    times.sort();
+    let pct = |p: f64| {
+        times.get(((times.len() as f64 * p) as usize).min(times.len().saturating_sub(1))).copied().unwrap_or_default()
+    };
+    Summary { per_second: times.len() as f64 / elapsed, p50: pct(0.50), p99: pct(0.99), errors }
+}
+
+/// Milliseconds with two decimals.
+pub fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
