@@ -5,5 +5,8 @@ cd "$(dirname "$0")/.."
 cargo build --release -p usher-server -p usher-bench
 echo "## mint ($(date -u +%F), $(nproc) cores)"; echo
 target/release/mint
+echo; echo "## sdk ($(date -u +%F), $(nproc) cores)"; echo
+(cd bench/node && npm ci --no-audit --no-fund --loglevel=error)
+target/release/sdk
 echo; echo "## list_users ($(date -u +%F), $(nproc) cores)"; echo
 target/release/list_users

@@ -15,6 +15,8 @@ pub struct Usher {
     pub url: String,
     /// `CLERK_SECRET_KEY`.
     pub secret: String,
+    /// `PUBLIC_CLERK_PUBLISHABLE_KEY`.
+    pub publishable: String,
     _dir: tempfile::TempDir,
 }
 
@@ -42,18 +44,20 @@ pub fn start_usher(env: &[(&str, &str)]) -> Usher {
     let mut child = command.spawn().unwrap_or_else(|e| {
         panic!("cannot start {}: {e} (build it with cargo build --release -p usher-server)", bin.display())
     });
-    let (mut url, mut secret) = (String::new(), String::new());
+    let (mut url, mut secret, mut publishable) = (String::new(), String::new(), String::new());
     for line in BufReader::new(child.stdout.take().expect("stdout")).lines() {
         let line = line.expect("stdout line");
         if let Some(v) = line.strip_prefix("CLERK_API_URL=") {
             url = v.to_owned();
         } else if let Some(v) = line.strip_prefix("CLERK_SECRET_KEY=") {
             secret = v.to_owned();
+        } else if let Some(v) = line.strip_prefix("PUBLIC_CLERK_PUBLISHABLE_KEY=") {
+            publishable = v.to_owned();
         } else if line.contains("listening on") {
             break;
         }
     }
-    Usher { child, url, secret, _dir: dir }
+    Usher { child, url, secret, publishable, _dir: dir }
 }
 
 /// Latencies of one measured phase.

@@ -8,7 +8,7 @@ let usher;
 let clerk;
 before(async () => {
   usher = await startUsher();
-  clerk = createClerkClient({ secretKey: usher.secretKey, apiUrl: usher.apiUrl });
+  clerk = createClerkClient({ secretKey: usher.secretKey, apiUrl: usher.apiUrl, telemetry: { disabled: true } });
   await clerk.users.createUser({ emailAddress: ['taken@example.com'], username: 'taken_name', externalId: 'taken-ext' });
 });
 after(() => usher.stop());
@@ -36,7 +36,7 @@ test('invalid values are 422 with a specific code', async () => {
 });
 
 test('a wrong secret key is 401 and an unknown id is 404', async () => {
-  const wrong = createClerkClient({ secretKey: 'sk_test_wrong', apiUrl: usher.apiUrl });
+  const wrong = createClerkClient({ secretKey: 'sk_test_wrong', apiUrl: usher.apiUrl, telemetry: { disabled: true } });
   await assert.rejects(wrong.users.getUserList(), rejectsWith(401, /^clerk_key_invalid$/));
   await assert.rejects(clerk.users.getUser('user_missing'), rejectsWith(404, /^resource_not_found$/));
 });

@@ -10,7 +10,7 @@ let clerk;
 let sessionId;
 before(async () => {
   usher = await startUsher();
-  clerk = createClerkClient({ secretKey: usher.secretKey, apiUrl: usher.apiUrl, publishableKey: usher.publishableKey });
+  clerk = createClerkClient({ secretKey: usher.secretKey, apiUrl: usher.apiUrl, publishableKey: usher.publishableKey, telemetry: { disabled: true } });
   const user = await clerk.users.createUser({ emailAddress: ['ada@example.com'] });
   sessionId = (await clerk.sessions.createSession({ userId: user.id })).id;
 });

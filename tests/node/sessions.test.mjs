@@ -11,7 +11,7 @@ let clerk;
 let user;
 before(async () => {
   usher = await startUsher();
-  clerk = createClerkClient({ secretKey: usher.secretKey, apiUrl: usher.apiUrl });
+  clerk = createClerkClient({ secretKey: usher.secretKey, apiUrl: usher.apiUrl, telemetry: { disabled: true } });
   user = await clerk.users.createUser({ emailAddress: ['ada@example.com'], firstName: 'Ada', publicMetadata: { plan: 'pro' } });
 });
 after(() => usher.stop());

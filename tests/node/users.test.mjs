@@ -8,7 +8,7 @@ let usher;
 let clerk;
 before(async () => {
   usher = await startUsher();
-  clerk = createClerkClient({ secretKey: usher.secretKey, apiUrl: usher.apiUrl });
+  clerk = createClerkClient({ secretKey: usher.secretKey, apiUrl: usher.apiUrl, telemetry: { disabled: true } });
 });
 after(() => usher.stop());
 

@@ -22,11 +22,12 @@ pub struct Auth {
     pub org_slug: Option<String>,
     /// Permissions in the active organization, `org:<feature>:<permission>`.
     pub org_permissions: Vec<String>,
-    /// The whole verified payload.
-    pub session_claims: Option<Map<String, Value>>,
+    /// The verified token and its claims, shared with the verifier's cache (cloning an `Auth`
+    /// copies no claims).
+    verified: Option<Arc<SessionClaims>>,
     /// Why the request is signed out, when it carried a token that was refused.
     pub reason: Option<String>,
-    token: Option<String>,
+    token: Option<Arc<str>>,
     request_url: String,
     usher: Usher,
 }
@@ -53,7 +54,7 @@ impl Auth {
             org_role: None,
             org_slug: None,
             org_permissions: Vec::new(),
-            session_claims: None,
+            verified: None,
             reason,
             token: None,
             request_url,
@@ -61,7 +62,7 @@ impl Auth {
         }
     }
 
-    pub(crate) fn signed_in(usher: Usher, request_url: String, token: String, claims: &Arc<SessionClaims>) -> Self {
+    pub(crate) fn signed_in(usher: Usher, request_url: String, token: Arc<str>, claims: Arc<SessionClaims>) -> Self {
         let org = Org::from_claims(&claims.claims);
         Self {
             user_id: Some(claims.user_id.clone()),
@@ -70,7 +71,7 @@ impl Auth {
             org_role: org.role,
             org_slug: org.slug,
             org_permissions: org.permissions,
-            session_claims: Some(claims.claims.clone()),
+            verified: Some(claims),
             reason: None,
             token: Some(token),
             request_url,
@@ -86,6 +87,11 @@ impl Auth {
     /// The request's own session token (no network), or `None` when signed out.
     pub fn token(&self) -> Option<&str> {
         self.token.as_deref()
+    }
+
+    /// The whole verified payload (`sessionClaims`), or `None` when signed out.
+    pub fn session_claims(&self) -> Option<&Map<String, Value>> {
+        self.verified.as_deref().map(|v| &v.claims)
     }
 
     /// A fresh session token from the Backend API, or `None` when signed out.

@@ -130,7 +130,7 @@ impl Usher {
     pub async fn authenticate(&self, token: Option<&str>, request_url: String) -> Auth {
         let Some(token) = token else { return Auth::signed_out(self.clone(), request_url, None) };
         match self.inner.verifier.verify(token).await {
-            Ok(claims) => Auth::signed_in(self.clone(), request_url, token.to_owned(), &claims),
+            Ok(claims) => Auth::signed_in(self.clone(), request_url, token.into(), claims),
             Err(e) => {
                 tracing::debug!(reason = %e, "usher: token refused");
                 Auth::signed_out(self.clone(), request_url, Some(e.to_string()))
