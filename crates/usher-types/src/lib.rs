@@ -7,11 +7,12 @@
 //! own) does not break an older SDK.
 //!
 //! Layout: [`user`] (users, email addresses, phone numbers), [`session`] (sessions, tokens,
-//! sign-in tokens), [`jwt`] (JWT templates, JWKS), [`error`] (the error body), and the small
-//! objects below.
+//! sign-in tokens), [`jwt`] (JWT templates, JWKS), [`error`] (the error body), [`requests`]
+//! (request bodies), and the small objects below.
 
 pub mod error;
 pub mod jwt;
+pub mod requests;
 pub mod session;
 pub mod user;
 

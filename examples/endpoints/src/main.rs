@@ -16,7 +16,7 @@ use axum::{
 };
 use clap::Parser;
 use serde_json::json;
-use usher::{Auth, CurrentUser, RequireAuth, Usher, UsherConfig, client::ListUsers};
+use usher::{Auth, CurrentUser, RequireAuth, Usher, UsherConfig, client::ListUsers, types::requests::UpdateUser};
 
 #[derive(Parser)]
 struct Args {
@@ -84,7 +84,12 @@ async fn update_me(auth: Auth) -> Response {
     let Some(user_id) = auth.user_id.as_deref() else {
         return (StatusCode::UNAUTHORIZED, "Unauthorized").into_response();
     };
-    match auth_client(&auth).users().update(user_id, &json!({ "first_name": "Clerk", "last_name": "Cookie" })).await {
+    let names = UpdateUser {
+        first_name: Some(Some("Clerk".into())),
+        last_name: Some(Some("Cookie".into())),
+        ..Default::default()
+    };
+    match auth_client(&auth).users().update(user_id, &names).await {
         Ok(user) => Json(json!({ "user": user })).into_response(),
         Err(e) => (StatusCode::BAD_GATEWAY, format!("Could not update the user: {e}")).into_response(),
     }

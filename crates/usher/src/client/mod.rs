@@ -5,9 +5,11 @@
 //! tolerated, so a newer server (or Clerk's own) does not break this client.
 
 mod sessions;
+mod templates;
 mod users;
 
 pub use sessions::Sessions;
+pub use templates::JwtTemplates;
 pub use users::{ListUsers, Users};
 
 use std::time::Duration;
@@ -90,6 +92,11 @@ impl BackendClient {
     /// Sessions and their tokens.
     pub fn sessions(&self) -> Sessions<'_> {
         Sessions(self)
+    }
+
+    /// JWT templates.
+    pub fn jwt_templates(&self) -> JwtTemplates<'_> {
+        JwtTemplates(self)
     }
 
     /// The public keys of the instance.

@@ -1,8 +1,10 @@
 //! `sessions`: the calls behind `clerkClient().sessions`.
 
 use reqwest::Method;
-use serde_json::json;
-use usher_types::{Session, Token};
+use usher_types::{
+    Paginated, Session, Token,
+    requests::{CreateSession, TokenOptions},
+};
 
 use super::{BackendClient, ClientError, segment};
 
@@ -13,12 +15,32 @@ pub struct Sessions<'a>(pub(super) &'a BackendClient);
 impl Sessions<'_> {
     /// `POST /v1/sessions`: a new session for a user (for tests and impersonation tools).
     pub async fn create(&self, user_id: &str) -> Result<Session, ClientError> {
-        self.0.send(Method::POST, "/sessions", &[], Some(&json!({"user_id": user_id}))).await
+        let body = CreateSession { user_id: user_id.to_owned(), active_organization_id: None };
+        self.0.send(Method::POST, "/sessions", &[], Some(&body)).await
     }
 
     /// `GET /v1/sessions/{id}`.
     pub async fn get(&self, id: &str) -> Result<Session, ClientError> {
         self.0.send(Method::GET, &format!("/sessions/{}", segment(id)), &[], None::<&()>).await
+    }
+
+    /// `GET /v1/sessions?user_id=…&paginated=true`: a user's sessions, newest first, with the
+    /// total; `status` filters (`active`, `revoked`, …).
+    pub async fn list_for_user(
+        &self,
+        user_id: &str,
+        status: Option<&str>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Paginated<Session>, ClientError> {
+        let mut query = vec![
+            ("user_id", user_id.to_owned()),
+            ("paginated", "true".into()),
+            ("limit", limit.to_string()),
+            ("offset", offset.to_string()),
+        ];
+        query.extend(status.map(|s| ("status", s.to_owned())));
+        self.0.send(Method::GET, "/sessions", &query, None::<&()>).await
     }
 
     /// `POST /v1/sessions/{id}/revoke`.
@@ -33,7 +55,7 @@ impl Sessions<'_> {
             Some(t) => format!("/sessions/{}/tokens/{}", segment(id), segment(t)),
             None => format!("/sessions/{}/tokens", segment(id)),
         };
-        let token: Token = self.0.send(Method::POST, &path, &[], None::<&()>).await?;
+        let token: Token = self.0.send(Method::POST, &path, &[], Some(&TokenOptions::default())).await?;
         Ok(token.jwt)
     }
 }

@@ -1,8 +1,11 @@
 //! `users`: the calls behind `clerkClient().users`.
 
 use reqwest::Method;
-use serde_json::{Map, Value, json};
-use usher_types::{DeletedObject, Paginated, TotalCount, User};
+use serde_json::Value;
+use usher_types::{
+    DeletedObject, Paginated, TotalCount, User,
+    requests::{CreateUser, UpdateUser, UserMetadata, VerifyPassword},
+};
 
 use super::{BackendClient, ClientError, segment};
 
@@ -76,26 +79,49 @@ impl Users<'_> {
         Ok(count.total_count)
     }
 
-    /// `POST /v1/users` with Clerk's create parameters (`email_address`, `password`, …).
-    pub async fn create(&self, params: &Value) -> Result<User, ClientError> {
+    /// `POST /v1/users`.
+    ///
+    /// ```no_run
+    /// # async fn f(client: usher::BackendClient) -> Result<(), usher::ClientError> {
+    /// use usher::types::requests::CreateUser;
+    /// let user = client.users().create(&CreateUser {
+    ///     email_address: vec!["ada@example.com".into()],
+    ///     password: Some("correct horse battery".into()),
+    ///     ..Default::default()
+    /// }).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn create(&self, params: &CreateUser) -> Result<User, ClientError> {
         self.0.send(Method::POST, "/users", &[], Some(params)).await
     }
 
-    /// `PATCH /v1/users/{id}` with Clerk's update parameters (`first_name`, `last_name`, …).
-    pub async fn update(&self, id: &str, params: &Value) -> Result<User, ClientError> {
+    /// `PATCH /v1/users/{id}`; absent fields keep their values, `Some(None)` clears one.
+    pub async fn update(&self, id: &str, params: &UpdateUser) -> Result<User, ClientError> {
         self.0.send(Method::PATCH, &format!("/users/{}", segment(id)), &[], Some(params)).await
     }
 
     /// `PATCH /v1/users/{id}/metadata`: deep merge; `null` values remove keys.
-    pub async fn update_metadata(
-        &self,
-        id: &str,
-        public: Option<Map<String, Value>>,
-        private: Option<Map<String, Value>>,
-        unsafe_: Option<Map<String, Value>>,
-    ) -> Result<User, ClientError> {
-        let body = json!({"public_metadata": public, "private_metadata": private, "unsafe_metadata": unsafe_});
-        self.0.send(Method::PATCH, &format!("/users/{}/metadata", segment(id)), &[], Some(&body)).await
+    pub async fn update_metadata(&self, id: &str, metadata: &UserMetadata) -> Result<User, ClientError> {
+        self.0.send(Method::PATCH, &format!("/users/{}/metadata", segment(id)), &[], Some(metadata)).await
+    }
+
+    /// `PUT /v1/users/{id}/metadata`: each given object replaces the stored one.
+    pub async fn replace_metadata(&self, id: &str, metadata: &UserMetadata) -> Result<User, ClientError> {
+        self.0.send(Method::PUT, &format!("/users/{}/metadata", segment(id)), &[], Some(metadata)).await
+    }
+
+    /// `POST /v1/users/{id}/verify_password`: `Ok(true)` when it matches, `Ok(false)` when not.
+    pub async fn verify_password(&self, id: &str, password: &str) -> Result<bool, ClientError> {
+        let body = VerifyPassword { password: password.to_owned() };
+        match self
+            .0
+            .send::<Value, _>(Method::POST, &format!("/users/{}/verify_password", segment(id)), &[], Some(&body))
+            .await
+        {
+            Ok(answer) => Ok(answer["verified"] == true),
+            Err(e) if e.code() == Some("form_password_incorrect") => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// `DELETE /v1/users/{id}`.

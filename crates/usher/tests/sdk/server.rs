@@ -7,7 +7,7 @@ use aws_lc_rs::{
     signature::{self, RsaEncoding, RsaKeyPair},
 };
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::oneshot;
 use usher::{Usher, UsherConfig};
 use usher_server::{
@@ -64,7 +64,8 @@ impl TestServer {
 
     /// A user with an active session: (user id, session id, session token).
     pub async fn signed_in(&self, usher: &Usher, email: &str) -> (String, String, String) {
-        let user = usher.client().users().create(&json!({"email_address": [email]})).await.unwrap();
+        let params = usher::types::requests::CreateUser { email_address: vec![email.into()], ..Default::default() };
+        let user = usher.client().users().create(&params).await.unwrap();
         let session = usher.client().sessions().create(&user.id).await.unwrap();
         let token = usher.client().sessions().token(&session.id, None).await.unwrap();
         (user.id, session.id, token)

@@ -7,7 +7,10 @@ use axum::{
     routing::{get, post},
 };
 use serde::Deserialize;
-use usher_types::{Session, SessionStatus, Token};
+use usher_types::{
+    Session, SessionStatus, Token,
+    requests::{CreateSession, TokenOptions},
+};
 
 use super::{list_response, users};
 use crate::{
@@ -61,13 +64,10 @@ async fn list_sessions(State(state): State<AppState>, Query(q): Query<ListSessio
     Ok(list_response(sessions.iter().map(wire::session).collect(), total, q.paginated))
 }
 
-#[derive(Debug, Deserialize)]
-struct NewSession {
-    user_id: String,
-    active_organization_id: Option<String>,
-}
-
-async fn create_session(State(state): State<AppState>, JsonBody(b): JsonBody<NewSession>) -> ApiResult<Json<Session>> {
+async fn create_session(
+    State(state): State<AppState>,
+    JsonBody(b): JsonBody<CreateSession>,
+) -> ApiResult<Json<Session>> {
     let user = users::load(&state, &b.user_id).await?;
     let now = state.now();
     if user.banned {
@@ -107,21 +107,15 @@ async fn revoke_session(State(state): State<AppState>, Path(id): Path<String>) -
     Ok(Json(wire::session(&session)))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct TokenOptions {
-    expires_in_seconds: Option<i64>,
-}
-
-impl TokenOptions {
-    fn lifetime(&self) -> ApiResult<Option<i64>> {
-        match self.expires_in_seconds {
-            Some(s) if !TOKEN_LIFETIME.contains(&s) => Err(ApiError::invalid(
-                "form_param_value_invalid",
-                "expires_in_seconds",
-                format!("expires_in_seconds must be between {} and {}.", TOKEN_LIFETIME.start(), TOKEN_LIFETIME.end()),
-            )),
-            other => Ok(other),
-        }
+/// The requested lifetime, checked against Clerk's bounds.
+fn lifetime(options: &TokenOptions) -> ApiResult<Option<i64>> {
+    match options.expires_in_seconds {
+        Some(s) if !TOKEN_LIFETIME.contains(&s) => Err(ApiError::invalid(
+            "form_param_value_invalid",
+            "expires_in_seconds",
+            format!("expires_in_seconds must be between {} and {}.", TOKEN_LIFETIME.start(), TOKEN_LIFETIME.end()),
+        )),
+        other => Ok(other),
     }
 }
 
@@ -137,7 +131,7 @@ async fn session_token(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<TokenOptions>,
 ) -> ApiResult<Json<Token>> {
-    let lifetime = b.lifetime()?;
+    let lifetime = lifetime(&b)?;
     let session = live_session(&state, &id).await?;
     let default = i64::try_from(state.config.session_token_lifetime.as_secs()).unwrap_or(60);
     let jwt = tokens::mint_session_token(&state, &session, lifetime.unwrap_or(default), None).await?;
@@ -149,7 +143,7 @@ async fn template_token(
     Path((id, name)): Path<(String, String)>,
     JsonBody(b): JsonBody<TokenOptions>,
 ) -> ApiResult<Json<Token>> {
-    let lifetime = b.lifetime()?;
+    let lifetime = lifetime(&b)?;
     let session = live_session(&state, &id).await?;
     let template = state.store.get_template_by_name(&name).await?.ok_or(ApiError::NotFound("JWT template"))?;
     let user = users::load(&state, &session.user_id).await?;

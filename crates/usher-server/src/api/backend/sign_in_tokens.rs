@@ -5,8 +5,7 @@ use axum::{
     extract::{Path, State},
     routing::post,
 };
-use serde::Deserialize;
-use usher_types::SignInToken;
+use usher_types::{SignInToken, requests::CreateSignInToken};
 
 use super::users;
 use crate::{
@@ -27,15 +26,9 @@ pub(super) fn router() -> Router<AppState> {
         .route("/sign_in_tokens/{id}/revoke", post(revoke_sign_in_token))
 }
 
-#[derive(Debug, Deserialize)]
-struct NewSignInToken {
-    user_id: String,
-    expires_in_seconds: Option<i64>,
-}
-
 async fn create_sign_in_token(
     State(state): State<AppState>,
-    JsonBody(b): JsonBody<NewSignInToken>,
+    JsonBody(b): JsonBody<CreateSignInToken>,
 ) -> ApiResult<Json<SignInToken>> {
     let lifetime = b.expires_in_seconds.unwrap_or(DEFAULT_LIFETIME_SECS);
     if !(1..=DEFAULT_LIFETIME_SECS).contains(&lifetime) {

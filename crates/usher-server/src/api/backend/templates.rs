@@ -8,7 +8,7 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::Value;
-use usher_types::{DeletedObject, JwtTemplate};
+use usher_types::{DeletedObject, JwtTemplate, requests::JwtTemplateParams};
 
 use super::list_response;
 use crate::{
@@ -37,53 +37,38 @@ pub(super) fn router() -> Router<AppState> {
         .route("/jwt_templates/{id}", get(get_template).patch(update_template).delete(delete_template))
 }
 
-/// Create and update bodies; on update, absent fields keep their values.
-#[derive(Debug, Default, Deserialize)]
-struct TemplateInput {
-    name: Option<String>,
-    claims: Option<Value>,
-    lifetime: Option<i64>,
-    allowed_clock_skew: Option<i64>,
-    custom_signing_key: Option<bool>,
-    signing_algorithm: Option<String>,
-    signing_key: Option<String>,
-}
-
-impl TemplateInput {
-    /// Applies the input to `t` and checks the result as a whole.
-    fn apply(self, t: &mut TemplateRecord) -> ApiResult<()> {
-        if let Some(name) = self.name {
-            let valid = !name.trim().is_empty()
-                && name.chars().count() <= 128
-                && !name.chars().any(|c| c.is_control() || c == '/');
-            if !valid {
-                return Err(ApiError::format(
-                    "name",
-                    "name must be 1 to 128 characters, without '/' or control characters.",
-                ));
-            }
-            t.name = name;
+/// Applies create or update parameters to `t` and checks the result as a whole.
+fn apply(p: JwtTemplateParams, t: &mut TemplateRecord) -> ApiResult<()> {
+    if let Some(name) = p.name {
+        let valid =
+            !name.trim().is_empty() && name.chars().count() <= 128 && !name.chars().any(|c| c.is_control() || c == '/');
+        if !valid {
+            return Err(ApiError::format(
+                "name",
+                "name must be 1 to 128 characters, without '/' or control characters.",
+            ));
         }
-        if let Some(claims) = self.claims {
-            t.claims = claims;
-        }
-        if let Some(v) = self.lifetime {
-            t.lifetime = v;
-        }
-        if let Some(v) = self.allowed_clock_skew {
-            t.allowed_clock_skew = v;
-        }
-        if let Some(v) = self.custom_signing_key {
-            t.custom_signing_key = v;
-        }
-        if let Some(v) = self.signing_algorithm {
-            t.signing_algorithm = v;
-        }
-        if self.signing_key.is_some() {
-            t.signing_key = self.signing_key;
-        }
-        check(t)
+        t.name = name;
     }
+    if let Some(claims) = p.claims {
+        t.claims = claims;
+    }
+    if let Some(v) = p.lifetime {
+        t.lifetime = v;
+    }
+    if let Some(v) = p.allowed_clock_skew {
+        t.allowed_clock_skew = v;
+    }
+    if let Some(v) = p.custom_signing_key {
+        t.custom_signing_key = v;
+    }
+    if let Some(v) = p.signing_algorithm {
+        t.signing_algorithm = v;
+    }
+    if p.signing_key.is_some() {
+        t.signing_key = p.signing_key;
+    }
+    check(t)
 }
 
 fn check(t: &mut TemplateRecord) -> ApiResult<()> {
@@ -148,7 +133,7 @@ fn check(t: &mut TemplateRecord) -> ApiResult<()> {
 
 async fn create_template(
     State(state): State<AppState>,
-    JsonBody(b): JsonBody<TemplateInput>,
+    JsonBody(b): JsonBody<JwtTemplateParams>,
 ) -> ApiResult<Json<JwtTemplate>> {
     for (param, missing) in [("name", b.name.is_none()), ("claims", b.claims.is_none())] {
         if missing {
@@ -165,7 +150,7 @@ async fn create_template(
         updated_at: now,
         ..TemplateRecord::default()
     };
-    b.apply(&mut template)?;
+    apply(b, &mut template)?;
     state.store.create_template(&template).await?;
     Ok(Json(wire::template(&template)))
 }
@@ -195,10 +180,10 @@ async fn get_template(State(state): State<AppState>, Path(id): Path<String>) -> 
 async fn update_template(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    JsonBody(b): JsonBody<TemplateInput>,
+    JsonBody(b): JsonBody<JwtTemplateParams>,
 ) -> ApiResult<Json<JwtTemplate>> {
     let mut template = load(&state, &id).await?;
-    b.apply(&mut template)?;
+    apply(b, &mut template)?;
     template.updated_at = state.now();
     if !state.store.update_template(&template).await? {
         return Err(ApiError::NotFound("JWT template"));

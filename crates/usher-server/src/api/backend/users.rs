@@ -5,14 +5,16 @@ use axum::{
     extract::{Path, State},
     routing::{get, post},
 };
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
-use usher_types::{DeletedObject, TotalCount, User};
+use serde_json::{Value, json};
+use usher_types::{
+    DeletedObject, TotalCount, User,
+    requests::{CreateUser, UpdateUser, UserMetadata, VerifyPassword},
+};
 
 use super::user_list::ListUsers;
 use crate::{
     api::{
-        extract::{JsonBody, Query, nullable},
+        extract::{JsonBody, Query},
         validate,
     },
     error::{ApiError, ApiResult},
@@ -39,31 +41,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/users/{id}/verify_password", post(verify_password))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct NewUser {
-    #[serde(default)]
-    email_address: Vec<String>,
-    #[serde(default)]
-    phone_number: Vec<String>,
-    username: Option<String>,
-    password: Option<String>,
-    password_digest: Option<String>,
-    password_hasher: Option<String>,
-    #[serde(default)]
-    skip_password_checks: bool,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    external_id: Option<String>,
-    locale: Option<String>,
-    public_metadata: Option<Map<String, Value>>,
-    private_metadata: Option<Map<String, Value>>,
-    unsafe_metadata: Option<Map<String, Value>>,
-    delete_self_enabled: Option<bool>,
-    create_organization_enabled: Option<bool>,
-    create_organizations_limit: Option<i64>,
-}
-
-async fn create_user(State(state): State<AppState>, JsonBody(body): JsonBody<NewUser>) -> ApiResult<Json<User>> {
+async fn create_user(State(state): State<AppState>, JsonBody(body): JsonBody<CreateUser>) -> ApiResult<Json<User>> {
     let now = state.now();
     let emails = identifiers(&body.email_address, "email_address", validate::email, now)?;
     let phones = identifiers(&body.phone_number, "phone_number", validate::phone, now)?;
@@ -192,36 +170,6 @@ async fn get_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiR
     Ok(Json(wire::user(&load(&state, &id).await?, state.now())))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct UpdateUser {
-    #[serde(default, deserialize_with = "nullable")]
-    first_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    last_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    username: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    external_id: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    locale: Option<Option<String>>,
-    password: Option<String>,
-    password_digest: Option<String>,
-    password_hasher: Option<String>,
-    #[serde(default)]
-    skip_password_checks: bool,
-    #[serde(default)]
-    sign_out_of_other_sessions: bool,
-    primary_email_address_id: Option<String>,
-    primary_phone_number_id: Option<String>,
-    public_metadata: Option<Map<String, Value>>,
-    private_metadata: Option<Map<String, Value>>,
-    unsafe_metadata: Option<Map<String, Value>>,
-    delete_self_enabled: Option<bool>,
-    create_organization_enabled: Option<bool>,
-    #[serde(default, deserialize_with = "nullable")]
-    create_organizations_limit: Option<Option<i64>>,
-}
-
 fn clean(param: &str, value: Option<Option<String>>) -> ApiResult<Option<Option<String>>> {
     value.map(|v| validate::opt_text(param, v)).transpose()
 }
@@ -326,65 +274,56 @@ async fn update_user(
     Ok(Json(wire::user(&updated, now)))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct Metadata {
-    public_metadata: Option<Map<String, Value>>,
-    private_metadata: Option<Map<String, Value>>,
-    unsafe_metadata: Option<Map<String, Value>>,
-}
-
-impl Metadata {
-    /// Applies each given object to the user: merged deeply, or replacing what was there.
-    async fn apply(self, state: &AppState, id: &str, replace: bool) -> ApiResult<Json<User>> {
-        let parts = [
-            ("public_metadata", self.public_metadata),
-            ("private_metadata", self.private_metadata),
-            ("unsafe_metadata", self.unsafe_metadata),
-        ];
-        let now = state.now();
-        // The merged result must respect the size limit too; the edit refuses to write it if not.
-        let refused = std::sync::Mutex::new(None);
-        let updated = state
-            .store
-            .update_user(id, &|u: &mut UserRecord| {
-                let targets = [&mut u.public_metadata, &mut u.private_metadata, &mut u.unsafe_metadata];
-                for ((param, patch), target) in parts.iter().zip(targets) {
-                    match patch {
-                        Some(patch) if replace => *target = patch.clone(),
-                        Some(patch) => validate::merge(target, patch.clone()),
-                        None => continue,
-                    }
-                    if let Err(e) = validate::metadata(param, target.clone()) {
-                        *refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                        return false;
-                    }
+/// Applies each given object to the user: merged deeply, or replacing what was there.
+async fn apply_metadata(state: &AppState, id: &str, m: UserMetadata, replace: bool) -> ApiResult<Json<User>> {
+    let parts = [
+        ("public_metadata", m.public_metadata),
+        ("private_metadata", m.private_metadata),
+        ("unsafe_metadata", m.unsafe_metadata),
+    ];
+    let now = state.now();
+    // The merged result must respect the size limit too; the edit refuses to write it if not.
+    let refused = std::sync::Mutex::new(None);
+    let updated = state
+        .store
+        .update_user(id, &|u: &mut UserRecord| {
+            let targets = [&mut u.public_metadata, &mut u.private_metadata, &mut u.unsafe_metadata];
+            for ((param, patch), target) in parts.iter().zip(targets) {
+                match patch {
+                    Some(patch) if replace => *target = patch.clone(),
+                    Some(patch) => validate::merge(target, patch.clone()),
+                    None => continue,
                 }
-                u.updated_at = now;
-                true
-            })
-            .await?
-            .ok_or(ApiError::NotFound("user"))?;
-        if let Some(e) = refused.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            return Err(e);
-        }
-        Ok(Json(wire::user(&updated, now)))
+                if let Err(e) = validate::metadata(param, target.clone()) {
+                    *refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                    return false;
+                }
+            }
+            u.updated_at = now;
+            true
+        })
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    if let Some(e) = refused.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
     }
+    Ok(Json(wire::user(&updated, now)))
 }
 
 async fn merge_metadata(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    JsonBody(b): JsonBody<Metadata>,
+    JsonBody(b): JsonBody<UserMetadata>,
 ) -> ApiResult<Json<User>> {
-    b.apply(&state, &id, false).await
+    apply_metadata(&state, &id, b, false).await
 }
 
 async fn replace_metadata(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    JsonBody(b): JsonBody<Metadata>,
+    JsonBody(b): JsonBody<UserMetadata>,
 ) -> ApiResult<Json<User>> {
-    b.apply(&state, &id, true).await
+    apply_metadata(&state, &id, b, true).await
 }
 
 async fn delete_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<DeletedObject>> {
@@ -430,11 +369,6 @@ async fn unlock_user(State(state): State<AppState>, Path(id): Path<String>) -> A
         u.failed_attempts = 0;
     })
     .await
-}
-
-#[derive(Debug, Deserialize)]
-struct VerifyPassword {
-    password: String,
 }
 
 async fn verify_password(

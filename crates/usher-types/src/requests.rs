@@ -1,0 +1,218 @@
+//! Request bodies of the Backend API, shared by the server (which deserialises them) and the
+//! SDK (which serialises them). Absent fields are not sent; on updates, `Some(None)` sends
+//! `null`, which clears the field.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+/// For `Option<Option<T>>` fields: absent → `None`, `null` → `Some(None)`, a value → `Some(Some(v))`.
+pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// `POST /v1/users`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateUser {
+    /// Email addresses; the first becomes the primary one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub email_address: Vec<String>,
+    /// Phone numbers in E.164; the first becomes the primary one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phone_number: Vec<String>,
+    /// A unique username.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// A password, hashed with Argon2id by the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// An imported hash instead of a password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_digest: Option<String>,
+    /// `argon2id`, `argon2i` or `bcrypt`, with `password_digest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hasher: Option<String>,
+    /// Skips the password length policy (imports).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_password_checks: bool,
+    /// Given name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// Family name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// The application's own id for the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Preferred locale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// Public metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_metadata: Option<Map<String, Value>>,
+    /// Private metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_metadata: Option<Map<String, Value>>,
+    /// Unsafe metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsafe_metadata: Option<Map<String, Value>>,
+    /// Whether the user may delete their own account (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_self_enabled: Option<bool>,
+    /// Whether the user may create organizations (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_organization_enabled: Option<bool>,
+    /// How many organizations the user may create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_organizations_limit: Option<i64>,
+}
+
+/// `PATCH /v1/users/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateUser {
+    /// Given name; `Some(None)` clears it.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<Option<String>>,
+    /// Family name; `Some(None)` clears it.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<Option<String>>,
+    /// Username; `Some(None)` clears it.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    pub username: Option<Option<String>>,
+    /// External id; `Some(None)` clears it.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<Option<String>>,
+    /// Locale; `Some(None)` clears it.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    pub locale: Option<Option<String>>,
+    /// A new password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// An imported hash instead of a password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_digest: Option<String>,
+    /// `argon2id`, `argon2i` or `bcrypt`, with `password_digest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hasher: Option<String>,
+    /// Skips the password length policy.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_password_checks: bool,
+    /// With a new password: end the user's sessions.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sign_out_of_other_sessions: bool,
+    /// One of the user's email address ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_email_address_id: Option<String>,
+    /// One of the user's phone number ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_phone_number_id: Option<String>,
+    /// Replaces the public metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_metadata: Option<Map<String, Value>>,
+    /// Replaces the private metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_metadata: Option<Map<String, Value>>,
+    /// Replaces the unsafe metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsafe_metadata: Option<Map<String, Value>>,
+    /// Whether the user may delete their own account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_self_enabled: Option<bool>,
+    /// Whether the user may create organizations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_organization_enabled: Option<bool>,
+    /// How many organizations the user may create; `Some(None)` removes the limit.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    pub create_organizations_limit: Option<Option<i64>>,
+}
+
+/// `PATCH` (deep merge, `null` removes) or `PUT` (replace) `/v1/users/{id}/metadata`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserMetadata {
+    /// Public metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_metadata: Option<Map<String, Value>>,
+    /// Private metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_metadata: Option<Map<String, Value>>,
+    /// Unsafe metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsafe_metadata: Option<Map<String, Value>>,
+}
+
+/// `POST /v1/users/{id}/verify_password`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyPassword {
+    /// The password to check.
+    pub password: String,
+}
+
+/// `POST /v1/sessions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateSession {
+    /// The user to sign in.
+    pub user_id: String,
+    /// The organization to make active.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_organization_id: Option<String>,
+}
+
+/// `POST /v1/sessions/{id}/tokens[/{template}]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenOptions {
+    /// A lifetime other than the default (session: 60 s; template: its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_seconds: Option<i64>,
+}
+
+/// `POST` and `PATCH /v1/jwt_templates[/{id}]`; on update, absent fields keep their values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JwtTemplateParams {
+    /// Unique name (required on create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Claims with shortcodes (required on create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Value>,
+    /// Token lifetime in seconds, 30..=315360000 (default 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifetime: Option<i64>,
+    /// `nbf` back-dating in seconds, 0..=300 (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_clock_skew: Option<i64>,
+    /// Sign with `signing_key` instead of the instance key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_signing_key: Option<bool>,
+    /// `HS256`…`HS512` or `RS256`…`RS512`, with a custom key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_algorithm: Option<String>,
+    /// The secret (HS*, 32+ bytes) or PEM private key (RS*); write-only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<String>,
+}
+
+/// `POST /v1/sign_in_tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateSignInToken {
+    /// The user the token signs in.
+    pub user_id: String,
+    /// Lifetime in seconds (default 30 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_seconds: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn updates_tell_absent_from_null() {
+        let update: UpdateUser = serde_json::from_value(json!({"first_name": "Ada", "last_name": null})).unwrap();
+        assert_eq!(
+            (update.first_name, update.last_name, update.username),
+            (Some(Some("Ada".into())), Some(None), None)
+        );
+        let sent = serde_json::to_value(UpdateUser { last_name: Some(None), ..Default::default() }).unwrap();
+        assert_eq!(sent, json!({"last_name": null}));
+    }
+}
