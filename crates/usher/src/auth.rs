@@ -8,6 +8,19 @@ use usher_types::User;
 use crate::{Usher, client::ClientError, verify::SessionClaims};
 
 /// Who made the request, as far as the session token says.
+///
+/// Extract it in any handler behind [`UsherLayer`](crate::UsherLayer):
+///
+/// ```
+/// use axum::{http::StatusCode, Json};
+/// use usher::Auth;
+///
+/// async fn route(auth: Auth) -> Result<Json<serde_json::Value>, (StatusCode, &'static str)> {
+///     let user_id = auth.user_id.ok_or((StatusCode::UNAUTHORIZED, "Error: No signed in user"))?;
+///     Ok(Json(serde_json::json!({ "userId": user_id })))
+/// }
+/// # let _: axum::routing::MethodRouter = axum::routing::get(route);
+/// ```
 #[derive(Clone)]
 pub struct Auth {
     /// `sub`: the signed-in user, `None` when signed out.
@@ -33,6 +46,15 @@ pub struct Auth {
 }
 
 /// What [`Auth::has`] checks.
+///
+/// ```
+/// # fn f(auth: usher::Auth) {
+/// use usher::Check;
+/// if auth.has(Check::Role("admin")) || auth.has(Check::Permission("org:invoices:read")) {
+///     // show the invoices
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Check<'a> {
     /// An organization role, with or without the `org:` prefix.
@@ -100,6 +122,15 @@ impl Auth {
     }
 
     /// A token from the JWT template `name` (e.g. `"supabase"`), or `None` when signed out.
+    ///
+    /// ```no_run
+    /// # async fn f(auth: usher::Auth) -> Result<(), usher::ClientError> {
+    /// if let Some(token) = auth.get_token_with_template("supabase").await? {
+    ///     // call Supabase with `Authorization: Bearer {token}`
+    /// #   let _ = token;
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn get_token_with_template(&self, name: &str) -> Result<Option<String>, ClientError> {
         self.mint(Some(name)).await
     }

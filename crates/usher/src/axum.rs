@@ -17,6 +17,14 @@ use usher_types::User;
 use crate::{Auth, Usher};
 
 /// Authenticates every request and attaches its [`Auth`]; never blocks a request by itself.
+///
+/// ```
+/// # fn f(usher: usher::Usher) {
+/// let app: axum::Router = axum::Router::new()
+///     .route("/", axum::routing::get(|| async { "hello" }))
+///     .layer(usher.layer()); // or usher::UsherLayer::new(usher)
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct UsherLayer {
     usher: Usher,
@@ -124,6 +132,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
 }
 
 /// An [`Auth`] that must be signed in: otherwise the request gets 401 `Unauthorized`.
+///
+/// ```
+/// use usher::RequireAuth;
+///
+/// async fn dashboard(RequireAuth(auth): RequireAuth) -> String {
+///     format!("hello {}", auth.user_id.unwrap_or_default())
+/// }
+/// # let _: axum::routing::MethodRouter = axum::routing::get(dashboard);
+/// ```
 pub struct RequireAuth(pub Auth);
 
 impl<S: Send + Sync> FromRequestParts<S> for RequireAuth {
@@ -140,6 +157,15 @@ impl<S: Send + Sync> FromRequestParts<S> for RequireAuth {
 }
 
 /// The signed-in user (`locals.currentUser()`): `None` when signed out.
+///
+/// ```
+/// use usher::CurrentUser;
+///
+/// async fn me(CurrentUser(user): CurrentUser) -> String {
+///     user.and_then(|u| u.first_name).unwrap_or_else(|| "stranger".into())
+/// }
+/// # let _: axum::routing::MethodRouter = axum::routing::get(me);
+/// ```
 pub struct CurrentUser(pub Option<User>);
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
@@ -161,6 +187,18 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
 impl Auth {
     /// A 307 to the sign-in page with `redirect_url` = this request's URL
     /// (`redirectToSignIn()`).
+    ///
+    /// ```
+    /// use axum::response::{IntoResponse, Response};
+    ///
+    /// async fn page(auth: usher::Auth) -> Response {
+    ///     if !auth.is_authenticated() {
+    ///         return auth.redirect_to_sign_in();
+    ///     }
+    ///     "members only".into_response()
+    /// }
+    /// # let _: axum::routing::MethodRouter = axum::routing::get(page);
+    /// ```
     pub fn redirect_to_sign_in(&self) -> Response {
         Redirect::temporary(&self.sign_in_redirect_url()).into_response()
     }

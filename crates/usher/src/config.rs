@@ -47,6 +47,13 @@ impl std::fmt::Debug for UsherConfig {
 
 impl UsherConfig {
     /// A configuration from the two keys and the Backend API URL, with defaults for the rest.
+    ///
+    /// ```
+    /// let mut config = usher::UsherConfig::new("sk_test_x", "pk_test_MTI3LjAuMC4xOjg3ODck", "http://127.0.0.1:8787")?;
+    /// config.authorized_parties = vec!["https://app.example.com".into()];
+    /// assert_eq!(config.sign_in_url(), "http://127.0.0.1:8787/sign-in");
+    /// # Ok::<(), usher::ConfigError>(())
+    /// ```
     pub fn new(
         secret_key: impl Into<String>,
         publishable_key: impl Into<String>,
@@ -69,6 +76,11 @@ impl UsherConfig {
 
     /// Reads `CLERK_SECRET_KEY`, `PUBLIC_CLERK_PUBLISHABLE_KEY`, `CLERK_API_URL`,
     /// `CLERK_JWT_KEY`, `PUBLIC_CLERK_SIGN_IN_URL` and `PUBLIC_CLERK_SIGN_UP_URL`.
+    ///
+    /// ```no_run
+    /// let config = usher::UsherConfig::from_env().expect("the Clerk keys are set");
+    /// # let _ = config;
+    /// ```
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
     }

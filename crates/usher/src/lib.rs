@@ -51,6 +51,8 @@
 //!
 //! Layout: [`config`], [`verify`], [`client`], `auth` ([`Auth`]), `axum` (layer and extractors).
 
+#![warn(missing_docs)]
+
 pub mod client;
 pub mod config;
 pub mod verify;

@@ -126,7 +126,18 @@ struct RemoteJwks {
     fetches: AtomicU64,
 }
 
-/// Verifies session tokens; cheap to share behind an `Arc`.
+/// Verifies session tokens; cheap to share behind an `Arc`. [`Usher`](crate::Usher) makes one
+/// from its configuration; use it directly outside axum.
+///
+/// ```no_run
+/// # async fn f(token: &str) {
+/// let verifier = usher::Verifier::remote("http://127.0.0.1:8787", "sk_test_x", reqwest::Client::new(), std::time::Duration::from_secs(30));
+/// match verifier.verify(token).await {
+///     Ok(claims) => println!("user {} in session {}", claims.user_id, claims.session_id),
+///     Err(reason) => println!("signed out: {reason}"),
+/// }
+/// # }
+/// ```
 pub struct Verifier {
     keys: Keys,
     leeway: Duration,

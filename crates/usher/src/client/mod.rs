@@ -19,6 +19,19 @@ use serde::{Serialize, de::DeserializeOwned};
 use usher_types::{ClerkError, ClerkErrors, Jwks};
 
 /// What a Backend API call can fail with.
+///
+/// ```no_run
+/// # async fn f(client: usher::BackendClient) {
+/// match client.users().get("user_123").await {
+///     Ok(user) => println!("{:?}", user.first_name),
+///     Err(e) if e.is_not_found() => println!("no such user"),
+///     Err(usher::ClientError::Api { status, retry_after: Some(wait), .. }) if status == 429 => {
+///         println!("rate limited; retry in {wait:?}")
+///     }
+///     Err(e) => println!("failed: {e}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The server answered with an error (4xx or 5xx).
@@ -64,7 +77,16 @@ impl ClientError {
     }
 }
 
-/// The Backend API client; cheap to clone.
+/// The Backend API client; cheap to clone. From [`Usher::client`](crate::Usher::client) or
+/// [`Auth::client`](crate::Auth::client), or on its own:
+///
+/// ```no_run
+/// # async fn f() -> Result<(), usher::ClientError> {
+/// let client = usher::BackendClient::new("http://127.0.0.1:8787", "sk_test_x", reqwest::Client::new());
+/// let page = client.users().list(&Default::default()).await?;
+/// println!("{} users", page.total_count);
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct BackendClient {
     http: reqwest::Client,
