@@ -60,6 +60,28 @@ pub fn start_usher(env: &[(&str, &str)]) -> Usher {
     Usher { child, url, secret, publishable, _dir: dir }
 }
 
+impl Usher {
+    /// Creates a user and a session through the Backend API; returns the session id.
+    pub async fn session(&self, http: &reqwest::Client) -> String {
+        let post = |path: &str, body: serde_json::Value| {
+            http.post(format!("{}{path}", self.url)).bearer_auth(&self.secret).json(&body).send()
+        };
+        let user: serde_json::Value = post("/v1/users", serde_json::json!({"email_address": ["bench@example.com"]}))
+            .await
+            .expect("create user")
+            .json()
+            .await
+            .expect("user");
+        let session: serde_json::Value = post("/v1/sessions", serde_json::json!({"user_id": user["id"]}))
+            .await
+            .expect("create session")
+            .json()
+            .await
+            .expect("session");
+        session["id"].as_str().expect("session id").to_owned()
+    }
+}
+
 /// Latencies of one measured phase.
 pub struct Summary {
     /// Completed requests per second.

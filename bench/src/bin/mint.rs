@@ -9,7 +9,6 @@ use aws_lc_rs::{
     rsa::KeySize,
     signature::{self, RsaKeyPair},
 };
-use serde_json::{Value, json};
 use usher_bench::{load, ms, start_usher};
 
 const PHASE: Duration = Duration::from_secs(10);
@@ -45,14 +44,7 @@ async fn main() {
 
     let usher = start_usher(&[("USHER_BACKEND_RATE_LIMIT", "0")]);
     let http = reqwest::Client::new();
-    let post = |path: String, body: Value| {
-        http.post(format!("{}{path}", usher.url)).bearer_auth(&usher.secret).json(&body).send()
-    };
-    let user: Value =
-        post("/v1/users".into(), json!({"email_address": ["bench@example.com"]})).await.unwrap().json().await.unwrap();
-    let session: Value =
-        post("/v1/sessions".into(), json!({"user_id": user["id"]})).await.unwrap().json().await.unwrap();
-    let url = format!("{}/v1/sessions/{}/tokens", usher.url, session["id"].as_str().unwrap());
+    let url = format!("{}/v1/sessions/{}/tokens", usher.url, usher.session(&http).await);
     let (client, secret) = (http.clone(), usher.secret.clone());
     let mint = move || {
         let (client, url, secret) = (client.clone(), url.clone(), secret.clone());

@@ -40,11 +40,7 @@ async fn main() {
     let post = |path: String, body: Value| {
         http.post(format!("{}{path}", server.url)).bearer_auth(&server.secret).json(&body).send()
     };
-    let user: Value =
-        post("/v1/users".into(), json!({"email_address": ["bench@example.com"]})).await.unwrap().json().await.unwrap();
-    let session: Value =
-        post("/v1/sessions".into(), json!({"user_id": user["id"]})).await.unwrap().json().await.unwrap();
-    let mint_path = format!("/v1/sessions/{}/tokens", session["id"].as_str().unwrap());
+    let mint_path = format!("/v1/sessions/{}/tokens", server.session(&http).await);
     let mut tokens = Vec::with_capacity(TOKENS);
     for _ in 0..TOKENS {
         let token: Value =

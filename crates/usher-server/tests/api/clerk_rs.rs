@@ -22,9 +22,29 @@ async fn clerk_rs_reads_users_and_the_jwks() {
     assert_eq!(user.phone_numbers[0].phone_number, "+15555550100");
     assert_eq!(user.public_metadata.get("plan"), Some(&json!("pro")));
 
-    let list = users_api::get_user_list(
-        &config,
-        Some(vec!["ada@example.com".into()]),
+    let list = list_users(&config, Some(vec!["ada@example.com".into()])).await.expect("clerk-rs lists users");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].id, user.id);
+    let all = list_users(&config, None).await.unwrap();
+    assert_eq!(all.len(), 2);
+
+    let jwks = jwks_api::get_jwks(&config).await.expect("clerk-rs reads the JWKS");
+    let keys = serde_json::to_value(jwks.keys.expect("keys")).unwrap();
+    assert_eq!(keys, app.jwks().await["keys"]);
+
+    let missing = users_api::get_user(&config, "user_nope").await;
+    assert!(missing.is_err());
+}
+
+/// `get_user_list` with only an email filter, `limit=10` and newest first (its other 24
+/// parameters unset).
+async fn list_users(
+    config: &Configuration,
+    email_address: Option<Vec<String>>,
+) -> Result<Vec<clerk_rs::models::User>, clerk_rs::apis::Error<users_api::GetUserListError>> {
+    users_api::get_user_list(
+        config,
+        email_address,
         None,
         None,
         None,
@@ -52,46 +72,4 @@ async fn clerk_rs_reads_users_and_the_jwks() {
         Some("-created_at"),
     )
     .await
-    .expect("clerk-rs lists users");
-    assert_eq!(list.len(), 1);
-    assert_eq!(list[0].id, user.id);
-    let all = users_api::get_user_list(
-        &config,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        Some(10),
-        None,
-        None,
-        None,
-    )
-    .await
-    .unwrap();
-    assert_eq!(all.len(), 2);
-
-    let jwks = jwks_api::get_jwks(&config).await.expect("clerk-rs reads the JWKS");
-    let keys = serde_json::to_value(jwks.keys.expect("keys")).unwrap();
-    assert_eq!(keys, app.jwks().await["keys"]);
-
-    let missing = users_api::get_user(&config, "user_nope").await;
-    assert!(missing.is_err());
 }

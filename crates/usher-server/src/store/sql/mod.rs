@@ -361,22 +361,9 @@ impl Store for SqlStore {
     }
 
     async fn create_template(&self, t: &TemplateRecord) -> StoreResult<()> {
-        sqlx::query(&format!(
-            "INSERT INTO jwt_templates ({TEMPLATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        ))
-        .bind(&t.id)
-        .bind(&t.name)
-        .bind(t.claims.to_string())
-        .bind(t.lifetime)
-        .bind(t.allowed_clock_skew)
-        .bind(flag(t.custom_signing_key))
-        .bind(&t.signing_algorithm)
-        .bind(t.signing_key.as_deref())
-        .bind(t.created_at)
-        .bind(t.updated_at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_write_err)?;
+        let sql =
+            format!("INSERT INTO jwt_templates ({TEMPLATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
+        bind_template(sqlx::query(&sql), t).execute(&self.pool).await.map_err(map_write_err)?;
         Ok(())
     }
 
@@ -402,22 +389,11 @@ impl Store for SqlStore {
     }
 
     async fn update_template(&self, t: &TemplateRecord) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE jwt_templates SET name = $2, claims = $3, lifetime = $4, allowed_clock_skew = $5, custom_signing_key = $6, \
-             signing_algorithm = $7, signing_key = $8, updated_at = $9 WHERE id = $1",
-        )
-        .bind(&t.id)
-        .bind(&t.name)
-        .bind(t.claims.to_string())
-        .bind(t.lifetime)
-        .bind(t.allowed_clock_skew)
-        .bind(flag(t.custom_signing_key))
-        .bind(&t.signing_algorithm)
-        .bind(t.signing_key.as_deref())
-        .bind(t.updated_at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_write_err)?;
+        // Same parameters as the insert; `created_at` is written back unchanged.
+        let sql = "UPDATE jwt_templates SET name = $2, claims = $3, lifetime = $4, allowed_clock_skew = $5, \
+                   custom_signing_key = $6, signing_algorithm = $7, signing_key = $8, created_at = $9, updated_at = $10 \
+                   WHERE id = $1";
+        let done = bind_template(sqlx::query(sql), t).execute(&self.pool).await.map_err(map_write_err)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -457,6 +433,24 @@ impl Store for SqlStore {
             .await?;
         row.as_ref().map(rows::sign_in_token_from_row).transpose()
     }
+}
+
+/// Binds a template's fields in [`TEMPLATE_COLUMNS`] order.
+fn bind_template<'q>(
+    query: Query<'q, sqlx::Any, AnyArguments<'q>>,
+    t: &'q TemplateRecord,
+) -> Query<'q, sqlx::Any, AnyArguments<'q>> {
+    query
+        .bind(&t.id)
+        .bind(&t.name)
+        .bind(t.claims.to_string())
+        .bind(t.lifetime)
+        .bind(t.allowed_clock_skew)
+        .bind(flag(t.custom_signing_key))
+        .bind(&t.signing_algorithm)
+        .bind(t.signing_key.as_deref())
+        .bind(t.created_at)
+        .bind(t.updated_at)
 }
 
 impl SqlStore {
