@@ -116,8 +116,15 @@ impl Auth {
         self.verified.as_deref().map(|v| &v.claims)
     }
 
-    /// A fresh session token from the Backend API, or `None` when signed out.
+    /// The session token (`getToken()` with no options): the request's own token, with no
+    /// network call; `None` when signed out.
     pub async fn get_token(&self) -> Result<Option<String>, ClientError> {
+        Ok(self.token.as_deref().map(str::to_owned))
+    }
+
+    /// A newly minted session token from the Backend API (`getToken({ expiresInSeconds })`-style
+    /// freshness), or `None` when signed out.
+    pub async fn get_fresh_token(&self) -> Result<Option<String>, ClientError> {
         self.mint(None).await
     }
 

@@ -32,7 +32,7 @@
 //! | `clerkMiddleware(options)` | [`UsherLayer`] (from [`Usher::layer`]): authenticates and attaches [`Auth`]; never blocks |
 //! | `clerk()` options, `CLERK_SECRET_KEY`, `PUBLIC_CLERK_PUBLISHABLE_KEY`, `CLERK_API_URL`, `CLERK_JWT_KEY`, `PUBLIC_CLERK_SIGN_IN_URL`, `PUBLIC_CLERK_SIGN_UP_URL` | [`UsherConfig`] ([`UsherConfig::from_env`]); a missing or malformed key is a [`ConfigError`] at startup |
 //! | `locals.auth()` → `{ userId, sessionId, orgId, orgRole, orgSlug, orgPermissions, sessionClaims }` | the [`Auth`] extractor, same fields |
-//! | `auth().getToken()` / `getToken({ template: 'supabase' })` | [`Auth::get_token`] / [`Auth::get_token_with_template`] |
+//! | `auth().getToken()` / `getToken({ template: 'supabase' })` | [`Auth::get_token`] (the request's token, no network; [`Auth::get_fresh_token`] mints one) / [`Auth::get_token_with_template`] |
 //! | `auth().has({ role })` / `has({ permission })` | [`Auth::has`] with [`Check`] |
 //! | `auth().redirectToSignIn()` | [`Auth::redirect_to_sign_in`]: a 307 with `redirect_url` |
 //! | a route that must be signed in | the [`RequireAuth`] extractor (401 otherwise) |

@@ -189,7 +189,9 @@ impl Verifier {
 
     /// A verifier with one PEM public key (`CLERK_JWT_KEY`); no network.
     pub fn from_pem(pem_text: &str) -> Result<Self, String> {
-        let pem = pem::parse(pem_text.trim()).map_err(|e| format!("CLERK_JWT_KEY is not PEM: {e}"))?;
+        // `.env` files often carry the PEM on one line with literal `\n`s.
+        let text = pem_text.trim().replace("\\n", "\n");
+        let pem = pem::parse(&text).map_err(|e| format!("CLERK_JWT_KEY is not PEM: {e}"))?;
         if pem.tag() != "PUBLIC KEY" {
             return Err("CLERK_JWT_KEY must be a PEM \"PUBLIC KEY\"".into());
         }

@@ -301,3 +301,22 @@ async fn concurrent_first_requests_share_one_fetch() {
     assert_eq!(done.load(Ordering::Relaxed), 20);
     assert_eq!(fresh.verifier().jwks_fetches(), 1);
 }
+
+#[tokio::test]
+async fn get_token_returns_the_request_token_and_a_one_line_pem_is_accepted() {
+    let server = start(|_| {}).await;
+    let usher = server.usher(|_| {});
+    let (user, _, token) = server.signed_in(&usher, "a@example.com").await;
+    let auth = usher.authenticate(Some(&token), "http://app.local/".into()).await;
+    assert_eq!(auth.user_id.as_deref(), Some(user.as_str()));
+    assert_eq!(auth.get_token().await.unwrap().as_deref(), Some(token.as_str()), "no network, the same token");
+    let fresh = auth.get_fresh_token().await.unwrap().unwrap();
+    assert_ne!(fresh, token);
+    assert!(usher.verifier().verify(&fresh).await.is_ok());
+
+    let one_line = server.state.keys.signer().public_pem().trim().replace('\n', "\\n");
+    let networkless = server.usher(|c| c.jwt_key = Some(one_line));
+    assert!(networkless.verifier().verify(&token).await.is_ok());
+    let signed_out = usher.authenticate(None, "http://app.local/".into()).await;
+    assert_eq!(signed_out.get_token().await.unwrap(), None);
+}
