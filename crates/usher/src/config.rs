@@ -31,6 +31,9 @@ pub struct UsherConfig {
     pub sign_up_url: Option<String>,
     /// Least time between two JWKS fetches caused by unknown key ids.
     pub jwks_refetch_interval: Duration,
+    /// Refuse tokens whose `iss` is not the Frontend API host of the publishable key (default
+    /// on; turn off only for set-ups where tokens are issued under another domain).
+    pub check_issuer: bool,
 }
 
 impl std::fmt::Debug for UsherConfig {
@@ -69,6 +72,7 @@ impl UsherConfig {
             sign_in_url: None,
             sign_up_url: None,
             jwks_refetch_interval: Duration::from_secs(30),
+            check_issuer: true,
         };
         config.check()?;
         Ok(config)

@@ -45,8 +45,8 @@
 //! without a network call: the JWKS is fetched once from `{CLERK_API_URL}/v1/jwks` and cached
 //! (an unknown `kid` causes at most one refetch per 30 s), or `CLERK_JWT_KEY` (PEM) is used with
 //! no network at all. RS256 only; `exp`/`nbf`/`iat` with a leeway of at most 5 s; `azp` checked
-//! against `authorized_parties`; template tokens, tokens without `sid` and pending sessions count
-//! as signed out. A revoked session's token stays valid until it expires (at most 60 s): that
+//! against `authorized_parties`; `iss` must name the publishable key's Frontend API host;
+//! template tokens, tokens without `sid` and pending sessions count as signed out. A revoked session's token stays valid until it expires (at most 60 s): that
 //! is the price of networkless verification, as with Clerk.
 //!
 //! Layout: [`config`], [`verify`], [`client`], `auth` ([`Auth`]), `axum` (layer and extractors).
@@ -103,6 +103,7 @@ impl Usher {
         }
         .leeway(config.leeway)
         .authorized_parties(config.authorized_parties.clone());
+        let verifier = if config.check_issuer { verifier.issuer_host(config.frontend_api()) } else { verifier };
         let client = BackendClient::new(&config.api_url, &config.secret_key, http);
         Ok(Self { inner: Arc::new(Inner { config, verifier, client }) })
     }

@@ -65,6 +65,9 @@ pub enum VerifyError {
     /// `azp` is not one of the authorized parties.
     #[error("unauthorized party")]
     UnauthorizedParty,
+    /// `iss` is not this instance's Frontend API.
+    #[error("token from another issuer")]
+    Issuer,
     /// The session is pending (it has tasks left), which counts as signed out.
     #[error("session pending")]
     Pending,
@@ -103,6 +106,7 @@ struct Required {
     iat: Option<i64>,
     azp: Option<String>,
     sts: Option<String>,
+    iss: Option<String>,
 }
 
 /// Where keys come from.
@@ -142,6 +146,7 @@ pub struct Verifier {
     keys: Keys,
     leeway: Duration,
     authorized_parties: Vec<String>,
+    issuer_host: Option<String>,
     cache: Mutex<HashMap<String, Arc<SessionClaims>>>,
 }
 
@@ -200,7 +205,13 @@ impl Verifier {
     }
 
     fn with_keys(keys: Keys) -> Self {
-        Self { keys, leeway: Duration::from_secs(5), authorized_parties: Vec::new(), cache: Mutex::new(HashMap::new()) }
+        Self {
+            keys,
+            leeway: Duration::from_secs(5),
+            authorized_parties: Vec::new(),
+            issuer_host: None,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Sets the clock-skew leeway; at most 5 s is allowed.
@@ -212,6 +223,14 @@ impl Verifier {
     /// Accepts tokens whose `azp` is one of these origins (tokens without `azp` still pass).
     pub fn authorized_parties(mut self, parties: Vec<String>) -> Self {
         self.authorized_parties = parties;
+        self
+    }
+
+    /// Accepts only tokens whose `iss`, without its scheme, is `host` (the Frontend API host the
+    /// publishable key names). A token from another instance is refused even if a key it was
+    /// signed with were listed by mistake.
+    pub fn issuer_host(mut self, host: impl Into<String>) -> Self {
+        self.issuer_host = Some(host.into());
         self
     }
 
@@ -278,6 +297,13 @@ impl Verifier {
             && !self.authorized_parties.iter().any(|p| p == azp)
         {
             return Err(VerifyError::UnauthorizedParty);
+        }
+        if let Some(expected) = &self.issuer_host {
+            let iss = required.iss.as_deref().ok_or(VerifyError::Claim("iss"))?;
+            let host = iss.split_once("://").map_or(iss, |(_, rest)| rest).trim_end_matches('/');
+            if host != expected {
+                return Err(VerifyError::Issuer);
+            }
         }
         if required.sts.as_deref() == Some("pending") {
             return Err(VerifyError::Pending);

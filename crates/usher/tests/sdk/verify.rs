@@ -17,8 +17,8 @@ use usher_server::tokens::keys;
 
 use crate::server::{b64, rs256, sign, start};
 
-fn claims(user: &str, sid: &str, now: i64) -> Value {
-    json!({"sub": user, "sid": sid, "iat": now, "nbf": now - 5, "exp": now + 60, "iss": "http://127.0.0.1", "v": 2, "sts": "active"})
+fn claims(user: &str, sid: &str, now: i64, iss: &str) -> Value {
+    json!({"sub": user, "sid": sid, "iat": now, "nbf": now - 5, "exp": now + 60, "iss": iss, "v": 2, "sts": "active"})
 }
 
 #[tokio::test]
@@ -43,23 +43,23 @@ async fn forged_and_invalid_tokens_are_refused() {
     let (key, kid) = server.instance_key().await;
     let now = now_secs_for_tests();
     let header = json!({"alg": "RS256", "kid": kid, "typ": "JWT"});
-    let good = rs256(&key, &header, &claims(&user, &sid, now));
+    let good = rs256(&key, &header, &claims(&user, &sid, now, &server.url));
     assert!(usher.verifier().verify(&good).await.is_ok(), "the control token passes");
 
     let other = aws_lc_rs::rsa::KeyPair::generate(KeySize::Rsa2048).unwrap();
     let public_pem = server.state.keys.signer().public_pem();
     let hs_with_public_key = {
         let h = json!({"alg": "HS256", "kid": kid, "typ": "JWT"});
-        let signed = format!("{}.{}", b64(&h), b64(&claims(&user, &sid, now)));
+        let signed = format!("{}.{}", b64(&h), b64(&claims(&user, &sid, now, &server.url)));
         let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, public_pem.as_bytes()), signed.as_bytes());
         format!("{signed}.{}", URL_SAFE_NO_PAD.encode(tag))
     };
     let with = |f: &dyn Fn(&mut Value)| {
-        let mut c = claims(&user, &sid, now);
+        let mut c = claims(&user, &sid, now, &server.url);
         f(&mut c);
         rs256(&key, &header, &c)
     };
-    let with_header = |h: Value| rs256(&key, &h, &claims(&user, &sid, now));
+    let with_header = |h: Value| rs256(&key, &h, &claims(&user, &sid, now, &server.url));
     let (body, sig) = good.rsplit_once('.').unwrap();
     let mut short_sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
     short_sig.pop();
@@ -70,16 +70,25 @@ async fn forged_and_invalid_tokens_are_refused() {
     let cases: Vec<(&str, String, VerifyError)> = vec![
         (
             "alg none",
-            format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT"})), b64(&claims(&user, &sid, now))),
+            format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT"})), b64(&claims(&user, &sid, now, &server.url))),
             VerifyError::Algorithm,
         ),
         ("HS256 keyed with the public key", hs_with_public_key, VerifyError::Algorithm),
         (
             "RS384 with the right key",
-            sign(&key, &signature::RSA_PKCS1_SHA384, &json!({"alg": "RS384", "kid": kid}), &claims(&user, &sid, now)),
+            sign(
+                &key,
+                &signature::RSA_PKCS1_SHA384,
+                &json!({"alg": "RS384", "kid": kid}),
+                &claims(&user, &sid, now, &server.url),
+            ),
             VerifyError::Algorithm,
         ),
-        ("another key with our kid", rs256(&other, &header, &claims(&user, &sid, now)), VerifyError::Signature),
+        (
+            "another key with our kid",
+            rs256(&other, &header, &claims(&user, &sid, now, &server.url)),
+            VerifyError::Signature,
+        ),
         ("tampered payload", String::from_utf8(tampered_payload).unwrap(), VerifyError::Signature),
         ("truncated signature", format!("{body}.{}", URL_SAFE_NO_PAD.encode(&short_sig)), VerifyError::Signature),
         (
@@ -90,7 +99,11 @@ async fn forged_and_invalid_tokens_are_refused() {
         ("kid SQL injection", with_header(json!({"alg": "RS256", "kid": "' OR 1=1 --"})), VerifyError::UnknownKey),
         (
             "embedded jwk",
-            rs256(&other, &json!({"alg": "RS256", "kid": kid, "jwk": {"kty": "RSA"}}), &claims(&user, &sid, now)),
+            rs256(
+                &other,
+                &json!({"alg": "RS256", "kid": kid, "jwk": {"kty": "RSA"}}),
+                &claims(&user, &sid, now, &server.url),
+            ),
             VerifyError::Signature,
         ),
         (
@@ -213,7 +226,7 @@ async fn a_jku_header_is_never_fetched() {
     let token = rs256(
         &other,
         &json!({"alg": "RS256", "kid": "attacker", "jku": jku}),
-        &claims("user_x", "sess_x", now_secs_for_tests()),
+        &claims("user_x", "sess_x", now_secs_for_tests(), &server.url),
     );
     assert_eq!(usher.verifier().verify(&token).await.unwrap_err(), VerifyError::UnknownKey);
     assert!(listener.accept().is_err(), "no connection was made to the jku URL");
@@ -233,7 +246,7 @@ async fn the_jwks_is_fetched_once_and_unknown_kids_refetch_at_most_once_per_inte
         let forged = rs256(
             &other,
             &json!({"alg": "RS256", "kid": format!("ins_random{i}")}),
-            &claims(&user, &sid, now_secs_for_tests()),
+            &claims(&user, &sid, now_secs_for_tests(), &server.url),
         );
         assert!(usher.verifier().verify(&forged).await.is_err());
     }
