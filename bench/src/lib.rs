@@ -108,7 +108,7 @@ where
             let (request, budget) = (request.clone(), budget.clone());
             tokio::spawn(async move {
                 let (mut times, mut errors) = (Vec::new(), 0);
-                while started.elapsed() < duration && budget.fetch_sub(1, std::sync::atomic::Ordering::Relaxed) > 0 {
+                while started.elapsed() < duration && take(&budget) {
                     let t = Instant::now();
                     if request().await { times.push(t.elapsed()) } else { errors += 1 }
                 }
@@ -128,6 +128,12 @@ where
         times.get(((times.len() as f64 * p) as usize).min(times.len().saturating_sub(1))).copied().unwrap_or_default()
     };
     Summary { per_second: times.len() as f64 / elapsed, p50: pct(0.50), p99: pct(0.99), errors }
+}
+
+/// Takes one request from the shared budget; false once it is spent (never wraps below 0).
+fn take(budget: &std::sync::atomic::AtomicUsize) -> bool {
+    use std::sync::atomic::Ordering::Relaxed;
+    budget.fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1)).is_ok()
 }
 
 /// Milliseconds with two decimals.

@@ -19,14 +19,30 @@ async fn main() {
     let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_owned();
     let url = format!("{base}/{name}");
     let mut conn = PgConnection::connect(&admin).await.expect("PostgreSQL");
+    // Databases left by an earlier run that was killed are dropped first.
+    let stale: Vec<(String,)> = sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'usher_bench_%'")
+        .fetch_all(&mut conn)
+        .await
+        .expect("list databases");
+    for (old,) in stale {
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {old} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await
+            .expect("drop stale");
+    }
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
 
-    let result = run(&url).await;
+    // Run the benchmark in its own task so that a panic in it still reaches the DROP below.
+    let outcome = tokio::spawn(async move { run(&url).await.map_err(|e| e.to_string()) }).await;
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .execute(&mut conn)
         .await
         .expect("drop database");
-    result.expect("benchmark");
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!("benchmark failed: {e}"),
+        Err(panic) => std::panic::resume_unwind(panic.into_panic()),
+    }
 }
 
 async fn run(url: &str) -> Result<(), Box<dyn std::error::Error>> {
@@ -52,7 +68,7 @@ async fn run(url: &str) -> Result<(), Box<dyn std::error::Error>> {
     .bind(USERS)
     .execute(&mut db)
     .await?;
-    sqlx::query("ANALYZE").execute(&mut db).await?;
+    sqlx::query("VACUUM ANALYZE").execute(&mut db).await?;
 
     let http = reqwest::Client::new();
     println!("{USERS} users on PostgreSQL; 4 connections, {} s per row", PHASE.as_secs());
