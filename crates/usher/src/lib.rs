@@ -71,7 +71,17 @@ pub use config::{ConfigError, UsherConfig};
 pub use usher_types as types;
 pub use verify::{SessionClaims, Verifier, VerifyError};
 
-/// The SDK: configuration, verifier and Backend API client; cheap to clone.
+/// The SDK: configuration, verifier and Backend API client; cheap to clone. Build one at
+/// startup and share it (the JWKS cache and the HTTP connection pool live in it).
+///
+/// ```no_run
+/// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+/// let usher = usher::Usher::new(usher::UsherConfig::from_env()?)?;
+/// // Outside axum: authenticate a token yourself.
+/// let auth = usher.authenticate(Some("eyJ…"), "https://app.example.com/".into()).await;
+/// println!("signed in: {}", auth.is_authenticated());
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Usher {
     inner: Arc<Inner>,

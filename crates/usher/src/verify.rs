@@ -36,6 +36,12 @@ const CACHE_CAPACITY: usize = 10_000;
 const JWKS_TTL: Duration = Duration::from_secs(3600);
 
 /// Why a token was not accepted. Every variant means "signed out".
+///
+/// ```
+/// # async fn f(verifier: usher::Verifier) {
+/// assert_eq!(verifier.verify("not-a-token").await.unwrap_err(), usher::VerifyError::Malformed);
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
     /// Not a compact JWS, or its parts do not decode.
@@ -77,6 +83,14 @@ pub enum VerifyError {
 }
 
 /// The verified claims of a session token.
+///
+/// ```no_run
+/// # async fn f(verifier: usher::Verifier, token: &str) -> Result<(), usher::VerifyError> {
+/// let claims = verifier.verify(token).await?;
+/// let azp = claims.claims.get("azp").and_then(|v| v.as_str());
+/// println!("{} via {azp:?}", claims.user_id);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionClaims {
     /// `sub`: the user id.
@@ -193,6 +207,10 @@ impl Verifier {
     }
 
     /// A verifier with one PEM public key (`CLERK_JWT_KEY`); no network.
+    ///
+    /// ```
+    /// assert!(usher::Verifier::from_pem("not a pem").is_err());
+    /// ```
     pub fn from_pem(pem_text: &str) -> Result<Self, String> {
         // `.env` files often carry the PEM on one line with literal `\n`s.
         let text = pem_text.trim().replace("\\n", "\n");

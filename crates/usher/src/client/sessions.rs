@@ -9,6 +9,15 @@ use usher_types::{
 use super::{BackendClient, ClientError, segment};
 
 /// Session calls; from [`BackendClient::sessions`].
+///
+/// ```no_run
+/// # async fn f(client: usher::BackendClient, user_id: &str) -> Result<(), usher::ClientError> {
+/// let session = client.sessions().create(user_id).await?;
+/// let supabase_jwt = client.sessions().token(&session.id, Some("supabase")).await?;
+/// let active = client.sessions().list_for_user(user_id, Some("active"), 10, 0).await?;
+/// client.sessions().revoke(&session.id).await?;
+/// # let _ = (supabase_jwt, active); Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Sessions<'a>(pub(super) &'a BackendClient);
 

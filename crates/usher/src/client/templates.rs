@@ -6,6 +6,20 @@ use usher_types::{DeletedObject, JwtTemplate, Paginated, requests::JwtTemplatePa
 use super::{BackendClient, ClientError, segment};
 
 /// JWT template calls; from [`BackendClient::jwt_templates`].
+///
+/// ```no_run
+/// # async fn f(client: usher::BackendClient, secret: String) -> Result<(), usher::ClientError> {
+/// use usher::types::requests::JwtTemplateParams;
+/// let template = client.jwt_templates().create(&JwtTemplateParams {
+///     name: Some("supabase".into()),
+///     claims: Some(serde_json::json!({ "role": "authenticated", "email": "{{user.primary_email_address}}" })),
+///     custom_signing_key: Some(true),
+///     signing_algorithm: Some("HS256".into()),
+///     signing_key: Some(secret),
+///     ..Default::default()
+/// }).await?;
+/// # let _ = template; Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct JwtTemplates<'a>(pub(super) &'a BackendClient);
 

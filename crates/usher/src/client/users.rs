@@ -10,6 +10,17 @@ use usher_types::{
 use super::{BackendClient, ClientError, segment};
 
 /// User calls; from [`BackendClient::users`].
+///
+/// ```no_run
+/// # async fn f(client: usher::BackendClient, id: &str) -> Result<(), usher::ClientError> {
+/// use usher::{client::ListUsers, types::requests::{UpdateUser, UserMetadata}};
+/// let page = client.users().list(&ListUsers { query: Some("ada".into()), limit: Some(20), ..Default::default() }).await?;
+/// let user = client.users().update(id, &UpdateUser { first_name: Some(Some("Ada".into())), ..Default::default() }).await?;
+/// let meta = serde_json::json!({ "plan": "pro" }).as_object().cloned();
+/// client.users().update_metadata(&user.id, &UserMetadata { public_metadata: meta, ..Default::default() }).await?;
+/// client.users().ban(&user.id).await?;
+/// # let _ = page; Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Users<'a>(pub(super) &'a BackendClient);
 
