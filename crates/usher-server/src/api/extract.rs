@@ -66,3 +66,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
         })
     }
 }
+
+/// Path parameters; a segment that does not decode (bad percent-encoding, invalid UTF-8) is a
+/// Clerk 400 rather than axum's plain-text one.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state).await.map(|p| Path(p.0)).map_err(|e| {
+            ApiError::BadRequest(ClerkError::new("malformed_request", "Invalid path parameter", e.body_text()))
+        })
+    }
+}

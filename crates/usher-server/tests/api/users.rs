@@ -206,6 +206,7 @@ async fn bad_input_gets_clerk_errors_and_writes_nothing() {
     assert_error(&huge, StatusCode::PAYLOAD_TOO_LARGE, "request_body_too_large");
     assert_error(&app.get("/v1/users/user_nope").await, StatusCode::NOT_FOUND, "resource_not_found");
     assert_error(&app.get("/v1/nothing/here").await, StatusCode::NOT_FOUND, "resource_not_found");
+    assert_error(&app.get("/v1/users/%FF%FE").await, StatusCode::BAD_REQUEST, "malformed_request");
 }
 
 #[tokio::test]

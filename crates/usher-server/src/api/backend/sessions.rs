@@ -2,7 +2,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, State},
+    extract::State,
     response::Response,
     routing::{get, post},
 };
@@ -15,7 +15,7 @@ use usher_types::{
 use super::{list_response, users};
 use crate::{
     api::{
-        extract::{JsonBody, Query},
+        extract::{JsonBody, Path, Query},
         validate::{self, Paging},
     },
     error::{ApiError, ApiResult},

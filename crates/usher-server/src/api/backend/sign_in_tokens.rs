@@ -1,15 +1,11 @@
 //! `/v1/sign_in_tokens`: one-time tokens that sign a user in (redeemed by the Frontend API).
 
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    routing::post,
-};
+use axum::{Json, Router, extract::State, routing::post};
 use usher_types::{SignInToken, requests::CreateSignInToken};
 
 use super::users;
 use crate::{
-    api::extract::JsonBody,
+    api::extract::{JsonBody, Path},
     error::{ApiError, ApiResult},
     ids,
     state::AppState,

@@ -1,11 +1,6 @@
 //! `/v1/jwt_templates`: CRUD of JWT templates.
 
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    response::Response,
-    routing::get,
-};
+use axum::{Json, Router, extract::State, response::Response, routing::get};
 use serde::Deserialize;
 use serde_json::Value;
 use usher_types::{DeletedObject, JwtTemplate, requests::JwtTemplateParams};
@@ -13,7 +8,7 @@ use usher_types::{DeletedObject, JwtTemplate, requests::JwtTemplateParams};
 use super::list_response;
 use crate::{
     api::{
-        extract::{JsonBody, Query},
+        extract::{JsonBody, Path, Query},
         validate::Paging,
     },
     error::{ApiError, ApiResult},

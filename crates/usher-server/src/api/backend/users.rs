@@ -2,7 +2,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, State},
+    extract::State,
     routing::{get, post},
 };
 use serde_json::{Value, json};
@@ -14,7 +14,7 @@ use usher_types::{
 use super::user_list::ListUsers;
 use crate::{
     api::{
-        extract::{JsonBody, Query},
+        extract::{JsonBody, Path, Query},
         validate,
     },
     error::{ApiError, ApiResult},
