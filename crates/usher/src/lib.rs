@@ -1,7 +1,7 @@
 //! # usher — Clerk-style authentication for axum
 //!
 //! The server side of Clerk's Astro SDK, in Rust idiom, for apps whose users live in an
-//! [usher](https://github.com/) server — or in Clerk itself: usher speaks Clerk's wire format, so
+//! usher server (`usher dev`) — or in Clerk itself: usher speaks Clerk's wire format, so
 //! pointing `CLERK_API_URL` at Clerk's Backend API works the same, and nothing usher-specific
 //! is in the verification path.
 //!
