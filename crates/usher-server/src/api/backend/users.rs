@@ -5,7 +5,7 @@ use axum::{
     extract::State,
     routing::{get, post},
 };
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use usher_types::{
     DeletedObject, TotalCount, User,
     requests::{CreateUser, UpdateUser, UserMetadata, VerifyPassword},
@@ -174,43 +174,97 @@ fn clean(param: &str, value: Option<Option<String>>) -> ApiResult<Option<Option<
     value.map(|v| validate::opt_text(param, v)).transpose()
 }
 
+/// A validated `PATCH /v1/users/{id}`: each `Some` replaces a field.
+struct UserChanges {
+    first_name: Option<Option<String>>,
+    last_name: Option<Option<String>>,
+    external_id: Option<Option<String>>,
+    locale: Option<Option<String>>,
+    username: Option<Option<String>>,
+    primary_email_address_id: Option<String>,
+    primary_phone_number_id: Option<String>,
+    metadata: [Option<Map<String, Value>>; 3],
+    delete_self_enabled: Option<bool>,
+    create_organization_enabled: Option<bool>,
+    create_organizations_limit: Option<Option<i64>>,
+}
+
+impl UserChanges {
+    /// Checks every field of `b` (not the password, which is hashed separately).
+    fn parse(b: &UpdateUser) -> ApiResult<Self> {
+        let metadata =
+            |param: &str, m: &Option<Map<String, Value>>| m.clone().map(|m| validate::metadata(param, m)).transpose();
+        Ok(Self {
+            first_name: clean("first_name", b.first_name.clone())?,
+            last_name: clean("last_name", b.last_name.clone())?,
+            external_id: clean("external_id", b.external_id.clone())?,
+            locale: clean("locale", b.locale.clone())?,
+            username: b.username.clone().map(|u| u.as_deref().map(validate::username).transpose()).transpose()?,
+            primary_email_address_id: b.primary_email_address_id.clone(),
+            primary_phone_number_id: b.primary_phone_number_id.clone(),
+            metadata: [
+                metadata("public_metadata", &b.public_metadata)?,
+                metadata("private_metadata", &b.private_metadata)?,
+                metadata("unsafe_metadata", &b.unsafe_metadata)?,
+            ],
+            delete_self_enabled: b.delete_self_enabled,
+            create_organization_enabled: b.create_organization_enabled,
+            create_organizations_limit: b.create_organizations_limit,
+        })
+    }
+
+    /// Refuses primary identifiers the user does not have.
+    fn check_primaries(&self, user: &UserRecord) -> ApiResult<()> {
+        let owns = |id: &Option<String>, list: &[crate::store::IdentifierRecord]| {
+            id.as_ref().is_none_or(|id| list.iter().any(|e| &e.id == id))
+        };
+        if !owns(&self.primary_email_address_id, &user.emails) {
+            return Err(ApiError::invalid(
+                "form_param_value_invalid",
+                "primary_email_address_id",
+                "That email address does not belong to this user.",
+            ));
+        }
+        if !owns(&self.primary_phone_number_id, &user.phones) {
+            return Err(ApiError::invalid(
+                "form_param_value_invalid",
+                "primary_phone_number_id",
+                "That phone number does not belong to this user.",
+            ));
+        }
+        Ok(())
+    }
+
+    fn apply(&self, u: &mut UserRecord) {
+        fn set<T: Clone>(target: &mut T, value: &Option<T>) {
+            if let Some(v) = value {
+                *target = v.clone();
+            }
+        }
+        set(&mut u.first_name, &self.first_name);
+        set(&mut u.last_name, &self.last_name);
+        set(&mut u.external_id, &self.external_id);
+        set(&mut u.locale, &self.locale);
+        set(&mut u.username, &self.username);
+        set(&mut u.primary_email_address_id, &self.primary_email_address_id.clone().map(Some));
+        set(&mut u.primary_phone_number_id, &self.primary_phone_number_id.clone().map(Some));
+        let [public, private, unsafe_] = &self.metadata;
+        set(&mut u.public_metadata, public);
+        set(&mut u.private_metadata, private);
+        set(&mut u.unsafe_metadata, unsafe_);
+        set(&mut u.delete_self_enabled, &self.delete_self_enabled);
+        set(&mut u.create_organization_enabled, &self.create_organization_enabled);
+        set(&mut u.create_organizations_limit, &self.create_organizations_limit);
+    }
+}
+
 async fn update_user(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(b): JsonBody<UpdateUser>,
 ) -> ApiResult<Json<User>> {
-    let first_name = clean("first_name", b.first_name)?;
-    let last_name = clean("last_name", b.last_name)?;
-    let external_id = clean("external_id", b.external_id)?;
-    let locale = clean("locale", b.locale)?;
-    let username = b.username.map(|u| u.as_deref().map(validate::username).transpose()).transpose()?;
-    let metadata = [
-        ("public_metadata", b.public_metadata),
-        ("private_metadata", b.private_metadata),
-        ("unsafe_metadata", b.unsafe_metadata),
-    ]
-    .map(|(param, m)| m.map(|m| validate::metadata(param, m)).transpose());
-    let [public, private, unsafe_] = metadata;
-    let (public, private, unsafe_) = (public?, private?, unsafe_?);
-    let current = load(&state, &id).await?;
-    if let Some(pid) = &b.primary_email_address_id
-        && !current.emails.iter().any(|e| &e.id == pid)
-    {
-        return Err(ApiError::invalid(
-            "form_param_value_invalid",
-            "primary_email_address_id",
-            "That email address does not belong to this user.",
-        ));
-    }
-    if let Some(pid) = &b.primary_phone_number_id
-        && !current.phones.iter().any(|p| &p.id == pid)
-    {
-        return Err(ApiError::invalid(
-            "form_param_value_invalid",
-            "primary_phone_number_id",
-            "That phone number does not belong to this user.",
-        ));
-    }
+    let changes = UserChanges::parse(&b)?;
+    changes.check_primaries(&load(&state, &id).await?)?;
     let hash = new_password_hash(
         &state.passwords,
         b.password.as_deref(),
@@ -223,45 +277,10 @@ async fn update_user(
     let updated = state
         .store
         .update_user(&id, &|u: &mut UserRecord| {
-            macro_rules! set {
-                ($field:ident) => {
-                    if let Some(v) = &$field {
-                        u.$field = v.clone();
-                    }
-                };
-            }
-            set!(first_name);
-            set!(last_name);
-            set!(external_id);
-            set!(locale);
-            set!(username);
+            changes.apply(u);
             if let Some(h) = &hash {
                 u.password_hash = Some(h.clone());
                 u.password_updated_at = Some(now);
-            }
-            if let Some(pid) = &b.primary_email_address_id {
-                u.primary_email_address_id = Some(pid.clone());
-            }
-            if let Some(pid) = &b.primary_phone_number_id {
-                u.primary_phone_number_id = Some(pid.clone());
-            }
-            if let Some(m) = &public {
-                u.public_metadata = m.clone();
-            }
-            if let Some(m) = &private {
-                u.private_metadata = m.clone();
-            }
-            if let Some(m) = &unsafe_ {
-                u.unsafe_metadata = m.clone();
-            }
-            if let Some(v) = b.delete_self_enabled {
-                u.delete_self_enabled = v;
-            }
-            if let Some(v) = b.create_organization_enabled {
-                u.create_organization_enabled = v;
-            }
-            if let Some(v) = b.create_organizations_limit {
-                u.create_organizations_limit = v;
             }
             u.updated_at = now;
             true
