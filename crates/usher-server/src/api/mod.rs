@@ -7,13 +7,15 @@ pub mod validate;
 use std::time::Duration;
 
 use axum::{
-    Router,
+    BoxError, Router,
+    error_handling::HandleErrorLayer,
     extract::{DefaultBodyLimit, State},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
-use tower_http::{catch_panic::CatchPanicLayer, timeout::TimeoutLayer, trace::TraceLayer};
+use tower::ServiceBuilder;
+use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 use usher_types::ClerkError;
 
 use crate::{error::ApiError, state::AppState};
@@ -29,7 +31,12 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(
+            ServiceBuilder::new()
+                // A request still running after 30 s gets Clerk's 503 body with Retry-After.
+                .layer(HandleErrorLayer::new(|_: BoxError| async { ApiError::Unavailable(1) }))
+                .timeout(Duration::from_secs(30)),
+        )
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
