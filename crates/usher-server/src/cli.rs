@@ -68,6 +68,24 @@ pub struct DevArgs {
     /// Backend API requests allowed per 10 s; 0 turns the limit off (benchmarks).
     #[arg(long, env = "USHER_BACKEND_RATE_LIMIT", default_value_t = 1000)]
     pub backend_rate_limit: u32,
+    /// Per-IP Frontend API limits (create 5 / attempt 3 per 10 s); `false` turns them off (tests).
+    #[arg(long, env = "USHER_FAPI_RATE_LIMIT", default_value = "true", value_parser = parse_switch)]
+    pub fapi_rate_limit: bool,
+    /// Session token lifetime in seconds (shorten it to watch refreshes).
+    #[arg(long, env = "USHER_SESSION_TOKEN_LIFETIME", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub session_token_lifetime: u64,
+    /// Extra browser origins allowed besides any http://localhost:* and http://127.0.0.1:*.
+    #[arg(long = "allowed-origin", env = "USHER_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+}
+
+/// `true`/`1`/`on` or `false`/`0`/`off`.
+fn parse_switch(text: &str) -> Result<bool, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "1" | "on" | "yes" => Ok(true),
+        "false" | "0" | "off" | "no" => Ok(false),
+        _ => Err(format!("expected true or false, got {text:?}")),
+    }
 }
 
 /// The data directory, or a database URL.
@@ -128,6 +146,14 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
     };
     let mut config = Config::new(args.listen, database, Secret::new(secret));
     config.backend_requests_per_10s = args.backend_rate_limit;
+    config.frontend_rate_limits = args.fapi_rate_limit;
+    config.session_token_lifetime = std::time::Duration::from_secs(args.session_token_lifetime);
+    config.allow_localhost_origins = true;
+    for origin in &args.allowed_origins {
+        let parsed = crate::frontend::redirect::parse_origin(origin)
+            .with_context(|| format!("--allowed-origin {origin:?} is not an http(s) origin"))?;
+        config.allowed_origins.push(parsed);
+    }
     let app = App::build(config).await?;
     let state = app.state().clone();
     // What an app needs in its .env, one per line, then the line scripts wait for.
@@ -135,6 +161,7 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
     writeln!(out, "CLERK_API_URL={}", state.issuer)?;
     writeln!(out, "CLERK_SECRET_KEY={}", state.config.secret_key.expose())?;
     writeln!(out, "PUBLIC_CLERK_PUBLISHABLE_KEY={}", state.publishable_key)?;
+    writeln!(out, "# sign-in page: {0}/sign-in   mail: {0}/dev/mailbox", state.issuer)?;
     writeln!(out, "usher dev: listening on {}", state.issuer)?;
     out.flush()?;
     drop(out);

@@ -93,6 +93,33 @@ pub struct Config {
     /// Backend API requests allowed per 10 s (per node; the JWKS is never limited); 0 turns
     /// the limit off (for benchmarks).
     pub backend_requests_per_10s: u32,
+    /// Per-IP Frontend API limits (create sign-in/sign-up 5 per 10 s, attempts 3 per 10 s);
+    /// off only for tests that sign in many times from one address.
+    pub frontend_rate_limits: bool,
+    /// Browser origins (`https://app.example.com`) allowed to call the Frontend API with
+    /// credentials and to be redirected to after sign-in; usher's own origin always is.
+    pub allowed_origins: Vec<String>,
+    /// Also allow every `http://localhost:*` and `http://127.0.0.1:*` origin (`usher dev`).
+    pub allow_localhost_origins: bool,
+    /// Consecutive failed sign-in attempts before a lockout.
+    pub lockout_attempts: i64,
+    /// How long a lockout lasts; `None` locks until an admin unlocks.
+    pub lockout_duration: Option<Duration>,
+    /// Sign-in and sign-up never reveal whether an account exists (same answers for both).
+    pub enumeration_protection: bool,
+    /// SMTP delivery; `None` keeps mail in the dev mailbox (`usher dev`).
+    pub smtp: Option<SmtpSettings>,
+    /// Name shown on hosted pages and in mail.
+    pub application_name: String,
+}
+
+/// Where outgoing mail goes.
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    /// `smtp://host:port`, `smtps://user:pass@host`, …; may carry credentials, so it is a secret.
+    pub url: Secret,
+    /// The `From` address.
+    pub from: String,
 }
 
 impl Config {
@@ -114,6 +141,14 @@ impl Config {
             key_reload_interval: Duration::from_secs(10),
             max_body_bytes: 256 * 1024,
             backend_requests_per_10s: 1000,
+            frontend_rate_limits: true,
+            allowed_origins: Vec::new(),
+            allow_localhost_origins: false,
+            lockout_attempts: 100,
+            lockout_duration: Some(Duration::from_secs(3600)),
+            enumeration_protection: true,
+            smtp: None,
+            application_name: "usher".to_owned(),
         }
     }
 }
@@ -146,10 +181,25 @@ pub struct FileConfig {
     pub allow_insecure_http: Option<bool>,
     /// Backend API requests allowed per 10 s per node (default 1000; Clerk's production limit).
     pub backend_requests_per_10s: Option<u32>,
+    /// Browser origins allowed to use the Frontend API and to be redirected to.
+    pub allowed_origins: Option<Vec<String>>,
+    /// Failed sign-ins before a lockout (default 100, at most 100).
+    pub lockout_attempts: Option<i64>,
+    /// Lockout length in seconds (default 3600); 0 locks until an admin unlocks.
+    pub lockout_secs: Option<u64>,
+    /// Same answers for unknown and known accounts (default true).
+    pub enumeration_protection: Option<bool>,
+    /// `smtp://…` URL for outgoing mail (prefer USHER_SMTP_URL); required.
+    pub smtp_url: Option<String>,
+    /// The `From` address of outgoing mail; required.
+    pub smtp_from: Option<String>,
+    /// Name shown on hosted pages and in mail.
+    pub application_name: Option<String>,
 }
 
 /// Environment variables `usher serve` reads, overriding the file.
-pub const ENV_OVERRIDES: [&str; 4] = ["USHER_LISTEN", "USHER_DATABASE_URL", "USHER_SECRET_KEY", "USHER_PUBLIC_URL"];
+pub const ENV_OVERRIDES: [&str; 5] =
+    ["USHER_LISTEN", "USHER_DATABASE_URL", "USHER_SECRET_KEY", "USHER_PUBLIC_URL", "USHER_SMTP_URL"];
 
 impl FileConfig {
     /// Parses the TOML text of a config file.
@@ -160,7 +210,8 @@ impl FileConfig {
     /// Applies `USHER_…` variables from `env` (a lookup function, so tests need not touch the
     /// process environment).
     pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) {
-        let [listen, db, secret, url] = ENV_OVERRIDES.map(&env);
+        let [listen, db, secret, url, smtp] = ENV_OVERRIDES.map(&env);
+        self.smtp_url = smtp.or(self.smtp_url.take());
         self.listen = listen.or(self.listen.take());
         self.database_url = db.or(self.database_url.take());
         self.secret_key = secret.or(self.secret_key.take());
@@ -211,6 +262,23 @@ impl FileConfig {
         if !(30..=3600).contains(&token_life) {
             problems.push("`session_token_lifetime_secs` must be between 30 and 3600".to_owned());
         }
+        let origins = self.allowed_origins.clone().unwrap_or_default();
+        for origin in &origins {
+            if crate::frontend::redirect::parse_origin(origin).is_none() {
+                problems.push(format!("`allowed_origins`: {origin:?} is not an http(s) origin like https://app.example.com"));
+            }
+        }
+        let lockout_attempts = self.lockout_attempts.unwrap_or(100);
+        if !(1..=100).contains(&lockout_attempts) {
+            problems.push("`lockout_attempts` must be between 1 and 100".to_owned());
+        }
+        let smtp = match (self.smtp_url.clone(), self.smtp_from.clone()) {
+            (Some(url), Some(from)) => Some(SmtpSettings { url: Secret::new(url), from }),
+            _ => {
+                problems.push("`smtp_url` (or USHER_SMTP_URL) and `smtp_from` are required to send codes".to_owned());
+                None
+            }
+        };
         for result in [
             &listen.as_ref().map(|_| ()),
             &database.as_ref().map(|_| ()),
@@ -242,6 +310,18 @@ impl FileConfig {
         if let Some(n) = self.backend_requests_per_10s {
             config.backend_requests_per_10s = n;
         }
+        config.allowed_origins = origins.iter().filter_map(|o| crate::frontend::redirect::parse_origin(o)).collect();
+        config.lockout_attempts = lockout_attempts;
+        config.lockout_duration = match self.lockout_secs {
+            Some(0) => None,
+            Some(s) => Some(Duration::from_secs(s)),
+            None => Some(Duration::from_secs(3600)),
+        };
+        config.enumeration_protection = self.enumeration_protection.unwrap_or(true);
+        config.smtp = smtp;
+        if let Some(name) = self.application_name {
+            config.application_name = name;
+        }
         Ok(config)
     }
 }
@@ -272,7 +352,8 @@ mod tests {
     #[test]
     fn a_complete_file_validates_and_env_overrides_it() {
         let mut file = FileConfig::parse(
-            "version = 1\ndatabase_url = \"sqlite:///tmp/u.db\"\npublic_url = \"https://auth.example.com/\"",
+            "version = 1\ndatabase_url = \"sqlite:///tmp/u.db\"\npublic_url = \"https://auth.example.com/\"\n\
+             smtp_url = \"smtp://127.0.0.1:2525\"\nsmtp_from = \"auth@example.com\"",
         )
         .unwrap();
         file.apply_env(env(&[("USHER_SECRET_KEY", KEY), ("USHER_LISTEN", "127.0.0.1:9000")]));

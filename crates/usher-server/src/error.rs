@@ -19,6 +19,12 @@ pub enum ApiError {
     /// The secret key is missing or wrong (401).
     #[error("unauthorized")]
     Unauthorized,
+    /// The browser has no signed-in session for this (401 `signed_out`).
+    #[error("signed out")]
+    SignedOut,
+    /// Refused for this caller (403): a foreign origin, a locked account.
+    #[error("forbidden: {}", .0.message)]
+    Forbidden(ClerkError),
     /// The named resource does not exist (404).
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -59,7 +65,8 @@ impl ApiError {
 
     fn status(&self) -> StatusCode {
         match self {
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::SignedOut => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -80,7 +87,12 @@ impl ApiError {
             Self::NotFound(what) => {
                 ClerkError::new("resource_not_found", "not found", format!("No {what} was found with that identifier."))
             }
-            Self::BadRequest(e) | Self::Unprocessable(e) => e.clone(),
+            Self::SignedOut => ClerkError::new(
+                "signed_out",
+                "You are signed out",
+                "This request needs a signed-in session on this browser.",
+            ),
+            Self::BadRequest(e) | Self::Unprocessable(e) | Self::Forbidden(e) => e.clone(),
             Self::TooLarge => ClerkError::new(
                 "request_body_too_large",
                 "Request body too large",
@@ -123,7 +135,7 @@ impl IntoResponse for ApiError {
         if let Some(seconds) = retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
-        if status == StatusCode::UNAUTHORIZED {
+        if matches!(self, Self::Unauthorized) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response

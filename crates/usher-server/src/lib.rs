@@ -17,7 +17,9 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod frontend;
 pub mod ids;
+pub mod mail;
 pub mod password;
 pub mod state;
 pub mod store;
@@ -33,6 +35,11 @@ use tokio::net::TcpListener;
 use crate::{
     clock::{Clock, SystemClock},
     config::Config,
+    frontend::redirect::Origins,
+    mail::{
+        dev::DevMailbox,
+        smtp::{SmtpConfig, SmtpMailer},
+    },
     password::Passwords,
     state::{AppState, Inner},
     store::{SqlStore, Store},
@@ -64,6 +71,19 @@ impl App {
             Passwords::new(config.password_min_length, config.password_max_length, config.password_hash_slots);
         let secret_key_digest = ids::sha256(config.secret_key.expose().as_bytes());
         let backend_limiter = api::backend::limiter(config.backend_requests_per_10s);
+        let frontend_limiters = config.frontend_rate_limits.then(Default::default);
+        let mut origins = Origins { exact: config.allowed_origins.clone(), localhost: config.allow_localhost_origins };
+        origins.exact.extend(frontend::redirect::parse_origin(&issuer));
+        let (mailer, dev_mailbox): (Arc<dyn mail::Mailer>, _) = match &config.smtp {
+            Some(smtp) => {
+                let settings = SmtpConfig { url: smtp.url.expose().to_owned(), from: smtp.from.clone() };
+                (Arc::new(SmtpMailer::new(settings)?), None)
+            }
+            None => {
+                let mailbox = Arc::new(DevMailbox::new(clock.clone()));
+                (mailbox.clone(), Some(mailbox))
+            }
+        };
         let state = AppState::new(Inner {
             config,
             store,
@@ -74,6 +94,11 @@ impl App {
             publishable_key,
             secret_key_digest,
             backend_limiter,
+            frontend_limiters,
+            origins,
+            mail_wakeup: Default::default(),
+            mailer,
+            dev_mailbox,
         });
         Ok(Self { listener, state })
     }
@@ -92,8 +117,19 @@ impl App {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let Self { listener, state } = self;
         let reloader = tokio::spawn(reload_keys(state.clone()));
-        let result = axum::serve(listener, api::router(state)).with_graceful_shutdown(shutdown).await;
+        let outbox = tokio::spawn(mail::outbox::run(
+            state.store.clone(),
+            state.mailer.clone(),
+            state.clock.clone(),
+            state.mail_wakeup.clone(),
+        ));
+        let pruner = tokio::spawn(prune_limiters(state.clone()));
+        let result = axum::serve(listener, api::router(state).into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
         reloader.abort();
+        outbox.abort();
+        pruner.abort();
         result
     }
 }
@@ -107,6 +143,17 @@ async fn reload_keys(state: AppState) {
         tick.tick().await;
         if let Err(e) = state.keys.reload(state.store.as_ref(), state.now()).await {
             tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");
+        }
+    }
+}
+
+/// Drops idle per-IP rate-limit buckets now and then.
+async fn prune_limiters(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Some(limiters) = &state.frontend_limiters {
+            limiters.prune();
         }
     }
 }

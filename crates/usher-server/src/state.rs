@@ -2,7 +2,17 @@
 
 use std::sync::Arc;
 
-use crate::{clock::Clock, config::Config, password::Passwords, store::Store, tokens::keys::KeyRing};
+use tokio::sync::Notify;
+
+use crate::{
+    clock::Clock,
+    config::Config,
+    frontend::{limits::Limiters, redirect::Origins},
+    mail::{Mailer, dev::DevMailbox},
+    password::Passwords,
+    store::Store,
+    tokens::keys::KeyRing,
+};
 
 /// What every handler can reach; cheap to clone.
 #[derive(Clone)]
@@ -30,6 +40,16 @@ pub struct Inner {
     pub secret_key_digest: [u8; 32],
     /// Backend API rate limit (one key, so one bucket); `None` when turned off.
     pub backend_limiter: Option<governor::DefaultDirectRateLimiter>,
+    /// Per-IP Frontend API limits; `None` when turned off.
+    pub frontend_limiters: Option<Limiters>,
+    /// Browser origins allowed to use the Frontend API and to be redirected to.
+    pub origins: Origins,
+    /// Wakes the outbox worker when mail is queued.
+    pub mail_wakeup: Arc<Notify>,
+    /// Where queued mail goes.
+    pub mailer: Arc<dyn Mailer>,
+    /// The development mailbox (`usher dev` without SMTP), shown at `/dev/mailbox`.
+    pub dev_mailbox: Option<Arc<DevMailbox>>,
 }
 
 impl AppState {

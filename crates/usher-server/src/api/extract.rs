@@ -80,3 +80,65 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
         })
     }
 }
+
+/// A Frontend API body: `application/x-www-form-urlencoded` (what clerk-js sends) or JSON.
+pub struct FormOrJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for FormOrJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_form = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if !is_form {
+            return JsonBody::from_request(req, state).await.map(|JsonBody(v)| Self(v));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge
+            } else {
+                ApiError::BadRequest(ClerkError::new("malformed_request", "Unreadable request body", e.body_text()))
+            }
+        })?;
+        serde_html_form::from_bytes(&bytes).map(Self).map_err(|e| {
+            ApiError::BadRequest(ClerkError::new("malformed_request", "Invalid form body", e.to_string()))
+        })
+    }
+}
+
+/// Deserializes an optional JSON object given as an object (JSON bodies) or as its JSON text
+/// (form bodies, where every value is a string).
+pub fn json_object_or_text<'de, D>(de: D) -> Result<Option<serde_json::Map<String, serde_json::Value>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::{Deserialize as _, de::Error as _};
+    match Option::<serde_json::Value>::deserialize(de)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Object(map)) => Ok(Some(map)),
+        Some(serde_json::Value::String(text)) if text.trim().is_empty() => Ok(None),
+        Some(serde_json::Value::String(text)) => match serde_json::from_str(&text) {
+            Ok(serde_json::Value::Object(map)) => Ok(Some(map)),
+            _ => Err(D::Error::custom("expected a JSON object")),
+        },
+        Some(_) => Err(D::Error::custom("expected a JSON object")),
+    }
+}
+
+/// Deserializes a boolean given as `true`/`false` or as the text `"true"`/`"false"` (forms).
+pub fn bool_or_text<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<bool>, D::Error> {
+    use serde::{Deserialize as _, de::Error as _};
+    match Option::<serde_json::Value>::deserialize(de)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Bool(b)) => Ok(Some(b)),
+        Some(serde_json::Value::String(s)) => match s.as_str() {
+            "true" | "on" | "1" => Ok(Some(true)),
+            "false" | "off" | "0" | "" => Ok(Some(false)),
+            _ => Err(D::Error::custom("expected true or false")),
+        },
+        Some(_) => Err(D::Error::custom("expected true or false")),
+    }
+}

@@ -2,6 +2,7 @@
 
 pub mod backend;
 pub mod extract;
+pub mod frontend;
 pub mod validate;
 
 use std::time::Duration;
@@ -23,9 +24,11 @@ use crate::{error::ApiError, state::AppState};
 /// The whole HTTP surface of the server.
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
-    Router::new()
+    let inner = Router::new()
+        .merge(frontend::router(&state))
         .nest("/v1", backend::router(&state))
         .route("/.well-known/jwks.json", get(public_jwks))
+        .route("/npm/usher.js", get(usher_js))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .fallback(not_found)
@@ -39,7 +42,13 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state.clone());
+    let inner = match &state.dev_mailbox {
+        Some(mailbox) => inner.merge(crate::mail::dev::router(mailbox.clone())),
+        None => inner,
+    };
+    // Preflights and `_method` must be handled before routing, so this wraps the routed app.
+    Router::new().fallback_service(inner).layer(axum::middleware::from_fn_with_state(state, frontend::before_routing))
 }
 
 /// The JWKS for anyone: verifiers fetch it without credentials, and it is never rate limited.
@@ -47,6 +56,20 @@ async fn public_jwks(state: State<AppState>) -> Response {
     let mut response = backend::jwks(state).await.into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("public, max-age=60"));
     response
+}
+
+/// The browser script (stores and components), served as is: no build step for apps.
+async fn usher_js() -> Response {
+    const SCRIPT: &str = include_str!("../../../../web/usher.js");
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        SCRIPT,
+    )
+        .into_response()
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

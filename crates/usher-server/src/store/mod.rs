@@ -121,8 +121,52 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a template; false if there was none.
     async fn delete_template(&self, id: &str) -> StoreResult<bool>;
 
+    /// Records activity on a live session: `last_active_at = now`, `abandon_at`; the session after.
+    async fn touch_session(&self, id: &str, now: i64, abandon_at: i64) -> StoreResult<Option<SessionRecord>>;
+
+    /// Inserts a client.
+    async fn create_client(&self, client: &ClientRecord) -> StoreResult<()>;
+    /// A client.
+    async fn get_client(&self, id: &str) -> StoreResult<Option<ClientRecord>>;
+    /// Replaces a client's fields; false if there is no such client.
+    async fn save_client(&self, client: &ClientRecord) -> StoreResult<bool>;
+
+    /// Inserts or replaces an attempt.
+    async fn save_attempt(&self, attempt: &AttemptRecord) -> StoreResult<()>;
+    /// An attempt.
+    async fn get_attempt(&self, id: &str) -> StoreResult<Option<AttemptRecord>>;
+
+    /// Stores `code` (replacing the subject's previous one) and queues `mail` in one
+    /// transaction, so an issued code is never without its message.
+    async fn issue_code(&self, code: &CodeRecord, mail: &MailRecord) -> StoreResult<()>;
+    /// The subject's live code.
+    async fn get_code(&self, subject_id: &str) -> StoreResult<Option<CodeRecord>>;
+    /// Deletes the subject's code if it is still `code_hash`; true if this call used it.
+    async fn consume_code(&self, subject_id: &str, code_hash: &str) -> StoreResult<bool>;
+    /// Counts a wrong guess against the subject's code; returns the count.
+    async fn code_failed(&self, subject_id: &str) -> StoreResult<i64>;
+
+    /// Queues a message.
+    async fn enqueue_mail(&self, mail: &MailRecord) -> StoreResult<()>;
+    /// Up to `limit` unsent messages due at `now`, oldest first.
+    async fn due_mail(&self, now: i64, limit: i64) -> StoreResult<Vec<MailRecord>>;
+    /// Marks a message sent and blanks its body.
+    async fn mail_sent(&self, id: &str, now: i64) -> StoreResult<()>;
+    /// Records a failed delivery; the next attempt is not before `retry_at`.
+    async fn mail_failed(&self, id: &str, error: &str, retry_at: i64) -> StoreResult<()>;
+
+    /// Adds an email address to a user ([`StoreError::Conflict`] if any user has it).
+    async fn add_email_address(&self, user_id: &str, email: &IdentifierRecord) -> StoreResult<()>;
+    /// Marks a user's email address verified; false if the user has no such address.
+    async fn verify_email_address(&self, user_id: &str, id: &str, now: i64) -> StoreResult<bool>;
+    /// Removes a user's email address; false if the user has no such address.
+    async fn delete_email_address(&self, user_id: &str, id: &str) -> StoreResult<bool>;
+
     /// Inserts a sign-in token.
     async fn create_sign_in_token(&self, token: &SignInTokenRecord) -> StoreResult<()>;
+    /// Accepts the pending, unexpired sign-in token with this hash; `None` unless this call
+    /// accepted it (so a ticket signs in once).
+    async fn accept_sign_in_token(&self, token_hash: &str, now: i64) -> StoreResult<Option<SignInTokenRecord>>;
     /// Revokes a pending sign-in token; `None` if there is no such token. A token that is no
     /// longer pending is returned unchanged.
     async fn revoke_sign_in_token(&self, id: &str, now: i64) -> StoreResult<Option<SignInTokenRecord>>;

@@ -282,3 +282,82 @@ pub struct SigningKeyRecord {
     /// The longest lifetime, in seconds, of any token it signed.
     pub max_lifetime: i64,
 }
+
+/// A browser (Clerk's "client"). The `__client` cookie carries its id and a secret whose hash is
+/// kept here.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClientRecord {
+    /// `client_…`.
+    pub id: String,
+    /// Keyed hash of the cookie secret, hex; replaced on every sign-in and sign-out.
+    pub token_hash: String,
+    /// The sign-in in progress.
+    pub sign_in_id: Option<String>,
+    /// The sign-up in progress.
+    pub sign_up_id: Option<String>,
+    /// The session the browser uses.
+    pub last_active_session_id: Option<String>,
+    /// When the cookie expires.
+    pub expire_at: i64,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+}
+
+/// A sign-in or sign-up attempt, stored as a JSON document (`data`) the Frontend API owns.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AttemptRecord {
+    /// `sia_…` or `sua_…`.
+    pub id: String,
+    /// The client it belongs to.
+    pub client_id: String,
+    /// `sign_in` or `sign_up`.
+    pub kind: String,
+    /// The attempt's state.
+    pub data: Value,
+    /// When it is abandoned.
+    pub expire_at: i64,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+}
+
+/// A one-time code, kept only as a keyed hash, for one subject (an attempt or an email address).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CodeRecord {
+    /// What the code verifies.
+    pub subject_id: String,
+    /// Keyed hash of the code, hex.
+    pub code_hash: String,
+    /// Wrong guesses so far.
+    pub attempts: i64,
+    /// When it stops working.
+    pub expire_at: i64,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// A message in the mail outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MailRecord {
+    /// `mail_…`.
+    pub id: String,
+    /// The recipient.
+    pub to: String,
+    /// The subject line.
+    pub subject: String,
+    /// The plain-text body (blank once sent).
+    pub body: String,
+    /// Delivery attempts so far.
+    pub attempts: i64,
+    /// Not before this time.
+    pub next_attempt_at: i64,
+    /// When it was delivered.
+    pub sent_at: Option<i64>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// Creation time.
+    pub created_at: i64,
+}

@@ -2,7 +2,7 @@
 
 pub mod jwt;
 pub mod keys;
-mod mint;
+pub mod mint;
 pub(crate) mod shortcodes;
 
 pub use mint::{RESERVED_CLAIMS, ensure_live, mint_session_token, mint_template_token};

@@ -5,6 +5,7 @@
 //! migrations — is chosen in [`SqlStore::open`], so there is one implementation to read and one
 //! contract suite proves it on both databases.
 
+mod frontend;
 mod rows;
 mod users;
 
@@ -402,6 +403,74 @@ impl Store for SqlStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn touch_session(&self, id: &str, now: i64, abandon_at: i64) -> StoreResult<Option<SessionRecord>> {
+        self.touch_session_row(id, now, abandon_at).await
+    }
+
+    async fn create_client(&self, client: &ClientRecord) -> StoreResult<()> {
+        self.insert_client(client).await
+    }
+
+    async fn get_client(&self, id: &str) -> StoreResult<Option<ClientRecord>> {
+        self.client_by_id(id).await
+    }
+
+    async fn save_client(&self, client: &ClientRecord) -> StoreResult<bool> {
+        self.update_client(client).await
+    }
+
+    async fn save_attempt(&self, attempt: &AttemptRecord) -> StoreResult<()> {
+        self.upsert_attempt(attempt).await
+    }
+
+    async fn get_attempt(&self, id: &str) -> StoreResult<Option<AttemptRecord>> {
+        self.attempt_by_id(id).await
+    }
+
+    async fn issue_code(&self, code: &CodeRecord, mail: &MailRecord) -> StoreResult<()> {
+        self.store_code_and_mail(code, mail).await
+    }
+
+    async fn get_code(&self, subject_id: &str) -> StoreResult<Option<CodeRecord>> {
+        self.code_for(subject_id).await
+    }
+
+    async fn consume_code(&self, subject_id: &str, code_hash: &str) -> StoreResult<bool> {
+        self.delete_code(subject_id, code_hash).await
+    }
+
+    async fn code_failed(&self, subject_id: &str) -> StoreResult<i64> {
+        self.count_code_failure(subject_id).await
+    }
+
+    async fn enqueue_mail(&self, mail: &MailRecord) -> StoreResult<()> {
+        self.queue_mail(mail).await
+    }
+
+    async fn due_mail(&self, now: i64, limit: i64) -> StoreResult<Vec<MailRecord>> {
+        self.mail_due(now, limit).await
+    }
+
+    async fn mail_sent(&self, id: &str, now: i64) -> StoreResult<()> {
+        self.mark_mail_sent(id, now).await
+    }
+
+    async fn mail_failed(&self, id: &str, error: &str, retry_at: i64) -> StoreResult<()> {
+        self.mark_mail_failed(id, error, retry_at).await
+    }
+
+    async fn add_email_address(&self, user_id: &str, email: &IdentifierRecord) -> StoreResult<()> {
+        self.insert_email_address(user_id, email).await
+    }
+
+    async fn verify_email_address(&self, user_id: &str, id: &str, now: i64) -> StoreResult<bool> {
+        self.mark_email_verified(user_id, id, now).await
+    }
+
+    async fn delete_email_address(&self, user_id: &str, id: &str) -> StoreResult<bool> {
+        self.remove_email_address(user_id, id).await
+    }
+
     async fn create_sign_in_token(&self, t: &SignInTokenRecord) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO sign_in_tokens ({SIGN_IN_TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
@@ -417,6 +486,25 @@ impl Store for SqlStore {
         .await
         .map_err(map_write_err)?;
         Ok(())
+    }
+
+    async fn accept_sign_in_token(&self, token_hash: &str, now: i64) -> StoreResult<Option<SignInTokenRecord>> {
+        let done = sqlx::query(
+            "UPDATE sign_in_tokens SET status = 'accepted', updated_at = $2 \
+             WHERE token_hash = $1 AND status = 'pending' AND expire_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let row = sqlx::query(&format!("SELECT {SIGN_IN_TOKEN_COLUMNS} FROM sign_in_tokens WHERE token_hash = $1"))
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::sign_in_token_from_row).transpose()
     }
 
     async fn revoke_sign_in_token(&self, id: &str, now: i64) -> StoreResult<Option<SignInTokenRecord>> {

@@ -1,0 +1,260 @@
+//! `/v1/client…`: the browser's client, its sign-in and sign-up attempts, sessions and tokens.
+
+use axum::{
+    Json, Router,
+    extract::State,
+    http::HeaderMap,
+    middleware,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{limit_attempt, limit_create, respond, set_cookies};
+use crate::{
+    api::extract::{FormOrJson, Path},
+    error::{ApiError, ApiResult},
+    frontend::{
+        Browser, account,
+        sign_in::{self, CreateSignIn},
+        sign_up::{self, SignUpInput},
+        view,
+    },
+    state::AppState,
+    store::SessionRecord,
+    tokens::{ensure_live, mint_session_token, mint_template_token},
+};
+
+pub(super) fn router(state: &AppState) -> Router<AppState> {
+    let create = || middleware::from_fn_with_state(state.clone(), limit_create);
+    let attempt = || middleware::from_fn_with_state(state.clone(), limit_attempt);
+    Router::new()
+        .route("/v1/client", get(get_client).post(create_client).put(create_client).delete(delete_client))
+        .route("/v1/client/sign_ins", post(create_sign_in).route_layer(create()))
+        .route("/v1/client/sign_ins/{id}", get(get_sign_in))
+        .route("/v1/client/sign_ins/{id}/prepare_first_factor", post(prepare_first_factor))
+        .route("/v1/client/sign_ins/{id}/attempt_first_factor", post(attempt_first_factor).route_layer(attempt()))
+        .route("/v1/client/sign_ups", post(create_sign_up).route_layer(create()))
+        .route("/v1/client/sign_ups/{id}", get(get_sign_up).patch(update_sign_up))
+        .route("/v1/client/sign_ups/{id}/prepare_verification", post(prepare_verification))
+        .route("/v1/client/sign_ups/{id}/attempt_verification", post(attempt_verification).route_layer(attempt()))
+        .route("/v1/client/sessions", axum::routing::delete(sign_out_all))
+        .route("/v1/client/sessions/{id}/touch", post(touch_session))
+        .route("/v1/client/sessions/{id}/end", post(end_session))
+        .route("/v1/client/sessions/{id}/remove", post(end_session))
+        .route("/v1/client/sessions/{id}/tokens", post(session_token))
+        .route("/v1/client/sessions/{id}/tokens/{template}", post(template_token))
+}
+
+async fn get_client(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let browser = Browser::load(&state, &headers).await?;
+    let (client, _) = view::client(&state, &browser).await?;
+    respond(&state, &browser, client).await
+}
+
+async fn create_client(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let mut browser = Browser::load(&state, &headers).await?;
+    browser.client_mut(&state).await?;
+    let (client, _) = view::client(&state, &browser).await?;
+    respond(&state, &browser, client).await
+}
+
+async fn delete_client(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let mut browser = Browser::load(&state, &headers).await?;
+    account::sign_out(&state, &mut browser, None).await?;
+    let mut res = Json(json!({"response": null, "client": null})).into_response();
+    set_cookies(&state, &browser, None, &mut res);
+    Ok(res)
+}
+
+async fn create_sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    FormOrJson(input): FormOrJson<CreateSignIn>,
+) -> ApiResult<Response> {
+    let mut browser = Browser::load(&state, &headers).await?;
+    let attempt = sign_in::create(&state, &mut browser, input).await?;
+    respond(&state, &browser, view::sign_in(&attempt)).await
+}
+
+async fn get_sign_in(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
+    let browser = Browser::load(&state, &headers).await?;
+    let attempt = sign_in::load(&state, &browser, &id).await?;
+    respond(&state, &browser, view::sign_in(&attempt)).await
+}
+
+#[derive(Debug, Deserialize)]
+struct Factor {
+    strategy: Option<String>,
+    password: Option<String>,
+    code: Option<String>,
+}
+
+async fn prepare_first_factor(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    FormOrJson(factor): FormOrJson<Factor>,
+) -> ApiResult<Response> {
+    let mut browser = Browser::load(&state, &headers).await?;
+    let attempt = match factor.strategy.as_deref() {
+        Some("email_code") => sign_in::prepare_email_code(&state, &mut browser, &id).await?,
+        // A password needs no preparation.
+        Some("password") => sign_in::load(&state, &browser, &id).await?,
+        _ => return Err(ApiError::format("strategy", "strategy must be email_code or password.")),
+    };
+    respond(&state, &browser, view::sign_in(&attempt)).await
+}
+
+async fn attempt_first_factor(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    FormOrJson(factor): FormOrJson<Factor>,
+) -> ApiResult<Response> {
+    let mut browser = Browser::load(&state, &headers).await?;
+    let strategy = factor.strategy.unwrap_or_default();
+    let secret = if strategy == "password" { factor.password } else { factor.code };
+    let attempt = sign_in::attempt(&state, &mut browser, &id, &strategy, secret).await?;
+    respond(&state, &browser, view::sign_in(&attempt)).await
+}
+
+async fn create_sign_up(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    FormOrJson(input): FormOrJson<SignUpInput>,
+) -> ApiResult<Response> {
+    let mut browser = Browser::load(&state, &headers).await?;
+    let attempt = sign_up::create(&state, &mut browser, input).await?;
+    respond(&state, &browser, view::sign_up(&attempt)).await
+}
+
+async fn get_sign_up(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
+    let browser = Browser::load(&state, &headers).await?;
+    let attempt = sign_up::load(&state, &browser, &id).await?;
+    respond(&state, &browser, view::sign_up(&attempt)).await
+}
+
+async fn update_sign_up(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    FormOrJson(input): FormOrJson<SignUpInput>,
+) -> ApiResult<Response> {
+    let mut browser = Browser::load(&state, &headers).await?;
+    let attempt = sign_up::update(&state, &mut browser, &id, input).await?;
+    respond(&state, &browser, view::sign_up(&attempt)).await
+}
+
+async fn prepare_verification(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    FormOrJson(factor): FormOrJson<Factor>,
+) -> ApiResult<Response> {
+    if factor.strategy.as_deref().is_some_and(|s| s != "email_code") {
+        return Err(ApiError::format("strategy", "strategy must be email_code."));
+    }
+    let mut browser = Browser::load(&state, &headers).await?;
+    let attempt = sign_up::prepare_verification(&state, &mut browser, &id).await?;
+    respond(&state, &browser, view::sign_up(&attempt)).await
+}
+
+async fn attempt_verification(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    FormOrJson(factor): FormOrJson<Factor>,
+) -> ApiResult<Response> {
+    let Some(code) = factor.code else {
+        return Err(ApiError::invalid("form_param_missing", "code", "Enter the code."));
+    };
+    let mut browser = Browser::load(&state, &headers).await?;
+    let attempt = sign_up::attempt_verification(&state, &mut browser, &id, &code).await?;
+    respond(&state, &browser, view::sign_up(&attempt)).await
+}
+
+async fn sign_out_all(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let mut browser = Browser::load(&state, &headers).await?;
+    account::sign_out(&state, &mut browser, None).await?;
+    let (client, _) = view::client(&state, &browser).await?;
+    respond(&state, &browser, client).await
+}
+
+/// The session `id` of this browser, live.
+async fn live_session(state: &AppState, browser: &Browser, id: &str) -> ApiResult<SessionRecord> {
+    let session = browser.own_session(state, id).await?;
+    if !session.is_live(state.now()) {
+        return Err(ApiError::SignedOut);
+    }
+    Ok(session)
+}
+
+async fn touch_session(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
+    let mut browser = Browser::load(&state, &headers).await?;
+    let session = live_session(&state, &browser, &id).await?;
+    let session = account::touch(&state, &session).await?;
+    if let Some(client) = browser.client.as_mut() {
+        client.last_active_session_id = Some(session.id.clone());
+    }
+    browser.save(&state).await?;
+    let user = state.store.get_user(&session.user_id).await?.ok_or(ApiError::SignedOut)?;
+    let lifetime = state.config.session_token_lifetime.as_secs() as i64;
+    let jwt = mint_session_token(&state, &session, lifetime, browser.origin.as_deref()).await?;
+    respond(&state, &browser, view::session(&state, &session, &user, &jwt)).await
+}
+
+async fn end_session(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
+    let mut browser = Browser::load(&state, &headers).await?;
+    let session = browser.own_session(&state, &id).await?;
+    account::sign_out(&state, &mut browser, Some(&session.id)).await?;
+    let ended = state.store.get_session(&id).await?.unwrap_or(session);
+    respond(&state, &browser, serde_json::to_value(crate::wire::session(&ended)).unwrap_or(Value::Null)).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TokenRequest {
+    organization_id: Option<String>,
+}
+
+/// A fresh session token (what clerk-js calls every ~50 s). Counts as activity.
+async fn session_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    FormOrJson(body): FormOrJson<TokenRequest>,
+) -> ApiResult<Response> {
+    if body.organization_id.is_some_and(|o| !o.is_empty()) {
+        return Err(ApiError::invalid("organization_not_found", "organization_id", "Organizations are not enabled."));
+    }
+    let browser = Browser::load(&state, &headers).await?;
+    let session = live_session(&state, &browser, &id).await?;
+    let session = account::touch(&state, &session).await?;
+    ensure_live(&session, state.now())?;
+    let lifetime = state.config.session_token_lifetime.as_secs() as i64;
+    let jwt = mint_session_token(&state, &session, lifetime, browser.origin.as_deref()).await?;
+    let mut res = Json(json!({"object": "token", "jwt": jwt})).into_response();
+    // Only the browser's current session decides its `__session` cookie.
+    let current = browser.client.as_ref().and_then(|c| c.last_active_session_id.as_deref()) == Some(id.as_str());
+    if current {
+        set_cookies(&state, &browser, Some(&jwt), &mut res);
+    }
+    res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+async fn template_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, name)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let browser = Browser::load(&state, &headers).await?;
+    let session = live_session(&state, &browser, &id).await?;
+    let template = state.store.get_template_by_name(&name).await?.ok_or(ApiError::NotFound("JWT template"))?;
+    let user = state.store.get_user(&session.user_id).await?.ok_or(ApiError::SignedOut)?;
+    let jwt = mint_template_token(&state, &template, &session, &user, None, browser.origin.as_deref()).await?;
+    let mut res = Json(json!({"object": "token", "jwt": jwt})).into_response();
+    res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(res)
+}

@@ -1,0 +1,147 @@
+//! `/v1/me…`: the signed-in user managing their own account.
+
+use axum::{
+    Json, Router,
+    extract::State,
+    http::HeaderMap,
+    response::{IntoResponse, Response},
+    routing::{delete, get, post},
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::respond;
+use crate::{
+    api::extract::{FormOrJson, Path, bool_or_text},
+    error::ApiResult,
+    frontend::{
+        Browser,
+        profile::{self, ProfileChanges},
+        view,
+    },
+    state::AppState,
+    store::IdentifierRecord,
+};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/me", get(get_me).patch(update_me))
+        .route("/v1/me/change_password", post(change_password))
+        .route("/v1/me/email_addresses", post(add_email))
+        .route("/v1/me/email_addresses/{id}", delete(remove_email))
+        .route("/v1/me/email_addresses/{id}/prepare_verification", post(prepare_email))
+        .route("/v1/me/email_addresses/{id}/attempt_verification", post(verify_email))
+        .route("/v1/me/sessions/active", get(active_sessions))
+        .route("/v1/me/sessions/{id}/revoke", post(revoke_session))
+}
+
+async fn get_me(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let browser = Browser::load(&state, &headers).await?;
+    let (_, user) = browser.signed_in(&state).await?;
+    respond(&state, &browser, view::user(&state, &user)).await
+}
+
+async fn update_me(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    FormOrJson(changes): FormOrJson<ProfileChanges>,
+) -> ApiResult<Response> {
+    let browser = Browser::load(&state, &headers).await?;
+    let (_, user) = browser.signed_in(&state).await?;
+    let user = profile::update(&state, &user, changes).await?;
+    respond(&state, &browser, view::user(&state, &user)).await
+}
+
+#[derive(Debug, Deserialize)]
+struct PasswordChange {
+    current_password: Option<String>,
+    new_password: Option<String>,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    sign_out_of_other_sessions: Option<bool>,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    FormOrJson(change): FormOrJson<PasswordChange>,
+) -> ApiResult<Response> {
+    let browser = Browser::load(&state, &headers).await?;
+    let (session, user) = browser.signed_in(&state).await?;
+    let Some(new) = change.new_password else {
+        return Err(crate::error::ApiError::invalid("form_param_missing", "new_password", "Enter a new password."));
+    };
+    let others = change.sign_out_of_other_sessions.unwrap_or(false);
+    let user =
+        profile::change_password(&state, &session, &user, change.current_password.as_deref(), &new, others).await?;
+    respond(&state, &browser, view::user(&state, &user)).await
+}
+
+fn email_json(e: &IdentifierRecord) -> Value {
+    json!({
+        "object": "email_address",
+        "id": e.id,
+        "email_address": e.value,
+        "verification": {"status": if e.verified { "verified" } else { "unverified" }, "strategy": e.strategy},
+        "linked_to": [],
+        "created_at": e.created_at,
+        "updated_at": e.updated_at,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct NewEmail {
+    email_address: Option<String>,
+    code: Option<String>,
+}
+
+async fn add_email(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    FormOrJson(input): FormOrJson<NewEmail>,
+) -> ApiResult<Response> {
+    let browser = Browser::load(&state, &headers).await?;
+    let (_, user) = browser.signed_in(&state).await?;
+    let email = profile::add_email(&state, &user, input.email_address.as_deref().unwrap_or_default()).await?;
+    respond(&state, &browser, email_json(&email)).await
+}
+
+async fn prepare_email(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
+    let browser = Browser::load(&state, &headers).await?;
+    let (_, user) = browser.signed_in(&state).await?;
+    let email = profile::prepare_email(&state, &user, &id).await?;
+    respond(&state, &browser, email_json(&email)).await
+}
+
+async fn verify_email(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    FormOrJson(input): FormOrJson<NewEmail>,
+) -> ApiResult<Response> {
+    let browser = Browser::load(&state, &headers).await?;
+    let (_, user) = browser.signed_in(&state).await?;
+    let email = profile::verify_email(&state, &user, &id, input.code.as_deref().unwrap_or_default()).await?;
+    respond(&state, &browser, email_json(&email)).await
+}
+
+async fn remove_email(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
+    let browser = Browser::load(&state, &headers).await?;
+    let (_, user) = browser.signed_in(&state).await?;
+    profile::remove_email(&state, &user, &id).await?;
+    respond(&state, &browser, json!({"object": "email_address", "id": id, "deleted": true})).await
+}
+
+async fn active_sessions(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let browser = Browser::load(&state, &headers).await?;
+    let (current, user) = browser.signed_in(&state).await?;
+    let sessions = profile::active_sessions(&state, &user.id).await?;
+    let list: Vec<Value> = sessions.iter().map(|s| view::session_summary(s, s.id == current.id)).collect();
+    Ok(Json(list).into_response())
+}
+
+async fn revoke_session(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
+    let browser = Browser::load(&state, &headers).await?;
+    let (_, user) = browser.signed_in(&state).await?;
+    let session = profile::revoke_session(&state, &user, &id).await?;
+    respond(&state, &browser, view::session_summary(&session, false)).await
+}

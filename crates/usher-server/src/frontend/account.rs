@@ -1,0 +1,137 @@
+//! Rules shared by the flows: finding an account, lockout, starting and ending sessions.
+
+use serde_json::json;
+use usher_types::ClerkError;
+
+use super::Browser;
+use crate::{
+    error::{ApiError, ApiResult},
+    ids,
+    state::AppState,
+    store::{Page, SessionRecord, UserFilter, UserOrder, UserQuery, UserRecord},
+};
+
+/// The user an identifier (an email address or a username) names.
+pub async fn find_user(state: &AppState, identifier: &str) -> ApiResult<Option<UserRecord>> {
+    let mut filter = UserFilter::default();
+    if identifier.contains('@') {
+        filter.email_address = vec![identifier.to_owned()];
+    } else {
+        filter.username = vec![identifier.to_owned()];
+    }
+    let query =
+        UserQuery { filter, order_by: UserOrder::CreatedAt, descending: false, page: Page { limit: 1, offset: 0 } };
+    Ok(state.store.list_users(&query).await?.pop())
+}
+
+/// `user_locked` (403) with the seconds until the lock lifts, if the user is locked now.
+pub fn ensure_unlocked(state: &AppState, user: Option<&UserRecord>) -> ApiResult<()> {
+    let now = state.now();
+    match user {
+        Some(u) if u.is_locked(now) => {
+            let until = u.locked_until.unwrap_or(i64::MAX);
+            let seconds = if until == i64::MAX { json!(null) } else { json!((until - now + 999) / 1000) };
+            let mut error = ClerkError::new(
+                "user_locked",
+                "Your account is locked",
+                "Your account is locked after too many failed attempts. Try again later.",
+            );
+            error.meta.insert("lockout_expires_in_seconds".into(), seconds);
+            Err(ApiError::Forbidden(error))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Counts a failed password or code; the configured number of consecutive failures locks the
+/// account for the configured time (or until an admin unlocks it).
+pub async fn record_failure(state: &AppState, user_id: &str) -> ApiResult<()> {
+    let now = state.now();
+    let threshold = state.config.lockout_attempts;
+    let until = state.config.lockout_duration.map_or(i64::MAX, |d| now + d.as_millis() as i64);
+    state
+        .store
+        .update_user(user_id, &|u| {
+            u.failed_attempts += 1;
+            if u.failed_attempts >= threshold {
+                u.locked_until = Some(until);
+                u.failed_attempts = 0;
+            }
+            true
+        })
+        .await?;
+    Ok(())
+}
+
+/// Starts a session for `user` on the browser's client, ending the session it had (one
+/// session per browser), and rotates the client cookie.
+pub async fn start_session(state: &AppState, browser: &mut Browser, user_id: &str) -> ApiResult<SessionRecord> {
+    let now = state.now();
+    if let Some(previous) = browser.session(state).await? {
+        state.store.end_session(&previous.id, "ended", now).await?;
+    }
+    let client = browser.client_mut(state).await?;
+    let session = SessionRecord {
+        id: ids::new_id("sess"),
+        user_id: user_id.to_owned(),
+        client_id: client.id.clone(),
+        status: "active".into(),
+        last_active_at: now,
+        expire_at: now + state.config.session_max_lifetime.as_millis() as i64,
+        abandon_at: now + state.config.session_inactivity_timeout.as_millis() as i64,
+        created_at: now,
+        updated_at: now,
+        ..SessionRecord::default()
+    };
+    state.store.create_session(&session).await?;
+    client.last_active_session_id = Some(session.id.clone());
+    browser.rotate(state);
+    browser.save(state).await?;
+    state
+        .store
+        .update_user(user_id, &|u| {
+            u.last_sign_in_at = Some(now);
+            u.last_active_at = Some(now);
+            u.failed_attempts = 0;
+            true
+        })
+        .await?;
+    Ok(session)
+}
+
+/// Ends the browser's session(s): `all` ends every live session of the client.
+pub async fn sign_out(state: &AppState, browser: &mut Browser, session_id: Option<&str>) -> ApiResult<()> {
+    let now = state.now();
+    let Some(client) = browser.client.as_mut() else { return Ok(()) };
+    match session_id {
+        Some(id) => {
+            state.store.end_session(id, "ended", now).await?;
+        }
+        None => {
+            let filter = crate::store::SessionFilter {
+                client_id: Some(client.id.clone()),
+                status: Some("active".into()),
+                ..Default::default()
+            };
+            let (sessions, _) = state.store.list_sessions(&filter, Page { limit: 100, offset: 0 }).await?;
+            for s in sessions {
+                state.store.end_session(&s.id, "ended", now).await?;
+            }
+        }
+    }
+    if session_id.is_none() || client.last_active_session_id.as_deref() == session_id {
+        client.last_active_session_id = None;
+    }
+    client.sign_in_id = None;
+    client.sign_up_id = None;
+    browser.rotate(state);
+    browser.save(state).await
+}
+
+/// Records activity: the session stays alive for another inactivity period (never past its
+/// maximum lifetime, which [`SessionRecord::is_live`] enforces).
+pub async fn touch(state: &AppState, session: &SessionRecord) -> ApiResult<SessionRecord> {
+    let now = state.now();
+    let abandon_at = now + state.config.session_inactivity_timeout.as_millis() as i64;
+    Ok(state.store.touch_session(&session.id, now, abandon_at).await?.unwrap_or_else(|| session.clone()))
+}

@@ -1,0 +1,97 @@
+//! One-time email codes: six digits from the OS CSPRNG, valid 10 minutes, for one subject (an
+//! attempt or an email address), used once, and stored only as an HMAC under the secret key.
+
+use crate::{error::ApiResult, ids, state::AppState, store::{CodeRecord, MailRecord}};
+
+/// How long a code works.
+pub const CODE_LIFETIME_MS: i64 = 10 * 60 * 1000;
+/// Wrong guesses a code survives; after that a new one must be requested.
+pub const MAX_GUESSES: i64 = 5;
+
+/// What checking a code found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// Right, and now used up.
+    Accepted,
+    /// Wrong (the guess was counted).
+    Incorrect,
+    /// Older than [`CODE_LIFETIME_MS`].
+    Expired,
+    /// No live code: never sent, already used, or too many wrong guesses.
+    Missing,
+}
+
+fn code_hash(state: &AppState, subject_id: &str, code: &str) -> String {
+    // The subject is part of the MAC, so a code only ever verifies the attempt it was sent for.
+    ids::hmac_hex(state.config.secret_key.expose().as_bytes(), format!("{subject_id}:{code}").as_bytes())
+}
+
+/// Issues a fresh code for `subject_id` and queues the mail carrying it, atomically; an
+/// earlier code for the same subject stops working.
+pub async fn issue(state: &AppState, subject_id: &str, to: &str, purpose: &str) -> ApiResult<()> {
+    let now = state.now();
+    let code = ids::random_digits(6);
+    let record = CodeRecord {
+        subject_id: subject_id.to_owned(),
+        code_hash: code_hash(state, subject_id, &code),
+        attempts: 0,
+        expire_at: now + CODE_LIFETIME_MS,
+        created_at: now,
+    };
+    let app = &state.config.application_name;
+    let mail = mail(
+        now,
+        to,
+        format!("{code} is your {app} verification code"),
+        format!(
+            "Your {app} verification code is {code}.\n\nEnter it to {purpose}. It expires in 10 minutes and works once.\n\
+             If you did not ask for it, you can ignore this message."
+        ),
+    );
+    state.store.issue_code(&record, &mail).await?;
+    state.mail_wakeup.notify_one();
+    Ok(())
+}
+
+/// Queues a message without a code (for example "you already have an account").
+pub async fn notify(state: &AppState, to: &str, subject: String, body: String) -> ApiResult<()> {
+    state.store.enqueue_mail(&mail(state.now(), to, subject, body)).await?;
+    state.mail_wakeup.notify_one();
+    Ok(())
+}
+
+fn mail(now: i64, to: &str, subject: String, body: String) -> MailRecord {
+    MailRecord {
+        id: ids::new_id("mail"),
+        to: to.to_owned(),
+        subject,
+        body,
+        attempts: 0,
+        next_attempt_at: now,
+        sent_at: None,
+        last_error: None,
+        created_at: now,
+    }
+}
+
+/// Checks `code` for `subject_id`; a right code is consumed, a wrong one counted.
+pub async fn check(state: &AppState, subject_id: &str, code: &str) -> ApiResult<CodeCheck> {
+    let Some(stored) = state.store.get_code(subject_id).await? else { return Ok(CodeCheck::Missing) };
+    if stored.attempts >= MAX_GUESSES {
+        return Ok(CodeCheck::Missing);
+    }
+    if stored.expire_at <= state.now() {
+        return Ok(CodeCheck::Expired);
+    }
+    let presented = code_hash(state, subject_id, code.trim());
+    if !ids::secrets_equal(presented.as_bytes(), stored.code_hash.as_bytes()) {
+        state.store.code_failed(subject_id).await?;
+        return Ok(CodeCheck::Incorrect);
+    }
+    // Only one of two concurrent right answers gets the row.
+    Ok(if state.store.consume_code(subject_id, &stored.code_hash).await? {
+        CodeCheck::Accepted
+    } else {
+        CodeCheck::Missing
+    })
+}

@@ -1,0 +1,196 @@
+//! A signed-in person managing their own account: names, password, email addresses, sessions.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::{
+    account,
+    codes::{self, CodeCheck},
+    sign_in::code_error,
+};
+use crate::{
+    api::validate,
+    error::{ApiError, ApiResult},
+    ids,
+    state::AppState,
+    store::{IdentifierRecord, Page, SessionFilter, SessionRecord, UserRecord},
+};
+
+/// What `PATCH /v1/me` takes; absent fields stay as they are, empty names are removed.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ProfileChanges {
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Username.
+    pub username: Option<String>,
+    /// One of the user's verified email addresses.
+    pub primary_email_address_id: Option<String>,
+    /// Replaces the unsafe metadata.
+    #[serde(default, deserialize_with = "crate::api::extract::json_object_or_text")]
+    pub unsafe_metadata: Option<Map<String, Value>>,
+}
+
+/// Applies profile changes.
+pub async fn update(state: &AppState, user: &UserRecord, changes: ProfileChanges) -> ApiResult<UserRecord> {
+    let first = changes.first_name.map(|n| validate::opt_text("first_name", Some(n))).transpose()?;
+    let last = changes.last_name.map(|n| validate::opt_text("last_name", Some(n))).transpose()?;
+    let username = changes.username.map(|u| validate::username(&u)).transpose()?;
+    let meta = changes.unsafe_metadata.map(|m| validate::metadata("unsafe_metadata", m)).transpose()?;
+    if let Some(id) = &changes.primary_email_address_id
+        && !user.emails.iter().any(|e| &e.id == id && e.verified)
+    {
+        return Err(ApiError::format("primary_email_address_id", "Choose one of your verified email addresses."));
+    }
+    let now = state.now();
+    let updated = state
+        .store
+        .update_user(&user.id, &|u| {
+            if let Some(n) = &first {
+                u.first_name = n.clone().filter(|n| !n.is_empty());
+            }
+            if let Some(n) = &last {
+                u.last_name = n.clone().filter(|n| !n.is_empty());
+            }
+            if let Some(name) = &username {
+                u.username = Some(name.clone());
+            }
+            if let Some(m) = &meta {
+                u.unsafe_metadata = m.clone();
+            }
+            if let Some(id) = &changes.primary_email_address_id {
+                u.primary_email_address_id = Some(id.clone());
+            }
+            u.updated_at = now;
+            true
+        })
+        .await?;
+    updated.ok_or(ApiError::SignedOut)
+}
+
+/// Changes the password; the current one is required (when there is one). Optionally ends
+/// every other session of the user.
+pub async fn change_password(
+    state: &AppState,
+    session: &SessionRecord,
+    user: &UserRecord,
+    current: Option<&str>,
+    new: &str,
+    sign_out_others: bool,
+) -> ApiResult<UserRecord> {
+    account::ensure_unlocked(state, Some(user))?;
+    if user.password_hash.is_some() {
+        let right = state.passwords.verify(current.unwrap_or_default(), user.password_hash.as_deref()).await?;
+        if !right {
+            account::record_failure(state, &user.id).await?;
+            return Err(ApiError::invalid(
+                "form_password_incorrect",
+                "current_password",
+                "Your current password is incorrect.",
+            ));
+        }
+    }
+    let normalized = state.passwords.normalize(new, false).map_err(|e| {
+        let mut error = ApiError::from(e);
+        if let ApiError::Unprocessable(body) = &mut error {
+            body.meta.insert("param_name".into(), "new_password".into());
+        }
+        error
+    })?;
+    let hash = state.passwords.hash(normalized).await?;
+    let now = state.now();
+    let updated = state
+        .store
+        .update_user(&user.id, &|u| {
+            u.password_hash = Some(hash.clone());
+            u.password_updated_at = Some(now);
+            u.updated_at = now;
+            true
+        })
+        .await?
+        .ok_or(ApiError::SignedOut)?;
+    if sign_out_others {
+        for other in active_sessions(state, &user.id).await?.into_iter().filter(|s| s.id != session.id) {
+            state.store.end_session(&other.id, "revoked", now).await?;
+        }
+    }
+    Ok(updated)
+}
+
+/// The user's live sessions, newest first.
+pub async fn active_sessions(state: &AppState, user_id: &str) -> ApiResult<Vec<SessionRecord>> {
+    let filter = SessionFilter { user_id: Some(user_id.to_owned()), status: Some("active".into()), ..Default::default() };
+    let (sessions, _) = state.store.list_sessions(&filter, Page { limit: 100, offset: 0 }).await?;
+    let now = state.now();
+    Ok(sessions.into_iter().filter(|s| s.is_live(now)).collect())
+}
+
+/// Revokes one of the user's sessions (on any browser).
+pub async fn revoke_session(state: &AppState, user: &UserRecord, id: &str) -> ApiResult<SessionRecord> {
+    match state.store.get_session(id).await? {
+        Some(s) if s.user_id == user.id => {
+            Ok(state.store.end_session(id, "revoked", state.now()).await?.unwrap_or(s))
+        }
+        _ => Err(ApiError::NotFound("session")),
+    }
+}
+
+/// Adds an unverified email address.
+pub async fn add_email(state: &AppState, user: &UserRecord, raw: &str) -> ApiResult<IdentifierRecord> {
+    let email = validate::email("email_address", raw)?;
+    if user.emails.len() >= 20 {
+        return Err(ApiError::invalid("too_many_email_addresses", "email_address", "You have too many addresses."));
+    }
+    let now = state.now();
+    let record = IdentifierRecord {
+        id: ids::new_id("idn"),
+        value: email,
+        verified: false,
+        strategy: "email_code".into(),
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.add_email_address(&user.id, &record).await?;
+    Ok(record)
+}
+
+fn own_email<'u>(user: &'u UserRecord, id: &str) -> ApiResult<&'u IdentifierRecord> {
+    user.emails.iter().find(|e| e.id == id).ok_or(ApiError::NotFound("email address"))
+}
+
+/// Mails a code proving an added address.
+pub async fn prepare_email(state: &AppState, user: &UserRecord, id: &str) -> ApiResult<IdentifierRecord> {
+    let email = own_email(user, id)?;
+    codes::issue(state, &email.id, &email.value, "verify this email address").await?;
+    Ok(email.clone())
+}
+
+/// Checks the code for an added address.
+pub async fn verify_email(state: &AppState, user: &UserRecord, id: &str, code: &str) -> ApiResult<IdentifierRecord> {
+    let email = own_email(user, id)?;
+    match codes::check(state, &email.id, code).await? {
+        CodeCheck::Accepted => {
+            state.store.verify_email_address(&user.id, id, state.now()).await?;
+            Ok(IdentifierRecord { verified: true, ..email.clone() })
+        }
+        other => {
+            account::record_failure(state, &user.id).await?;
+            Err(code_error(other))
+        }
+    }
+}
+
+/// Removes an address other than the primary one.
+pub async fn remove_email(state: &AppState, user: &UserRecord, id: &str) -> ApiResult<()> {
+    own_email(user, id)?;
+    if user.primary_email_address_id.as_deref() == Some(id) {
+        return Err(ApiError::invalid(
+            "primary_email_address_cannot_be_deleted",
+            "email_address_id",
+            "Make another address primary before removing this one.",
+        ));
+    }
+    state.store.delete_email_address(&user.id, id).await?;
+    Ok(())
+}

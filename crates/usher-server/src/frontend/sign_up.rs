@@ -1,0 +1,283 @@
+//! Signing up with an email address and a password, the address proved with an emailed code.
+//!
+//! With enumeration protection (the default) a sign-up for an address that already has an
+//! account looks the same as any other: the owner gets a "you already have an account" mail
+//! instead of a code, and no code ever verifies the attempt.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{
+    Browser, account,
+    codes::{self, CodeCheck},
+    sign_in::{Verification, code_error},
+};
+use crate::{
+    api::validate,
+    error::{ApiError, ApiResult},
+    ids,
+    state::AppState,
+    store::{AttemptRecord, IdentifierRecord, StoreError, UniqueField, UserRecord},
+};
+
+const ATTEMPT_LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// A sign-up attempt (stored as an attempt document).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SignUp {
+    /// `sua_…`.
+    pub id: String,
+    /// The client it belongs to.
+    pub client_id: String,
+    /// `missing_requirements` or `complete`.
+    pub status: String,
+    /// The address to verify.
+    pub email_address: Option<String>,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Metadata the browser may set.
+    pub unsafe_metadata: Map<String, Value>,
+    /// The chosen password, already hashed; never shown.
+    pub password_hash: Option<String>,
+    /// Where the email verification stands.
+    pub email_verification: Option<Verification>,
+    /// The address belongs to an account already (kept secret).
+    pub email_taken: bool,
+    /// The user created on completion.
+    pub created_user_id: Option<String>,
+    /// The session created on completion.
+    pub created_session_id: Option<String>,
+    /// When the attempt is abandoned.
+    pub abandon_at: i64,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+impl SignUp {
+    /// Required fields still missing.
+    pub fn missing_fields(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if self.email_address.is_none() {
+            missing.push("email_address");
+        }
+        if self.password_hash.is_none() {
+            missing.push("password");
+        }
+        missing
+    }
+
+    /// Whether the email address is verified.
+    pub fn email_verified(&self) -> bool {
+        self.email_verification.as_ref().is_some_and(|v| v.status == "verified")
+    }
+}
+
+/// What `POST /v1/client/sign_ups` (and `PATCH`) take.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SignUpInput {
+    /// The email address.
+    pub email_address: Option<String>,
+    /// The password.
+    pub password: Option<String>,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Metadata the browser may set (an object, or its JSON text in a form).
+    #[serde(default, deserialize_with = "crate::api::extract::json_object_or_text")]
+    pub unsafe_metadata: Option<Map<String, Value>>,
+}
+
+/// Starts a sign-up.
+pub async fn create(state: &AppState, browser: &mut Browser, input: SignUpInput) -> ApiResult<SignUp> {
+    let now = state.now();
+    let client_id = browser.client_mut(state).await?.id.clone();
+    let mut sign_up = SignUp {
+        id: ids::new_id("sua"),
+        client_id,
+        status: "missing_requirements".into(),
+        abandon_at: now + ATTEMPT_LIFETIME_MS,
+        created_at: now,
+        ..SignUp::default()
+    };
+    apply(state, &mut sign_up, input).await?;
+    save(state, browser, &sign_up).await?;
+    Ok(sign_up)
+}
+
+/// Changes fields of a sign-up in progress.
+pub async fn update(state: &AppState, browser: &mut Browser, id: &str, input: SignUpInput) -> ApiResult<SignUp> {
+    let mut sign_up = in_progress(state, browser, id).await?;
+    apply(state, &mut sign_up, input).await?;
+    save(state, browser, &sign_up).await?;
+    Ok(sign_up)
+}
+
+async fn apply(state: &AppState, sign_up: &mut SignUp, input: SignUpInput) -> ApiResult<()> {
+    if let Some(raw) = input.email_address {
+        let email = validate::email("email_address", &raw)?;
+        if sign_up.email_address.as_deref() != Some(email.as_str()) {
+            let taken = account::find_user(state, &email).await?.is_some();
+            if taken && !state.config.enumeration_protection {
+                return Err(ApiError::invalid(
+                    "form_identifier_exists",
+                    "email_address",
+                    "That email address is taken. Please try another.",
+                ));
+            }
+            sign_up.email_taken = taken;
+            sign_up.email_verification = None;
+            sign_up.email_address = Some(email);
+        }
+    }
+    if let Some(password) = input.password {
+        let normalized = state.passwords.normalize(&password, false)?;
+        sign_up.password_hash = Some(state.passwords.hash(normalized).await?);
+    }
+    if let Some(name) = input.first_name {
+        sign_up.first_name = validate::opt_text("first_name", Some(name))?.filter(|n| !n.is_empty());
+    }
+    if let Some(name) = input.last_name {
+        sign_up.last_name = validate::opt_text("last_name", Some(name))?.filter(|n| !n.is_empty());
+    }
+    if let Some(meta) = input.unsafe_metadata {
+        sign_up.unsafe_metadata = validate::metadata("unsafe_metadata", meta)?;
+    }
+    Ok(())
+}
+
+/// The browser's sign-up attempt `id`.
+pub async fn load(state: &AppState, browser: &Browser, id: &str) -> ApiResult<SignUp> {
+    let client_id = browser.client.as_ref().map(|c| c.id.as_str());
+    match state.store.get_attempt(id).await? {
+        Some(a) if a.kind == "sign_up" && Some(a.client_id.as_str()) == client_id && a.expire_at > state.now() => {
+            serde_json::from_value(a.data).map_err(|e| ApiError::Internal(e.into()))
+        }
+        _ => Err(ApiError::NotFound("sign up attempt")),
+    }
+}
+
+async fn in_progress(state: &AppState, browser: &Browser, id: &str) -> ApiResult<SignUp> {
+    let sign_up = load(state, browser, id).await?;
+    if sign_up.status == "complete" {
+        return Err(ApiError::invalid("sign_up_status_invalid", "status", "This sign-up is already complete."));
+    }
+    Ok(sign_up)
+}
+
+/// Mails a verification code to the address (or, when it has an account, a notice).
+pub async fn prepare_verification(state: &AppState, browser: &mut Browser, id: &str) -> ApiResult<SignUp> {
+    let mut sign_up = in_progress(state, browser, id).await?;
+    let Some(to) = sign_up.email_address.clone() else {
+        return Err(ApiError::invalid("form_param_missing", "email_address", "Enter an email address first."));
+    };
+    if sign_up.email_taken {
+        let app = &state.config.application_name;
+        codes::notify(
+            state,
+            &to,
+            format!("You already have a {app} account"),
+            format!(
+                "Someone tried to sign up for {app} with this address, which already has an account.\n\n\
+                 If it was you, sign in instead (you can sign in with a code sent to this address).\n\
+                 If not, you can ignore this message."
+            ),
+        )
+        .await?;
+    } else {
+        codes::issue(state, &sign_up.id, &to, "finish signing up").await?;
+    }
+    sign_up.email_verification = Some(Verification {
+        status: "unverified".into(),
+        strategy: "email_code".into(),
+        attempts: 0,
+        expire_at: Some(state.now() + codes::CODE_LIFETIME_MS),
+    });
+    save(state, browser, &sign_up).await?;
+    Ok(sign_up)
+}
+
+/// Checks the emailed code; with every requirement met the user and a session are created.
+pub async fn attempt_verification(state: &AppState, browser: &mut Browser, id: &str, code: &str) -> ApiResult<SignUp> {
+    let mut sign_up = in_progress(state, browser, id).await?;
+    let check = if sign_up.email_taken { CodeCheck::Incorrect } else { codes::check(state, &sign_up.id, code).await? };
+    let verification = sign_up.email_verification.get_or_insert_with(Verification::default);
+    verification.strategy = "email_code".into();
+    verification.attempts += 1;
+    if check != CodeCheck::Accepted {
+        verification.status = if check == CodeCheck::Expired { "expired" } else { "failed" }.into();
+        save(state, browser, &sign_up).await?;
+        return Err(code_error(check));
+    }
+    verification.status = "verified".into();
+    if sign_up.missing_fields().is_empty() {
+        complete(state, browser, &mut sign_up).await?;
+    }
+    save(state, browser, &sign_up).await?;
+    Ok(sign_up)
+}
+
+async fn complete(state: &AppState, browser: &mut Browser, sign_up: &mut SignUp) -> ApiResult<()> {
+    let now = state.now();
+    let email_id = ids::new_id("idn");
+    let user = UserRecord {
+        id: ids::new_id("user"),
+        first_name: sign_up.first_name.clone(),
+        last_name: sign_up.last_name.clone(),
+        password_hash: sign_up.password_hash.clone(),
+        password_updated_at: Some(now),
+        unsafe_metadata: sign_up.unsafe_metadata.clone(),
+        primary_email_address_id: Some(email_id.clone()),
+        delete_self_enabled: true,
+        create_organization_enabled: true,
+        created_at: now,
+        updated_at: now,
+        emails: vec![IdentifierRecord {
+            id: email_id,
+            value: sign_up.email_address.clone().unwrap_or_default(),
+            verified: true,
+            strategy: "email_code".into(),
+            created_at: now,
+            updated_at: now,
+        }],
+        ..UserRecord::default()
+    };
+    match state.store.create_user(&user).await {
+        Ok(()) => {}
+        // Someone else took the address between the code being sent and entered.
+        Err(StoreError::Conflict(UniqueField::EmailAddress)) => {
+            return Err(ApiError::invalid(
+                "form_identifier_exists",
+                "email_address",
+                "That email address is taken. Please try another.",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let session = account::start_session(state, browser, &user.id).await?;
+    sign_up.status = "complete".into();
+    sign_up.created_user_id = Some(user.id);
+    sign_up.created_session_id = Some(session.id);
+    Ok(())
+}
+
+async fn save(state: &AppState, browser: &mut Browser, sign_up: &SignUp) -> ApiResult<()> {
+    let record = AttemptRecord {
+        id: sign_up.id.clone(),
+        client_id: sign_up.client_id.clone(),
+        kind: "sign_up".into(),
+        data: serde_json::to_value(sign_up).map_err(|e| ApiError::Internal(e.into()))?,
+        expire_at: sign_up.abandon_at,
+        created_at: sign_up.created_at,
+        updated_at: state.now(),
+    };
+    state.store.save_attempt(&record).await?;
+    let client = browser.client_mut(state).await?;
+    if client.sign_up_id.as_deref() != Some(&sign_up.id) {
+        client.sign_up_id = Some(sign_up.id.clone());
+        browser.save(state).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! The Frontend API's JSON shapes (Clerk's FAPI objects) for clients, sessions, users and
+//! attempts. The Backend API's shapes live in [`crate::wire`]; these reuse them where they agree.
+
+use serde_json::{Value, json};
+
+use super::{Browser, sign_in::SignIn, sign_up::SignUp};
+use crate::{
+    error::ApiResult,
+    state::AppState,
+    store::{Page, SessionFilter, SessionRecord, UserRecord},
+    tokens::mint,
+    wire,
+};
+
+/// A user as the browser sees it: the Backend API shape without private metadata.
+pub fn user(state: &AppState, u: &UserRecord) -> Value {
+    let mut value = serde_json::to_value(wire::user(u, state.now())).unwrap_or(Value::Null);
+    if let Some(map) = value.as_object_mut() {
+        map.remove("private_metadata");
+    }
+    value
+}
+
+/// A session with its user and a fresh token.
+pub fn session(state: &AppState, s: &SessionRecord, u: &UserRecord, jwt: &str) -> Value {
+    let identifier = u.primary_email().map(|e| e.value.clone()).or_else(|| u.username.clone());
+    json!({
+        "object": "session",
+        "id": s.id,
+        "status": s.status,
+        "expire_at": s.expire_at,
+        "abandon_at": s.abandon_at,
+        "last_active_at": s.last_active_at,
+        "last_active_organization_id": s.last_active_organization_id,
+        "actor": s.actor,
+        "user": user(state, u),
+        "public_user_data": {
+            "first_name": u.first_name,
+            "last_name": u.last_name,
+            "image_url": "",
+            "has_image": false,
+            "identifier": identifier,
+            "user_id": u.id,
+        },
+        "last_active_token": {"object": "token", "jwt": jwt},
+        "factor_verification_age": [(state.now() - s.created_at).max(0) / 60_000, -1],
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
+    })
+}
+
+/// A session without a token (lists of a user's sessions on other browsers).
+pub fn session_summary(s: &SessionRecord, current: bool) -> Value {
+    json!({
+        "object": "session",
+        "id": s.id,
+        "status": s.status,
+        "current": current,
+        "last_active_at": s.last_active_at,
+        "expire_at": s.expire_at,
+        "abandon_at": s.abandon_at,
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
+    })
+}
+
+/// A sign-in attempt.
+pub fn sign_in(s: &SignIn) -> Value {
+    let mut factors = vec![json!({"strategy": "password"})];
+    if let (Some(identifier), Some(email_id)) = (&s.identifier, &s.email_address_id) {
+        factors.push(json!({
+            "strategy": "email_code",
+            "safe_identifier": identifier,
+            "email_address_id": email_id,
+            "primary": true,
+        }));
+    }
+    json!({
+        "object": "sign_in_attempt",
+        "id": s.id,
+        "status": s.status,
+        "supported_identifiers": ["email_address", "username"],
+        "identifier": s.identifier,
+        "supported_first_factors": if s.identifier.is_some() { Value::Array(factors) } else { json!([]) },
+        "supported_second_factors": null,
+        "first_factor_verification": s.first_factor,
+        "second_factor_verification": null,
+        "user_data": null,
+        "created_session_id": s.created_session_id,
+        "abandon_at": s.abandon_at,
+    })
+}
+
+/// A sign-up attempt.
+pub fn sign_up(s: &SignUp) -> Value {
+    let unverified: Vec<&str> =
+        if s.email_address.is_some() && !s.email_verified() { vec!["email_address"] } else { vec![] };
+    json!({
+        "object": "sign_up_attempt",
+        "id": s.id,
+        "status": s.status,
+        "required_fields": ["email_address", "password"],
+        "optional_fields": ["first_name", "last_name"],
+        "missing_fields": s.missing_fields(),
+        "unverified_fields": unverified,
+        "verifications": {"email_address": s.email_verification, "phone_number": null, "web3_wallet": null, "external_account": null},
+        "email_address": s.email_address,
+        "first_name": s.first_name,
+        "last_name": s.last_name,
+        "unsafe_metadata": s.unsafe_metadata,
+        "password_enabled": s.password_hash.is_some(),
+        "created_user_id": s.created_user_id,
+        "created_session_id": s.created_session_id,
+        "abandon_at": s.abandon_at,
+    })
+}
+
+/// The browser's client (or `null`), and the token of its active session for `__session`.
+pub async fn client(state: &AppState, browser: &Browser) -> ApiResult<(Value, Option<String>)> {
+    let Some(client) = &browser.client else { return Ok((Value::Null, None)) };
+    let now = state.now();
+    let lifetime = state.config.session_token_lifetime.as_secs() as i64;
+    let filter =
+        SessionFilter { client_id: Some(client.id.clone()), status: Some("active".into()), ..Default::default() };
+    let (records, _) = state.store.list_sessions(&filter, Page { limit: 20, offset: 0 }).await?;
+    let mut sessions = Vec::new();
+    let mut active_token = None;
+    let mut active_id = None;
+    for s in records.into_iter().filter(|s| s.is_live(now)) {
+        let Some(u) = state.store.get_user(&s.user_id).await? else { continue };
+        let jwt = mint::mint_session_token(state, &s, lifetime, browser.origin.as_deref()).await?;
+        if client.last_active_session_id.as_deref() == Some(s.id.as_str()) {
+            active_token = Some(jwt.clone());
+            active_id = Some(s.id.clone());
+        }
+        sessions.push(session(state, &s, &u, &jwt));
+    }
+    let sign_in = match &client.sign_in_id {
+        Some(id) => super::sign_in::load(state, browser, id).await.ok().map(|s| sign_in(&s)),
+        None => None,
+    };
+    let sign_up = match &client.sign_up_id {
+        Some(id) => super::sign_up::load(state, browser, id).await.ok().map(|s| sign_up(&s)),
+        None => None,
+    };
+    let value = json!({
+        "object": "client",
+        "id": client.id,
+        "sessions": sessions,
+        "sign_in": sign_in,
+        "sign_up": sign_up,
+        "last_active_session_id": active_id,
+        "cookie_expires_at": client.expire_at,
+        "captcha_bypass": false,
+        "created_at": client.created_at,
+        "updated_at": client.updated_at,
+    });
+    Ok((value, active_token))
+}
