@@ -47,61 +47,41 @@
 
   // ── English defaults (every user-visible string) ─────────────────────────────────────────
   const TEXT = {
-    'signIn.start.title': 'Sign in',
-    'signIn.start.subtitle': 'Welcome back! Please sign in to continue',
-    'signIn.start.actionText': 'Don’t have an account?',
-    'signIn.start.actionLink': 'Sign up',
-    'signIn.emailCode.start': 'Use an email code instead',
-    'signIn.emailCode.send': 'Send code',
+    'signIn.start.title': 'Sign in', 'signIn.start.subtitle': 'Welcome back! Please sign in to continue',
+    'signIn.start.actionText': 'Don’t have an account?', 'signIn.start.actionLink': 'Sign up',
+    'signIn.emailCode.start': 'Use an email code instead', 'signIn.emailCode.send': 'Send code',
     'signIn.emailCode.title': 'Check your email',
-    'signIn.emailCode.subtitle': 'Enter the code sent to {{identifier}}',
-    'signIn.emailCode.resend': 'Resend code',
-    'signIn.password.start': 'Use your password instead',
-    'signIn.alreadySignedIn': 'You are already signed in.',
+    'signIn.emailCode.subtitle': 'Enter the code sent to {{identifier}}', 'signIn.emailCode.resend': 'Resend code',
+    'signIn.password.start': 'Use your password instead', 'signIn.alreadySignedIn': 'You are already signed in.',
     'signIn.continue': 'Continue',
     'signUp.start.title': 'Create your account',
     'signUp.start.subtitle': 'Welcome! Please fill in the details to get started',
-    'signUp.start.actionText': 'Already have an account?',
-    'signUp.start.actionLink': 'Sign in',
+    'signUp.start.actionText': 'Already have an account?', 'signUp.start.actionLink': 'Sign in',
     'signUp.emailCode.title': 'Verify your email',
-    'signUp.emailCode.subtitle': 'Enter the code sent to {{emailAddress}}',
-    'signUp.emailCode.resend': 'Resend code',
-    'redirecting': 'Signed in. Redirecting…',
-    'loading': 'Loading…',
-    'formButtonPrimary': 'Continue',
-    'formFieldLabel__emailAddress': 'Email address',
-    'formFieldLabel__password': 'Password',
-    'formFieldLabel__firstName': 'First name',
-    'formFieldLabel__lastName': 'Last name',
-    'formFieldLabel__code': 'Verification code',
-    'formFieldLabel__currentPassword': 'Current password',
-    'formFieldLabel__newPassword': 'New password',
+    'signUp.emailCode.subtitle': 'Enter the code sent to {{emailAddress}}', 'signUp.emailCode.resend': 'Resend code',
+    'redirecting': 'Signed in. Redirecting…', 'loading': 'Loading…', 'signInButton': 'Sign in',
+    'signUpButton': 'Sign up', 'signOutButton': 'Sign out',
+    'formButtonPrimary': 'Continue', 'formFieldLabel__emailAddress': 'Email address',
+    'formFieldLabel__password': 'Password', 'formFieldLabel__firstName': 'First name',
+    'formFieldLabel__lastName': 'Last name', 'formFieldLabel__code': 'Verification code',
+    'formFieldLabel__currentPassword': 'Current password', 'formFieldLabel__newPassword': 'New password',
     'formFieldLabel__signOutOfOtherSessions': 'Sign out of all other devices',
     'formFieldHintText__optional': 'Optional',
-    'signInButton': 'Sign in',
-    'signUpButton': 'Sign up',
-    'signOutButton': 'Sign out',
-    'userButton.label': 'Open user menu',
-    'userButton.action__manageAccount': 'Manage account',
+    'userButton.label': 'Open user menu', 'userButton.action__manageAccount': 'Manage account',
     'userButton.action__signOut': 'Sign out',
-    'userProfile.title': 'Account',
-    'userProfile.profileSection.title': 'Profile',
-    'userProfile.profileSection.save': 'Save',
-    'userProfile.profileSection.saved': 'Profile saved',
+    'userProfile.title': 'Account', 'userProfile.profileSection.title': 'Profile',
+    'userProfile.profileSection.save': 'Save', 'userProfile.profileSection.saved': 'Profile saved',
     'userProfile.emailAddressesSection.title': 'Email addresses',
     'userProfile.emailAddressesSection.add': 'Add email address',
     'userProfile.emailAddressesSection.primary': 'Primary',
     'userProfile.emailAddressesSection.unverified': 'Unverified',
     'userProfile.emailAddressesSection.verify': 'Verify',
     'userProfile.emailAddressesSection.verified': 'Email address verified',
-    'userProfile.passwordSection.title': 'Password',
-    'userProfile.passwordSection.submit': 'Update password',
-    'userProfile.passwordSection.updated': 'Password updated',
-    'userProfile.sessionsSection.title': 'Active devices',
+    'userProfile.passwordSection.title': 'Password', 'userProfile.passwordSection.submit': 'Update password',
+    'userProfile.passwordSection.updated': 'Password updated', 'userProfile.sessionsSection.title': 'Active devices',
     'userProfile.sessionsSection.current': 'This device',
     'userProfile.sessionsSection.lastActive': 'Last active {{time}}',
-    'userProfile.sessionsSection.revoke': 'Sign out of this device',
-    'userProfile.signedOut': 'You are signed out.',
+    'userProfile.sessionsSection.revoke': 'Sign out of this device', 'userProfile.signedOut': 'You are signed out.',
     'unstable__errors.network_error': 'Could not reach the server. Check your connection and try again.',
     'unstable__errors.too_many_requests': 'Too many attempts. Try again in {{seconds}} seconds.',
     'unstable__errors.unexpected': 'Something went wrong. Please try again.',
@@ -109,6 +89,14 @@
 
   // ── Small utilities ──────────────────────────────────────────────────────────────────────
   const noop = () => {};
+  /** Calls a listener; one faulty page callback must not break the others or our own state. */
+  const safely = (fn, ...args) => {
+    try {
+      fn(...args);
+    } catch (e) {
+      console.error(e);
+    }
+  };
   const enc = encodeURIComponent;
   const sleep = ms => new Promise(r => setTimeout(r, ms));
   const toDate = v => (typeof v === 'number' ? new Date(v) : v ? new Date(v) : null);
@@ -144,7 +132,7 @@
       const bin = atob(part + '='.repeat((4 - (part.length % 4)) % 4));
       return JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, c => c.charCodeAt(0))));
     } catch (e) {
-      return null;
+      return null; // not a JWT: no claims
     }
   }
   /** Accepts Clerk-style bare hosts ("auth.example.com") as well as full URLs. */
@@ -158,8 +146,7 @@
     try {
       return JSON.parse(el.textContent || 'null');
     } catch (e) {
-      console.error(`usher: #${id} is not valid JSON`, e);
-      return undefined;
+      return void console.error(`usher: #${id} is not valid JSON`, e);
     }
   }
 
@@ -184,25 +171,16 @@
   }
 
   // ── Internal state ───────────────────────────────────────────────────────────────────────
-  const state = {
-    loaded: false,
-    raw: null, // the raw Client JSON
-    client: null, // its resource
-    session: null, // the active session resource
-    jwt: null, // the active session's latest token
-    env: null, // GET /v1/environment
-    seq: 0, // incremented by every applyClient: detects stale GET /v1/client answers
-    sig: '', // signed-in sessions and users, to tell other tabs about changes
-    lastReload: 0,
-  };
+  // raw: the Client JSON; client/session: its resources (session = the active one); jwt: the active
+  // session's latest token; env: GET /v1/environment; seq: bumped by every applyClient (detects stale
+  // GET /v1/client answers); sig: sessions and users, to tell other tabs about changes.
+  const state = { loaded: false, raw: null, client: null, session: null, jwt: null, env: null, seq: 0, sig: '', lastReload: 0 };
+
   // ── Stores (the nanostores atom interface: get / subscribe / listen) ───────────────────────
   function atom(initial) {
     let value = initial;
     const listeners = new Set();
-    const listen = cb => {
-      listeners.add(cb);
-      return () => listeners.delete(cb);
-    };
+    const listen = cb => (listeners.add(cb), () => listeners.delete(cb));
     return {
       get: () => value,
       listen,
@@ -215,28 +193,16 @@
         if (Object.is(next, value)) return;
         const prev = value;
         value = next;
-        for (const cb of Array.from(listeners)) {
-          try {
-            cb(value, prev);
-          } catch (e) {
-            console.error(e);
-          }
-        }
+        for (const cb of Array.from(listeners)) safely(cb, value, prev);
       },
     };
   }
   const readonly = a => ({ get: a.get, listen: a.listen, subscribe: a.subscribe });
 
-  const $auth = atom(deriveAuth());
-  const $clerk = atom(null);
-  const $user = atom(undefined);
-  const $session = atom(undefined);
-  const $sessionList = atom(undefined);
-  const $organization = atom(null);
-  const $client = atom(undefined);
-  const $signIn = atom(undefined);
-  const $signUp = atom(undefined);
-  const $isLoaded = atom(false);
+  // As in Clerk: `undefined` = not loaded yet, `null` = loaded and absent.
+  const $auth = atom(deriveAuth()), $clerk = atom(null), $isLoaded = atom(false), $organization = atom(null);
+  const $user = atom(undefined), $session = atom(undefined), $sessionList = atom(undefined);
+  const $client = atom(undefined), $signIn = atom(undefined), $signUp = atom(undefined);
 
   // Resources are rebuilt on every client update; a store only fires when its content changed,
   // compared through a key (the JSON of the raw data), so components do not re-render needlessly.
@@ -251,15 +217,7 @@
   const renderListeners = new Set();
   const clerkListeners = new Set();
   const onRender = cb => (renderListeners.add(cb), () => renderListeners.delete(cb));
-  function rerender() {
-    for (const cb of Array.from(renderListeners)) {
-      try {
-        cb();
-      } catch (e) {
-        console.error(e);
-      }
-    }
-  }
+  const rerender = () => Array.from(renderListeners).forEach(cb => safely(cb));
 
   function deriveAuth() {
     if (!state.loaded) {
@@ -278,18 +236,10 @@
     const o = (claims && claims.o) || {};
     const orgRole = o.rol ? (o.rol.includes(':') ? o.rol : 'org:' + o.rol) : (claims && claims.org_role) || null;
     return {
-      userId: user ? user.id : null,
-      sessionId: session ? session.id : null,
-      sessionStatus: session ? session.status : null,
-      orgId: (session && session.lastActiveOrganizationId) || o.id || (claims && claims.org_id) || null,
-      orgRole,
-      orgSlug: o.slg || (claims && claims.org_slug) || null,
-      orgPermissions: (claims && claims.org_permissions) || null,
-      user,
-      session,
-      sessionClaims: claims,
-      organization: null,
-      actor: session ? session.actor : null,
+      userId: user ? user.id : null, sessionId: session ? session.id : null, sessionStatus: session ? session.status : null,
+      orgId: (session && session.lastActiveOrganizationId) || o.id || (claims && claims.org_id) || null, orgRole,
+      orgSlug: o.slg || (claims && claims.org_slug) || null, orgPermissions: (claims && claims.org_permissions) || null,
+      user, session, sessionClaims: claims, organization: null, actor: session ? session.actor : null,
     };
   }
 
@@ -316,25 +266,15 @@
     if (!changed) return;
     rerender();
     const ev = { client: state.client, session: state.session, user: state.session ? state.session.user : null, organization: null };
-    for (const cb of Array.from(clerkListeners)) {
-      try {
-        cb(ev);
-      } catch (e) {
-        console.error(e);
-      }
-    }
+    for (const cb of Array.from(clerkListeners)) safely(cb, ev);
   }
 
   // ── Errors ───────────────────────────────────────────────────────────────────────────────
   class UsherError extends Error {
     constructor(message, { errors = [], status = 0, retryAfter, clerkTraceId } = {}) {
       super(message);
-      this.name = 'UsherError';
-      this.errors = errors;
-      this.status = status;
-      this.retryAfter = retryAfter;
-      this.clerkTraceId = clerkTraceId;
-      this.clerkError = true; // what Clerk's isClerkAPIResponseError() looks for
+      // clerkError: what Clerk's isClerkAPIResponseError() looks for.
+      Object.assign(this, { name: 'UsherError', errors, status, retryAfter, clerkTraceId, clerkError: true });
     }
   }
   /** Clerk's error entries carry camelCase twins (longMessage, meta.paramName) in clerk-js. */
@@ -347,10 +287,7 @@
   // ── The Frontend API ─────────────────────────────────────────────────────────────────────
   function encodeForm(params) {
     const body = new URLSearchParams();
-    for (const [k, v] of Object.entries(params || {})) {
-      if (v === undefined || v === null) continue;
-      body.append(k, typeof v === 'object' ? JSON.stringify(v) : String(v));
-    }
+    for (const [k, v] of Object.entries(params || {})) if (v != null) body.append(k, typeof v === 'object' ? JSON.stringify(v) : String(v));
     return body;
   }
 
@@ -361,16 +298,9 @@
    */
   async function fapi(method, path, params, opts = {}) {
     const url = new URL(frontendApi + '/v1' + path);
-    let httpMethod = method;
-    if (method !== 'GET' && method !== 'POST') {
-      url.searchParams.set('_method', method);
-      httpMethod = 'POST';
-    }
-    const init = { method: httpMethod, credentials: 'include', headers: {} };
-    if (httpMethod === 'POST') {
-      init.headers['Content-Type'] = 'application/x-www-form-urlencoded';
-      init.body = encodeForm(params);
-    }
+    if (method !== 'GET' && method !== 'POST') url.searchParams.set('_method', method);
+    const init = { method: method === 'GET' ? 'GET' : 'POST', credentials: 'include' };
+    if (init.method === 'POST') init.body = encodeForm(params); // sent as x-www-form-urlencoded
     let res;
     try {
       res = await fetch(url.href, init);
@@ -378,14 +308,12 @@
       const msg = t('unstable__errors.network_error');
       throw new UsherError(msg, { errors: [{ code: 'network_error', message: msg, longMessage: String(e && e.message), meta: {} }] });
     }
-    let json = null;
     const text = await res.text();
-    if (text) {
-      try {
-        json = JSON.parse(text);
-      } catch (e) {
-        json = null;
-      }
+    let json = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch (e) {
+      /* not JSON (a proxy's error page): handled as an error without details below */
     }
     if (!res.ok) {
       const errors = (json && Array.isArray(json.errors) ? json.errors : []).map(normError);
@@ -684,10 +612,9 @@
   function broadcast() {
     const msg = { type: 'client', tab: tabId, at: Date.now() };
     try {
-      if (channel) channel.postMessage(msg);
-      else localStorage.setItem('usher:client', JSON.stringify(msg));
+      channel ? channel.postMessage(msg) : localStorage.setItem('usher:client', JSON.stringify(msg));
     } catch (e) {
-      /* storage may be unavailable (private mode); other tabs catch up on focus */
+      /* storage may be unavailable (private mode); other tabs catch up when shown */
     }
   }
   function onRemoteChange(msg) {
@@ -695,14 +622,7 @@
   }
   if (channel) channel.onmessage = e => onRemoteChange(e.data);
   else {
-    window.addEventListener('storage', e => {
-      if (e.key !== 'usher:client' || !e.newValue) return;
-      try {
-        onRemoteChange(JSON.parse(e.newValue));
-      } catch (err) {
-        /* not ours */
-      }
-    });
+    window.addEventListener('storage', e => e.key === 'usher:client' && e.newValue && onRemoteChange(JSON.parse(e.newValue)));
   }
   // Timers are throttled in background tabs, and changes made on other origins (usher's hosted
   // pages) are not broadcast to us: catch up when the tab is shown again.
@@ -719,12 +639,8 @@
   function load() {
     if (loadP) return loadP;
     loadP = (async () => {
-      fapi('GET', '/environment', null, { raw: true })
-        .then(env => {
-          state.env = env;
-          rerender();
-        })
-        .catch(noop); // optional: only default URLs and the application name come from it
+      // Optional: only default URLs come from it.
+      fapi('GET', '/environment', null, { raw: true }).then(env => ((state.env = env), rerender()), noop);
       for (let attempt = 0; ; attempt++) {
         try {
           await reloadClient(true);
@@ -777,10 +693,10 @@
     if (!q) return null;
     try {
       const u = new URL(q, location.href);
-      const allowed = [location.origin, frontendOrigin].concat(options.allowedRedirectOrigins || []);
+      const allowed = [location.origin, frontendOrigin].concat(options.allowedRedirectOrigins || []); // exact origins
       if ((u.protocol === 'http:' || u.protocol === 'https:') && allowed.includes(u.origin)) return u.href;
     } catch (e) {
-      /* not a URL */
+      /* not a URL: ignored */
     }
     return null;
   }
@@ -1038,6 +954,15 @@ usher-signed-in[hidden],usher-signed-out[hidden],usher-protect[hidden]{display:n
     linkButton(key, label, onclick) {
       return h('button', { type: 'button', class: 'usher-link', 'data-k': key, onclick }, label);
     }
+    /** A form whose submit runs `action(values)` for `section` (once at a time). */
+    form(section, action, ...kids) {
+      const onsubmit = e => {
+        e.preventDefault();
+        const values = formValues(e); // read before the busy re-render replaces the form
+        if (!this.s[section].busy) this.run(section, () => action(values));
+      };
+      return h('form', { novalidate: true, onsubmit }, kids);
+    }
   }
   const card = (cls, title, sub, ...kids) => h('div', { class: 'usher-card ' + cls }, h('h2', null, title), sub ? h('p', { class: 'usher-sub' }, sub) : null, kids);
   const formValues = ev => Object.fromEntries(new FormData(ev.target).entries());
@@ -1049,55 +974,60 @@ usher-signed-in[hidden],usher-signed-out[hidden],usher-protect[hidden]{display:n
   }
 
   // ── <usher-sign-in> ──────────────────────────────────────────────────────────────────────
-  class SignInElement extends UsherElement {
-    init() { return { mode: 'password', step: 'start', identifier: '', safeId: '', form: {} }; }
+  /** Shared by sign-in and sign-up: the "redirecting" and "already signed in" cards, and the code step. */
+  class FlowElement extends UsherElement {
     viewKey() { return JSON.stringify([this.s, state.loaded, signedIn()]); }
+    finished(cls, title, target) {
+      if (this.s.step === 'done') return card(cls, title, null, h('p', { role: 'status' }, t('redirecting')));
+      if (!signedIn()) return null;
+      return card(cls, title, t('signIn.alreadySignedIn'), h('a', { class: 'usher-button usher-primary usher-block', href: target() }, t('signIn.continue')));
+    }
+    codeStep(cls, title, subtitle, attempt, resendLabel, resend) {
+      return card(cls, title, subtitle, this.alert('form-alert', this.s.form.error),
+        this.form('form', v => attempt((v.code || '').trim()),
+          this.field('code', t('formFieldLabel__code'), { inputmode: 'numeric', autocomplete: 'one-time-code', required: true, maxlength: '10' }, this.s.form.error, this.id('form-alert')),
+          this.submit(t('formButtonPrimary'), this.s.form.busy)),
+        h('div', { class: 'usher-links' }, this.linkButton('resend', resendLabel, () => this.run('form', resend)), this.extraLink && this.extraLink()));
+    }
+  }
+  class SignInElement extends FlowElement {
+    init() { return { mode: 'password', step: 'start', identifier: '', safeId: '', form: {} }; }
     render() {
       const f = this.s.form;
-      if (this.s.step === 'done') return card('usher-sign-in', t('signIn.start.title'), null, h('p', { role: 'status' }, t('redirecting')));
-      if (signedIn()) {
-        return card('usher-sign-in', t('signIn.start.title'), t('signIn.alreadySignedIn'),
-          h('a', { class: 'usher-button usher-primary usher-block', href: afterSignIn() }, t('signIn.continue')));
-      }
-      const alertId = this.id('form-alert');
+      const cls = 'usher-sign-in';
+      const done = this.finished(cls, t('signIn.start.title'), afterSignIn);
+      if (done) return done;
       if (this.s.step === 'code') {
-        return card('usher-sign-in', t('signIn.emailCode.title'), t('signIn.emailCode.subtitle', { identifier: this.s.safeId }),
-          this.alert('form-alert', f.error),
-          h('form', { novalidate: true, onsubmit: e => this.attemptCode(e) },
-            this.field('code', t('formFieldLabel__code'), { inputmode: 'numeric', autocomplete: 'one-time-code', required: true, maxlength: '10' }, f.error, alertId),
-            this.submit(t('formButtonPrimary'), f.busy)),
-          h('div', { class: 'usher-links' },
-            this.linkButton('resend', t('signIn.emailCode.resend'), () => this.run('form', () => this.sendCode(this.s.identifier))),
-            this.linkButton('to-password', t('signIn.password.start'), () => this.setState({ mode: 'password', step: 'start', form: {} }))));
+        return this.codeStep(cls, t('signIn.emailCode.title'), t('signIn.emailCode.subtitle', { identifier: this.s.safeId }),
+          async code => this.complete(await (this.si || clerk.signIn).attemptFirstFactor({ strategy: 'email_code', code })),
+          t('signIn.emailCode.resend'), () => this.sendCode(this.s.identifier));
       }
       const pw = this.s.mode === 'password';
-      return card('usher-sign-in', t('signIn.start.title'), t('signIn.start.subtitle'),
-        this.alert('form-alert', f.error),
-        h('form', { novalidate: true, onsubmit: e => this.start(e) },
+      const alertId = this.id('form-alert');
+      return card(cls, t('signIn.start.title'), t('signIn.start.subtitle'), this.alert('form-alert', f.error),
+        this.form('form', v => this.start(v),
           this.field('identifier', t('formFieldLabel__emailAddress'), { type: 'email', autocomplete: 'username', required: true, value: this.s.identifier }, f.error, alertId),
           pw ? this.field('password', t('formFieldLabel__password'), { type: 'password', autocomplete: 'current-password', required: true }, f.error, alertId) : null,
           this.submit(pw ? t('formButtonPrimary') : t('signIn.emailCode.send'), f.busy)),
         h('div', { class: 'usher-links' },
           this.linkButton(pw ? 'to-code' : 'to-password', pw ? t('signIn.emailCode.start') : t('signIn.password.start'), () => {
-            const input = this.querySelector('input[name="identifier"]');
+            const input = this.querySelector('input[name="identifier"]'); // keep the typed address
             this.setState({ mode: pw ? 'email_code' : 'password', identifier: input ? input.value : '', form: {} });
           })),
         h('p', { class: 'usher-foot' }, t('signIn.start.actionText') + ' ',
           h('a', { href: withRedirect(signUpBase(), requestedRedirect()) }, t('signIn.start.actionLink'))));
     }
-    start(ev) {
-      ev.preventDefault();
-      if (this.s.form.busy) return;
-      const v = formValues(ev);
-      const identifier = (v.identifier || '').trim();
-      this.s.identifier = identifier;
-      this.run('form', async () => {
-        if (this.s.mode !== 'password') return this.sendCode(identifier);
-        let si = await clerk.signIn.create({ strategy: 'password', identifier, password: v.password });
-        if (si.status === 'needs_first_factor') si = await si.attemptFirstFactor({ strategy: 'password', password: v.password });
-        await this.complete(si);
-      });
+    extraLink() {
+      return this.linkButton('to-password', t('signIn.password.start'), () => this.setState({ mode: 'password', step: 'start', form: {} }));
     }
+    async start(v) {
+      const identifier = (this.s.identifier = (v.identifier || '').trim());
+      if (this.s.mode !== 'password') return this.sendCode(identifier);
+      let si = await clerk.signIn.create({ strategy: 'password', identifier, password: v.password });
+      if (si.status === 'needs_first_factor') si = await si.attemptFirstFactor({ strategy: 'password', password: v.password });
+      await this.complete(si);
+    }
+    /** Creates the sign-in (unless resending) and mails a code to the email_code factor's address. */
     async sendCode(identifier) {
       let si = this.si || clerk.signIn;
       if (!si.id || this.s.step !== 'code') si = await clerk.signIn.create({ identifier });
@@ -1107,44 +1037,30 @@ usher-signed-in[hidden],usher-signed-out[hidden],usher-protect[hidden]{display:n
       this._discard = ['code'];
       Object.assign(this.s, { step: 'code', safeId: (factor && factor.safeIdentifier) || identifier });
     }
-    attemptCode(ev) {
-      ev.preventDefault();
-      if (this.s.form.busy) return;
-      const code = (formValues(ev).code || '').trim();
-      this.run('form', async () => this.complete(await (this.si || clerk.signIn).attemptFirstFactor({ strategy: 'email_code', code })));
-    }
     async complete(si) {
-      if (si.status !== 'complete' || !si.createdSessionId) throw new UsherError(t('unstable__errors.unexpected'), { errors: [] });
+      if (si.status !== 'complete' || !si.createdSessionId) throw new UsherError(t('unstable__errors.unexpected'));
       this.s.step = 'done';
       await finish(si.createdSessionId, afterSignIn());
     }
   }
 
   // ── <usher-sign-up> ──────────────────────────────────────────────────────────────────────
-  class SignUpElement extends UsherElement {
+  class SignUpElement extends FlowElement {
     init() { return { step: 'start', email: '', form: {} }; }
-    viewKey() { return JSON.stringify([this.s, state.loaded, signedIn()]); }
     render() {
       const f = this.s.form;
-      const alertId = this.id('form-alert');
-      if (this.s.step === 'done') return card('usher-sign-up', t('signUp.start.title'), null, h('p', { role: 'status' }, t('redirecting')));
-      if (signedIn()) {
-        return card('usher-sign-up', t('signUp.start.title'), t('signIn.alreadySignedIn'),
-          h('a', { class: 'usher-button usher-primary usher-block', href: afterSignUp() }, t('signIn.continue')));
-      }
+      const cls = 'usher-sign-up';
+      const done = this.finished(cls, t('signUp.start.title'), afterSignUp);
+      if (done) return done;
       if (this.s.step === 'verify') {
-        return card('usher-sign-up', t('signUp.emailCode.title'), t('signUp.emailCode.subtitle', { emailAddress: this.s.email }),
-          this.alert('form-alert', f.error),
-          h('form', { novalidate: true, onsubmit: e => this.verify(e) },
-            this.field('code', t('formFieldLabel__code'), { inputmode: 'numeric', autocomplete: 'one-time-code', required: true, maxlength: '10' }, f.error, alertId),
-            this.submit(t('formButtonPrimary'), f.busy)),
-          h('div', { class: 'usher-links' },
-            this.linkButton('resend', t('signUp.emailCode.resend'), () => this.run('form', () => (this.su || clerk.signUp).prepareEmailAddressVerification()))));
+        return this.codeStep(cls, t('signUp.emailCode.title'), t('signUp.emailCode.subtitle', { emailAddress: this.s.email }),
+          async code => this.complete(await (this.su || clerk.signUp).attemptEmailAddressVerification({ code })),
+          t('signUp.emailCode.resend'), () => (this.su || clerk.signUp).prepareEmailAddressVerification());
       }
       const opt = t('formFieldHintText__optional');
-      return card('usher-sign-up', t('signUp.start.title'), t('signUp.start.subtitle'),
-        this.alert('form-alert', f.error),
-        h('form', { novalidate: true, onsubmit: e => this.start(e) },
+      const alertId = this.id('form-alert');
+      return card(cls, t('signUp.start.title'), t('signUp.start.subtitle'), this.alert('form-alert', f.error),
+        this.form('form', v => this.start(v),
           this.field('first_name', t('formFieldLabel__firstName'), { autocomplete: 'given-name' }, f.error, alertId, opt),
           this.field('last_name', t('formFieldLabel__lastName'), { autocomplete: 'family-name' }, f.error, alertId, opt),
           this.field('email_address', t('formFieldLabel__emailAddress'), { type: 'email', autocomplete: 'email', required: true, value: this.s.email }, f.error, alertId),
@@ -1153,32 +1069,21 @@ usher-signed-in[hidden],usher-signed-out[hidden],usher-protect[hidden]{display:n
         h('p', { class: 'usher-foot' }, t('signUp.start.actionText') + ' ',
           h('a', { href: withRedirect(signInBase(), requestedRedirect()) }, t('signUp.start.actionLink'))));
     }
-    start(ev) {
-      ev.preventDefault();
-      if (this.s.form.busy) return;
-      const v = formValues(ev);
+    async start(v) {
       this.s.email = (v.email_address || '').trim();
-      this.run('form', async () => {
-        const su = await clerk.signUp.create({
-          emailAddress: this.s.email, password: v.password,
-          firstName: (v.first_name || '').trim() || undefined, lastName: (v.last_name || '').trim() || undefined,
-        });
-        if (su.status === 'complete') return this.complete(su);
-        this.su = await su.prepareEmailAddressVerification({ strategy: 'email_code' });
-        this._focus = 'input[name="code"]';
-        this.s.step = 'verify';
+      const su = await clerk.signUp.create({
+        emailAddress: this.s.email, password: v.password,
+        firstName: (v.first_name || '').trim() || undefined, lastName: (v.last_name || '').trim() || undefined,
       });
-    }
-    verify(ev) {
-      ev.preventDefault();
-      if (this.s.form.busy) return;
-      const code = (formValues(ev).code || '').trim();
-      this.run('form', async () => this.complete(await (this.su || clerk.signUp).attemptEmailAddressVerification({ code })));
+      if (su.status === 'complete') return this.complete(su);
+      this.su = await su.prepareEmailAddressVerification({ strategy: 'email_code' });
+      this._focus = 'input[name="code"]';
+      this.s.step = 'verify';
     }
     async complete(su) {
       if (su.status !== 'complete' || !su.createdSessionId) {
         const missing = su.missingFields.concat(su.unverifiedFields).join(', ');
-        throw new UsherError(t('unstable__errors.unexpected') + (missing ? ` (${missing})` : ''), { errors: [] });
+        throw new UsherError(t('unstable__errors.unexpected') + (missing ? ` (${missing})` : ''));
       }
       this.s.step = 'done';
       await finish(su.createdSessionId, afterSignUp());
@@ -1248,14 +1153,11 @@ usher-signed-in[hidden],usher-signed-out[hidden],usher-protect[hidden]{display:n
   // ── <usher-user-profile> ─────────────────────────────────────────────────────────────────
   class UserProfileElement extends UsherElement {
     init() { return { profile: {}, emails: { pending: null }, password: {}, sessions: { list: null }, sessionsFor: null }; }
-    viewKey() {
-      const u = $user.get();
-      return JSON.stringify([this.s, state.loaded, u ? storeKeys.get($user) : null, state.session && state.session.id]);
-    }
+    viewKey() { return JSON.stringify([this.s, state.loaded, $user.get() ? storeKeys.get($user) : null, state.session && state.session.id]); }
     update() {
       const u = $user.get();
       if (u && this.s.sessionsFor !== u.id) {
-        this.s.sessionsFor = u.id;
+        this.s.sessionsFor = u.id; // a (new) user: fetch their sessions once
         this.loadSessions();
       }
       super.update();
@@ -1263,123 +1165,97 @@ usher-signed-in[hidden],usher-signed-out[hidden],usher-protect[hidden]{display:n
     loadSessions() {
       const u = $user.get();
       if (!u) return;
-      u.getSessions().then(list => {
-        const slim = list.map(s => ({ id: s.id, lastActiveAt: s.lastActiveAt ? s.lastActiveAt.getTime() : null, a: s.latestActivity }));
-        this.setState({ sessions: { list: slim } });
-      }, err => this.setState({ sessions: { list: this.s.sessions.list, error: errorInfo(err) } }));
+      u.getSessions().then(
+        list => this.setState({ sessions: { list: list.map(s => ({ id: s.id, at: s.lastActiveAt && s.lastActiveAt.getTime() })) } }),
+        err => this.setState({ sessions: { list: this.s.sessions.list, error: errorInfo(err) } }));
+    }
+    /** A titled section with its own alert and success status. */
+    section(key, title, ...kids) {
+      const sec = this.s[key];
+      return h('section', { class: 'usher-section', 'aria-labelledby': this.id('h-' + key) },
+        h('h3', { id: this.id('h-' + key) }, title), this.alert(key + '-alert', sec.error),
+        sec.ok ? h('p', { class: 'usher-status', role: 'status' }, sec.ok) : null, kids);
+    }
+    button(key, label, section, primary) {
+      return h('button', { type: 'submit', class: 'usher-button' + (primary ? ' usher-primary' : ''), 'data-k': key, disabled: !!this.s[section].busy }, label);
     }
     render() {
-      if (!state.loaded && !$user.get()) return h('p', { role: 'status' }, t('loading'));
       const u = $user.get();
+      if (!state.loaded && !u) return h('p', { role: 'status' }, t('loading'));
       if (!u) {
         return card('usher-profile', t('userProfile.title'), t('userProfile.signedOut'),
           h('a', { class: 'usher-button usher-primary', href: buildSignInUrl() }, t('signInButton')));
       }
       const S = this.s;
-      const ok = msg => (msg ? h('p', { class: 'usher-status', role: 'status' }, msg) : null);
-      const pa = this.id('profile-alert');
-      const pw = this.id('password-alert');
-      const ea = this.id('emails-alert');
-      const sessions = S.sessions.list || [];
       const current = state.session && state.session.id;
+      const badge = text => h('span', { class: 'usher-badge' }, text);
       return card('usher-profile', t('userProfile.title'), null,
-        h('section', { class: 'usher-section', 'aria-labelledby': this.id('h-profile') },
-          h('h3', { id: this.id('h-profile') }, t('userProfile.profileSection.title')),
-          this.alert('profile-alert', S.profile.error), ok(S.profile.ok),
-          h('form', { novalidate: true, onsubmit: e => this.saveProfile(e) },
-            this.field('first_name', t('formFieldLabel__firstName'), { autocomplete: 'given-name', value: u.firstName || '' }, S.profile.error, pa),
-            this.field('last_name', t('formFieldLabel__lastName'), { autocomplete: 'family-name', value: u.lastName || '' }, S.profile.error, pa),
-            h('button', { type: 'submit', class: 'usher-button usher-primary', 'data-k': 'save-profile', disabled: !!S.profile.busy }, t('userProfile.profileSection.save')))),
-        h('section', { class: 'usher-section', 'aria-labelledby': this.id('h-emails') },
-          h('h3', { id: this.id('h-emails') }, t('userProfile.emailAddressesSection.title')),
-          this.alert('emails-alert', S.emails.error), ok(S.emails.ok),
-          h('ul', { class: 'usher-list' }, u.emailAddresses.map(e => h('li', { class: 'usher-row' },
-            h('span', null, e.emailAddress),
-            h('span', null,
-              e.id === u.primaryEmailAddressId ? h('span', { class: 'usher-badge' }, t('userProfile.emailAddressesSection.primary')) : null,
+        this.section('profile', t('userProfile.profileSection.title'),
+          this.form('profile', v => this.saveProfile(v),
+            this.field('first_name', t('formFieldLabel__firstName'), { autocomplete: 'given-name', value: u.firstName || '' }, S.profile.error, this.id('profile-alert')),
+            this.field('last_name', t('formFieldLabel__lastName'), { autocomplete: 'family-name', value: u.lastName || '' }, S.profile.error, this.id('profile-alert')),
+            this.button('save-profile', t('userProfile.profileSection.save'), 'profile', true))),
+        this.section('emails', t('userProfile.emailAddressesSection.title'),
+          h('ul', { class: 'usher-list' }, u.emailAddresses.map(e => h('li', { class: 'usher-row' }, h('span', null, e.emailAddress),
+            h('span', null, e.id === u.primaryEmailAddressId ? badge(t('userProfile.emailAddressesSection.primary')) : null,
               e.verification && e.verification.status !== 'verified'
-                ? [h('span', { class: 'usher-badge' }, t('userProfile.emailAddressesSection.unverified')), ' ',
-                  this.linkButton('verify-' + e.id, t('userProfile.emailAddressesSection.verify'), () => this.run('emails', () => this.prepareEmail(e)))]
+                ? [badge(t('userProfile.emailAddressesSection.unverified')), ' ', S.emails.pending === e.id ? null
+                  : this.linkButton('verify-' + e.id, t('userProfile.emailAddressesSection.verify'), () => this.run('emails', () => this.prepareEmail(e)))]
                 : null)))),
           S.emails.pending
-            ? h('form', { novalidate: true, onsubmit: ev => this.verifyEmail(ev) },
-              this.field('email_code', t('formFieldLabel__code'), { inputmode: 'numeric', autocomplete: 'one-time-code', required: true }, S.emails.error, ea),
-              h('button', { type: 'submit', class: 'usher-button usher-primary', 'data-k': 'verify-email', disabled: !!S.emails.busy }, t('userProfile.emailAddressesSection.verify')))
-            : h('form', { novalidate: true, onsubmit: ev => this.addEmail(ev) },
-              this.field('email_address', t('formFieldLabel__emailAddress'), { type: 'email', autocomplete: 'email', required: true }, S.emails.error, ea),
-              h('button', { type: 'submit', class: 'usher-button', 'data-k': 'add-email', disabled: !!S.emails.busy }, t('userProfile.emailAddressesSection.add')))),
-        h('section', { class: 'usher-section', 'aria-labelledby': this.id('h-password') },
-          h('h3', { id: this.id('h-password') }, t('userProfile.passwordSection.title')),
-          this.alert('password-alert', S.password.error), ok(S.password.ok),
-          h('form', { novalidate: true, onsubmit: e => this.changePassword(e) },
+            ? this.form('emails', v => this.verifyEmail((v.email_code || '').trim()),
+              this.field('email_code', t('formFieldLabel__code'), { inputmode: 'numeric', autocomplete: 'one-time-code', required: true }, S.emails.error, this.id('emails-alert')),
+              this.button('verify-email', t('userProfile.emailAddressesSection.verify'), 'emails', true))
+            : this.form('emails', v => this.addEmail((v.email_address || '').trim()),
+              this.field('email_address', t('formFieldLabel__emailAddress'), { type: 'email', autocomplete: 'email', required: true }, S.emails.error, this.id('emails-alert')),
+              this.button('add-email', t('userProfile.emailAddressesSection.add'), 'emails'))),
+        this.section('password', t('userProfile.passwordSection.title'),
+          this.form('password', v => this.changePassword(v),
+            // The account name, for password managers (they pair it with the new password).
             h('input', { type: 'text', name: 'username', autocomplete: 'username', value: String(u.primaryEmailAddress || ''), hidden: true, 'aria-hidden': 'true', tabindex: '-1' }),
-            u.passwordEnabled ? this.field('current_password', t('formFieldLabel__currentPassword'), { type: 'password', autocomplete: 'current-password', required: true }, S.password.error, pw) : null,
-            this.field('new_password', t('formFieldLabel__newPassword'), { type: 'password', autocomplete: 'new-password', required: true }, S.password.error, pw),
+            u.passwordEnabled ? this.field('current_password', t('formFieldLabel__currentPassword'), { type: 'password', autocomplete: 'current-password', required: true }, S.password.error, this.id('password-alert')) : null,
+            this.field('new_password', t('formFieldLabel__newPassword'), { type: 'password', autocomplete: 'new-password', required: true }, S.password.error, this.id('password-alert')),
             h('div', { class: 'usher-check' },
               h('input', { type: 'checkbox', id: this.id('signout-others'), name: 'sign_out_of_other_sessions', checked: true }),
               h('label', { for: this.id('signout-others') }, t('formFieldLabel__signOutOfOtherSessions'))),
-            h('button', { type: 'submit', class: 'usher-button usher-primary', 'data-k': 'save-password', disabled: !!S.password.busy }, t('userProfile.passwordSection.submit')))),
-        h('section', { class: 'usher-section', 'aria-labelledby': this.id('h-sessions') },
-          h('h3', { id: this.id('h-sessions') }, t('userProfile.sessionsSection.title')),
-          this.alert('sessions-alert', S.sessions.error),
-          h('ul', { class: 'usher-list' }, sessions.map(s => h('li', { class: 'usher-row', 'data-session-id': s.id },
-            h('span', null, s.a && s.a.browserName ? `${s.a.browserName}${s.a.deviceType ? ' · ' + s.a.deviceType : ''} ` : '',
-              s.lastActiveAt ? t('userProfile.sessionsSection.lastActive', { time: new Date(s.lastActiveAt).toLocaleString() }) : s.id),
+            this.button('save-password', t('userProfile.passwordSection.submit'), 'password', true))),
+        this.section('sessions', t('userProfile.sessionsSection.title'),
+          h('ul', { class: 'usher-list' }, (S.sessions.list || []).map(s => h('li', { class: 'usher-row', 'data-session-id': s.id },
+            h('span', null, s.at ? t('userProfile.sessionsSection.lastActive', { time: new Date(s.at).toLocaleString() }) : s.id),
             s.id === current
-              ? h('span', { class: 'usher-badge' }, t('userProfile.sessionsSection.current'))
-              : h('button', { type: 'button', class: 'usher-button', 'data-k': 'revoke-' + s.id, onclick: () => this.revoke(s.id) }, t('userProfile.sessionsSection.revoke'))))),
+              ? badge(t('userProfile.sessionsSection.current'))
+              : h('button', { type: 'button', class: 'usher-button', 'data-k': 'revoke-' + s.id, onclick: () => this.run('sessions', () => this.revoke(s.id)) }, t('userProfile.sessionsSection.revoke'))))),
           h('button', { type: 'button', class: 'usher-button', 'data-k': 'signout', onclick: () => signOut().catch(e => console.error(e)) }, t('signOutButton'))));
     }
-    saveProfile(ev) {
-      ev.preventDefault();
-      const v = formValues(ev);
-      this.run('profile', async () => {
-        await $user.get().update({ firstName: v.first_name.trim(), lastName: v.last_name.trim() });
-        this._discard = ['first_name', 'last_name'];
-        this.s.profile = Object.assign({}, this.s.profile, { ok: t('userProfile.profileSection.saved') });
-      });
+    async saveProfile(v) {
+      await $user.get().update({ firstName: v.first_name.trim(), lastName: v.last_name.trim() });
+      this._discard = ['first_name', 'last_name'];
+      this.s.profile = { ok: t('userProfile.profileSection.saved') };
     }
-    changePassword(ev) {
-      ev.preventDefault();
-      const v = formValues(ev);
+    async changePassword(v) {
       const others = !!v.sign_out_of_other_sessions;
-      this.run('password', async () => {
-        await $user.get().updatePassword({ currentPassword: v.current_password, newPassword: v.new_password, signOutOfOtherSessions: others });
-        this._discard = ['current_password', 'new_password'];
-        this.s.password = Object.assign({}, this.s.password, { ok: t('userProfile.passwordSection.updated') });
-        if (others) this.loadSessions();
-      });
+      await $user.get().updatePassword({ currentPassword: v.current_password, newPassword: v.new_password, signOutOfOtherSessions: others });
+      this._discard = ['current_password', 'new_password'];
+      this.s.password = { ok: t('userProfile.passwordSection.updated') };
+      if (others) this.loadSessions();
     }
-    addEmail(ev) {
-      ev.preventDefault();
-      const email = (formValues(ev).email_address || '').trim();
-      this.run('emails', async () => {
-        const e = await $user.get().createEmailAddress({ email });
-        await this.prepareEmail(e);
-        this._discard = ['email_address'];
-      });
+    async addEmail(email) {
+      await this.prepareEmail(await $user.get().createEmailAddress({ email }));
+      this._discard = ['email_address'];
     }
     async prepareEmail(e) {
       await e.prepareVerification({ strategy: 'email_code' });
       this._focus = 'input[name="email_code"]';
-      this.s.emails = Object.assign({}, this.s.emails, { pending: e.id });
+      this.s.emails = { pending: e.id };
     }
-    verifyEmail(ev) {
-      ev.preventDefault();
-      const code = (formValues(ev).email_code || '').trim();
-      const u = $user.get();
-      const e = u.emailAddresses.find(x => x.id === this.s.emails.pending) || toEmail({ id: this.s.emails.pending });
-      this.run('emails', async () => {
-        await e.attemptVerification({ code });
-        this._discard = ['email_code'];
-        this.s.emails = Object.assign({}, this.s.emails, { pending: null, ok: t('userProfile.emailAddressesSection.verified') });
-      });
+    async verifyEmail(code) {
+      await toEmail({ id: this.s.emails.pending }).attemptVerification({ code });
+      this._discard = ['email_code'];
+      this.s.emails = { pending: null, ok: t('userProfile.emailAddressesSection.verified') };
     }
-    revoke(id) {
-      this.run('sessions', async () => {
-        await toSession({ id }).revoke();
-        this.loadSessions();
-      });
+    async revoke(id) {
+      await toSession({ id }).revoke();
+      this.loadSessions();
     }
   }
 

@@ -20,6 +20,7 @@ pub mod error;
 pub mod frontend;
 pub mod ids;
 pub mod mail;
+pub mod pages;
 pub mod password;
 pub mod state;
 pub mod store;
@@ -84,6 +85,8 @@ impl App {
                 (mailbox.clone(), Some(mailbox))
             }
         };
+        let sealer = Arc::new(mail::sealed::Sealer::new(config.secret_key.expose()));
+        let mailer = Arc::new(mail::sealed::OpeningMailer { inner: mailer, sealer: sealer.clone() });
         let state = AppState::new(Inner {
             config,
             store,
@@ -97,6 +100,7 @@ impl App {
             frontend_limiters,
             origins,
             mail_wakeup: Default::default(),
+            sealer,
             mailer,
             dev_mailbox,
         });

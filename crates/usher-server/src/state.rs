@@ -8,7 +8,7 @@ use crate::{
     clock::Clock,
     config::Config,
     frontend::{limits::Limiters, redirect::Origins},
-    mail::{Mailer, dev::DevMailbox},
+    mail::{Mailer, dev::DevMailbox, sealed::Sealer},
     password::Passwords,
     store::Store,
     tokens::keys::KeyRing,
@@ -46,7 +46,9 @@ pub struct Inner {
     pub origins: Origins,
     /// Wakes the outbox worker when mail is queued.
     pub mail_wakeup: Arc<Notify>,
-    /// Where queued mail goes.
+    /// Seals queued mail bodies.
+    pub sealer: Arc<Sealer>,
+    /// Where queued mail goes (opening sealed bodies first).
     pub mailer: Arc<dyn Mailer>,
     /// The development mailbox (`usher dev` without SMTP), shown at `/dev/mailbox`.
     pub dev_mailbox: Option<Arc<DevMailbox>>,

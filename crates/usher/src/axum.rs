@@ -54,7 +54,7 @@ pub struct UsherService<S> {
 
 impl<S> Service<Request> for UsherService<S>
 where
-    S: Service<Request> + Clone + Send + 'static,
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
     S::Future: Send + 'static,
 {
     type Response = S::Response;
@@ -74,10 +74,39 @@ where
             let token = session_token(request.headers());
             let url = request_url(request.headers(), request.uri());
             let auth = usher.authenticate(token.as_deref(), url).await;
+            let tags = usher.config().ui.inject_script.then(|| crate::ui::head_tags(usher.config(), &auth));
             request.extensions_mut().insert(auth);
-            inner.call(request).await
+            let response = inner.call(request).await?;
+            Ok(match tags {
+                Some(tags) if is_plain_html(&response) => inject_into(response, &tags).await,
+                _ => response,
+            })
         })
     }
+}
+
+/// Pages get the script: uncompressed `text/html` bodies.
+fn is_plain_html(response: &Response) -> bool {
+    let headers = response.headers();
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"))
+        && !headers.contains_key(header::CONTENT_ENCODING)
+}
+
+/// Pages larger than this are passed through untouched rather than buffered.
+const MAX_INJECTED_PAGE: usize = 8 * 1024 * 1024;
+
+async fn inject_into(response: Response, tags: &str) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_INJECTED_PAGE).await else {
+        tracing::warn!("usher: an HTML page was too large to inject the script into");
+        return (StatusCode::INTERNAL_SERVER_ERROR, "page too large").into_response();
+    };
+    let Ok(html) = std::str::from_utf8(&bytes) else {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    };
+    let page = crate::ui::inject(html, tags);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(page))
 }
 
 /// The token from `Authorization: Bearer …` (or a bare token), else the `__session` cookie.

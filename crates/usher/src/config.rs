@@ -34,6 +34,8 @@ pub struct UsherConfig {
     /// Refuse tokens whose `iss` is not the Frontend API host of the publishable key (default
     /// on; turn off only for set-ups where tokens are issued under another domain).
     pub check_issuer: bool,
+    /// The browser side: `usher.js` options and whether pages get it injected.
+    pub ui: crate::UiOptions,
 }
 
 impl std::fmt::Debug for UsherConfig {
@@ -73,13 +75,16 @@ impl UsherConfig {
             sign_up_url: None,
             jwks_refetch_interval: Duration::from_secs(30),
             check_issuer: true,
+            ui: crate::UiOptions::default(),
         };
         config.check()?;
         Ok(config)
     }
 
     /// Reads `CLERK_SECRET_KEY`, `PUBLIC_CLERK_PUBLISHABLE_KEY`, `CLERK_API_URL`,
-    /// `CLERK_JWT_KEY`, `PUBLIC_CLERK_SIGN_IN_URL` and `PUBLIC_CLERK_SIGN_UP_URL`.
+    /// `CLERK_JWT_KEY`, `PUBLIC_CLERK_SIGN_IN_URL`, `PUBLIC_CLERK_SIGN_UP_URL`,
+    /// `PUBLIC_CLERK_PROXY_URL` (where browsers reach usher) and the
+    /// `PUBLIC_CLERK_SIGN_(IN|UP)_FALLBACK_REDIRECT_URL`s.
     ///
     /// ```no_run
     /// let config = usher::UsherConfig::from_env().expect("the Clerk keys are set");
@@ -100,6 +105,15 @@ impl UsherConfig {
         config.jwt_key = env("CLERK_JWT_KEY");
         config.sign_in_url = env("PUBLIC_CLERK_SIGN_IN_URL");
         config.sign_up_url = env("PUBLIC_CLERK_SIGN_UP_URL");
+        config.ui.frontend_api_url = env("PUBLIC_CLERK_PROXY_URL");
+        for (name, target) in [
+            ("PUBLIC_CLERK_SIGN_IN_FALLBACK_REDIRECT_URL", &mut config.ui.after_sign_in_url),
+            ("PUBLIC_CLERK_SIGN_UP_FALLBACK_REDIRECT_URL", &mut config.ui.after_sign_up_url),
+        ] {
+            if let Some(url) = env(name) {
+                *target = url;
+            }
+        }
         Ok(config)
     }
 

@@ -55,6 +55,7 @@
 
 pub mod client;
 pub mod config;
+pub mod ui;
 pub mod verify;
 
 mod auth;
@@ -68,6 +69,7 @@ pub use auth::{Auth, Check};
 pub use axum::{CurrentUser, RequireAuth, UsherLayer, UsherService};
 pub use client::{BackendClient, ClientError};
 pub use config::{ConfigError, UsherConfig};
+pub use ui::UiOptions;
 pub use usher_types as types;
 pub use verify::{SessionClaims, Verifier, VerifyError};
 

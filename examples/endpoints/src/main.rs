@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use axum::{
     Json, Router,
     http::StatusCode,
-    response::{IntoResponse, Response},
+    response::{Html, IntoResponse, Response},
     routing::get,
 };
 use clap::Parser;
@@ -39,6 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// The routes, with the usher layer around them (`clerkMiddleware()`).
 fn app(usher: Usher) -> Router {
     Router::new()
+        .route("/", get(home))
         .route("/api/route", get(route))
         .route("/api/supabase", get(supabase))
         .route("/api/me", get(get_me).post(update_me))
@@ -46,6 +47,20 @@ fn app(usher: Usher) -> Router {
         .route("/api/users", get(users))
         .layer(usher.layer())
 }
+
+/// `src/pages/index.astro`: a page using the components and stores. The server fills in what
+/// it knows (the user id); `usher.js`, which the layer injects, keeps it current in the browser.
+async fn home(auth: Auth) -> Html<String> {
+    let user_id = auth.user_id.as_deref().unwrap_or_default();
+    Html(HOME.replace("{{user_id}}", &escape(user_id)))
+}
+
+/// Ids are base62, but a page must never trust that.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+const HOME: &str = include_str!("home.html");
 
 /// `src/pages/api/route.ts`: who is signed in.
 async fn route(auth: Auth) -> Response {

@@ -26,6 +26,7 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     let inner = Router::new()
         .merge(frontend::router(&state))
+        .merge(crate::pages::router(&state))
         .nest("/v1", backend::router(&state))
         .route("/.well-known/jwks.json", get(public_jwks))
         .route("/npm/usher.js", get(usher_js))

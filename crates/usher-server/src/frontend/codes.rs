@@ -40,9 +40,9 @@ pub async fn issue(state: &AppState, subject_id: &str, to: &str, purpose: &str) 
     };
     let app = &state.config.application_name;
     let mail = mail(
-        now,
+        state,
         to,
-        format!("{code} is your {app} verification code"),
+        format!("Your {app} verification code"),
         format!(
             "Your {app} verification code is {code}.\n\nEnter it to {purpose}. It expires in 10 minutes and works once.\n\
              If you did not ask for it, you can ignore this message."
@@ -55,17 +55,19 @@ pub async fn issue(state: &AppState, subject_id: &str, to: &str, purpose: &str) 
 
 /// Queues a message without a code (for example "you already have an account").
 pub async fn notify(state: &AppState, to: &str, subject: String, body: String) -> ApiResult<()> {
-    state.store.enqueue_mail(&mail(state.now(), to, subject, body)).await?;
+    state.store.enqueue_mail(&mail(state, to, subject, body)).await?;
     state.mail_wakeup.notify_one();
     Ok(())
 }
 
-fn mail(now: i64, to: &str, subject: String, body: String) -> MailRecord {
+/// A queued message; its body is sealed (see [`crate::mail::sealed`]).
+fn mail(state: &AppState, to: &str, subject: String, body: String) -> MailRecord {
+    let now = state.now();
     MailRecord {
         id: ids::new_id("mail"),
         to: to.to_owned(),
         subject,
-        body,
+        body: state.sealer.seal(&body),
         attempts: 0,
         next_attempt_at: now,
         sent_at: None,

@@ -124,11 +124,12 @@ impl Browser {
         Ok((session, user))
     }
 
-    /// A session of this client by id (live or not), or 404.
+    /// A session of this client by id (live or not); 401 without a client, 404 for a session
+    /// of another client.
     pub async fn own_session(&self, state: &AppState, id: &str) -> ApiResult<SessionRecord> {
-        let client_id = self.client.as_ref().map(|c| c.id.as_str());
+        let client = self.client.as_ref().ok_or(ApiError::SignedOut)?;
         match state.store.get_session(id).await? {
-            Some(s) if Some(s.client_id.as_str()) == client_id => Ok(s),
+            Some(s) if s.client_id == client.id => Ok(s),
             _ => Err(ApiError::NotFound("session")),
         }
     }

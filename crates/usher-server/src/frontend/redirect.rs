@@ -20,7 +20,7 @@ impl Origins {
     /// Whether `origin` (as a browser sends it in `Origin`) is allowed.
     pub fn allows(&self, origin: &str) -> bool {
         let Some(normal) = parse_origin(origin) else { return false };
-        if self.exact.iter().any(|o| *o == normal) {
+        if self.exact.contains(&normal) {
             return true;
         }
         self.localhost

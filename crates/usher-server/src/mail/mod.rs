@@ -11,6 +11,7 @@
 
 pub mod dev;
 pub mod outbox;
+pub mod sealed;
 pub mod smtp;
 
 use async_trait::async_trait;

@@ -18,8 +18,8 @@ const TICK: Duration = Duration::from_secs(1);
 /// The first retry delay, doubled after each failure up to [`MAX_DELAY_MS`].
 const FIRST_DELAY_MS: i64 = 5_000;
 const MAX_DELAY_MS: i64 = 3_600_000;
-/// After this many failed attempts a message is parked: ten tries span about 85 minutes,
-/// longer than any code stays valid.
+/// After this many failed attempts a message is parked: ten tries span about 43 minutes,
+/// longer than a code stays useful.
 const MAX_ATTEMPTS: i64 = 10;
 /// `next_attempt_at` for a parked message: never due again.
 pub const PARKED: i64 = i64::MAX;
@@ -97,7 +97,8 @@ mod tests {
         assert_eq!(delay_ms(1), 5_000);
         assert_eq!(delay_ms(2), 10_000);
         assert_eq!(delay_ms(4), 40_000);
-        assert_eq!(delay_ms(10), 3_600_000);
+        assert_eq!(delay_ms(10), 2_560_000);
+        assert_eq!(delay_ms(11), 3_600_000);
         assert_eq!(delay_ms(i64::MAX), 3_600_000);
     }
 }

@@ -63,10 +63,8 @@ impl SmtpMailer {
 #[async_trait]
 impl Mailer for SmtpMailer {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
-        let to = mail
-            .to
-            .parse::<Mailbox>()
-            .map_err(|e| MailError::Permanent(format!("invalid recipient address: {e}")))?;
+        let to =
+            mail.to.parse::<Mailbox>().map_err(|e| MailError::Permanent(format!("invalid recipient address: {e}")))?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)

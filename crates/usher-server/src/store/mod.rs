@@ -148,7 +148,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Queues a message.
     async fn enqueue_mail(&self, mail: &MailRecord) -> StoreResult<()>;
-    /// Up to `limit` unsent messages due at `now`, oldest first.
+    /// Up to `limit` unsent messages due at `now`, oldest first, each claimed for a minute so
+    /// that no other caller (node) takes it meanwhile.
     async fn due_mail(&self, now: i64, limit: i64) -> StoreResult<Vec<MailRecord>>;
     /// Marks a message sent and blanks its body.
     async fn mail_sent(&self, id: &str, now: i64) -> StoreResult<()>;

@@ -1,0 +1,159 @@
+//! `/sign-in`: a password, or a code mailed to the address, or a `__clerk_ticket` link.
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::Response,
+};
+
+use super::{
+    Fields, after_sign_in, given,
+    layout::{self, Field, Form, Problem, escape, hidden, url_encode},
+    see_other, with_cookies,
+};
+use crate::{
+    api::extract::{FormOrJson, Query},
+    error::{ApiError, ApiResult},
+    frontend::{
+        Browser,
+        sign_in::{self, CreateSignIn, SignIn},
+    },
+    state::AppState,
+};
+use usher_types::ClerkError;
+
+/// `GET /sign-in`: the form; signs in with `__clerk_ticket`; skipped when already signed in.
+pub(super) async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(fields): Query<Fields>,
+) -> ApiResult<Response> {
+    let mut browser = Browser::load(&state, &headers).await?;
+    if let Some(ticket) = given(fields.ticket.as_ref()) {
+        let input =
+            CreateSignIn { strategy: Some("ticket".into()), ticket: Some(ticket.to_owned()), ..Default::default() };
+        let attempt = sign_in::create(&state, &mut browser, input).await?;
+        return completed(&state, &browser, &fields, &attempt).await;
+    }
+    if browser.session(&state).await?.is_some() {
+        return see_other(&state, &browser, &after_sign_in(&state, &fields)).await;
+    }
+    Ok(form(&state, &fields, None))
+}
+
+/// `POST /sign-in`: email address and password.
+pub(super) async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    FormOrJson(fields): FormOrJson<Fields>,
+) -> ApiResult<Response> {
+    let identifier = given(fields.identifier.as_ref())
+        .ok_or_else(|| ApiError::invalid("form_param_missing", "identifier", "Enter your email address."))?;
+    let Some(password) = fields.password.clone().filter(|p| !p.is_empty()) else {
+        return Err(ApiError::invalid("form_param_missing", "password", "Enter your password."));
+    };
+    let mut browser = Browser::load(&state, &headers).await?;
+    let input = CreateSignIn {
+        identifier: Some(identifier.to_owned()),
+        strategy: Some("password".into()),
+        password: Some(password),
+        ticket: None,
+    };
+    let attempt = sign_in::create(&state, &mut browser, input).await?;
+    completed(&state, &browser, &fields, &attempt).await
+}
+
+/// `POST /sign-in/code`: starts a sign-in and mails a code (enumeration-safe: the same page
+/// whether or not the address has an account).
+pub(super) async fn send_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    FormOrJson(mut fields): FormOrJson<Fields>,
+) -> ApiResult<Response> {
+    let identifier = given(fields.identifier.as_ref())
+        .ok_or_else(|| ApiError::invalid("form_param_missing", "identifier", "Enter your email address."))?
+        .to_owned();
+    let mut browser = Browser::load(&state, &headers).await?;
+    let input = CreateSignIn { identifier: Some(identifier.clone()), ..Default::default() };
+    let attempt = sign_in::create(&state, &mut browser, input).await?;
+    let attempt = sign_in::prepare_email_code(&state, &mut browser, &attempt.id).await?;
+    fields.sign_in_id = Some(attempt.id);
+    fields.identifier = Some(identifier);
+    with_cookies(&state, &browser, code_form(&state, &fields, None)).await
+}
+
+/// `POST /sign-in/code/verify`: the mailed code.
+pub(super) async fn verify_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    FormOrJson(fields): FormOrJson<Fields>,
+) -> ApiResult<Response> {
+    let Some(id) = given(fields.sign_in_id.as_ref()) else {
+        return Err(ApiError::invalid("form_param_missing", "sign_in_id", "This sign-in expired. Start again."));
+    };
+    let Some(code) = given(fields.code.as_ref()) else {
+        return Err(ApiError::invalid("form_param_missing", "code", "Enter the code."));
+    };
+    let mut browser = Browser::load(&state, &headers).await?;
+    let attempt = sign_in::attempt(&state, &mut browser, id, "email_code", Some(code.to_owned())).await?;
+    completed(&state, &browser, &fields, &attempt).await
+}
+
+/// A finished sign-in goes to the target; anything else is unexpected here.
+async fn completed(state: &AppState, browser: &Browser, fields: &Fields, attempt: &SignIn) -> ApiResult<Response> {
+    if attempt.status != "complete" {
+        let message = "Sign-in could not be completed. Start again.";
+        return Err(ApiError::Unprocessable(ClerkError::new("sign_in_incomplete", message, message)));
+    }
+    see_other(state, browser, &after_sign_in(state, fields)).await
+}
+
+/// `?redirect_url=…` for links, carrying only a safe target.
+fn target_query(state: &AppState, fields: &Fields) -> String {
+    fields.target(state).map(|t| format!("?redirect_url={}", url_encode(&t))).unwrap_or_default()
+}
+
+/// The sign-in form.
+pub(super) fn form(state: &AppState, fields: &Fields, problem: Option<&Problem>) -> Response {
+    let app = &state.config.application_name;
+    let names = ["identifier", "password"];
+    let form = Form::new(problem, &names, true);
+    let email = Field::new("identifier", "Email address", "email", "email");
+    let password = Field::new("password", "Password", "password", "current-password");
+    let body = format!(
+        r#"{alert}<form method="post" action="/sign-in">{target}{email}{password}<button type="submit" class="primary">Continue</button>
+<p class="alt"><button type="submit" class="link" formaction="/sign-in/code" formnovalidate>Email me a code instead</button></p>
+</form>
+<p class="alt">No account? <a href="/sign-up{query}">Sign up</a></p>"#,
+        alert = layout::alert(problem, layout::alert_focus(problem, &names)),
+        target = hidden("redirect_url", fields.target(state).as_deref()),
+        email = form.input(&email, given(fields.identifier.as_ref())),
+        password = form.input(&password, None),
+        query = escape(&target_query(state, fields)),
+    );
+    layout::page(state, StatusCode::OK, "Sign in", &format!("Sign in to {app}"), &body)
+}
+
+/// The form for the mailed code.
+pub(super) fn code_form(state: &AppState, fields: &Fields, problem: Option<&Problem>) -> Response {
+    let names = ["code"];
+    let form = Form::new(problem, &names, true);
+    let identifier = given(fields.identifier.as_ref());
+    let sent_to = match identifier {
+        Some(to) => format!("<p>Enter the code we sent to <strong>{}</strong>.</p>", escape(to)),
+        None => "<p>Enter the code we sent to your email address.</p>".to_owned(),
+    };
+    let target = hidden("redirect_url", fields.target(state).as_deref());
+    let body = format!(
+        r#"{alert}{sent_to}<form method="post" action="/sign-in/code/verify">{id}{ident}{target}{code}<button type="submit" class="primary">Continue</button></form>
+<form method="post" action="/sign-in/code" class="alt">{ident}{target}<button type="submit" class="link">Send a new code</button></form>
+<p class="alt"><a href="/sign-in{query}">Use your password instead</a></p>"#,
+        alert = layout::alert(problem, layout::alert_focus(problem, &names)),
+        id = hidden("sign_in_id", given(fields.sign_in_id.as_ref())),
+        ident = hidden("identifier", identifier),
+        code = form.input(&Field::code(), None),
+        query = escape(&target_query(state, fields)),
+    );
+    let app = &state.config.application_name;
+    layout::page(state, StatusCode::OK, "Check your email", &format!("Sign in to {app}"), &body)
+}

@@ -1,0 +1,396 @@
+//! The Frontend API as a browser uses it: form bodies, cookies, envelopes, and the security
+//! rules (enumeration-safe answers, lockout, one-time codes, cookie rotation, session lifetimes,
+//! origins, per-IP limits).
+
+use std::{collections::BTreeMap, time::Duration};
+
+use reqwest::{StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::helpers::{Db, TestApp, assert_error, decode, spawn_app_with};
+
+const ORIGIN: &str = "http://localhost:3000";
+const PASSWORD: &str = "correct horse battery";
+
+/// A browser: a cookie jar and an `Origin`.
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookies: BTreeMap<String, String>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Self { app, cookies: BTreeMap::new() }
+    }
+
+    async fn send(&mut self, method: reqwest::Method, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut request = self
+            .app
+            .http
+            .request(method, format!("{}{path}", self.app.url))
+            .header(header::ORIGIN, ORIGIN)
+            .header(header::COOKIE, cookie.join("; "));
+        if !form.is_empty() {
+            request = request.form(form);
+        }
+        let response = request.send().await.expect("request");
+        for set in response.headers().get_all(header::SET_COOKIE) {
+            let text = set.to_str().unwrap();
+            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attributes.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn get(&mut self, path: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::GET, path, &[]).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, form).await
+    }
+
+    async fn sign_in(&mut self, email: &str, password: &str) -> (StatusCode, Value) {
+        self.post("/v1/client/sign_ins", &[("identifier", email), ("password", password)]).await
+    }
+
+    fn session_id(body: &Value) -> String {
+        body["client"]["last_active_session_id"].as_str().expect("a signed-in client").to_owned()
+    }
+}
+
+/// Waits for the outbox to deliver the newest message to `to` and returns its code.
+async fn code_for(app: &TestApp, to: &str) -> String {
+    let mailbox = app.state.dev_mailbox.clone().expect("the dev mailbox");
+    for _ in 0..100 {
+        if let Some(m) = mailbox.messages().into_iter().find(|m| m.to == to) {
+            return m.code.expect("a code in the message");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no mail to {to}");
+}
+
+async fn app() -> TestApp {
+    spawn_app_with(Db::Sqlite, |c| {
+        c.frontend_rate_limits = false;
+        c.allow_localhost_origins = true;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn sign_up_with_an_emailed_code_then_sign_in_and_out() {
+    let app = app().await;
+    let mut browser = Browser::new(&app);
+    let (status, body) = browser
+        .post("/v1/client/sign_ups", &[("email_address", "ada@example.com"), ("password", PASSWORD), ("first_name", "Ada")])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["response"]["status"], "missing_requirements");
+    assert_eq!(body["response"]["unverified_fields"], json!(["email_address"]));
+    assert!(body["response"].get("password_hash").is_none(), "the hash never leaves the server");
+    let id = body["response"]["id"].as_str().unwrap().to_owned();
+    let (status, _) = browser.post(&format!("/v1/client/sign_ups/{id}/prepare_verification"), &[("strategy", "email_code")]).await;
+    assert_eq!(status, StatusCode::OK);
+    let code = code_for(&app, "ada@example.com").await;
+
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let answer = browser.post(&format!("/v1/client/sign_ups/{id}/attempt_verification"), &[("code", wrong)]).await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "form_code_incorrect");
+    let (status, body) = browser.post(&format!("/v1/client/sign_ups/{id}/attempt_verification"), &[("code", &code)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["response"]["status"], "complete");
+    let user_id = body["response"]["created_user_id"].as_str().unwrap().to_owned();
+    let session_id = Browser::session_id(&body);
+    let session = &body["client"]["sessions"][0];
+    assert_eq!(session["user"]["first_name"], "Ada");
+    assert!(session["user"].get("private_metadata").is_none());
+    let (_, claims) = decode(session["last_active_token"]["jwt"].as_str().unwrap());
+    assert_eq!((claims["sub"].as_str(), claims["sid"].as_str()), (Some(user_id.as_str()), Some(session_id.as_str())));
+    assert_eq!(claims["azp"], ORIGIN);
+    assert!(browser.cookies.contains_key("__session") && browser.cookies["__client_uat"] != "0");
+
+    // The code worked once.
+    let reused = browser.post(&format!("/v1/client/sign_ups/{id}/attempt_verification"), &[("code", &code)]).await;
+    assert_eq!(reused.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", reused.1);
+
+    let (status, me) = browser.get("/v1/me").await;
+    assert_eq!((status, me["response"]["id"].as_str()), (StatusCode::OK, Some(user_id.as_str())));
+    let (status, token) = browser.post(&format!("/v1/client/sessions/{session_id}/tokens"), &[]).await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+    assert_eq!(token["object"], "token");
+
+    let (status, body) = browser.send(reqwest::Method::DELETE, "/v1/client/sessions", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["client"]["sessions"], json!([]));
+    assert_eq!(browser.cookies["__client_uat"], "0");
+    assert!(!browser.cookies.contains_key("__session"));
+    assert_error(&browser.get("/v1/me").await, StatusCode::UNAUTHORIZED, "signed_out");
+
+    let (status, body) = browser.sign_in("ADA@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["response"]["status"], "complete");
+}
+
+#[tokio::test]
+async fn unknown_accounts_wrong_passwords_answer_alike_and_the_database_keeps_no_code() {
+    let app = app().await;
+    app.create_user("known@example.com").await;
+    let mut browser = Browser::new(&app);
+    let strip = |(status, mut body): (StatusCode, Value)| {
+        body["clerk_trace_id"] = Value::Null;
+        (status, body)
+    };
+    let unknown = browser.sign_in("nobody@example.com", "wrong password!").await;
+    assert_error(&unknown, StatusCode::UNPROCESSABLE_ENTITY, "form_password_incorrect");
+    let wrong = browser.sign_in("known@example.com", "wrong password!").await;
+    assert_eq!(strip(unknown), strip(wrong));
+
+    // Email-code sign-in: same factors and answers; only the real account gets mail.
+    let mut shapes = Vec::new();
+    for email in ["nobody@example.com", "known@example.com"] {
+        let (status, body) = browser.post("/v1/client/sign_ins", &[("identifier", email)]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let factor = &body["response"]["supported_first_factors"][1];
+        assert!(factor["email_address_id"].as_str().unwrap().starts_with("idn_"));
+        let id = body["response"]["id"].as_str().unwrap().to_owned();
+        let (status, prepared) =
+            browser.post(&format!("/v1/client/sign_ins/{id}/prepare_first_factor"), &[("strategy", "email_code")]).await;
+        assert_eq!(status, StatusCode::OK, "{prepared}");
+        shapes.push(prepared["response"]["first_factor_verification"]["status"].clone());
+    }
+    assert_eq!(shapes[0], shapes[1]);
+    let code = code_for(&app, "known@example.com").await;
+    let mailbox = app.state.dev_mailbox.clone().unwrap();
+    assert!(mailbox.messages().iter().all(|m| m.to != "nobody@example.com"));
+
+    // Give the outbox a moment to mark the message sent (which blanks its body), then look for
+    // the code in every database file.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let dir = std::path::Path::new(app.state.config.database.url().trim_start_matches("sqlite://").split('?').next().unwrap())
+        .parent()
+        .unwrap()
+        .to_owned();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!bytes.windows(6).any(|w| w == code.as_bytes()), "the code is stored in clear");
+    }
+}
+
+#[tokio::test]
+async fn a_hundred_failures_lock_the_account_for_an_hour_and_unlock_works() {
+    let app = app().await;
+    let user = app.create_user("lock@example.com").await;
+    let user_id = user["id"].as_str().unwrap();
+    let mut browser = Browser::new(&app);
+    for _ in 0..100 {
+        assert_eq!(browser.sign_in("lock@example.com", "wrong password!").await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let locked = browser.sign_in("lock@example.com", PASSWORD).await;
+    assert_error(&locked, StatusCode::FORBIDDEN, "user_locked");
+    assert_eq!(locked.1["errors"][0]["meta"]["lockout_expires_in_seconds"], 3600);
+    app.clock.advance_ms(3_601_000);
+    assert_eq!(browser.sign_in("lock@example.com", PASSWORD).await.0, StatusCode::OK);
+
+    // Failures must be consecutive: a success resets the count.
+    for _ in 0..99 {
+        browser.sign_in("lock@example.com", "wrong password!").await;
+    }
+    assert_eq!(browser.sign_in("lock@example.com", PASSWORD).await.0, StatusCode::OK);
+    for _ in 0..99 {
+        browser.sign_in("lock@example.com", "wrong password!").await;
+    }
+    assert_eq!(browser.sign_in("lock@example.com", PASSWORD).await.0, StatusCode::OK);
+
+    for _ in 0..100 {
+        browser.sign_in("lock@example.com", "wrong password!").await;
+    }
+    assert_eq!(browser.sign_in("lock@example.com", PASSWORD).await.0, StatusCode::FORBIDDEN);
+    let (status, _) = app.post(&format!("/v1/users/{user_id}/unlock"), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(browser.sign_in("lock@example.com", PASSWORD).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn codes_expire_after_ten_minutes_and_belong_to_their_attempt() {
+    let app = app().await;
+    app.create_user("codes@example.com").await;
+    let mut browser = Browser::new(&app);
+    let mut attempts = Vec::new();
+    for _ in 0..2 {
+        let (_, body) = browser.post("/v1/client/sign_ins", &[("identifier", "codes@example.com")]).await;
+        attempts.push(body["response"]["id"].as_str().unwrap().to_owned());
+    }
+    let (a, b) = (&attempts[0], &attempts[1]);
+    browser.post(&format!("/v1/client/sign_ins/{a}/prepare_first_factor"), &[("strategy", "email_code")]).await;
+    let code_a = code_for(&app, "codes@example.com").await;
+    let attempt = |id: &str| format!("/v1/client/sign_ins/{id}/attempt_first_factor");
+    // A's code does not open B.
+    let answer = browser.post(&attempt(b), &[("strategy", "email_code"), ("code", &code_a)]).await;
+    assert_eq!(answer.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", answer.1);
+    // 10 min + 1 s later A's code has expired.
+    app.clock.advance_ms(601_000);
+    let answer = browser.post(&attempt(a), &[("strategy", "email_code"), ("code", &code_a)]).await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "verification_expired");
+
+    // A fresh code at 9 min 59 s still works.
+    let (_, body) = browser.post("/v1/client/sign_ins", &[("identifier", "codes@example.com")]).await;
+    let c = body["response"]["id"].as_str().unwrap().to_owned();
+    let before = app.state.dev_mailbox.clone().unwrap().messages().len();
+    browser.post(&format!("/v1/client/sign_ins/{c}/prepare_first_factor"), &[("strategy", "email_code")]).await;
+    let code_c = loop {
+        let messages = app.state.dev_mailbox.clone().unwrap().messages();
+        if messages.len() > before {
+            break messages[0].code.clone().unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    app.clock.advance_ms(599_000);
+    let (status, body) = browser.post(&attempt(&c), &[("strategy", "email_code"), ("code", &code_c)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["response"]["status"], "complete");
+}
+
+#[tokio::test]
+async fn signing_in_rotates_the_client_cookie_and_sessions_end_on_time() {
+    let app = app().await;
+    app.create_user("rotate@example.com").await;
+    let mut browser = Browser::new(&app);
+    browser.post("/v1/client", &[]).await;
+    let before = browser.cookies["__client"].clone();
+    let (_, body) = browser.sign_in("rotate@example.com", PASSWORD).await;
+    let session_id = Browser::session_id(&body);
+    assert_ne!(browser.cookies["__client"], before, "the cookie rotates on sign-in");
+    let tokens = format!("/v1/client/sessions/{session_id}/tokens");
+
+    let mut replay = Browser::new(&app);
+    replay.cookies.insert("__client".into(), before);
+    assert_error(&replay.post(&tokens, &[]).await, StatusCode::UNAUTHORIZED, "signed_out");
+
+    // Activity keeps the session alive; idleness beyond 7 days ends it.
+    app.clock.advance_ms((6 * 24 * 3600) * 1000);
+    assert_eq!(browser.post(&tokens, &[]).await.0, StatusCode::OK);
+    app.clock.advance_ms((7 * 24 * 3600 + 1) * 1000);
+    assert_error(&browser.post(&tokens, &[]).await, StatusCode::UNAUTHORIZED, "signed_out");
+
+    // A session refreshed all the time still ends 7 days after it began.
+    let mut busy = Browser::new(&app);
+    let (_, body) = busy.sign_in("rotate@example.com", PASSWORD).await;
+    let tokens = format!("/v1/client/sessions/{}/tokens", Browser::session_id(&body));
+    for _ in 0..7 {
+        app.clock.advance_ms((24 * 3600 - 10) * 1000);
+        assert_eq!(busy.post(&tokens, &[]).await.0, StatusCode::OK);
+    }
+    app.clock.advance_ms(71_000);
+    assert_eq!(busy.post(&tokens, &[]).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn revoking_through_the_backend_api_stops_token_refresh_at_once() {
+    let app = app().await;
+    app.create_user("revoke@example.com").await;
+    let mut browser = Browser::new(&app);
+    let (_, body) = browser.sign_in("revoke@example.com", PASSWORD).await;
+    let session_id = Browser::session_id(&body);
+    let (status, _) = app.post(&format!("/v1/sessions/{session_id}/revoke"), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let answer = browser.post(&format!("/v1/client/sessions/{session_id}/tokens"), &[]).await;
+    assert_error(&answer, StatusCode::UNAUTHORIZED, "signed_out");
+}
+
+#[tokio::test]
+async fn a_ticket_signs_in_once() {
+    let app = app().await;
+    let user = app.create_user("ticket@example.com").await;
+    let (status, token) = app.post("/v1/sign_in_tokens", json!({"user_id": user["id"]})).await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+    let ticket = token["token"].as_str().unwrap();
+    let mut browser = Browser::new(&app);
+    let (status, body) = browser.post("/v1/client/sign_ins", &[("strategy", "ticket"), ("ticket", ticket)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["response"]["status"], "complete");
+    let again = Browser::new(&app).post("/v1/client/sign_ins", &[("strategy", "ticket"), ("ticket", ticket)]).await;
+    assert_error(&again, StatusCode::UNPROCESSABLE_ENTITY, "ticket_invalid");
+}
+
+#[tokio::test]
+async fn origins_are_checked_and_cors_is_only_for_allowed_ones() {
+    let app = app().await;
+    let post = |origin: &'static str| {
+        app.http.post(format!("{}/v1/client/sign_ins", app.url)).header(header::ORIGIN, origin).form(&[("identifier", "x@example.com")]).send()
+    };
+    let evil = post("https://evil.example").await.unwrap();
+    assert_eq!(evil.status(), StatusCode::FORBIDDEN);
+    assert!(evil.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    let local = post(ORIGIN).await.unwrap();
+    assert_eq!(local.status(), StatusCode::OK);
+    assert_eq!(local.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], ORIGIN);
+    assert_eq!(local.headers()[header::ACCESS_CONTROL_ALLOW_CREDENTIALS], "true");
+    let preflight = app
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/v1/client/sign_ins", app.url))
+        .header(header::ORIGIN, "https://evil.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    // `_method` stands in for PATCH, as clerk-js sends it.
+    let mut browser = Browser::new(&app);
+    app.create_user("method@example.com").await;
+    browser.sign_in("method@example.com", PASSWORD).await;
+    let (status, body) = browser.post("/v1/me?_method=PATCH", &[("last_name", "Lovelace")]).await;
+    assert_eq!((status, body["response"]["last_name"].as_str()), (StatusCode::OK, Some("Lovelace")));
+}
+
+#[tokio::test]
+async fn the_sixth_sign_in_within_ten_seconds_from_one_address_gets_429() {
+    let app = spawn_app_with(Db::Sqlite, |c| c.allow_localhost_origins = true).await;
+    let mut browser = Browser::new(&app);
+    for _ in 0..5 {
+        let (status, body) = browser.post("/v1/client/sign_ins", &[("identifier", "x@example.com")]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let limited = app
+        .http
+        .post(format!("{}/v1/client/sign_ins", app.url))
+        .form(&[("identifier", "x@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = limited.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!(wait >= 1);
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    assert_eq!(browser.post("/v1/client/sign_ins", &[("identifier", "x@example.com")]).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn password_change_needs_the_current_password_and_can_end_other_sessions() {
+    let app = app().await;
+    app.create_user("change@example.com").await;
+    let mut laptop = Browser::new(&app);
+    let mut phone = Browser::new(&app);
+    laptop.sign_in("change@example.com", PASSWORD).await;
+    let (_, body) = phone.sign_in("change@example.com", PASSWORD).await;
+    let phone_session = Browser::session_id(&body);
+    let change = |current: &'static str| {
+        [("current_password", current), ("new_password", "a new long passphrase"), ("sign_out_of_other_sessions", "true")]
+    };
+    assert_error(&laptop.post("/v1/me/change_password", &change("not it at all")).await, StatusCode::UNPROCESSABLE_ENTITY, "form_password_incorrect");
+    let (status, body) = laptop.post("/v1/me/change_password", &change(PASSWORD)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let answer = phone.post(&format!("/v1/client/sessions/{phone_session}/tokens"), &[]).await;
+    assert_eq!(answer.0, StatusCode::UNAUTHORIZED, "the other session ended");
+    assert_eq!(laptop.get("/v1/me").await.0, StatusCode::OK, "this session stays");
+    assert_eq!(Browser::new(&app).sign_in("change@example.com", "a new long passphrase").await.0, StatusCode::OK);
+}
