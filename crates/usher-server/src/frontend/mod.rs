@@ -148,7 +148,8 @@ impl Browser {
             ));
         }
         let uat = if session_token.is_some() { client.updated_at / 1000 } else { 0 };
-        out.push(format!("{CLIENT_UAT_COOKIE}={uat}; Path=/; Max-Age=31536000; SameSite=Lax{secure}"));
+        // Strict, as clerk-js sets it: it only tells same-site pages whether to expect a session.
+        out.push(format!("{CLIENT_UAT_COOKIE}={uat}; Path=/; Max-Age=31536000; SameSite=Strict{secure}"));
         match session_token {
             Some(jwt) => {
                 let max_age = state.config.session_token_lifetime.as_secs();

@@ -52,6 +52,16 @@ pub async fn drain_once(store: &dyn Store, mailer: &dyn Mailer, clock: &dyn Cloc
     };
     let mut sent = 0;
     for record in due {
+        // With several nodes, only the one that claims a message sends it; the claim lasts long
+        // enough for a send to finish or fail (10 s timeout) and is replaced by its outcome.
+        match store.claim_mail(&record, clock.now_ms().saturating_add(CLAIM_MS)).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::warn!(mail_id = %record.id, error = %e, "claiming a message failed");
+                break;
+            }
+        }
         let mail = Mail { to: record.to, subject: record.subject, text: record.body };
         match mailer.send(&mail).await {
             Ok(()) => {
@@ -81,6 +91,9 @@ pub async fn drain_once(store: &dyn Store, mailer: &dyn Mailer, clock: &dyn Cloc
     }
     sent
 }
+
+/// How long a claimed message is left to the node that claimed it.
+const CLAIM_MS: i64 = 60_000;
 
 /// The wait after the `attempts`-th failure: 5 s, 10 s, 20 s, … capped at an hour.
 fn delay_ms(attempts: i64) -> i64 {

@@ -207,7 +207,7 @@ pub(crate) fn page(state: &AppState, status: StatusCode, title: &str, heading: &
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>{title} · {app}</title>
 <style>{CSS}</style>
 </head>
@@ -229,7 +229,9 @@ pub(crate) fn page(state: &AppState, status: StatusCode, title: &str, heading: &
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // Not `no-referrer`: under it browsers send `Origin: null` with the page's own form posts,
+    // which the origin check must refuse. `same-origin` still keeps URLs from other sites.
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     if let Ok(csp) = HeaderValue::from_str(&content_security_policy(state)) {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }

@@ -148,9 +148,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Queues a message.
     async fn enqueue_mail(&self, mail: &MailRecord) -> StoreResult<()>;
-    /// Up to `limit` unsent messages due at `now`, oldest first, each claimed for a minute so
-    /// that no other caller (node) takes it meanwhile.
+    /// Up to `limit` unsent messages due at `now`, oldest first.
     async fn due_mail(&self, now: i64, limit: i64) -> StoreResult<Vec<MailRecord>>;
+    /// Takes `mail` (as read by [`Store::due_mail`]) for sending until `until`, so no other node
+    /// sends it meanwhile; false if another node took it first.
+    async fn claim_mail(&self, mail: &MailRecord, until: i64) -> StoreResult<bool>;
     /// Marks a message sent and blanks its body.
     async fn mail_sent(&self, id: &str, now: i64) -> StoreResult<()>;
     /// Records a failed delivery; the next attempt is not before `retry_at`.

@@ -36,7 +36,8 @@ async fn serve_runs_with_a_valid_config() {
     let db = dir.path().join("prod.db");
     std::fs::write(
         &config,
-        format!("version = 1\nlisten = \"127.0.0.1:0\"\ndatabase_url = \"sqlite://{}\"\npublic_url = \"https://auth.example.com\"\n", db.display()),
+        format!("version = 1\nlisten = \"127.0.0.1:0\"\ndatabase_url = \"sqlite://{}\"\npublic_url = \"https://auth.example.com\"\n\
+             smtp_url = \"smtp://127.0.0.1:2525\"\nsmtp_from = \"auth@example.com\"\n", db.display()),
     )
     .unwrap();
     let mut child = usher()

@@ -269,6 +269,118 @@ async fn sign_in_tokens_revoke_once(store: Arc<dyn Store>) {
     assert_eq!(store.revoke_sign_in_token("sit_x", 6).await.unwrap(), None);
 }
 
+async fn sign_in_tokens_are_accepted_once_while_pending(store: Arc<dyn Store>) {
+    store.create_user(&user("user_a", "a@example.com", 1)).await.unwrap();
+    let t = |id: &str, hash: &str| SignInTokenRecord {
+        id: id.into(),
+        user_id: "user_a".into(),
+        token_hash: hash.into(),
+        status: "pending".into(),
+        expire_at: 100,
+        created_at: 1,
+        updated_at: 1,
+    };
+    store.create_sign_in_token(&t("sit_1", "h1")).await.unwrap();
+    store.create_sign_in_token(&t("sit_2", "h2")).await.unwrap();
+    assert_eq!(store.accept_sign_in_token("h1", 5).await.unwrap().unwrap().status, "accepted");
+    assert_eq!(store.accept_sign_in_token("h1", 6).await.unwrap(), None, "once");
+    assert_eq!(store.accept_sign_in_token("h2", 100).await.unwrap(), None, "expired");
+    assert_eq!(store.accept_sign_in_token("nope", 5).await.unwrap(), None);
+}
+
+async fn clients_and_attempts_round_trip(store: Arc<dyn Store>) {
+    let mut client = ClientRecord {
+        id: "client_1".into(),
+        token_hash: "t1".into(),
+        expire_at: 100,
+        created_at: 1,
+        updated_at: 1,
+        ..ClientRecord::default()
+    };
+    store.create_client(&client).await.unwrap();
+    client.token_hash = "t2".into();
+    client.sign_in_id = Some("sia_1".into());
+    client.last_active_session_id = Some("sess_1".into());
+    assert!(store.save_client(&client).await.unwrap());
+    assert_eq!(store.get_client("client_1").await.unwrap(), Some(client));
+    assert!(!store.save_client(&ClientRecord { id: "client_x".into(), ..ClientRecord::default() }).await.unwrap());
+
+    let mut attempt = AttemptRecord {
+        id: "sia_1".into(),
+        client_id: "client_1".into(),
+        kind: "sign_in".into(),
+        data: json!({"status": "needs_first_factor", "nested": {"n": 1}}),
+        expire_at: 50,
+        created_at: 1,
+        updated_at: 1,
+    };
+    store.save_attempt(&attempt).await.unwrap();
+    attempt.data = json!({"status": "complete"});
+    attempt.updated_at = 2;
+    store.save_attempt(&attempt).await.unwrap();
+    assert_eq!(store.get_attempt("sia_1").await.unwrap(), Some(attempt));
+}
+
+async fn codes_are_single_use_and_mail_is_claimed_once(store: Arc<dyn Store>) {
+    let mail = |id: &str| MailRecord {
+        id: id.into(),
+        to: "a@example.com".into(),
+        subject: "s".into(),
+        body: "sealed".into(),
+        next_attempt_at: 10,
+        created_at: 10,
+        ..MailRecord::default()
+    };
+    let code = CodeRecord { subject_id: "sia_1".into(), code_hash: "c1".into(), attempts: 0, expire_at: 99, created_at: 10 };
+    store.issue_code(&code, &mail("mail_1")).await.unwrap();
+    // A new code replaces the old one and starts its guess count afresh.
+    assert_eq!(store.code_failed("sia_1").await.unwrap(), 1);
+    store.issue_code(&CodeRecord { code_hash: "c2".into(), ..code.clone() }, &mail("mail_2")).await.unwrap();
+    let live = store.get_code("sia_1").await.unwrap().unwrap();
+    assert_eq!((live.code_hash.as_str(), live.attempts), ("c2", 0));
+    assert!(!store.consume_code("sia_1", "c1").await.unwrap());
+    assert!(store.consume_code("sia_1", "c2").await.unwrap());
+    assert!(!store.consume_code("sia_1", "c2").await.unwrap(), "once");
+    assert_eq!(store.get_code("sia_1").await.unwrap(), None);
+
+    let due = store.due_mail(10, 10).await.unwrap();
+    assert_eq!(due.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["mail_1", "mail_2"]);
+    assert!(store.claim_mail(&due[0], 70).await.unwrap());
+    assert!(!store.claim_mail(&due[0], 70).await.unwrap(), "a second node does not get it");
+    assert_eq!(store.due_mail(10, 10).await.unwrap().len(), 1);
+    store.mail_sent("mail_1", 11).await.unwrap();
+    store.mail_failed("mail_2", "refused", 500).await.unwrap();
+    assert_eq!(store.due_mail(499, 10).await.unwrap(), vec![]);
+    let retried = store.due_mail(500, 10).await.unwrap();
+    assert_eq!((retried[0].attempts, retried[0].last_error.as_deref()), (1, Some("refused")));
+}
+
+async fn users_add_verify_and_remove_email_addresses(store: Arc<dyn Store>) {
+    store.create_user(&user("user_a", "a@example.com", 1)).await.unwrap();
+    store.create_user(&user("user_b", "b@example.com", 1)).await.unwrap();
+    let extra = IdentifierRecord {
+        id: "idn_x".into(),
+        value: "Extra@Example.com".into(),
+        verified: false,
+        strategy: "email_code".into(),
+        created_at: 2,
+        updated_at: 2,
+    };
+    store.add_email_address("user_a", &extra).await.unwrap();
+    let taken = IdentifierRecord { id: "idn_y".into(), value: "extra@example.COM".into(), ..extra.clone() };
+    assert!(matches!(
+        store.add_email_address("user_b", &taken).await,
+        Err(StoreError::Conflict(UniqueField::EmailAddress))
+    ));
+    assert!(!store.verify_email_address("user_b", "idn_x", 3).await.unwrap(), "only the owner's");
+    assert!(store.verify_email_address("user_a", "idn_x", 3).await.unwrap());
+    let a = store.get_user("user_a").await.unwrap().unwrap();
+    assert!(a.emails.iter().any(|e| e.id == "idn_x" && e.verified));
+    assert!(!store.delete_email_address("user_b", "idn_x").await.unwrap());
+    assert!(store.delete_email_address("user_a", "idn_x").await.unwrap());
+    assert_eq!(store.get_user("user_a").await.unwrap().unwrap().emails.len(), 1);
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -306,4 +418,8 @@ contract!(
     signing_keys_rotate_atomically,
     settings_are_set_once,
     sign_in_tokens_revoke_once,
+    sign_in_tokens_are_accepted_once_while_pending,
+    clients_and_attempts_round_trip,
+    codes_are_single_use_and_mail_is_claimed_once,
+    users_add_verify_and_remove_email_addresses,
 );

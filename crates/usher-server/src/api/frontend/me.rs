@@ -4,6 +4,7 @@ use axum::{
     Json, Router,
     extract::State,
     http::HeaderMap,
+    middleware,
     response::{IntoResponse, Response},
     routing::{delete, get, post},
 };
@@ -23,14 +24,16 @@ use crate::{
     store::IdentifierRecord,
 };
 
-pub(super) fn router() -> Router<AppState> {
+pub(super) fn router(state: &AppState) -> Router<AppState> {
+    let create = || middleware::from_fn_with_state(state.clone(), super::limit_create);
+    let attempt = || middleware::from_fn_with_state(state.clone(), super::limit_attempt);
     Router::new()
         .route("/v1/me", get(get_me).patch(update_me))
-        .route("/v1/me/change_password", post(change_password))
         .route("/v1/me/email_addresses", post(add_email))
         .route("/v1/me/email_addresses/{id}", delete(remove_email))
-        .route("/v1/me/email_addresses/{id}/prepare_verification", post(prepare_email))
-        .route("/v1/me/email_addresses/{id}/attempt_verification", post(verify_email))
+        .route("/v1/me/email_addresses/{id}/prepare_verification", post(prepare_email).route_layer(create()))
+        .route("/v1/me/email_addresses/{id}/attempt_verification", post(verify_email).route_layer(attempt()))
+        .route("/v1/me/change_password", post(change_password).route_layer(attempt()))
         .route("/v1/me/sessions/active", get(active_sessions))
         .route("/v1/me/sessions/{id}/revoke", post(revoke_session))
 }

@@ -40,7 +40,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/v1/environment", get(environment))
         .merge(client::router(state))
-        .merge(me::router())
+        .merge(me::router(state))
         .route_layer(middleware::from_fn_with_state(state.clone(), refuse_foreign_origin))
         .layer(cors)
 }

@@ -10,8 +10,6 @@ use crate::store::{
 
 const CLIENT_COLUMNS: &str =
     "id, token_hash, sign_in_id, sign_up_id, last_active_session_id, expire_at, created_at, updated_at";
-/// How long a node owns a message it took for sending.
-const MAIL_CLAIM_MS: i64 = 60_000;
 const MAIL_COLUMNS: &str =
     "id, to_address, subject, body, attempts, next_attempt_at, sent_at, last_error, created_at";
 
@@ -207,24 +205,20 @@ impl SqlStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        // Claim each message for a minute, so that with several nodes only one sends it (the
-        // claim succeeds only if nobody moved `next_attempt_at` since it was read).
-        let mut claimed = Vec::new();
-        for mail in rows.iter().map(mail_from_row) {
-            let mail = mail?;
-            let done = sqlx::query(
-                "UPDATE outbox SET next_attempt_at = $3 WHERE id = $1 AND next_attempt_at = $2 AND sent_at IS NULL",
-            )
-            .bind(&mail.id)
-            .bind(mail.next_attempt_at)
-            .bind(now + MAIL_CLAIM_MS)
-            .execute(&self.pool)
-            .await?;
-            if done.rows_affected() == 1 {
-                claimed.push(mail);
-            }
-        }
-        Ok(claimed)
+        rows.iter().map(mail_from_row).collect()
+    }
+
+    pub(super) async fn take_mail(&self, mail: &MailRecord, until: i64) -> StoreResult<bool> {
+        // Succeeds only if nobody moved `next_attempt_at` since `mail` was read.
+        let done = sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $3 WHERE id = $1 AND next_attempt_at = $2 AND sent_at IS NULL",
+        )
+        .bind(&mail.id)
+        .bind(mail.next_attempt_at)
+        .bind(until)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub(super) async fn mark_mail_sent(&self, id: &str, now: i64) -> StoreResult<()> {

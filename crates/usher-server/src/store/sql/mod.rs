@@ -451,6 +451,10 @@ impl Store for SqlStore {
         self.mail_due(now, limit).await
     }
 
+    async fn claim_mail(&self, mail: &MailRecord, until: i64) -> StoreResult<bool> {
+        self.take_mail(mail, until).await
+    }
+
     async fn mail_sent(&self, id: &str, now: i64) -> StoreResult<()> {
         self.mark_mail_sent(id, now).await
     }
