@@ -18,17 +18,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge
-            } else {
-                ApiError::BadRequest(ClerkError::new("malformed_request", "Unreadable request body", e.body_text()))
-            }
-        })?;
+        let bytes = body_bytes(req, state).await?;
         let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
         let mut de = serde_json::Deserializer::from_slice(text);
         serde_path_to_error::deserialize(&mut de).map(JsonBody).map_err(body_error)
     }
+}
+
+/// The whole body (within the size limit), or Clerk's 413 / 400.
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge
+        } else {
+            ApiError::BadRequest(ClerkError::new("malformed_request", "Unreadable request body", e.body_text()))
+        }
+    })
 }
 
 fn body_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
@@ -96,13 +101,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for FormOrJson<T> {
         if !is_form {
             return JsonBody::from_request(req, state).await.map(|JsonBody(v)| Self(v));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge
-            } else {
-                ApiError::BadRequest(ClerkError::new("malformed_request", "Unreadable request body", e.body_text()))
-            }
-        })?;
+        let bytes = body_bytes(req, state).await?;
         serde_html_form::from_bytes(&bytes).map(Self).map_err(|e| {
             ApiError::BadRequest(ClerkError::new("malformed_request", "Invalid form body", e.to_string()))
         })

@@ -161,6 +161,34 @@ impl Browser {
     }
 }
 
+/// Stores a sign-in or sign-up attempt (`kind`) as a document and makes it the client's
+/// current one of that kind.
+async fn save_attempt<T: serde::Serialize>(
+    state: &AppState,
+    browser: &mut Browser,
+    kind: &str,
+    (id, created_at, abandon_at): (&str, i64, i64),
+    attempt: &T,
+) -> ApiResult<()> {
+    let record = crate::store::AttemptRecord {
+        id: id.to_owned(),
+        client_id: browser.client_mut(state).await?.id.clone(),
+        kind: kind.to_owned(),
+        data: serde_json::to_value(attempt).map_err(|e| ApiError::Internal(e.into()))?,
+        expire_at: abandon_at,
+        created_at,
+        updated_at: state.now(),
+    };
+    state.store.save_attempt(&record).await?;
+    let client = browser.client_mut(state).await?;
+    let current = if kind == "sign_in" { &mut client.sign_in_id } else { &mut client.sign_up_id };
+    if current.as_deref() != Some(id) {
+        *current = Some(id.to_owned());
+        browser.save(state).await?;
+    }
+    Ok(())
+}
+
 /// The value of cookie `name` in the request.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers

@@ -14,7 +14,6 @@ use crate::{
     error::{ApiError, ApiResult},
     ids,
     state::AppState,
-    store::AttemptRecord,
 };
 
 /// A sign-in attempt lives this long.
@@ -256,23 +255,8 @@ async fn finish(state: &AppState, browser: &mut Browser, mut sign_in: SignIn, us
 }
 
 async fn save(state: &AppState, browser: &mut Browser, sign_in: &SignIn) -> ApiResult<()> {
-    let now = state.now();
-    let record = AttemptRecord {
-        id: sign_in.id.clone(),
-        client_id: sign_in.client_id.clone(),
-        kind: "sign_in".into(),
-        data: serde_json::to_value(sign_in).map_err(|e| ApiError::Internal(e.into()))?,
-        expire_at: sign_in.abandon_at,
-        created_at: sign_in.created_at,
-        updated_at: now,
-    };
-    state.store.save_attempt(&record).await?;
-    let client = browser.client_mut(state).await?;
-    if client.sign_in_id.as_deref() != Some(&sign_in.id) {
-        client.sign_in_id = Some(sign_in.id.clone());
-        browser.save(state).await?;
-    }
-    Ok(())
+    let key = (&*sign_in.id, sign_in.created_at, sign_in.abandon_at);
+    super::save_attempt(state, browser, "sign_in", key, sign_in).await
 }
 
 fn needs_first_factor(sign_in: &SignIn) -> ApiResult<()> {

@@ -17,7 +17,7 @@ use crate::{
     error::{ApiError, ApiResult},
     ids,
     state::AppState,
-    store::{AttemptRecord, IdentifierRecord, StoreError, UniqueField, UserRecord},
+    store::{IdentifierRecord, StoreError, UniqueField, UserRecord},
 };
 
 const ATTEMPT_LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;
@@ -264,20 +264,6 @@ async fn complete(state: &AppState, browser: &mut Browser, sign_up: &mut SignUp)
 }
 
 async fn save(state: &AppState, browser: &mut Browser, sign_up: &SignUp) -> ApiResult<()> {
-    let record = AttemptRecord {
-        id: sign_up.id.clone(),
-        client_id: sign_up.client_id.clone(),
-        kind: "sign_up".into(),
-        data: serde_json::to_value(sign_up).map_err(|e| ApiError::Internal(e.into()))?,
-        expire_at: sign_up.abandon_at,
-        created_at: sign_up.created_at,
-        updated_at: state.now(),
-    };
-    state.store.save_attempt(&record).await?;
-    let client = browser.client_mut(state).await?;
-    if client.sign_up_id.as_deref() != Some(&sign_up.id) {
-        client.sign_up_id = Some(sign_up.id.clone());
-        browser.save(state).await?;
-    }
-    Ok(())
+    let key = (&*sign_up.id, sign_up.created_at, sign_up.abandon_at);
+    super::save_attempt(state, browser, "sign_up", key, sign_up).await
 }

@@ -19,7 +19,7 @@ use axum::{
 use serde::Serialize;
 
 use super::{Mail, MailError, Mailer, code_in};
-use crate::clock::Clock;
+use crate::{clock::Clock, pages::layout::escape};
 
 /// How many messages are kept; older ones are dropped so a long-running dev server stays small.
 const CAPACITY: usize = 1000;
@@ -132,21 +132,6 @@ fn render(messages: &[DevMessage]) -> String {
     html
 }
 
-/// Escapes text for HTML element content and quoted attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {

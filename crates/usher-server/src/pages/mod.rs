@@ -7,7 +7,7 @@
 //! refusal, per-IP limits) and set the same cookies. Handlers answer errors as [`ApiError`]s;
 //! [`html_errors`] turns every error answer into the page re-rendered with the message.
 
-mod layout;
+pub(crate) mod layout;
 mod sign_in;
 mod sign_up;
 mod user;
