@@ -99,13 +99,24 @@ pub async fn start_session(state: &AppState, browser: &mut Browser, user_id: &st
     Ok(session)
 }
 
-/// Ends the browser's session(s): `all` ends every live session of the client.
+/// Ends one session of the browser (`ended`), or every live one with `None`.
 pub async fn sign_out(state: &AppState, browser: &mut Browser, session_id: Option<&str>) -> ApiResult<()> {
+    end_sessions(state, browser, session_id, "ended").await
+}
+
+/// Ends sessions of the browser with `status` (`ended` for sign-out, `removed` for Clerk's
+/// "remove"); the client cookie rotates.
+pub async fn end_sessions(
+    state: &AppState,
+    browser: &mut Browser,
+    session_id: Option<&str>,
+    status: &str,
+) -> ApiResult<()> {
     let now = state.now();
     let Some(client) = browser.client.as_mut() else { return Ok(()) };
     match session_id {
         Some(id) => {
-            state.store.end_session(id, "ended", now).await?;
+            state.store.end_session(id, status, now).await?;
         }
         None => {
             let filter = crate::store::SessionFilter {
@@ -115,7 +126,7 @@ pub async fn sign_out(state: &AppState, browser: &mut Browser, session_id: Optio
             };
             let (sessions, _) = state.store.list_sessions(&filter, Page { limit: 100, offset: 0 }).await?;
             for s in sessions {
-                state.store.end_session(&s.id, "ended", now).await?;
+                state.store.end_session(&s.id, status, now).await?;
             }
         }
     }

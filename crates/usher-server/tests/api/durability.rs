@@ -151,3 +151,62 @@ async fn a_revocation_survives_kill_9_and_keys_persist() {
     assert_eq!(jwks_before, jwks_after, "the signing key persists");
     server.kill9();
 }
+
+/// Signs up through the Frontend API of `server` (code from the dev mailbox); the user id once
+/// the sign-up is acknowledged as complete.
+async fn sign_up(http: &reqwest::Client, server: &Server, email: &str) -> String {
+    let post = |path: String, form: Vec<(&'static str, String)>, cookie: String| {
+        http.post(format!("{}{path}", server.url)).header("cookie", cookie).form(&form).send()
+    };
+    let created = post(
+        "/v1/client/sign_ups".into(),
+        vec![("email_address", email.to_owned()), ("password", "correct horse battery".into())],
+        String::new(),
+    )
+    .await
+    .unwrap();
+    let cookie = created.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let body: Value = created.json().await.unwrap();
+    let id = body["response"]["id"].as_str().unwrap().to_owned();
+    post(format!("/v1/client/sign_ups/{id}/prepare_verification"), vec![], cookie.clone()).await.unwrap();
+    let mut code = None;
+    for _ in 0..100 {
+        let mail: Value = http.get(format!("{}/dev/mailbox.json", server.url)).send().await.unwrap().json().await.unwrap();
+        code = mail[0]["code"].as_str().map(str::to_owned);
+        if code.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let done = post(
+        format!("/v1/client/sign_ups/{id}/attempt_verification"),
+        vec![("code", code.expect("a code in the dev mailbox"))],
+        cookie,
+    )
+    .await
+    .unwrap();
+    let body: Value = done.json().await.unwrap();
+    assert_eq!(body["response"]["status"], "complete", "{body}");
+    body["response"]["created_user_id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_acknowledged_sign_up_survives_kill_9_and_can_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let server = start(dir.path());
+    let user_id = sign_up(&http, &server, "durable@example.com").await;
+    server.kill9();
+
+    let server = start(dir.path());
+    let signed_in = http
+        .post(format!("{}/v1/client/sign_ins", server.url))
+        .form(&[("identifier", "durable@example.com"), ("password", "correct horse battery")])
+        .send()
+        .await
+        .unwrap();
+    let body: Value = signed_in.json().await.unwrap();
+    assert_eq!(body["response"]["status"], "complete", "{body}");
+    assert_eq!(body["client"]["sessions"][0]["user"]["id"], user_id.as_str());
+    server.kill9();
+}

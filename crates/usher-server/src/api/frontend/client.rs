@@ -43,7 +43,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .route("/v1/client/sessions", axum::routing::delete(sign_out_all))
         .route("/v1/client/sessions/{id}/touch", post(touch_session))
         .route("/v1/client/sessions/{id}/end", post(end_session))
-        .route("/v1/client/sessions/{id}/remove", post(end_session))
+        .route("/v1/client/sessions/{id}/remove", post(remove_session))
         .route("/v1/client/sessions/{id}/tokens", post(session_token))
         .route("/v1/client/sessions/{id}/tokens/{template}", post(template_token))
 }
@@ -206,10 +206,23 @@ async fn touch_session(State(state): State<AppState>, headers: HeaderMap, Path(i
     respond(&state, &browser, view::session(&state, &session, &user, &jwt)).await
 }
 
-async fn end_session(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
+async fn end_session(state: State<AppState>, headers: HeaderMap, id: Path<String>) -> ApiResult<Response> {
+    finish_session(state, headers, id, "ended").await
+}
+
+async fn remove_session(state: State<AppState>, headers: HeaderMap, id: Path<String>) -> ApiResult<Response> {
+    finish_session(state, headers, id, "removed").await
+}
+
+async fn finish_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    status: &str,
+) -> ApiResult<Response> {
     let mut browser = Browser::load(&state, &headers).await?;
     let session = browser.own_session(&state, &id).await?;
-    account::sign_out(&state, &mut browser, Some(&session.id)).await?;
+    account::end_sessions(&state, &mut browser, Some(&session.id), status).await?;
     let ended = state.store.get_session(&id).await?.unwrap_or(session);
     respond(&state, &browser, serde_json::to_value(crate::wire::session(&ended)).unwrap_or(Value::Null)).await
 }
