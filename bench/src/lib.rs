@@ -82,6 +82,38 @@ impl Usher {
     }
 }
 
+impl Usher {
+    /// Signs a new user in through the Frontend API, as a browser does; returns the `__client`
+    /// cookie (`name=value`) and the session id.
+    pub async fn browser_session(&self, http: &reqwest::Client) -> (String, String) {
+        let password = "bench password 1";
+        http.post(format!("{}/v1/users", self.url))
+            .bearer_auth(&self.secret)
+            .json(&serde_json::json!({"email_address": ["browser@example.com"], "password": password}))
+            .send()
+            .await
+            .expect("create user");
+        let response = http
+            .post(format!("{}/v1/client/sign_ins", self.url))
+            .form(&[("identifier", "browser@example.com"), ("password", password)])
+            .send()
+            .await
+            .expect("sign in");
+        let cookie = response
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("__client="))
+            .and_then(|v| v.split(';').next())
+            .expect("a __client cookie")
+            .to_owned();
+        let body: serde_json::Value = response.json().await.expect("sign-in body");
+        let session = body["client"]["last_active_session_id"].as_str().expect("signed in").to_owned();
+        (cookie, session)
+    }
+}
+
 /// Latencies of one measured phase.
 pub struct Summary {
     /// Completed requests per second.

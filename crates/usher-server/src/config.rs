@@ -265,7 +265,9 @@ impl FileConfig {
         let origins = self.allowed_origins.clone().unwrap_or_default();
         for origin in &origins {
             if crate::frontend::redirect::parse_origin(origin).is_none() {
-                problems.push(format!("`allowed_origins`: {origin:?} is not an http(s) origin like https://app.example.com"));
+                problems.push(format!(
+                    "`allowed_origins`: {origin:?} is not an http(s) origin like https://app.example.com"
+                ));
             }
         }
         let lockout_attempts = self.lockout_attempts.unwrap_or(100);

@@ -102,9 +102,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for FormOrJson<T> {
             return JsonBody::from_request(req, state).await.map(|JsonBody(v)| Self(v));
         }
         let bytes = body_bytes(req, state).await?;
-        serde_html_form::from_bytes(&bytes).map(Self).map_err(|e| {
-            ApiError::BadRequest(ClerkError::new("malformed_request", "Invalid form body", e.to_string()))
-        })
+        serde_html_form::from_bytes(&bytes)
+            .map(Self)
+            .map_err(|e| ApiError::BadRequest(ClerkError::new("malformed_request", "Invalid form body", e.to_string())))
     }
 }
 

@@ -139,10 +139,18 @@ pub async fn end_sessions(
     browser.save(state).await
 }
 
+/// Activity is recorded at most this often per session: browsers refresh tokens every ~50 s,
+/// and a durable write each time would cost more than the token. Against a 7-day inactivity
+/// timeout the coarser record is immaterial.
+const TOUCH_GRANULARITY_MS: i64 = 5 * 60 * 1000;
+
 /// Records activity: the session stays alive for another inactivity period (never past its
 /// maximum lifetime, which [`SessionRecord::is_live`] enforces).
 pub async fn touch(state: &AppState, session: &SessionRecord) -> ApiResult<SessionRecord> {
     let now = state.now();
+    if now - session.last_active_at < TOUCH_GRANULARITY_MS {
+        return Ok(session.clone());
+    }
     let abandon_at = now + state.config.session_inactivity_timeout.as_millis() as i64;
     Ok(state.store.touch_session(&session.id, now, abandon_at).await?.unwrap_or_else(|| session.clone()))
 }

@@ -1,7 +1,12 @@
 //! One-time email codes: six digits from the OS CSPRNG, valid 10 minutes, for one subject (an
 //! attempt or an email address), used once, and stored only as an HMAC under the secret key.
 
-use crate::{error::ApiResult, ids, state::AppState, store::{CodeRecord, MailRecord}};
+use crate::{
+    error::ApiResult,
+    ids,
+    state::AppState,
+    store::{CodeRecord, MailRecord},
+};
 
 /// How long a code works.
 pub const CODE_LIFETIME_MS: i64 = 10 * 60 * 1000;

@@ -120,7 +120,8 @@ pub async fn change_password(
 
 /// The user's live sessions, newest first.
 pub async fn active_sessions(state: &AppState, user_id: &str) -> ApiResult<Vec<SessionRecord>> {
-    let filter = SessionFilter { user_id: Some(user_id.to_owned()), status: Some("active".into()), ..Default::default() };
+    let filter =
+        SessionFilter { user_id: Some(user_id.to_owned()), status: Some("active".into()), ..Default::default() };
     let (sessions, _) = state.store.list_sessions(&filter, Page { limit: 100, offset: 0 }).await?;
     let now = state.now();
     Ok(sessions.into_iter().filter(|s| s.is_live(now)).collect())
@@ -129,9 +130,7 @@ pub async fn active_sessions(state: &AppState, user_id: &str) -> ApiResult<Vec<S
 /// Revokes one of the user's sessions (on any browser).
 pub async fn revoke_session(state: &AppState, user: &UserRecord, id: &str) -> ApiResult<SessionRecord> {
     match state.store.get_session(id).await? {
-        Some(s) if s.user_id == user.id => {
-            Ok(state.store.end_session(id, "revoked", state.now()).await?.unwrap_or(s))
-        }
+        Some(s) if s.user_id == user.id => Ok(state.store.end_session(id, "revoked", state.now()).await?.unwrap_or(s)),
         _ => Err(ApiError::NotFound("session")),
     }
 }

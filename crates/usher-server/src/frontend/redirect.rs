@@ -83,7 +83,7 @@ mod tests {
             "javascript:alert(1)",
             "data:text/html,<script>alert(1)</script>",
             "vbscript:msgbox",
-            "http://app.example.com/",   // wrong scheme
+            "http://app.example.com/",      // wrong scheme
             "https://app.example.com:444/", // wrong port
             "/ok\r\nSet-Cookie: x=1",
             "",
@@ -109,6 +109,50 @@ mod tests {
         assert!(!o.allows("https://localhost.evil.example"));
         assert!(!o.allows("http://127.0.0.1.evil.example"));
         assert!(!o.allows("null"));
+    }
+
+    /// Whatever the input, an accepted target is a same-origin path or a URL on an allowed origin.
+    #[test]
+    fn accepted_targets_always_stay_on_allowed_origins() {
+        let o = origins();
+        let pieces = [
+            "/",
+            "//",
+            "\\",
+            ":",
+            "@",
+            ".",
+            "#",
+            "?",
+            "%2F",
+            "%5C",
+            "https:",
+            "http:",
+            "javascript:",
+            "app.example.com",
+            "evil.example",
+            "127.0.0.1:8787",
+            ":443",
+            "\t",
+            " ",
+            "a",
+            "xn--pp-",
+            "\u{430}",
+        ];
+        let prefixes = ["", "https://", "http://", "https://app.example.com", "/", "//", "https:/"];
+        let mut bytes = [0u8; 4096];
+        aws_lc_rs::rand::fill(&mut bytes).unwrap();
+        let mut random = bytes.iter().copied().cycle();
+        for _ in 0..20_000 {
+            let mut candidate = prefixes[usize::from(random.next().unwrap()) % prefixes.len()].to_owned();
+            for _ in 0..usize::from(random.next().unwrap() % 6) {
+                candidate.push_str(pieces[usize::from(random.next().unwrap()) % pieces.len()]);
+            }
+            let Some(target) = o.safe_redirect(&candidate) else { continue };
+            let relative = target.starts_with('/') && !target.starts_with("//") && !target.contains('\\');
+            let allowed = Url::parse(&target).is_ok_and(|u| o.exact.contains(&u.origin().ascii_serialization()));
+            assert!(relative || allowed, "{candidate:?} was accepted as {target:?}");
+        }
     }
 
     #[test]

@@ -238,7 +238,9 @@ async fn attempt_code(state: &AppState, browser: &mut Browser, mut sign_in: Sign
 /// The error for a code that did not verify.
 pub fn code_error(check: CodeCheck) -> ApiError {
     match check {
-        CodeCheck::Expired => ApiError::invalid("verification_expired", "code", "This code has expired. Get a new one."),
+        CodeCheck::Expired => {
+            ApiError::invalid("verification_expired", "code", "This code has expired. Get a new one.")
+        }
         CodeCheck::Missing => {
             ApiError::invalid("verification_failed", "code", "This code no longer works. Get a new one.")
         }

@@ -132,7 +132,6 @@ fn render(messages: &[DevMessage]) -> String {
     html
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -331,7 +331,8 @@ async fn codes_are_single_use_and_mail_is_claimed_once(store: Arc<dyn Store>) {
         created_at: 10,
         ..MailRecord::default()
     };
-    let code = CodeRecord { subject_id: "sia_1".into(), code_hash: "c1".into(), attempts: 0, expire_at: 99, created_at: 10 };
+    let code =
+        CodeRecord { subject_id: "sia_1".into(), code_hash: "c1".into(), attempts: 0, expire_at: 99, created_at: 10 };
     store.issue_code(&code, &mail("mail_1")).await.unwrap();
     // A new code replaces the old one and starts its guess count afresh.
     assert_eq!(store.code_failed("sia_1").await.unwrap(), 1);

@@ -171,7 +171,8 @@ async fn sign_up(http: &reqwest::Client, server: &Server, email: &str) -> String
     post(format!("/v1/client/sign_ups/{id}/prepare_verification"), vec![], cookie.clone()).await.unwrap();
     let mut code = None;
     for _ in 0..100 {
-        let mail: Value = http.get(format!("{}/dev/mailbox.json", server.url)).send().await.unwrap().json().await.unwrap();
+        let mail: Value =
+            http.get(format!("{}/dev/mailbox.json", server.url)).send().await.unwrap().json().await.unwrap();
         code = mail[0]["code"].as_str().map(str::to_owned);
         if code.is_some() {
             break;

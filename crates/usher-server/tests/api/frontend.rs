@@ -92,21 +92,26 @@ async fn sign_up_with_an_emailed_code_then_sign_in_and_out() {
     let app = app().await;
     let mut browser = Browser::new(&app);
     let (status, body) = browser
-        .post("/v1/client/sign_ups", &[("email_address", "ada@example.com"), ("password", PASSWORD), ("first_name", "Ada")])
+        .post(
+            "/v1/client/sign_ups",
+            &[("email_address", "ada@example.com"), ("password", PASSWORD), ("first_name", "Ada")],
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["response"]["status"], "missing_requirements");
     assert_eq!(body["response"]["unverified_fields"], json!(["email_address"]));
     assert!(body["response"].get("password_hash").is_none(), "the hash never leaves the server");
     let id = body["response"]["id"].as_str().unwrap().to_owned();
-    let (status, _) = browser.post(&format!("/v1/client/sign_ups/{id}/prepare_verification"), &[("strategy", "email_code")]).await;
+    let (status, _) =
+        browser.post(&format!("/v1/client/sign_ups/{id}/prepare_verification"), &[("strategy", "email_code")]).await;
     assert_eq!(status, StatusCode::OK);
     let code = code_for(&app, "ada@example.com").await;
 
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let answer = browser.post(&format!("/v1/client/sign_ups/{id}/attempt_verification"), &[("code", wrong)]).await;
     assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "form_code_incorrect");
-    let (status, body) = browser.post(&format!("/v1/client/sign_ups/{id}/attempt_verification"), &[("code", &code)]).await;
+    let (status, body) =
+        browser.post(&format!("/v1/client/sign_ups/{id}/attempt_verification"), &[("code", &code)]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["response"]["status"], "complete");
     let user_id = body["response"]["created_user_id"].as_str().unwrap().to_owned();
@@ -163,8 +168,9 @@ async fn unknown_accounts_wrong_passwords_answer_alike_and_the_database_keeps_no
         let factor = &body["response"]["supported_first_factors"][1];
         assert!(factor["email_address_id"].as_str().unwrap().starts_with("idn_"));
         let id = body["response"]["id"].as_str().unwrap().to_owned();
-        let (status, prepared) =
-            browser.post(&format!("/v1/client/sign_ins/{id}/prepare_first_factor"), &[("strategy", "email_code")]).await;
+        let (status, prepared) = browser
+            .post(&format!("/v1/client/sign_ins/{id}/prepare_first_factor"), &[("strategy", "email_code")])
+            .await;
         assert_eq!(status, StatusCode::OK, "{prepared}");
         shapes.push(prepared["response"]["first_factor_verification"]["status"].clone());
     }
@@ -176,10 +182,12 @@ async fn unknown_accounts_wrong_passwords_answer_alike_and_the_database_keeps_no
     // Give the outbox a moment to mark the message sent (which blanks its body), then look for
     // the code in every database file.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let dir = std::path::Path::new(app.state.config.database.url().trim_start_matches("sqlite://").split('?').next().unwrap())
-        .parent()
-        .unwrap()
-        .to_owned();
+    let dir = std::path::Path::new(
+        app.state.config.database.url().trim_start_matches("sqlite://").split('?').next().unwrap(),
+    )
+    .parent()
+    .unwrap()
+    .to_owned();
     for entry in std::fs::read_dir(dir).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
         assert!(!bytes.windows(6).any(|w| w == code.as_bytes()), "the code is stored in clear");
@@ -326,7 +334,11 @@ async fn a_ticket_signs_in_once() {
 async fn origins_are_checked_and_cors_is_only_for_allowed_ones() {
     let app = app().await;
     let post = |origin: &'static str| {
-        app.http.post(format!("{}/v1/client/sign_ins", app.url)).header(header::ORIGIN, origin).form(&[("identifier", "x@example.com")]).send()
+        app.http
+            .post(format!("{}/v1/client/sign_ins", app.url))
+            .header(header::ORIGIN, origin)
+            .form(&[("identifier", "x@example.com")])
+            .send()
     };
     let evil = post("https://evil.example").await.unwrap();
     assert_eq!(evil.status(), StatusCode::FORBIDDEN);
@@ -384,13 +396,49 @@ async fn password_change_needs_the_current_password_and_can_end_other_sessions()
     let (_, body) = phone.sign_in("change@example.com", PASSWORD).await;
     let phone_session = Browser::session_id(&body);
     let change = |current: &'static str| {
-        [("current_password", current), ("new_password", "a new long passphrase"), ("sign_out_of_other_sessions", "true")]
+        [
+            ("current_password", current),
+            ("new_password", "a new long passphrase"),
+            ("sign_out_of_other_sessions", "true"),
+        ]
     };
-    assert_error(&laptop.post("/v1/me/change_password", &change("not it at all")).await, StatusCode::UNPROCESSABLE_ENTITY, "form_password_incorrect");
+    assert_error(
+        &laptop.post("/v1/me/change_password", &change("not it at all")).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "form_password_incorrect",
+    );
     let (status, body) = laptop.post("/v1/me/change_password", &change(PASSWORD)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let answer = phone.post(&format!("/v1/client/sessions/{phone_session}/tokens"), &[]).await;
     assert_eq!(answer.0, StatusCode::UNAUTHORIZED, "the other session ended");
     assert_eq!(laptop.get("/v1/me").await.0, StatusCode::OK, "this session stays");
     assert_eq!(Browser::new(&app).sign_in("change@example.com", "a new long passphrase").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn cookies_carry_the_attributes_browsers_need() {
+    let app = app().await;
+    app.create_user("cookies@example.com").await;
+    let response = app
+        .http
+        .post(format!("{}/v1/client/sign_ins", app.url))
+        .header(header::ORIGIN, ORIGIN)
+        .form(&[("identifier", "cookies@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let cookies: Vec<String> =
+        response.headers().get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    let find = |name: &str| cookies.iter().find(|c| c.starts_with(&format!("{name}="))).cloned().unwrap();
+    let client = find("__client");
+    // A week: the session's maximum lifetime.
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=604800"] {
+        assert!(client.contains(attribute), "{client}");
+    }
+    let session = find("__session");
+    assert!(session.contains("Max-Age=60") && session.contains("SameSite=Lax"), "{session}");
+    assert!(!session.contains("HttpOnly") && !session.contains("Domain"), "scripts read it; host-only: {session}");
+    let uat = find("__client_uat");
+    assert!(uat.contains("SameSite=Strict") && !uat.starts_with("__client_uat=0;"), "{uat}");
+    assert!(cookies.iter().all(|c| !c.contains("Secure")), "plain http here; Secure comes with an https issuer");
 }

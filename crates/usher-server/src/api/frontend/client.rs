@@ -192,7 +192,11 @@ async fn live_session(state: &AppState, browser: &Browser, id: &str) -> ApiResul
     Ok(session)
 }
 
-async fn touch_session(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
+async fn touch_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let mut browser = Browser::load(&state, &headers).await?;
     let session = live_session(&state, &browser, &id).await?;
     let session = account::touch(&state, &session).await?;

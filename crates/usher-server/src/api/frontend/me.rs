@@ -108,7 +108,11 @@ async fn add_email(
     respond(&state, &browser, email_json(&email)).await
 }
 
-async fn prepare_email(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
+async fn prepare_email(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let browser = Browser::load(&state, &headers).await?;
     let (_, user) = browser.signed_in(&state).await?;
     let email = profile::prepare_email(&state, &user, &id).await?;
@@ -127,7 +131,11 @@ async fn verify_email(
     respond(&state, &browser, email_json(&email)).await
 }
 
-async fn remove_email(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
+async fn remove_email(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let browser = Browser::load(&state, &headers).await?;
     let (_, user) = browser.signed_in(&state).await?;
     profile::remove_email(&state, &user, &id).await?;
@@ -142,7 +150,11 @@ async fn active_sessions(State(state): State<AppState>, headers: HeaderMap) -> A
     Ok(Json(list).into_response())
 }
 
-async fn revoke_session(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
+async fn revoke_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let browser = Browser::load(&state, &headers).await?;
     let (_, user) = browser.signed_in(&state).await?;
     let session = profile::revoke_session(&state, &user, &id).await?;

@@ -95,7 +95,8 @@ fn preflight(state: &AppState, request: &Request) -> Response {
 pub(crate) async fn refuse_foreign_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let origin = request.headers().get(header::ORIGIN).map(|v| v.to_str().unwrap_or("null"));
-    if !safe && let Some(origin) = origin
+    if !safe
+        && let Some(origin) = origin
         && !state.origins.allows(origin)
     {
         return ApiError::Forbidden(ClerkError::new(

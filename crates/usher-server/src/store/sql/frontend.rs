@@ -10,8 +10,7 @@ use crate::store::{
 
 const CLIENT_COLUMNS: &str =
     "id, token_hash, sign_in_id, sign_up_id, last_active_session_id, expire_at, created_at, updated_at";
-const MAIL_COLUMNS: &str =
-    "id, to_address, subject, body, attempts, next_attempt_at, sent_at, last_error, created_at";
+const MAIL_COLUMNS: &str = "id, to_address, subject, body, attempts, next_attempt_at, sent_at, last_error, created_at";
 
 fn client_from_row(row: &AnyRow) -> StoreResult<ClientRecord> {
     Ok(ClientRecord {
@@ -231,14 +230,12 @@ impl SqlStore {
     }
 
     pub(super) async fn mark_mail_failed(&self, id: &str, error: &str, retry_at: i64) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(error)
-        .bind(retry_at)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(error)
+            .bind(retry_at)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -310,4 +307,3 @@ async fn insert_mail<'e>(executor: impl sqlx::Executor<'e, Database = sqlx::Any>
         .await?;
     Ok(())
 }
-
