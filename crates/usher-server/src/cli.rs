@@ -77,6 +77,9 @@ pub struct DevArgs {
     /// Extra browser origins allowed besides any http://localhost:* and http://127.0.0.1:*.
     #[arg(long = "allowed-origin", env = "USHER_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// Share rate limits with other nodes through this Redis.
+    #[arg(long, env = "USHER_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
 }
 
 /// `true`/`1`/`on` or `false`/`0`/`off`.
@@ -149,6 +152,7 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
     config.frontend_rate_limits = args.fapi_rate_limit;
     config.session_token_lifetime = std::time::Duration::from_secs(args.session_token_lifetime);
     config.allow_localhost_origins = true;
+    config.redis_url = args.redis_url.map(Secret::new);
     for origin in &args.allowed_origins {
         let parsed = crate::frontend::redirect::parse_origin(origin)
             .with_context(|| format!("--allowed-origin {origin:?} is not an http(s) origin"))?;

@@ -111,6 +111,10 @@ pub struct Config {
     pub smtp: Option<SmtpSettings>,
     /// Name shown on hosted pages and in mail.
     pub application_name: String,
+    /// `redis://…`: share rate-limit counters between nodes; `None` keeps them per node.
+    pub redis_url: Option<Secret>,
+    /// Prefix of this instance's Redis keys.
+    pub redis_prefix: String,
 }
 
 /// Where outgoing mail goes.
@@ -149,6 +153,8 @@ impl Config {
             enumeration_protection: true,
             smtp: None,
             application_name: "usher".to_owned(),
+            redis_url: None,
+            redis_prefix: "usher".to_owned(),
         }
     }
 }
@@ -195,11 +201,15 @@ pub struct FileConfig {
     pub smtp_from: Option<String>,
     /// Name shown on hosted pages and in mail.
     pub application_name: Option<String>,
+    /// `redis://…` to share rate limits between nodes (prefer USHER_REDIS_URL).
+    pub redis_url: Option<String>,
+    /// Prefix of this instance's Redis keys (default `usher`).
+    pub redis_prefix: Option<String>,
 }
 
 /// Environment variables `usher serve` reads, overriding the file.
-pub const ENV_OVERRIDES: [&str; 5] =
-    ["USHER_LISTEN", "USHER_DATABASE_URL", "USHER_SECRET_KEY", "USHER_PUBLIC_URL", "USHER_SMTP_URL"];
+pub const ENV_OVERRIDES: [&str; 6] =
+    ["USHER_LISTEN", "USHER_DATABASE_URL", "USHER_SECRET_KEY", "USHER_PUBLIC_URL", "USHER_SMTP_URL", "USHER_REDIS_URL"];
 
 impl FileConfig {
     /// Parses the TOML text of a config file.
@@ -210,7 +220,8 @@ impl FileConfig {
     /// Applies `USHER_…` variables from `env` (a lookup function, so tests need not touch the
     /// process environment).
     pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) {
-        let [listen, db, secret, url, smtp] = ENV_OVERRIDES.map(&env);
+        let [listen, db, secret, url, smtp, redis] = ENV_OVERRIDES.map(&env);
+        self.redis_url = redis.or(self.redis_url.take());
         self.smtp_url = smtp.or(self.smtp_url.take());
         self.listen = listen.or(self.listen.take());
         self.database_url = db.or(self.database_url.take());
@@ -274,6 +285,9 @@ impl FileConfig {
         if !(1..=100).contains(&lockout_attempts) {
             problems.push("`lockout_attempts` must be between 1 and 100".to_owned());
         }
+        if self.redis_url.as_deref().is_some_and(|u| !(u.starts_with("redis://") || u.starts_with("rediss://"))) {
+            problems.push("`redis_url` must start with redis:// or rediss://".to_owned());
+        }
         let smtp = match (self.smtp_url.clone(), self.smtp_from.clone()) {
             (Some(url), Some(from)) => Some(SmtpSettings { url: Secret::new(url), from }),
             _ => {
@@ -323,6 +337,10 @@ impl FileConfig {
         config.smtp = smtp;
         if let Some(name) = self.application_name {
             config.application_name = name;
+        }
+        config.redis_url = self.redis_url.map(Secret::new);
+        if let Some(prefix) = self.redis_prefix {
+            config.redis_prefix = prefix;
         }
         Ok(config)
     }

@@ -19,6 +19,7 @@ pub mod config;
 pub mod error;
 pub mod frontend;
 pub mod ids;
+pub mod limits;
 pub mod mail;
 pub mod pages;
 pub mod password;
@@ -71,8 +72,15 @@ impl App {
         let passwords =
             Passwords::new(config.password_min_length, config.password_max_length, config.password_hash_slots);
         let secret_key_digest = ids::sha256(config.secret_key.expose().as_bytes());
-        let backend_limiter = api::backend::limiter(config.backend_requests_per_10s);
-        let frontend_limiters = config.frontend_rate_limits.then(Default::default);
+        let shared = match &config.redis_url {
+            Some(url) => Some(
+                limits::Shared::connect(url.expose(), &config.redis_prefix)
+                    .await
+                    .context("connecting to Redis (redis_url) for shared rate limits")?,
+            ),
+            None => None,
+        };
+        let limits = limits::Limits::new(config.backend_requests_per_10s, config.frontend_rate_limits, shared);
         let mut origins = Origins { exact: config.allowed_origins.clone(), localhost: config.allow_localhost_origins };
         origins.exact.extend(frontend::redirect::parse_origin(&issuer));
         let (mailer, dev_mailbox): (Arc<dyn mail::Mailer>, _) = match &config.smtp {
@@ -96,8 +104,7 @@ impl App {
             issuer,
             publishable_key,
             secret_key_digest,
-            backend_limiter,
-            frontend_limiters,
+            limits,
             origins,
             mail_wakeup: Default::default(),
             sealer,
@@ -156,9 +163,7 @@ async fn prune_limiters(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         tick.tick().await;
-        if let Some(limiters) = &state.frontend_limiters {
-            limiters.prune();
-        }
+        state.limits.prune();
     }
 }
 

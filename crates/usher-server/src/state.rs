@@ -7,7 +7,8 @@ use tokio::sync::Notify;
 use crate::{
     clock::Clock,
     config::Config,
-    frontend::{limits::Limiters, redirect::Origins},
+    frontend::redirect::Origins,
+    limits::Limits,
     mail::{Mailer, dev::DevMailbox, sealed::Sealer},
     password::Passwords,
     store::Store,
@@ -38,10 +39,8 @@ pub struct Inner {
     pub publishable_key: String,
     /// SHA-256 of the secret key, compared in constant time.
     pub secret_key_digest: [u8; 32],
-    /// Backend API rate limit (one key, so one bucket); `None` when turned off.
-    pub backend_limiter: Option<governor::DefaultDirectRateLimiter>,
-    /// Per-IP Frontend API limits; `None` when turned off.
-    pub frontend_limiters: Option<Limiters>,
+    /// Rate limits (Backend API, and per IP on the Frontend API).
+    pub limits: Limits,
     /// Browser origins allowed to use the Frontend API and to be redirected to.
     pub origins: Origins,
     /// Wakes the outbox worker when mail is queued.

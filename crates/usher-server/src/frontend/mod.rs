@@ -10,7 +10,6 @@
 
 pub mod account;
 pub mod codes;
-pub mod limits;
 pub mod profile;
 pub mod redirect;
 pub mod sign_in;

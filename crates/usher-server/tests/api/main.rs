@@ -14,6 +14,7 @@ mod durability;
 mod frontend;
 mod helpers;
 mod jwks;
+mod limits;
 mod mail;
 mod pages;
 mod sessions;

@@ -6,8 +6,6 @@ mod templates;
 mod user_list;
 mod users;
 
-use std::{num::NonZeroU32, time::Duration};
-
 use axum::{
     Json, Router,
     extract::{Request, State},
@@ -15,10 +13,6 @@ use axum::{
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
-};
-use governor::{
-    Quota, RateLimiter,
-    clock::{Clock as _, DefaultClock},
 };
 use serde::Serialize;
 use usher_types::{Jwks, Paginated};
@@ -57,20 +51,12 @@ async fn require_key_within_limit(State(state): State<AppState>, request: Reques
     if !has_secret_key(&state, &request) {
         return ApiError::Unauthorized.into_response();
     }
-    if let Some(Err(not_until)) = state.backend_limiter.as_ref().map(|l| l.check()) {
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
-        return ApiError::TooManyRequests(wait.as_secs() + 1).into_response();
+    if let Some(bucket) = &state.limits.backend
+        && let Err(wait) = bucket.check("instance").await
+    {
+        return ApiError::TooManyRequests(wait).into_response();
     }
     next.run(request).await
-}
-
-/// A bucket of `per_10s` requests that refills evenly over 10 s (Clerk's window); none for 0.
-pub fn limiter(per_10s: u32) -> Option<governor::DefaultDirectRateLimiter> {
-    let burst = NonZeroU32::new(per_10s)?;
-    let quota = Quota::with_period(Duration::from_secs(10) / burst.get())
-        .unwrap_or_else(|| Quota::per_second(burst))
-        .allow_burst(burst);
-    Some(RateLimiter::direct(quota))
 }
 
 /// The public keys verifying this instance's tokens (`GET /v1/jwks`; also public at

@@ -22,7 +22,8 @@ use usher_types::ClerkError;
 
 use crate::{
     error::{ApiError, ApiResult},
-    frontend::{Browser, limits::Limit, view},
+    frontend::{Browser, view},
+    limits::Bucket,
     state::AppState,
 };
 
@@ -109,28 +110,25 @@ pub(crate) async fn refuse_foreign_origin(State(state): State<AppState>, request
     next.run(request).await
 }
 
-/// Throttles `limit` per client IP (429 with `Retry-After`).
-fn throttle(state: &AppState, request: &Request, limit: Limit) -> Result<(), ApiError> {
-    let Some(limiters) = &state.frontend_limiters else { return Ok(()) };
+/// Takes one request from the client IP's bucket (429 with `Retry-After` when empty).
+async fn throttle(bucket: Option<&Bucket>, request: Request, next: Next) -> Response {
+    let Some(bucket) = bucket else { return next.run(request).await };
     let ip = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::from([127, 0, 0, 1]), |ConnectInfo(addr)| addr.ip());
-    limiters.check(limit, ip)
+    match bucket.check(&ip.to_string()).await {
+        Ok(()) => next.run(request).await,
+        Err(wait) => ApiError::TooManyRequests(wait).into_response(),
+    }
 }
 
 pub(crate) async fn limit_create(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match throttle(&state, &request, Limit::Create) {
-        Ok(()) => next.run(request).await,
-        Err(e) => e.into_response(),
-    }
+    throttle(state.limits.create.as_ref(), request, next).await
 }
 
 pub(crate) async fn limit_attempt(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match throttle(&state, &request, Limit::Attempt) {
-        Ok(()) => next.run(request).await,
-        Err(e) => e.into_response(),
-    }
+    throttle(state.limits.attempt.as_ref(), request, next).await
 }
 
 /// Clerk's envelope, `{response, client}`, with the cookies reflecting the client.
