@@ -15,6 +15,7 @@ use crate::{
     clock::{Clock, SystemClock},
     config::{Config, Database, FileConfig, Secret, check_secret_key},
     ids,
+    seal::Sealer,
     store::{SqlStore, Store},
     tokens::keys::{self, KeyRing},
 };
@@ -103,6 +104,24 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
+    /// The store and its signing keys, opened with the secret key: `USHER_SECRET_KEY`, else
+    /// the development key in the data directory.
+    async fn key_ring(&self) -> anyhow::Result<(SqlStore, KeyRing)> {
+        let secret = match std::env::var("USHER_SECRET_KEY") {
+            Ok(key) => key,
+            Err(_) if self.database_url.is_none() => {
+                std::fs::create_dir_all(&self.data_dir)
+                    .with_context(|| format!("creating {}", self.data_dir.display()))?;
+                dev_secret_key(&self.data_dir)?
+            }
+            Err(_) => bail!("USHER_SECRET_KEY is required: the signing keys are sealed under it"),
+        };
+        let store = SqlStore::open(&self.database()?.url()).await?;
+        let sealer = Sealer::new(&secret, keys::SEAL_PURPOSE);
+        let ring = KeyRing::load(&store, SystemClock.now_ms(), sealer).await?;
+        Ok((store, ring))
+    }
+
     fn database(&self) -> anyhow::Result<Database> {
         match &self.database_url {
             Some(url) => Database::from_url(url).map_err(anyhow::Error::msg),
@@ -121,8 +140,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dev(args) => dev(args).await,
         Command::Serve { config } => serve(&config).await,
         Command::RotateKey { data, activate_in } => {
-            let store = SqlStore::open(&data.database()?.url()).await?;
-            let record = keys::rotate(&store, SystemClock.now_ms(), i64::from(activate_in) * 1000).await?;
+            let (store, ring) = data.key_ring().await?;
+            let record = ring.rotate(&store, SystemClock.now_ms(), i64::from(activate_in) * 1000).await?;
             println!(
                 "new signing key {} signs in {activate_in} s; the previous key stays published until its tokens expire",
                 record.kid
@@ -130,8 +149,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::JwtPublicKey { data } => {
-            let store = SqlStore::open(&data.database()?.url()).await?;
-            let ring = KeyRing::load(&store, SystemClock.now_ms()).await?;
+            let (_, ring) = data.key_ring().await?;
             print!("{}", ring.signer().public_pem());
             Ok(())
         }

@@ -23,6 +23,7 @@ pub mod limits;
 pub mod mail;
 pub mod pages;
 pub mod password;
+pub mod seal;
 pub mod state;
 pub mod store;
 pub mod tokens;
@@ -45,7 +46,7 @@ use crate::{
     password::Passwords,
     state::{AppState, Inner},
     store::{SqlStore, Store},
-    tokens::keys::KeyRing,
+    tokens::keys::{self, KeyRing},
 };
 
 /// A built server: a bound listener and its state.
@@ -64,7 +65,9 @@ impl App {
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let store = SqlStore::open(&config.database.url()).await.context("opening the database")?;
         let store: Arc<dyn Store> = Arc::new(store);
-        let keys = KeyRing::load(store.as_ref(), clock.now_ms()).await.context("loading the signing keys")?;
+        let key_sealer = seal::Sealer::new(config.secret_key.expose(), keys::SEAL_PURPOSE);
+        let keys =
+            KeyRing::load(store.as_ref(), clock.now_ms(), key_sealer).await.context("loading the signing keys")?;
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
         let issuer = config.public_url.clone().unwrap_or_else(|| format!("http://{}", loopback_if_unspecified(addr)));
@@ -93,7 +96,7 @@ impl App {
                 (mailbox.clone(), Some(mailbox))
             }
         };
-        let sealer = Arc::new(mail::sealed::Sealer::new(config.secret_key.expose()));
+        let sealer = Arc::new(seal::Sealer::new(config.secret_key.expose(), "outbox"));
         let mailer = Arc::new(mail::sealed::OpeningMailer { inner: mailer, sealer: sealer.clone() });
         let state = AppState::new(Inner {
             config,

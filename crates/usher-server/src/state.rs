@@ -9,8 +9,9 @@ use crate::{
     config::Config,
     frontend::redirect::Origins,
     limits::Limits,
-    mail::{Mailer, dev::DevMailbox, sealed::Sealer},
+    mail::{Mailer, dev::DevMailbox},
     password::Passwords,
+    seal::Sealer,
     store::Store,
     tokens::keys::KeyRing,
 };

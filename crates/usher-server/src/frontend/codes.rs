@@ -72,7 +72,7 @@ fn mail(state: &AppState, to: &str, subject: String, body: String) -> MailRecord
         id: ids::new_id("mail"),
         to: to.to_owned(),
         subject,
-        body: state.sealer.seal(&body),
+        body: state.sealer.seal_text(&body),
         attempts: 0,
         next_attempt_at: now,
         sent_at: None,

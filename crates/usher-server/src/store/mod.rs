@@ -79,6 +79,8 @@ pub trait Store: Send + Sync + 'static {
     /// Retires every current key at `key.activates_at`, keeping each published for
     /// `publish_margin_ms` past its longest token lifetime, and adds `key`; atomically.
     async fn rotate_signing_key(&self, key: &SigningKeyRecord, publish_margin_ms: i64) -> StoreResult<()>;
+    /// Replaces a key's stored private key with its sealed form.
+    async fn seal_signing_key(&self, kid: &str, sealed: &[u8]) -> StoreResult<()>;
     /// Raises a key's recorded longest token lifetime to `seconds` if that is longer.
     async fn record_key_lifetime(&self, kid: &str, seconds: i64) -> StoreResult<()>;
 

@@ -5,7 +5,8 @@
 //! pick up rotations made by `usher rotate-key`. A rotated key is published at once but signs
 //! only from its activation time, so verifiers see it in the JWKS before they see its tokens;
 //! the retired key stays published until every token it signed has expired, plus a margin for
-//! JWKS caches.
+//! JWKS caches. Private keys are stored sealed under the secret key ([`crate::seal`]); keys
+//! written by earlier versions in the clear are sealed on the next start.
 
 use std::{
     collections::HashMap,
@@ -27,8 +28,12 @@ use usher_types::{Jwk, Jwks};
 use super::jwt::{self, Signer};
 use crate::{
     ids,
+    seal::Sealer,
     store::{SigningKeyRecord, Store, StoreError, StoreResult},
 };
+
+/// The [`Sealer`] purpose of private signing keys.
+pub const SEAL_PURPOSE: &str = "signing keys";
 
 /// Token categories (header `cat`) that Clerk's SDKs use to tell session tokens from others.
 pub const CATEGORY_SESSION: &str = "cl_B7d4PD111AAA";
@@ -53,8 +58,18 @@ pub struct SigningKey {
 }
 
 impl SigningKey {
-    fn parse(record: &SigningKeyRecord) -> StoreResult<Self> {
-        let pair = RsaKeyPair::from_pkcs8(&record.private_der)
+    fn parse(record: &SigningKeyRecord, sealer: &Sealer) -> StoreResult<Self> {
+        let der = if Sealer::is_sealed(&record.private_der) {
+            sealer.open(&record.private_der).ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "signing key {} cannot be opened: it was sealed under another secret key",
+                    record.kid
+                ))
+            })?
+        } else {
+            record.private_der.clone()
+        };
+        let pair = RsaKeyPair::from_pkcs8(&der)
             .map_err(|e| StoreError::Corrupt(format!("signing key {}: {e}", record.kid)))?;
         let public = pair.public_key();
         let jwk = Jwk {
@@ -114,15 +129,16 @@ struct Ring {
 /// The keys of this instance, as this node currently knows them.
 pub struct KeyRing {
     ring: RwLock<Arc<Ring>>,
+    sealer: Arc<Sealer>,
 }
 
-/// A new RSA-2048 (e = 65537) key that signs from `activates_at`.
-pub fn generate_key(now: i64, activates_at: i64) -> SigningKeyRecord {
+/// A new RSA-2048 (e = 65537) key that signs from `activates_at`, sealed for storage.
+pub fn generate_key(now: i64, activates_at: i64, sealer: &Sealer) -> SigningKeyRecord {
     let pair = aws_lc_rs::rsa::KeyPair::generate(KeySize::Rsa2048).expect("RSA key generation failed");
     let der: Pkcs8V1Der<'_> = pair.as_der().expect("an RSA key pair always encodes");
     SigningKeyRecord {
         kid: ids::new_id("ins"),
-        private_der: der.as_ref().to_vec(),
+        private_der: sealer.seal(der.as_ref()),
         created_at: now,
         activates_at,
         retired_at: None,
@@ -132,27 +148,50 @@ pub fn generate_key(now: i64, activates_at: i64) -> SigningKeyRecord {
 }
 
 impl KeyRing {
-    /// Loads the ring, creating the instance's first key if there is none.
-    pub async fn load(store: &dyn Store, now: i64) -> StoreResult<Self> {
-        if store.signing_keys().await?.is_empty() {
-            let record = tokio::task::spawn_blocking(move || generate_key(now, now))
+    /// Loads the ring, creating the instance's first key if there is none and sealing keys
+    /// stored in the clear by earlier versions.
+    pub async fn load(store: &dyn Store, now: i64, sealer: Sealer) -> StoreResult<Self> {
+        let sealer = Arc::new(sealer);
+        let records = store.signing_keys().await?;
+        if records.is_empty() {
+            let s = sealer.clone();
+            let record = tokio::task::spawn_blocking(move || generate_key(now, now, &s))
                 .await
                 .map_err(|e| StoreError::Corrupt(format!("key generation: {e}")))?;
             store.insert_first_signing_key(&record).await?;
         }
-        let ring = Self::build(store, now, &HashMap::new()).await?;
-        Ok(Self { ring: RwLock::new(Arc::new(ring)) })
+        for record in records.iter().filter(|r| !Sealer::is_sealed(&r.private_der)) {
+            store.seal_signing_key(&record.kid, &sealer.seal(&record.private_der)).await?;
+        }
+        let ring = Self::build(store, now, &HashMap::new(), &sealer).await?;
+        Ok(Self { ring: RwLock::new(Arc::new(ring)), sealer })
     }
 
     /// Re-reads the keys from the store (after a rotation, or when retired keys age out).
     pub async fn reload(&self, store: &dyn Store, now: i64) -> StoreResult<()> {
         let known = self.current().by_kid.clone();
-        let ring = Self::build(store, now, &known).await?;
+        let ring = Self::build(store, now, &known, &self.sealer).await?;
         *self.ring.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ring);
         Ok(())
     }
 
-    async fn build(store: &dyn Store, now: i64, known: &HashMap<String, Arc<SigningKey>>) -> StoreResult<Ring> {
+    /// Adds a new key that signs from `now + activate_in_ms` and retires the current one (the
+    /// ring picks it up on its next reload).
+    pub async fn rotate(&self, store: &dyn Store, now: i64, activate_in_ms: i64) -> StoreResult<SigningKeyRecord> {
+        let sealer = self.sealer.clone();
+        let record = tokio::task::spawn_blocking(move || generate_key(now, now + activate_in_ms, &sealer))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("key generation: {e}")))?;
+        store.rotate_signing_key(&record, RETIRED_KEY_MARGIN_MS).await?;
+        Ok(record)
+    }
+
+    async fn build(
+        store: &dyn Store,
+        now: i64,
+        known: &HashMap<String, Arc<SigningKey>>,
+        sealer: &Sealer,
+    ) -> StoreResult<Ring> {
         let records = store.signing_keys().await?;
         let mut by_kid = HashMap::new();
         let mut signer: Option<Arc<SigningKey>> = None;
@@ -163,7 +202,7 @@ impl KeyRing {
                     k.max_lifetime.fetch_max(record.max_lifetime, Ordering::Relaxed);
                     k.clone()
                 }
-                None => Arc::new(SigningKey::parse(record)?),
+                None => Arc::new(SigningKey::parse(record, sealer)?),
             };
             if signer.is_none() && key.activates_at <= now {
                 signer = Some(key.clone());
@@ -198,13 +237,4 @@ impl KeyRing {
     pub fn jwks(&self) -> Arc<Jwks> {
         self.current().jwks.clone()
     }
-}
-
-/// Adds a new key that signs from `now + activate_in_ms` and retires the current one.
-pub async fn rotate(store: &dyn Store, now: i64, activate_in_ms: i64) -> StoreResult<SigningKeyRecord> {
-    let record = tokio::task::spawn_blocking(move || generate_key(now, now + activate_in_ms))
-        .await
-        .map_err(|e| StoreError::Corrupt(format!("key generation: {e}")))?;
-    store.rotate_signing_key(&record, RETIRED_KEY_MARGIN_MS).await?;
-    Ok(record)
 }

@@ -69,7 +69,9 @@ fn jwt_public_key_prints_the_pem_of_the_published_key() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let jwks = rt.block_on(async {
         let store = usher_server::store::SqlStore::open_sqlite(&dir.path().join("usher.db")).await.unwrap();
-        let ring = usher_server::tokens::keys::KeyRing::load(&store, 0).await.unwrap();
+        let secret = std::fs::read_to_string(dir.path().join("secret_key")).unwrap();
+        let sealer = usher_server::seal::Sealer::new(secret.trim(), usher_server::tokens::keys::SEAL_PURPOSE);
+        let ring = usher_server::tokens::keys::KeyRing::load(&store, 0, sealer).await.unwrap();
         ring.jwks()
     });
     let modulus = URL_SAFE_NO_PAD.decode(&jwks.keys[0].n).unwrap();

@@ -13,7 +13,6 @@ use aws_lc_rs::{hmac, rsa::KeySize, signature};
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 use usher::{VerifyError, verify::now_secs_for_tests};
-use usher_server::tokens::keys;
 
 use crate::server::{b64, rs256, sign, start};
 
@@ -264,7 +263,7 @@ async fn a_rotated_key_is_picked_up() {
     let (_, sid, old) = server.signed_in(&usher, "a@example.com").await;
     usher.verifier().verify(&old).await.unwrap();
     server.clock.advance_ms(1000);
-    keys::rotate(server.state.store.as_ref(), server.state.now(), 0).await.unwrap();
+    server.state.keys.rotate(server.state.store.as_ref(), server.state.now(), 0).await.unwrap();
     server.state.keys.reload(server.state.store.as_ref(), server.state.now()).await.unwrap();
     let new = usher.client().sessions().token(&sid, None).await.unwrap();
     assert_ne!(crate::server::kid_of(&new), crate::server::kid_of(&old));

@@ -246,6 +246,15 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn seal_signing_key(&self, kid: &str, sealed: &[u8]) -> StoreResult<()> {
+        sqlx::query("UPDATE signing_keys SET private_der = $2 WHERE kid = $1")
+            .bind(kid)
+            .bind(sealed)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn record_key_lifetime(&self, kid: &str, seconds: i64) -> StoreResult<()> {
         // A retired key's publish window must keep covering its longest token too.
         sqlx::query(
