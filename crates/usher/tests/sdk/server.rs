@@ -74,7 +74,10 @@ impl TestServer {
     /// The instance's current private key and kid, to forge tokens it would really sign.
     pub async fn instance_key(&self) -> (RsaKeyPair, String) {
         let record = self.state.store.signing_keys().await.unwrap().remove(0);
-        (RsaKeyPair::from_pkcs8(&record.private_der).unwrap(), record.kid)
+        // Stored sealed under the secret key, as the server keeps every private key.
+        let sealer = usher_server::seal::Sealer::new(&self.secret, usher_server::tokens::keys::SEAL_PURPOSE);
+        let der = sealer.open(&record.private_der).expect("the key opens with the instance secret key");
+        (RsaKeyPair::from_pkcs8(&der).unwrap(), record.kid)
     }
 }
 
