@@ -188,6 +188,15 @@ async fn save_attempt<T: serde::Serialize>(
     Ok(())
 }
 
+/// Handlers take the browser as an extractor.
+impl axum::extract::FromRequestParts<AppState> for Browser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> ApiResult<Self> {
+        Self::load(state, &parts.headers).await
+    }
+}
+
 /// The value of cookie `name` in the request.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers

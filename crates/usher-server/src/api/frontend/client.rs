@@ -3,7 +3,6 @@
 use axum::{
     Json, Router,
     extract::State,
-    http::HeaderMap,
     middleware,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -48,21 +47,18 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .route("/v1/client/sessions/{id}/tokens/{template}", post(template_token))
 }
 
-async fn get_client(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let browser = Browser::load(&state, &headers).await?;
+async fn get_client(State(state): State<AppState>, browser: Browser) -> ApiResult<Response> {
     let (client, _) = view::client(&state, &browser).await?;
     respond(&state, &browser, client).await
 }
 
-async fn create_client(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let mut browser = Browser::load(&state, &headers).await?;
+async fn create_client(State(state): State<AppState>, mut browser: Browser) -> ApiResult<Response> {
     browser.client_mut(&state).await?;
     let (client, _) = view::client(&state, &browser).await?;
     respond(&state, &browser, client).await
 }
 
-async fn delete_client(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let mut browser = Browser::load(&state, &headers).await?;
+async fn delete_client(State(state): State<AppState>, mut browser: Browser) -> ApiResult<Response> {
     account::sign_out(&state, &mut browser, None).await?;
     let mut res = Json(json!({"response": null, "client": null})).into_response();
     set_cookies(&state, &browser, None, &mut res);
@@ -71,16 +67,14 @@ async fn delete_client(State(state): State<AppState>, headers: HeaderMap) -> Api
 
 async fn create_sign_in(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    mut browser: Browser,
     FormOrJson(input): FormOrJson<CreateSignIn>,
 ) -> ApiResult<Response> {
-    let mut browser = Browser::load(&state, &headers).await?;
     let attempt = sign_in::create(&state, &mut browser, input).await?;
     respond(&state, &browser, view::sign_in(&attempt)).await
 }
 
-async fn get_sign_in(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
-    let browser = Browser::load(&state, &headers).await?;
+async fn get_sign_in(State(state): State<AppState>, browser: Browser, Path(id): Path<String>) -> ApiResult<Response> {
     let attempt = sign_in::load(&state, &browser, &id).await?;
     respond(&state, &browser, view::sign_in(&attempt)).await
 }
@@ -94,11 +88,10 @@ struct Factor {
 
 async fn prepare_first_factor(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    mut browser: Browser,
     Path(id): Path<String>,
     FormOrJson(factor): FormOrJson<Factor>,
 ) -> ApiResult<Response> {
-    let mut browser = Browser::load(&state, &headers).await?;
     let attempt = match factor.strategy.as_deref() {
         Some("email_code") => sign_in::prepare_email_code(&state, &mut browser, &id).await?,
         // A password needs no preparation.
@@ -110,11 +103,10 @@ async fn prepare_first_factor(
 
 async fn attempt_first_factor(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    mut browser: Browser,
     Path(id): Path<String>,
     FormOrJson(factor): FormOrJson<Factor>,
 ) -> ApiResult<Response> {
-    let mut browser = Browser::load(&state, &headers).await?;
     let strategy = factor.strategy.unwrap_or_default();
     let secret = if strategy == "password" { factor.password } else { factor.code };
     let attempt = sign_in::attempt(&state, &mut browser, &id, &strategy, secret).await?;
@@ -123,61 +115,55 @@ async fn attempt_first_factor(
 
 async fn create_sign_up(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    mut browser: Browser,
     FormOrJson(input): FormOrJson<SignUpInput>,
 ) -> ApiResult<Response> {
-    let mut browser = Browser::load(&state, &headers).await?;
     let attempt = sign_up::create(&state, &mut browser, input).await?;
     respond(&state, &browser, view::sign_up(&attempt)).await
 }
 
-async fn get_sign_up(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
-    let browser = Browser::load(&state, &headers).await?;
+async fn get_sign_up(State(state): State<AppState>, browser: Browser, Path(id): Path<String>) -> ApiResult<Response> {
     let attempt = sign_up::load(&state, &browser, &id).await?;
     respond(&state, &browser, view::sign_up(&attempt)).await
 }
 
 async fn update_sign_up(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    mut browser: Browser,
     Path(id): Path<String>,
     FormOrJson(input): FormOrJson<SignUpInput>,
 ) -> ApiResult<Response> {
-    let mut browser = Browser::load(&state, &headers).await?;
     let attempt = sign_up::update(&state, &mut browser, &id, input).await?;
     respond(&state, &browser, view::sign_up(&attempt)).await
 }
 
 async fn prepare_verification(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    mut browser: Browser,
     Path(id): Path<String>,
     FormOrJson(factor): FormOrJson<Factor>,
 ) -> ApiResult<Response> {
     if factor.strategy.as_deref().is_some_and(|s| s != "email_code") {
         return Err(ApiError::format("strategy", "strategy must be email_code."));
     }
-    let mut browser = Browser::load(&state, &headers).await?;
     let attempt = sign_up::prepare_verification(&state, &mut browser, &id).await?;
     respond(&state, &browser, view::sign_up(&attempt)).await
 }
 
 async fn attempt_verification(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    mut browser: Browser,
     Path(id): Path<String>,
     FormOrJson(factor): FormOrJson<Factor>,
 ) -> ApiResult<Response> {
     let Some(code) = factor.code else {
         return Err(ApiError::invalid("form_param_missing", "code", "Enter the code."));
     };
-    let mut browser = Browser::load(&state, &headers).await?;
     let attempt = sign_up::attempt_verification(&state, &mut browser, &id, &code).await?;
     respond(&state, &browser, view::sign_up(&attempt)).await
 }
 
-async fn sign_out_all(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let mut browser = Browser::load(&state, &headers).await?;
+async fn sign_out_all(State(state): State<AppState>, mut browser: Browser) -> ApiResult<Response> {
     account::sign_out(&state, &mut browser, None).await?;
     let (client, _) = view::client(&state, &browser).await?;
     respond(&state, &browser, client).await
@@ -194,10 +180,9 @@ async fn live_session(state: &AppState, browser: &Browser, id: &str) -> ApiResul
 
 async fn touch_session(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    mut browser: Browser,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let mut browser = Browser::load(&state, &headers).await?;
     let session = live_session(&state, &browser, &id).await?;
     let session = account::touch(&state, &session).await?;
     if let Some(client) = browser.client.as_mut() {
@@ -210,21 +195,20 @@ async fn touch_session(
     respond(&state, &browser, view::session(&state, &session, &user, &jwt)).await
 }
 
-async fn end_session(state: State<AppState>, headers: HeaderMap, id: Path<String>) -> ApiResult<Response> {
-    finish_session(state, headers, id, "ended").await
+async fn end_session(state: State<AppState>, browser: Browser, id: Path<String>) -> ApiResult<Response> {
+    finish_session(state, browser, id, "ended").await
 }
 
-async fn remove_session(state: State<AppState>, headers: HeaderMap, id: Path<String>) -> ApiResult<Response> {
-    finish_session(state, headers, id, "removed").await
+async fn remove_session(state: State<AppState>, browser: Browser, id: Path<String>) -> ApiResult<Response> {
+    finish_session(state, browser, id, "removed").await
 }
 
 async fn finish_session(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    mut browser: Browser,
     Path(id): Path<String>,
     status: &str,
 ) -> ApiResult<Response> {
-    let mut browser = Browser::load(&state, &headers).await?;
     let session = browser.own_session(&state, &id).await?;
     account::end_sessions(&state, &mut browser, Some(&session.id), status).await?;
     let ended = state.store.get_session(&id).await?.unwrap_or(session);
@@ -239,14 +223,13 @@ struct TokenRequest {
 /// A fresh session token (what clerk-js calls every ~50 s). Counts as activity.
 async fn session_token(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    browser: Browser,
     Path(id): Path<String>,
     FormOrJson(body): FormOrJson<TokenRequest>,
 ) -> ApiResult<Response> {
     if body.organization_id.is_some_and(|o| !o.is_empty()) {
         return Err(ApiError::invalid("organization_not_found", "organization_id", "Organizations are not enabled."));
     }
-    let browser = Browser::load(&state, &headers).await?;
     let session = live_session(&state, &browser, &id).await?;
     let session = account::touch(&state, &session).await?;
     ensure_live(&session, state.now())?;
@@ -264,10 +247,9 @@ async fn session_token(
 
 async fn template_token(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    browser: Browser,
     Path((id, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let browser = Browser::load(&state, &headers).await?;
     let session = live_session(&state, &browser, &id).await?;
     let template = state.store.get_template_by_name(&name).await?.ok_or(ApiError::NotFound("JWT template"))?;
     let user = state.store.get_user(&session.user_id).await?.ok_or(ApiError::SignedOut)?;

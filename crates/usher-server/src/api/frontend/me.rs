@@ -3,7 +3,6 @@
 use axum::{
     Json, Router,
     extract::State,
-    http::HeaderMap,
     middleware,
     response::{IntoResponse, Response},
     routing::{delete, get, post},
@@ -38,18 +37,16 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .route("/v1/me/sessions/{id}/revoke", post(revoke_session))
 }
 
-async fn get_me(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let browser = Browser::load(&state, &headers).await?;
+async fn get_me(State(state): State<AppState>, browser: Browser) -> ApiResult<Response> {
     let (_, user) = browser.signed_in(&state).await?;
     respond(&state, &browser, view::user(&state, &user)).await
 }
 
 async fn update_me(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    browser: Browser,
     FormOrJson(changes): FormOrJson<ProfileChanges>,
 ) -> ApiResult<Response> {
-    let browser = Browser::load(&state, &headers).await?;
     let (_, user) = browser.signed_in(&state).await?;
     let user = profile::update(&state, &user, changes).await?;
     respond(&state, &browser, view::user(&state, &user)).await
@@ -65,10 +62,9 @@ struct PasswordChange {
 
 async fn change_password(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    browser: Browser,
     FormOrJson(change): FormOrJson<PasswordChange>,
 ) -> ApiResult<Response> {
-    let browser = Browser::load(&state, &headers).await?;
     let (session, user) = browser.signed_in(&state).await?;
     let Some(new) = change.new_password else {
         return Err(crate::error::ApiError::invalid("form_param_missing", "new_password", "Enter a new password."));
@@ -99,21 +95,15 @@ struct NewEmail {
 
 async fn add_email(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    browser: Browser,
     FormOrJson(input): FormOrJson<NewEmail>,
 ) -> ApiResult<Response> {
-    let browser = Browser::load(&state, &headers).await?;
     let (_, user) = browser.signed_in(&state).await?;
     let email = profile::add_email(&state, &user, input.email_address.as_deref().unwrap_or_default()).await?;
     respond(&state, &browser, email_json(&email)).await
 }
 
-async fn prepare_email(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    let browser = Browser::load(&state, &headers).await?;
+async fn prepare_email(State(state): State<AppState>, browser: Browser, Path(id): Path<String>) -> ApiResult<Response> {
     let (_, user) = browser.signed_in(&state).await?;
     let email = profile::prepare_email(&state, &user, &id).await?;
     respond(&state, &browser, email_json(&email)).await
@@ -121,29 +111,22 @@ async fn prepare_email(
 
 async fn verify_email(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    browser: Browser,
     Path(id): Path<String>,
     FormOrJson(input): FormOrJson<NewEmail>,
 ) -> ApiResult<Response> {
-    let browser = Browser::load(&state, &headers).await?;
     let (_, user) = browser.signed_in(&state).await?;
     let email = profile::verify_email(&state, &user, &id, input.code.as_deref().unwrap_or_default()).await?;
     respond(&state, &browser, email_json(&email)).await
 }
 
-async fn remove_email(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    let browser = Browser::load(&state, &headers).await?;
+async fn remove_email(State(state): State<AppState>, browser: Browser, Path(id): Path<String>) -> ApiResult<Response> {
     let (_, user) = browser.signed_in(&state).await?;
     profile::remove_email(&state, &user, &id).await?;
     respond(&state, &browser, json!({"object": "email_address", "id": id, "deleted": true})).await
 }
 
-async fn active_sessions(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let browser = Browser::load(&state, &headers).await?;
+async fn active_sessions(State(state): State<AppState>, browser: Browser) -> ApiResult<Response> {
     let (current, user) = browser.signed_in(&state).await?;
     let sessions = profile::active_sessions(&state, &user.id).await?;
     let list: Vec<Value> = sessions.iter().map(|s| view::session_summary(s, s.id == current.id)).collect();
@@ -152,10 +135,9 @@ async fn active_sessions(State(state): State<AppState>, headers: HeaderMap) -> A
 
 async fn revoke_session(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    browser: Browser,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let browser = Browser::load(&state, &headers).await?;
     let (_, user) = browser.signed_in(&state).await?;
     let session = profile::revoke_session(&state, &user, &id).await?;
     respond(&state, &browser, view::session_summary(&session, false)).await
