@@ -10,7 +10,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{limit_attempt, limit_create, respond, set_cookies};
+use super::{limit_attempt, limit_create, respond, respond_with_client, set_cookies};
 use crate::{
     api::extract::{FormOrJson, Path},
     error::{ApiError, ApiResult},
@@ -48,14 +48,12 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
 }
 
 async fn get_client(State(state): State<AppState>, browser: Browser) -> ApiResult<Response> {
-    let (client, _) = view::client(&state, &browser).await?;
-    respond(&state, &browser, client).await
+    respond_with_client(&state, &browser).await
 }
 
 async fn create_client(State(state): State<AppState>, mut browser: Browser) -> ApiResult<Response> {
     browser.client_mut(&state).await?;
-    let (client, _) = view::client(&state, &browser).await?;
-    respond(&state, &browser, client).await
+    respond_with_client(&state, &browser).await
 }
 
 async fn delete_client(State(state): State<AppState>, mut browser: Browser) -> ApiResult<Response> {
@@ -165,8 +163,7 @@ async fn attempt_verification(
 
 async fn sign_out_all(State(state): State<AppState>, mut browser: Browser) -> ApiResult<Response> {
     account::sign_out(&state, &mut browser, None).await?;
-    let (client, _) = view::client(&state, &browser).await?;
-    respond(&state, &browser, client).await
+    respond_with_client(&state, &browser).await
 }
 
 /// The session `id` of this browser, live.

@@ -134,9 +134,19 @@ pub(crate) async fn limit_attempt(State(state): State<AppState>, request: Reques
 /// Clerk's envelope, `{response, client}`, with the cookies reflecting the client.
 pub async fn respond(state: &AppState, browser: &Browser, response: Value) -> ApiResult<Response> {
     let (client, token) = view::client(state, browser).await?;
+    Ok(envelope(state, browser, response, client, token.as_deref()))
+}
+
+/// The envelope whose response is the client itself (built once: it mints a token per session).
+pub async fn respond_with_client(state: &AppState, browser: &Browser) -> ApiResult<Response> {
+    let (client, token) = view::client(state, browser).await?;
+    Ok(envelope(state, browser, client.clone(), client, token.as_deref()))
+}
+
+fn envelope(state: &AppState, browser: &Browser, response: Value, client: Value, token: Option<&str>) -> Response {
     let mut res = Json(json!({"response": response, "client": client})).into_response();
-    set_cookies(state, browser, token.as_deref(), &mut res);
-    Ok(res)
+    set_cookies(state, browser, token, &mut res);
+    res
 }
 
 /// Adds the browser's cookies to a response; Frontend API answers are never cached.

@@ -3,7 +3,7 @@
 
 use sqlx::{Row, any::AnyRow};
 
-use super::{SqlStore, flag, map_write_err};
+use super::{SqlStore, map_write_err};
 use crate::store::{
     AttemptRecord, ClientRecord, CodeRecord, IdentifierRecord, MailRecord, SessionRecord, StoreError, StoreResult,
 };
@@ -240,21 +240,7 @@ impl SqlStore {
     }
 
     pub(super) async fn insert_email_address(&self, user_id: &str, e: &IdentifierRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO email_addresses (id, user_id, email_address, email_lower, verified, strategy, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&e.id)
-        .bind(user_id)
-        .bind(&e.value)
-        .bind(e.value.to_lowercase())
-        .bind(flag(e.verified))
-        .bind(&e.strategy)
-        .bind(e.created_at)
-        .bind(e.updated_at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_write_err)?;
+        super::users::insert_email(&self.pool, user_id, e).await?;
         self.bump_user(user_id, e.updated_at).await
     }
 

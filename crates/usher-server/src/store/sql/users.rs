@@ -50,21 +50,7 @@ impl SqlStore {
         .await
         .map_err(map_write_err)?;
         for e in &u.emails {
-            sqlx::query(
-                "INSERT INTO email_addresses (id, user_id, email_address, email_lower, verified, strategy, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(&e.id)
-            .bind(&u.id)
-            .bind(&e.value)
-            .bind(e.value.to_lowercase())
-            .bind(flag(e.verified))
-            .bind(&e.strategy)
-            .bind(e.created_at)
-            .bind(e.updated_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_write_err)?;
+            insert_email(&mut *tx, &u.id, e).await?;
         }
         for p in &u.phones {
             sqlx::query(
@@ -222,6 +208,30 @@ impl SqlStore {
         }
         Ok(())
     }
+}
+
+/// Inserts one email address of `user_id` (the lower-cased copy is what uniqueness is on).
+pub(super) async fn insert_email<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    user_id: &str,
+    e: &IdentifierRecord,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO email_addresses (id, user_id, email_address, email_lower, verified, strategy, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&e.id)
+    .bind(user_id)
+    .bind(&e.value)
+    .bind(e.value.to_lowercase())
+    .bind(flag(e.verified))
+    .bind(&e.strategy)
+    .bind(e.created_at)
+    .bind(e.updated_at)
+    .execute(executor)
+    .await
+    .map_err(map_write_err)?;
+    Ok(())
 }
 
 fn prefixed_user_columns() -> String {
