@@ -141,10 +141,7 @@ pub async fn load(state: &AppState, browser: &Browser, id: &str) -> ApiResult<Si
 pub async fn prepare_email_code(state: &AppState, browser: &mut Browser, id: &str) -> ApiResult<SignIn> {
     let mut sign_in = load(state, browser, id).await?;
     needs_first_factor(&sign_in)?;
-    let user = match &sign_in.user_id {
-        Some(uid) => state.store.get_user(uid).await?,
-        None => None,
-    };
+    let user = account_of(state, &sign_in).await?;
     let email = user.as_ref().and_then(|u| {
         let id = sign_in.email_address_id.as_deref()?;
         u.emails.iter().find(|e| e.id == id).map(|e| e.value.clone())
@@ -187,10 +184,7 @@ async fn attempt_password(
     mut sign_in: SignIn,
     password: &str,
 ) -> ApiResult<SignIn> {
-    let user = match &sign_in.user_id {
-        Some(uid) => state.store.get_user(uid).await?,
-        None => None,
-    };
+    let user = account_of(state, &sign_in).await?;
     account::ensure_unlocked(state, user.as_ref())?;
     // Always one Argon2 run: a dummy one when there is no account or no password.
     let right = state.passwords.verify(password, user.as_ref().and_then(|u| u.password_hash.as_deref())).await?;
@@ -215,10 +209,7 @@ async fn attempt_password(
 }
 
 async fn attempt_code(state: &AppState, browser: &mut Browser, mut sign_in: SignIn, code: &str) -> ApiResult<SignIn> {
-    let user = match &sign_in.user_id {
-        Some(uid) => state.store.get_user(uid).await?,
-        None => None,
-    };
+    let user = account_of(state, &sign_in).await?;
     account::ensure_unlocked(state, user.as_ref())?;
     let check = if user.is_some() { codes::check(state, &sign_in.id, code).await? } else { CodeCheck::Incorrect };
     match (check, user) {
@@ -259,6 +250,14 @@ async fn finish(state: &AppState, browser: &mut Browser, mut sign_in: SignIn, us
 async fn save(state: &AppState, browser: &mut Browser, sign_in: &SignIn) -> ApiResult<()> {
     let key = (&*sign_in.id, sign_in.created_at, sign_in.abandon_at);
     super::save_attempt(state, browser, "sign_in", key, sign_in).await
+}
+
+/// The account the attempt's identifier names, if any.
+async fn account_of(state: &AppState, sign_in: &SignIn) -> ApiResult<Option<crate::store::UserRecord>> {
+    match &sign_in.user_id {
+        Some(id) => Ok(state.store.get_user(id).await?),
+        None => Ok(None),
+    }
 }
 
 fn needs_first_factor(sign_in: &SignIn) -> ApiResult<()> {
