@@ -172,7 +172,7 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
     config.allow_localhost_origins = true;
     config.redis_url = args.redis_url.map(Secret::new);
     for origin in &args.allowed_origins {
-        let parsed = crate::frontend::redirect::parse_origin(origin)
+        let parsed = crate::origins::parse_origin(origin)
             .with_context(|| format!("--allowed-origin {origin:?} is not an http(s) origin"))?;
         config.allowed_origins.push(parsed);
     }

@@ -275,7 +275,7 @@ impl FileConfig {
         }
         let origins = self.allowed_origins.clone().unwrap_or_default();
         for origin in &origins {
-            if crate::frontend::redirect::parse_origin(origin).is_none() {
+            if crate::origins::parse_origin(origin).is_none() {
                 problems.push(format!(
                     "`allowed_origins`: {origin:?} is not an http(s) origin like https://app.example.com"
                 ));
@@ -326,7 +326,7 @@ impl FileConfig {
         if let Some(n) = self.backend_requests_per_10s {
             config.backend_requests_per_10s = n;
         }
-        config.allowed_origins = origins.iter().filter_map(|o| crate::frontend::redirect::parse_origin(o)).collect();
+        config.allowed_origins = origins.iter().filter_map(|o| crate::origins::parse_origin(o)).collect();
         config.lockout_attempts = lockout_attempts;
         config.lockout_duration = match self.lockout_secs {
             Some(0) => None,

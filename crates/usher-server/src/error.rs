@@ -63,7 +63,13 @@ impl ApiError {
         Self::invalid("form_param_format_invalid", param, message)
     }
 
-    fn status(&self) -> StatusCode {
+    /// 400 `malformed_request`.
+    pub fn malformed(message: &str, long_message: impl Into<String>) -> Self {
+        Self::BadRequest(ClerkError::new("malformed_request", message, long_message))
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> StatusCode {
         match self {
             Self::Unauthorized | Self::SignedOut => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -77,7 +83,28 @@ impl ApiError {
         }
     }
 
-    fn body(&self) -> ClerkError {
+    /// Seconds a client should wait before retrying (429 and 503), at least one.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests(s) | Self::Unavailable(s) => Some((*s).max(1)),
+            _ => None,
+        }
+    }
+
+    /// Logs the error — server failures as errors with their detail, refusals at debug — and
+    /// returns the trace id that names it to the client.
+    pub fn report(&self) -> String {
+        let trace_id = ids::random_base62(20);
+        if self.status().is_server_error() {
+            tracing::error!(%trace_id, error = ?self, "request failed");
+        } else {
+            tracing::debug!(%trace_id, error = %self, "request refused");
+        }
+        trace_id
+    }
+
+    /// The Clerk error in the body; generic for server failures.
+    pub fn body(&self) -> ClerkError {
         match self {
             Self::Unauthorized => ClerkError::new(
                 "clerk_key_invalid",
@@ -119,20 +146,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let trace_id = ids::random_base62(20);
-        let status = self.status();
-        if status.is_server_error() {
-            tracing::error!(%trace_id, error = ?self, "request failed");
-        } else {
-            tracing::debug!(%trace_id, error = %self, "request refused");
-        }
+        let trace_id = self.report();
         let body = ClerkErrors { errors: vec![self.body()], meta: Map::new(), clerk_trace_id: Some(trace_id) };
-        let mut response = (status, Json(body)).into_response();
-        let retry_after = match self {
-            Self::TooManyRequests(s) | Self::Unavailable(s) => Some(s.max(1)),
-            _ => None,
-        };
-        if let Some(seconds) = retry_after {
+        let mut response = (self.status(), Json(body)).into_response();
+        if let Some(seconds) = self.retry_after() {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if matches!(self, Self::Unauthorized) {
@@ -158,6 +175,7 @@ impl From<StoreError> for ApiError {
                 let code = if field == TemplateName { "duplicate_record" } else { "form_identifier_exists" };
                 Self::invalid(code, param, what)
             }
+            StoreError::Refused(error) => Self::Unprocessable(error),
             StoreError::Contention(what) => {
                 tracing::warn!(%what, "update contention");
                 Self::Unavailable(1)

@@ -5,28 +5,43 @@
 //! against it. [`App::build`] opens the store and binds the listener; [`App::run`] serves until
 //! the shutdown future resolves. `main.rs` only parses the command line ([`cli`]).
 //!
-//! Layout:
-//! - [`api`]: routers, extractors, input rules; [`api::backend`] has one module per resource.
-//! - [`store`]: the [`store::Store`] trait and its SQL implementation (SQLite, PostgreSQL).
-//! - [`tokens`]: signing keys, JWS encoding, session and template tokens, shortcodes.
-//! - [`password`], [`ids`], [`clock`]: hashing, randomness, time.
-//! - [`config`], [`cli`]: configuration and commands; [`state`], [`error`], [`wire`]: glue.
+//! Layout, from the edge inwards (a module only imports modules below it):
+//! - [`router`]: the whole HTTP surface, [`api`] and [`pages`] side by side.
+//! - [`api`]: the Backend API ([`api::backend`], one module per resource) and the Frontend API
+//!   ([`api::frontend`]); [`pages`]: the hosted pages. Thin handlers over the flows.
+//! - [`http`]: the HTTP edge both use: cookies, origin checks and CORS, per-IP limits, body
+//!   extraction, `_method` tunnelling.
+//! - [`flows`]: what a person does in a browser (sign in, sign up, sessions, account), with no
+//!   HTTP types.
+//! - [`tokens`]: signing keys, JWS encoding, session and template tokens, shortcodes;
+//!   [`mail`]: the outbox worker, SMTP and the development mailbox.
+//! - [`store`]: one trait per resource and their SQL implementation (SQLite, PostgreSQL).
+//! - [`validate`]: input rules; [`origins`]: the origin allowlist and redirect checks;
+//!   [`wire`]: records in Clerk's Backend API shapes; [`html`]: escaping.
+//! - [`password`], [`ids`], [`clock`], [`seal`], [`limits`]: hashing, randomness, time,
+//!   sealing secrets at rest, rate-limit buckets.
+//! - [`config`], [`cli`]: configuration and commands; [`state`], [`error`]: glue.
 
 pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod error;
-pub mod frontend;
+pub mod flows;
+pub mod html;
+pub mod http;
 pub mod ids;
 pub mod limits;
 pub mod mail;
+pub mod origins;
 pub mod pages;
 pub mod password;
+pub mod router;
 pub mod seal;
 pub mod state;
 pub mod store;
 pub mod tokens;
+pub mod validate;
 pub mod wire;
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
@@ -38,11 +53,11 @@ use tokio::net::TcpListener;
 use crate::{
     clock::{Clock, SystemClock},
     config::Config,
-    frontend::redirect::Origins,
     mail::{
         dev::DevMailbox,
         smtp::{SmtpConfig, SmtpMailer},
     },
+    origins::Origins,
     password::Passwords,
     state::{AppState, Inner},
     store::{SqlStore, Store},
@@ -85,7 +100,7 @@ impl App {
         };
         let limits = limits::Limits::new(config.backend_requests_per_10s, config.frontend_rate_limits, shared);
         let mut origins = Origins { exact: config.allowed_origins.clone(), localhost: config.allow_localhost_origins };
-        origins.exact.extend(frontend::redirect::parse_origin(&issuer));
+        origins.exact.extend(origins::parse_origin(&issuer));
         let (mailer, dev_mailbox): (Arc<dyn mail::Mailer>, _) = match &config.smtp {
             Some(smtp) => {
                 let settings = SmtpConfig { url: smtp.url.expose().to_owned(), from: smtp.from.clone() };
@@ -138,7 +153,7 @@ impl App {
             state.mail_wakeup.clone(),
         ));
         let pruner = tokio::spawn(prune_limiters(state.clone()));
-        let result = axum::serve(listener, api::router(state).into_make_service_with_connect_info::<SocketAddr>())
+        let result = axum::serve(listener, router::router(state).into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
         reloader.abort();

@@ -7,9 +7,9 @@ use tokio::sync::Notify;
 use crate::{
     clock::Clock,
     config::Config,
-    frontend::redirect::Origins,
     limits::Limits,
     mail::{Mailer, dev::DevMailbox},
+    origins::Origins,
     password::Passwords,
     seal::Sealer,
     store::Store,
@@ -63,6 +63,11 @@ impl AppState {
     /// Now, in ms since the epoch.
     pub fn now(&self) -> i64 {
         self.inner.clock.now_ms()
+    }
+
+    /// What users are shown with now: the time and the configured lockout threshold.
+    pub fn user_context(&self) -> crate::wire::UserContext {
+        crate::wire::UserContext { now: self.now(), lockout_attempts: self.inner.config.lockout_attempts }
     }
 }
 

@@ -1,22 +1,34 @@
 //! Records → Clerk's wire shapes.
 
 use serde_json::{Map, Value, json};
-use usher_types::{EmailAddress, JwtTemplate, PhoneNumber, Session, SessionStatus, SignInToken, User, Verification};
+use usher_types::{
+    EmailAddress, JwtTemplate, PhoneNumber, Session, SignInToken, Strategy, User, Verification, VerificationStatus,
+};
 
 use crate::store::{IdentifierRecord, SessionRecord, SignInTokenRecord, TemplateRecord, UserRecord};
 
-/// Failed attempts allowed before a lockout (Clerk's default).
-pub const MAX_FAILED_ATTEMPTS: i64 = 100;
+/// What a user's shape depends on besides its record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserContext {
+    /// Now, ms since the epoch (whether a lock still holds).
+    pub now: i64,
+    /// Consecutive failures that lock an account (the configured `lockout_attempts`).
+    pub lockout_attempts: i64,
+}
 
 fn verification(ident: &IdentifierRecord) -> Option<Verification> {
-    match (ident.verified, ident.strategy.as_str()) {
-        (true, "admin") => Some(Verification::admin()),
-        (verified, strategy) => Some(Verification::otp(strategy, if verified { "verified" } else { "unverified" })),
+    match (ident.verified, ident.strategy) {
+        (true, Strategy::Admin) => Some(Verification::admin()),
+        (verified, strategy) => {
+            let status = if verified { VerificationStatus::Verified } else { VerificationStatus::Unverified };
+            Some(Verification::otp(strategy, status))
+        }
     }
 }
 
 /// A user as the Backend API returns it.
-pub fn user(u: &UserRecord, now: i64) -> User {
+pub fn user(u: &UserRecord, context: UserContext) -> User {
+    let now = context.now;
     let locked = u.is_locked(now);
     User {
         object: "user".into(),
@@ -85,7 +97,13 @@ pub fn user(u: &UserRecord, now: i64) -> User {
             Some(until) if locked && until != i64::MAX => Some((until - now + 999) / 1000),
             _ => None,
         },
-        verification_attempts_remaining: Some((MAX_FAILED_ATTEMPTS - u.failed_attempts).max(0)),
+        // None are left while the lock holds; otherwise the configured threshold less the
+        // failures counted so far.
+        verification_attempts_remaining: Some(if locked {
+            0
+        } else {
+            (context.lockout_attempts - u.failed_attempts).max(0)
+        }),
         delete_self_enabled: u.delete_self_enabled,
         create_organization_enabled: u.create_organization_enabled,
         create_organizations_limit: u.create_organizations_limit,
@@ -97,8 +115,8 @@ pub fn user(u: &UserRecord, now: i64) -> User {
 }
 
 /// What `{{user.…}}` shortcodes can read: the wire user plus the fields templates name.
-pub fn user_claims_context(u: &UserRecord, now: i64) -> Value {
-    let wire = user(u, now);
+pub fn user_claims_context(u: &UserRecord, context: UserContext) -> Value {
+    let wire = user(u, context);
     let full_name = match (u.first_name.as_deref(), u.last_name.as_deref()) {
         (Some(f), Some(l)) => Some(format!("{f} {l}")),
         (Some(n), None) | (None, Some(n)) => Some(n.to_owned()),
@@ -132,7 +150,7 @@ pub fn session(s: &SessionRecord) -> Session {
         user_id: s.user_id.clone(),
         client_id: s.client_id.clone(),
         actor: s.actor.clone(),
-        status: SessionStatus::parse(&s.status).unwrap_or(SessionStatus::Unknown),
+        status: s.status,
         last_active_organization_id: s.last_active_organization_id.clone(),
         last_active_at: s.last_active_at,
         expire_at: s.expire_at,
@@ -163,7 +181,7 @@ pub fn sign_in_token(t: &SignInTokenRecord, secret: Option<String>, url: Option<
     SignInToken {
         object: "sign_in_token".into(),
         id: t.id.clone(),
-        status: t.status.clone(),
+        status: t.status,
         user_id: t.user_id.clone(),
         token: secret,
         url,

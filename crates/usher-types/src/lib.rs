@@ -18,8 +18,8 @@ pub mod user;
 
 pub use error::{ClerkError, ClerkErrors};
 pub use jwt::{Jwk, Jwks, JwtTemplate};
-pub use session::{Session, SessionStatus, SignInToken, Token};
-pub use user::{EmailAddress, LinkedTo, PhoneNumber, User, Verification};
+pub use session::{Session, SessionStatus, SignInToken, SignInTokenStatus, Token};
+pub use user::{EmailAddress, LinkedTo, PhoneNumber, Strategy, User, Verification, VerificationStatus};
 
 use serde::{Deserialize, Serialize};
 

@@ -4,10 +4,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The life-cycle state of a [`Session`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
-    /// Signed in; tokens can be minted.
+    /// Signed in; tokens can be minted. Where every session begins.
+    #[default]
     Active,
     /// Signed in but with tasks left (for example choosing an organization): counts as signed out.
     Pending,
@@ -47,6 +48,11 @@ impl SessionStatus {
     /// Parses a wire name; `None` for anything unknown.
     pub fn parse(s: &str) -> Option<Self> {
         serde_json::from_value(Value::String(s.into())).ok().filter(|s| *s != Self::Unknown)
+    }
+
+    /// Whether the session is still signed in (active, or pending with tasks left).
+    pub fn is_live(self) -> bool {
+        matches!(self, Self::Active | Self::Pending)
     }
 }
 
@@ -104,8 +110,8 @@ pub struct SignInToken {
     pub object: String,
     /// `sit_…`.
     pub id: String,
-    /// `pending`, `accepted` or `revoked`.
-    pub status: String,
+    /// Whether the token can still be used.
+    pub status: SignInTokenStatus,
     /// The user the token signs in.
     pub user_id: String,
     /// The secret token; only returned when the token is created.
@@ -118,4 +124,37 @@ pub struct SignInToken {
     pub created_at: i64,
     /// Last change, ms since the epoch.
     pub updated_at: i64,
+}
+
+/// The state of a [`SignInToken`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInTokenStatus {
+    /// Not used yet; where every token begins.
+    #[default]
+    Pending,
+    /// Used to sign in (once).
+    Accepted,
+    /// Revoked before use.
+    Revoked,
+    /// A status this version does not know (a newer server's).
+    #[serde(other)]
+    Unknown,
+}
+
+impl SignInTokenStatus {
+    /// The wire name, e.g. `"pending"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Accepted => "accepted",
+            Self::Revoked => "revoked",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// Parses a wire name; `None` for anything unknown.
+    pub fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(Value::String(s.into())).ok().filter(|s| *s != Self::Unknown)
+    }
 }

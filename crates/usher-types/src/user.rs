@@ -213,10 +213,10 @@ pub struct PhoneNumber {
 pub struct Verification {
     /// `verification_admin` (set by the Backend API) or `verification_otp` (a code).
     pub object: String,
-    /// `unverified`, `verified`, `failed` or `expired`.
-    pub status: String,
-    /// `admin`, `email_code`, `phone_code`, …
-    pub strategy: String,
+    /// Where the verification stands.
+    pub status: VerificationStatus,
+    /// How the identifier is (to be) verified.
+    pub strategy: Strategy,
     /// Failed attempts so far, for code verifications.
     #[serde(default)]
     pub attempts: Option<i64>,
@@ -230,26 +230,76 @@ impl Verification {
     pub fn admin() -> Self {
         Self {
             object: "verification_admin".into(),
-            status: "verified".into(),
-            strategy: "admin".into(),
+            status: VerificationStatus::Verified,
+            strategy: Strategy::Admin,
             attempts: None,
             expire_at: None,
         }
     }
 
     /// A one-time-code verification with `strategy` (`email_code`, `phone_code`) in `status`.
-    pub fn otp(strategy: &str, status: &str) -> Self {
-        Self {
-            object: "verification_otp".into(),
-            status: status.into(),
-            strategy: strategy.into(),
-            attempts: None,
-            expire_at: None,
-        }
+    pub fn otp(strategy: Strategy, status: VerificationStatus) -> Self {
+        Self { object: "verification_otp".into(), status, strategy, attempts: None, expire_at: None }
     }
 
     /// Whether the identifier is verified.
     pub fn is_verified(&self) -> bool {
-        self.status == "verified"
+        self.status == VerificationStatus::Verified
+    }
+}
+
+/// Where a verification stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationStatus {
+    /// Not verified yet; where every verification begins.
+    #[default]
+    Unverified,
+    /// Verified.
+    Verified,
+    /// The last attempt failed.
+    Failed,
+    /// The code (or link) expired.
+    Expired,
+    /// A status this version does not know (a newer server's).
+    #[serde(other)]
+    Unknown,
+}
+
+/// How something is verified or how a factor is used: Clerk's strategy names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Set by an administrator through the Backend API.
+    Admin,
+    /// A password.
+    Password,
+    /// A one-time code sent by email.
+    EmailCode,
+    /// A one-time code sent by text message.
+    PhoneCode,
+    /// A Backend API sign-in token.
+    Ticket,
+    /// A strategy this version does not know (a newer server's).
+    #[serde(other)]
+    Unknown,
+}
+
+impl Strategy {
+    /// The wire name, e.g. `"email_code"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Password => "password",
+            Self::EmailCode => "email_code",
+            Self::PhoneCode => "phone_code",
+            Self::Ticket => "ticket",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// Parses a wire name; `None` for anything unknown.
+    pub fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(s.into())).ok().filter(|s| *s != Self::Unknown)
     }
 }

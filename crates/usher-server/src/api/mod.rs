@@ -1,55 +1,29 @@
-//! HTTP: the Backend API, public endpoints, and the layers around them.
+//! The APIs: the Backend API (secret key, [`backend`]), the Frontend API (browsers,
+//! [`frontend`]), and the public endpoints beside them (JWKS, `usher.js`, health).
 
 pub mod backend;
-pub mod extract;
 pub mod frontend;
-pub mod validate;
-
-use std::time::Duration;
 
 use axum::{
-    BoxError, Router,
-    error_handling::HandleErrorLayer,
-    extract::{DefaultBodyLimit, State},
+    Router,
+    extract::State,
     http::{StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
-use tower::ServiceBuilder;
-use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 use usher_types::ClerkError;
 
 use crate::{error::ApiError, state::AppState};
 
-/// The whole HTTP surface of the server.
-pub fn router(state: AppState) -> Router {
-    let max_body = state.config.max_body_bytes;
-    let inner = Router::new()
-        .merge(frontend::router(&state))
-        .merge(crate::pages::router(&state))
-        .nest("/v1", backend::router(&state))
+/// The Backend API under `/v1`, the Frontend API, and the public endpoints.
+pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .merge(frontend::router(state))
+        .nest("/v1", backend::router(state))
         .route("/.well-known/jwks.json", get(public_jwks))
         .route("/npm/usher.js", get(usher_js))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(max_body))
-        .layer(
-            ServiceBuilder::new()
-                // A request still running after 30 s gets Clerk's 503 body with Retry-After.
-                .layer(HandleErrorLayer::new(|_: BoxError| async { ApiError::Unavailable(1) }))
-                .timeout(Duration::from_secs(30)),
-        )
-        .layer(CatchPanicLayer::custom(|_| ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state.clone());
-    let inner = match &state.dev_mailbox {
-        Some(mailbox) => inner.merge(crate::mail::dev::router(mailbox.clone())),
-        None => inner,
-    };
-    // Preflights and `_method` must be handled before routing, so this wraps the routed app.
-    Router::new().fallback_service(inner).layer(axum::middleware::from_fn_with_state(state, frontend::before_routing))
 }
 
 /// The JWKS for anyone: verifiers fetch it without credentials, and it is never rate limited.
@@ -83,11 +57,13 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn not_found() -> ApiError {
+/// Clerk's 404 for a path no router has.
+pub async fn not_found() -> ApiError {
     ApiError::NotFound("route")
 }
 
-async fn method_not_allowed() -> Response {
+/// Clerk's error body with 405 for a known path and a method it does not take.
+pub async fn method_not_allowed() -> Response {
     let mut response = ApiError::BadRequest(ClerkError::new(
         "method_not_allowed",
         "Method not allowed",

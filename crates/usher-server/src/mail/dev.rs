@@ -19,7 +19,7 @@ use axum::{
 use serde::Serialize;
 
 use super::{Mail, MailError, Mailer, code_in};
-use crate::{clock::Clock, pages::layout::escape};
+use crate::{clock::Clock, html::escape};
 
 /// How many messages are kept; older ones are dropped so a long-running dev server stays small.
 const CAPACITY: usize = 1000;

@@ -1,5 +1,5 @@
-//! The shared HTML shell of the hosted pages: escaping, the page frame with its inline CSS and
-//! security headers, form fields with their error wiring, and the error summary.
+//! The shared HTML shell of the hosted pages: the page frame with its inline CSS and security
+//! headers, form fields with their error wiring, and the error summary.
 
 use std::fmt::Write as _;
 
@@ -8,28 +8,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::state::AppState;
-
-/// `text` safe to put in HTML text and in double-quoted attribute values.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// `text` percent-encoded for a query-string value.
-pub(crate) fn url_encode(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
-}
+pub(crate) use crate::html::{escape, url_encode};
+use crate::{error::ApiError, state::AppState};
 
 /// A failure to show on a page: what went wrong, for which field, with which status.
 #[derive(Debug, Clone)]
@@ -40,11 +20,36 @@ pub(crate) struct Problem {
     pub(crate) message: String,
     /// The form field it is about (the error's `meta.param_name`).
     pub(crate) param: Option<String>,
-    /// Kept from a 429 or 503.
-    pub(crate) retry_after: Option<HeaderValue>,
+    /// Seconds to wait, kept from a 429 or 503.
+    pub(crate) retry_after: Option<u64>,
 }
 
 impl Problem {
+    /// What `error` means for the person: its message (a generic one for server failures, which
+    /// are logged with a trace id instead), the field it is about, and the status to answer.
+    pub(crate) fn of(error: &ApiError) -> Self {
+        let status = error.status();
+        let retry_after = error.retry_after();
+        if status.is_server_error() {
+            error.report();
+            let message = if status == StatusCode::SERVICE_UNAVAILABLE {
+                "The server is busy. Please try again in a moment."
+            } else {
+                "Something went wrong on our side. Please try again."
+            };
+            return Self { status, message: message.to_owned(), param: None, retry_after };
+        }
+        let body = error.body();
+        let message = match retry_after {
+            Some(seconds) if status == StatusCode::TOO_MANY_REQUESTS => {
+                format!("Too many attempts. Try again in {seconds} seconds.")
+            }
+            _ if body.long_message.is_empty() => body.message.clone(),
+            _ => body.long_message.clone(),
+        };
+        Self { status, message, param: body.param().map(str::to_owned), retry_after }
+    }
+
     /// The field among `names` this problem is about.
     fn field_in<'n>(&self, names: &[&'n str]) -> Option<&'n str> {
         let param = self.param.as_deref()?;
@@ -320,11 +325,6 @@ ul.list li form{margin:0}
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_markup_and_quotes() {
-        assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
-    }
 
     #[test]
     fn formats_times() {

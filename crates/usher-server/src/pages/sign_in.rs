@@ -1,107 +1,104 @@
 //! `/sign-in`: a password, or a code mailed to the address, or a `__clerk_ticket` link.
 
-use axum::{
-    extract::State,
-    http::{HeaderMap, StatusCode},
-    response::Response,
-};
+use axum::{extract::State, http::StatusCode, response::Response};
+use usher_types::{ClerkError, Strategy};
 
 use super::{
-    Fields, after_sign_in, given,
+    Fields, Post, Redo, after_sign_in, given,
     layout::{self, Field, Form, Problem, escape, hidden, url_encode},
     see_other, with_cookies,
 };
 use crate::{
-    api::extract::{FormOrJson, Query},
     error::{ApiError, ApiResult},
-    frontend::{
+    flows::{
         Browser,
-        sign_in::{self, CreateSignIn, SignIn},
+        sign_in::{self, CreateSignIn, SignIn, SignInStatus},
     },
+    http::{extract::Query, throttle::Limit},
     state::AppState,
 };
-use usher_types::ClerkError;
 
 /// `GET /sign-in`: the form; signs in with `__clerk_ticket`; skipped when already signed in.
 pub(super) async fn page(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    mut browser: Browser,
     Query(fields): Query<Fields>,
-) -> ApiResult<Response> {
-    let mut browser = Browser::load(&state, &headers).await?;
+) -> Response {
+    let result = show(&state, &mut browser, &fields).await;
+    Redo::SignIn.or_show(&state, &browser, &fields, result).await
+}
+
+async fn show(state: &AppState, browser: &mut Browser, fields: &Fields) -> ApiResult<Response> {
     if let Some(ticket) = given(fields.ticket.as_ref()) {
         let input =
-            CreateSignIn { strategy: Some("ticket".into()), ticket: Some(ticket.to_owned()), ..Default::default() };
-        let attempt = sign_in::create(&state, &mut browser, input).await?;
-        return completed(&state, &browser, &fields, &attempt).await;
+            CreateSignIn { strategy: Some(Strategy::Ticket), ticket: Some(ticket.to_owned()), ..Default::default() };
+        let attempt = sign_in::create(state, browser, input).await?;
+        return completed(state, browser, fields, &attempt).await;
     }
-    if browser.session(&state).await?.is_some() {
-        return see_other(&state, &browser, &after_sign_in(&state, &fields)).await;
+    if browser.session(state).await?.is_some() {
+        return see_other(state, browser, &after_sign_in(state, fields)).await;
     }
-    Ok(form(&state, &fields, None))
+    Ok(form(state, fields, None))
 }
 
 /// `POST /sign-in`: email address and password.
-pub(super) async fn submit(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    FormOrJson(fields): FormOrJson<Fields>,
-) -> ApiResult<Response> {
+pub(super) async fn submit(State(state): State<AppState>, post: Post) -> Response {
+    post.answer(&state, Some(Limit::Create), Redo::SignIn, with_password).await
+}
+
+async fn with_password(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
     let identifier = given(fields.identifier.as_ref())
         .ok_or_else(|| ApiError::invalid("form_param_missing", "identifier", "Enter your email address."))?;
     let Some(password) = fields.password.clone().filter(|p| !p.is_empty()) else {
         return Err(ApiError::invalid("form_param_missing", "password", "Enter your password."));
     };
-    let mut browser = Browser::load(&state, &headers).await?;
     let input = CreateSignIn {
         identifier: Some(identifier.to_owned()),
-        strategy: Some("password".into()),
+        strategy: Some(Strategy::Password),
         password: Some(password),
         ticket: None,
     };
-    let attempt = sign_in::create(&state, &mut browser, input).await?;
-    completed(&state, &browser, &fields, &attempt).await
+    let attempt = sign_in::create(state, browser, input).await?;
+    completed(state, browser, fields, &attempt).await
 }
 
 /// `POST /sign-in/code`: starts a sign-in and mails a code (enumeration-safe: the same page
 /// whether or not the address has an account).
-pub(super) async fn send_code(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    FormOrJson(mut fields): FormOrJson<Fields>,
-) -> ApiResult<Response> {
+pub(super) async fn send_code(State(state): State<AppState>, post: Post) -> Response {
+    post.answer(&state, Some(Limit::Create), Redo::SignIn, mail_code).await
+}
+
+async fn mail_code(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
     let identifier = given(fields.identifier.as_ref())
         .ok_or_else(|| ApiError::invalid("form_param_missing", "identifier", "Enter your email address."))?
         .to_owned();
-    let mut browser = Browser::load(&state, &headers).await?;
     let input = CreateSignIn { identifier: Some(identifier.clone()), ..Default::default() };
-    let attempt = sign_in::create(&state, &mut browser, input).await?;
-    let attempt = sign_in::prepare_email_code(&state, &mut browser, &attempt.id).await?;
+    let attempt = sign_in::create(state, browser, input).await?;
+    let attempt = sign_in::prepare_email_code(state, browser, &attempt.id).await?;
     fields.sign_in_id = Some(attempt.id);
     fields.identifier = Some(identifier);
-    with_cookies(&state, &browser, code_form(&state, &fields, None)).await
+    with_cookies(state, browser, code_form(state, fields, None)).await
 }
 
 /// `POST /sign-in/code/verify`: the mailed code.
-pub(super) async fn verify_code(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    FormOrJson(fields): FormOrJson<Fields>,
-) -> ApiResult<Response> {
+pub(super) async fn verify_code(State(state): State<AppState>, post: Post) -> Response {
+    post.answer(&state, Some(Limit::Attempt), Redo::SignInCode, check_code).await
+}
+
+async fn check_code(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
     let Some(id) = given(fields.sign_in_id.as_ref()) else {
         return Err(ApiError::invalid("form_param_missing", "sign_in_id", "This sign-in expired. Start again."));
     };
     let Some(code) = given(fields.code.as_ref()) else {
         return Err(ApiError::invalid("form_param_missing", "code", "Enter the code."));
     };
-    let mut browser = Browser::load(&state, &headers).await?;
-    let attempt = sign_in::attempt(&state, &mut browser, id, "email_code", Some(code.to_owned())).await?;
-    completed(&state, &browser, &fields, &attempt).await
+    let attempt = sign_in::attempt(state, browser, id, Some(Strategy::EmailCode), Some(code.to_owned())).await?;
+    completed(state, browser, fields, &attempt).await
 }
 
 /// A finished sign-in goes to the target; anything else is unexpected here.
 async fn completed(state: &AppState, browser: &Browser, fields: &Fields, attempt: &SignIn) -> ApiResult<Response> {
-    if attempt.status != "complete" {
+    if attempt.status != SignInStatus::Complete {
         let message = "Sign-in could not be completed. Start again.";
         return Err(ApiError::Unprocessable(ClerkError::new("sign_in_incomplete", message, message)));
     }

@@ -1,53 +1,45 @@
 //! `/sign-up`: an email address and a password, the address proved with a mailed code.
 
-use axum::{
-    extract::State,
-    http::{HeaderMap, StatusCode},
-    response::Response,
-};
+use axum::{extract::State, http::StatusCode, response::Response};
 use usher_types::ClerkError;
 
 use super::{
-    Fields, after_sign_in, given,
+    Fields, Post, Redo, after_sign_in, given,
     layout::{self, Field, Form, Problem, escape, hidden, url_encode},
     see_other, with_cookies,
 };
 use crate::{
-    api::extract::{FormOrJson, Query},
     error::{ApiError, ApiResult},
-    frontend::{
+    flows::{
         Browser,
-        sign_up::{self, SignUpInput},
+        sign_up::{self, SignUpInput, SignUpStatus},
     },
+    http::{extract::Query, throttle::Limit},
     state::AppState,
 };
 
 /// `GET /sign-up`: the form; skipped when already signed in.
-pub(super) async fn page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(fields): Query<Fields>,
-) -> ApiResult<Response> {
-    let browser = Browser::load(&state, &headers).await?;
-    if browser.session(&state).await?.is_some() {
-        return see_other(&state, &browser, &after_sign_in(&state, &fields)).await;
-    }
-    Ok(form(&state, &fields, None))
+pub(super) async fn page(State(state): State<AppState>, browser: Browser, Query(fields): Query<Fields>) -> Response {
+    let result = match browser.session(&state).await {
+        Ok(Some(_)) => see_other(&state, &browser, &after_sign_in(&state, &fields)).await,
+        Ok(None) => Ok(form(&state, &fields, None)),
+        Err(e) => Err(e),
+    };
+    Redo::SignUp.or_show(&state, &browser, &fields, result).await
 }
 
 /// `POST /sign-up`: starts the sign-up and mails the code.
-pub(super) async fn submit(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    FormOrJson(mut fields): FormOrJson<Fields>,
-) -> ApiResult<Response> {
+pub(super) async fn submit(State(state): State<AppState>, post: Post) -> Response {
+    post.answer(&state, Some(Limit::Create), Redo::SignUp, start).await
+}
+
+async fn start(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
     let Some(email) = given(fields.email_address.as_ref()).map(str::to_owned) else {
         return Err(ApiError::invalid("form_param_missing", "email_address", "Enter your email address."));
     };
     let Some(password) = fields.password.take().filter(|p| !p.is_empty()) else {
         return Err(ApiError::invalid("form_param_missing", "password", "Enter a password."));
     };
-    let mut browser = Browser::load(&state, &headers).await?;
     let input = SignUpInput {
         email_address: Some(email),
         password: Some(password),
@@ -55,44 +47,42 @@ pub(super) async fn submit(
         last_name: fields.last_name.clone(),
         unsafe_metadata: None,
     };
-    let attempt = sign_up::create(&state, &mut browser, input).await?;
-    let attempt = sign_up::prepare_verification(&state, &mut browser, &attempt.id).await?;
+    let attempt = sign_up::create(state, browser, input).await?;
+    let attempt = sign_up::prepare_verification(state, browser, &attempt.id).await?;
     fields.sign_up_id = Some(attempt.id);
     fields.email_address = attempt.email_address;
-    with_cookies(&state, &browser, code_form(&state, &fields, None)).await
+    with_cookies(state, browser, code_form(state, fields, None)).await
 }
 
 /// `POST /sign-up/resend`: a new code for the sign-up in progress.
-pub(super) async fn resend(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    FormOrJson(mut fields): FormOrJson<Fields>,
-) -> ApiResult<Response> {
-    let id = sign_up_id(&fields)?.to_owned();
-    let mut browser = Browser::load(&state, &headers).await?;
-    let attempt = sign_up::prepare_verification(&state, &mut browser, &id).await?;
+pub(super) async fn resend(State(state): State<AppState>, post: Post) -> Response {
+    post.answer(&state, Some(Limit::Create), Redo::SignUpCode, send_again).await
+}
+
+async fn send_again(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
+    let id = sign_up_id(fields)?.to_owned();
+    let attempt = sign_up::prepare_verification(state, browser, &id).await?;
     fields.email_address = attempt.email_address;
     let status = layout::status(Some("We sent a new code."));
-    with_cookies(&state, &browser, code_page(&state, &fields, None, &status)).await
+    with_cookies(state, browser, code_page(state, fields, None, &status)).await
 }
 
 /// `POST /sign-up/verify`: the mailed code; a complete sign-up is signed in.
-pub(super) async fn verify(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    FormOrJson(fields): FormOrJson<Fields>,
-) -> ApiResult<Response> {
-    let id = sign_up_id(&fields)?;
+pub(super) async fn verify(State(state): State<AppState>, post: Post) -> Response {
+    post.answer(&state, Some(Limit::Attempt), Redo::SignUpCode, check_code).await
+}
+
+async fn check_code(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
+    let id = sign_up_id(fields)?;
     let Some(code) = given(fields.code.as_ref()) else {
         return Err(ApiError::invalid("form_param_missing", "code", "Enter the code."));
     };
-    let mut browser = Browser::load(&state, &headers).await?;
-    let attempt = sign_up::attempt_verification(&state, &mut browser, id, code).await?;
-    if attempt.status != "complete" {
+    let attempt = sign_up::attempt_verification(state, browser, id, code).await?;
+    if attempt.status != SignUpStatus::Complete {
         let message = "Sign-up could not be completed. Start again.";
         return Err(ApiError::Unprocessable(ClerkError::new("sign_up_incomplete", message, message)));
     }
-    see_other(&state, &browser, &after_sign_in(&state, &fields)).await
+    see_other(state, browser, &after_sign_in(state, fields)).await
 }
 
 fn sign_up_id(fields: &Fields) -> ApiResult<&str> {

@@ -1,77 +1,34 @@
 //! `/user`: the signed-in person's account (names, email addresses, password, sessions) and
 //! signing out. Every post redirects back here (post/redirect/get) with `?done=…` for the
-//! success message.
+//! success message. The page's data is loaded first ([`Account::load`]); each section is then
+//! rendered from it on its own.
 
 use std::fmt::Write as _;
 
-use axum::{
-    extract::State,
-    http::{HeaderMap, StatusCode},
-    response::Response,
-};
+use axum::{extract::State, http::StatusCode, response::Response};
 
 use super::{
-    Fields, given,
+    Fields, Post, Redo, given,
     layout::{self, Field, Form, Problem, escape, format_time, hidden},
     see_other, signed_out_redirect,
 };
 use crate::{
-    api::extract::{FormOrJson, Path, Query},
     error::{ApiError, ApiResult},
-    frontend::{
+    flows::{
         Browser, account,
         profile::{self, ProfileChanges},
+    },
+    http::{
+        extract::{Path, Query},
+        throttle::Limit,
     },
     state::AppState,
     store::{SessionRecord, UserRecord},
 };
 
-/// `GET /user`.
-pub(super) async fn page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(fields): Query<Fields>,
-) -> ApiResult<Response> {
-    let browser = Browser::load(&state, &headers).await?;
-    let Ok((session, user)) = browser.signed_in(&state).await else {
-        return Ok(signed_out_redirect());
-    };
-    render(&state, &session, &user, &fields, None).await
-}
-
-/// The account page showing `problem` (from a post to `path`); `None` when signed out.
-pub(super) async fn with_problem(
-    state: &AppState,
-    headers: &HeaderMap,
-    path: &str,
-    fields: &Fields,
-    problem: &Problem,
-) -> Option<Response> {
-    let browser = Browser::load(state, headers).await.ok()?;
-    let (session, user) = browser.signed_in(state).await.ok()?;
-    let mut fields = fields.clone();
-    fields.done = None;
-    if path == "/user/email/verify" {
-        fields.verify = fields.email_id.clone();
-    } else {
-        fields.verify = None;
-    }
-    let section = match path {
-        "/user/profile" => Section::Profile,
-        "/user/password" => Section::Password,
-        "/user/email" => Section::AddEmail,
-        "/user/email/verify" => Section::VerifyEmail,
-        _ => Section::Other,
-    };
-    Some(match render(state, &session, &user, &fields, Some((section, problem))).await {
-        Ok(response) => response,
-        Err(_) => layout::page(state, problem.status, "Account", "Account", &layout::alert(Some(problem), true)),
-    })
-}
-
-/// Which form a problem belongs to.
+/// Which form of the account page a problem belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Section {
+pub(crate) enum Section {
     Profile,
     Password,
     AddEmail,
@@ -79,18 +36,53 @@ enum Section {
     Other,
 }
 
-async fn render(
+/// Everything the account page shows.
+struct Account {
+    session: SessionRecord,
+    user: UserRecord,
+    sessions: Vec<SessionRecord>,
+}
+
+impl Account {
+    /// The signed-in browser's account; `None` when signed out.
+    async fn load(state: &AppState, browser: &Browser) -> ApiResult<Option<Self>> {
+        let Ok((session, user)) = browser.signed_in(state).await else { return Ok(None) };
+        let sessions = profile::active_sessions(state, &user.id).await?;
+        Ok(Some(Self { session, user, sessions }))
+    }
+}
+
+/// `GET /user`.
+pub(super) async fn page(State(state): State<AppState>, browser: Browser, Query(fields): Query<Fields>) -> Response {
+    match Account::load(&state, &browser).await {
+        Ok(Some(account)) => render(&state, &account, &fields, None),
+        Ok(None) => signed_out_redirect(),
+        Err(e) => Redo::Account(Section::Other).or_show(&state, &browser, &fields, Err(e)).await,
+    }
+}
+
+/// The account page showing `problem` in `section`; `None` when signed out.
+pub(super) async fn with_problem(
     state: &AppState,
-    session: &SessionRecord,
-    user: &UserRecord,
+    browser: &Browser,
+    section: Section,
     fields: &Fields,
-    problem: Option<(Section, &Problem)>,
-) -> ApiResult<Response> {
+    problem: &Problem,
+) -> Option<Response> {
+    let mut fields = fields.clone();
+    fields.done = None;
+    fields.verify = if section == Section::VerifyEmail { fields.email_id.clone() } else { None };
+    Some(match Account::load(state, browser).await {
+        Ok(Some(account)) => render(state, &account, &fields, Some((section, problem))),
+        Ok(None) => return None,
+        Err(_) => layout::page(state, problem.status, "Account", "Account", &layout::alert(Some(problem), true)),
+    })
+}
+
+fn render(state: &AppState, account: &Account, fields: &Fields, problem: Option<(Section, &Problem)>) -> Response {
     let app = &state.config.application_name;
     let only = |section: Section| problem.filter(|(s, _)| *s == section).map(|(_, p)| p);
     let shown = problem.map(|(_, p)| p);
-    let mut body = String::new();
-
     let done = match fields.done.as_deref() {
         Some("profile") => Some("Profile saved"),
         Some("password") => Some("Password updated"),
@@ -99,7 +91,6 @@ async fn render(
         Some("session_revoked") => Some("Session revoked"),
         _ => None,
     };
-    body.push_str(&layout::status(done));
     // The summary takes focus unless a field of the form at fault does.
     let field_focus = problem.is_some_and(|(section, p)| {
         section != Section::Other
@@ -108,12 +99,23 @@ async fn render(
                 &["first_name", "last_name", "current_password", "new_password", "email_address", "code"],
             )
     });
+    let mut body = layout::status(done);
     body.push_str(&layout::alert(shown, shown.is_some() && !field_focus));
+    body.push_str(&profile_section(&account.user, fields, only(Section::Profile)));
+    body.push_str(&emails_section(&account.user, fields, only(Section::AddEmail), only(Section::VerifyEmail)));
+    body.push_str(&password_section(state, &account.user, only(Section::Password)));
+    body.push_str(&sessions_section(&account.sessions, &account.session));
+    body.push_str(
+        r#"<section aria-labelledby="signout-h"><h2 id="signout-h">Sign out</h2><form method="post" action="/sign-out"><button type="submit" class="primary">Sign out</button></form></section>"#,
+    );
+    layout::page(state, StatusCode::OK, "Account", &format!("Your {app} account"), &body)
+}
 
-    // Profile.
+fn profile_section(user: &UserRecord, fields: &Fields, problem: Option<&Problem>) -> String {
+    let mut body = String::new();
     let names = ["first_name", "last_name"];
-    let form = Form::new(only(Section::Profile), &names, false);
-    let (first, last) = if only(Section::Profile).is_some() {
+    let form = Form::new(problem, &names, false);
+    let (first, last) = if problem.is_some() {
         (given(fields.first_name.as_ref()), given(fields.last_name.as_ref()))
     } else {
         (user.first_name.as_deref(), user.last_name.as_deref())
@@ -125,7 +127,16 @@ async fn render(
         form.input(&Field::new("last_name", "Last name", "text", "family-name").optional(), last),
     );
 
-    // Email addresses.
+    body
+}
+
+fn emails_section(
+    user: &UserRecord,
+    fields: &Fields,
+    add_problem: Option<&Problem>,
+    verify_problem: Option<&Problem>,
+) -> String {
+    let mut body = String::new();
     body.push_str(r#"<section aria-labelledby="emails-h"><h2 id="emails-h">Email addresses</h2><ul class="list">"#);
     for email in &user.emails {
         let primary = user.primary_email_address_id.as_deref() == Some(email.id.as_str());
@@ -158,8 +169,7 @@ async fn render(
     body.push_str("</ul>");
     let verifying = given(fields.verify.as_ref()).and_then(|id| user.emails.iter().find(|e| e.id == id && !e.verified));
     if let Some(email) = verifying {
-        let problem = only(Section::VerifyEmail);
-        let form = Form::new(problem, &["code"], true);
+        let form = Form::new(verify_problem, &["code"], true);
         let _ = write!(
             body,
             r#"<form method="post" action="/user/email/verify" id="verify"><p>Enter the code we sent to <strong>{}</strong>.</p>{}{}<button type="submit">Verify</button></form>"#,
@@ -168,18 +178,21 @@ async fn render(
             form.input(&Field::code(), None),
         );
     }
-    let problem = only(Section::AddEmail);
-    let form = Form::new(problem, &["email_address"], false);
-    let value = if problem.is_some() { given(fields.email_address.as_ref()) } else { None };
+    let form = Form::new(add_problem, &["email_address"], false);
+    let value = if add_problem.is_some() { given(fields.email_address.as_ref()) } else { None };
     let _ = write!(
         body,
         r#"<form method="post" action="/user/email">{}<button type="submit">Add email address</button></form></section>"#,
         form.input(&Field::new("email_address", "Email address", "email", "email"), value),
     );
 
-    // Password.
+    body
+}
+
+fn password_section(state: &AppState, user: &UserRecord, problem: Option<&Problem>) -> String {
+    let mut body = String::new();
     let names = ["current_password", "new_password"];
-    let form = Form::new(only(Section::Password), &names, false);
+    let form = Form::new(problem, &names, false);
     let hint = format!("At least {} characters.", state.config.password_min_length);
     let current = if user.password_hash.is_some() {
         form.input(&Field::new("current_password", "Current password", "password", "current-password"), None)
@@ -192,10 +205,14 @@ async fn render(
         form.input(&Field::new("new_password", "New password", "password", "new-password").hint(&hint), None),
     );
 
-    // Sessions.
+    body
+}
+
+fn sessions_section(sessions: &[SessionRecord], current: &SessionRecord) -> String {
+    let mut body = String::new();
     body.push_str(r#"<section aria-labelledby="sessions-h"><h2 id="sessions-h">Active devices</h2><ul class="list">"#);
-    for s in profile::active_sessions(state, &user.id).await? {
-        let this = s.id == session.id;
+    for s in sessions {
+        let this = s.id == current.id;
         let id = escape(&s.id);
         let _ = write!(
             body,
@@ -213,19 +230,7 @@ async fn render(
     }
     body.push_str("</ul></section>");
 
-    // Signing out.
-    body.push_str(
-        r#"<section aria-labelledby="signout-h"><h2 id="signout-h">Sign out</h2><form method="post" action="/sign-out"><button type="submit" class="primary">Sign out</button></form></section>"#,
-    );
-    Ok(layout::page(state, StatusCode::OK, "Account", &format!("Your {app} account"), &body))
-}
-
-/// The browser and its signed-in session and user (401 when signed out, which the pages turn
-/// into a redirect to sign in).
-async fn signed_in(state: &AppState, headers: &HeaderMap) -> ApiResult<(Browser, SessionRecord, UserRecord)> {
-    let browser = Browser::load(state, headers).await?;
-    let (session, user) = browser.signed_in(state).await?;
-    Ok((browser, session, user))
+    body
 }
 
 async fn back(state: &AppState, browser: &Browser, done: &str) -> ApiResult<Response> {
@@ -233,106 +238,102 @@ async fn back(state: &AppState, browser: &Browser, done: &str) -> ApiResult<Resp
 }
 
 /// `POST /user/profile`: first and last name (empty removes).
-pub(super) async fn profile(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    FormOrJson(fields): FormOrJson<Fields>,
-) -> ApiResult<Response> {
-    let (browser, _, user) = signed_in(&state, &headers).await?;
+pub(super) async fn profile(State(state): State<AppState>, post: Post) -> Response {
+    post.answer(&state, None, Redo::Account(Section::Profile), save_profile).await
+}
+
+async fn save_profile(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
+    let (_, user) = browser.signed_in(state).await?;
     let changes = ProfileChanges {
-        first_name: Some(fields.first_name.unwrap_or_default()),
-        last_name: Some(fields.last_name.unwrap_or_default()),
+        first_name: Some(fields.first_name.clone().unwrap_or_default()),
+        last_name: Some(fields.last_name.clone().unwrap_or_default()),
         ..ProfileChanges::default()
     };
-    profile::update(&state, &user, changes).await?;
-    back(&state, &browser, "profile").await
+    profile::update(state, &user, changes).await?;
+    back(state, browser, "profile").await
 }
 
 /// `POST /user/password`.
-pub(super) async fn password(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    FormOrJson(fields): FormOrJson<Fields>,
-) -> ApiResult<Response> {
-    let (browser, session, user) = signed_in(&state, &headers).await?;
-    let Some(new) = fields.new_password.filter(|p| !p.is_empty()) else {
+pub(super) async fn password(State(state): State<AppState>, post: Post) -> Response {
+    post.answer(&state, Some(Limit::Attempt), Redo::Account(Section::Password), change_password).await
+}
+
+async fn change_password(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
+    let (session, user) = browser.signed_in(state).await?;
+    let Some(new) = fields.new_password.clone().filter(|p| !p.is_empty()) else {
         return Err(ApiError::invalid("form_param_missing", "new_password", "Enter a new password."));
     };
     let others = matches!(fields.sign_out_of_other_sessions.as_deref(), Some("true" | "on" | "1"));
-    profile::change_password(&state, &session, &user, fields.current_password.as_deref(), &new, others).await?;
-    back(&state, &browser, "password").await
+    profile::change_password(state, &session, &user, fields.current_password.as_deref(), &new, others).await?;
+    back(state, browser, "password").await
 }
 
 /// `POST /user/email`: adds an address and mails it a code.
-pub(super) async fn add_email(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    FormOrJson(fields): FormOrJson<Fields>,
-) -> ApiResult<Response> {
-    let (browser, _, user) = signed_in(&state, &headers).await?;
-    let email = profile::add_email(&state, &user, fields.email_address.as_deref().unwrap_or_default()).await?;
+pub(super) async fn add_email(State(state): State<AppState>, post: Post) -> Response {
+    post.answer(&state, Some(Limit::Create), Redo::Account(Section::AddEmail), add_address).await
+}
+
+async fn add_address(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
+    let (_, user) = browser.signed_in(state).await?;
+    let email = profile::add_email(state, &user, fields.email_address.as_deref().unwrap_or_default()).await?;
     let user = state.store.get_user(&user.id).await?.ok_or(ApiError::SignedOut)?;
-    profile::prepare_email(&state, &user, &email.id).await?;
-    see_other(&state, &browser, &format!("/user?verify={}#verify", layout::url_encode(&email.id))).await
+    profile::prepare_email(state, &user, &email.id).await?;
+    see_other(state, browser, &format!("/user?verify={}#verify", layout::url_encode(&email.id))).await
 }
 
 /// `POST /user/email/{id}/send`: a (new) code for an unverified address.
-pub(super) async fn send_email_code(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    let (browser, _, user) = signed_in(&state, &headers).await?;
-    let email = profile::prepare_email(&state, &user, &id).await?;
-    see_other(&state, &browser, &format!("/user?verify={}#verify", layout::url_encode(&email.id))).await
+pub(super) async fn send_email_code(State(state): State<AppState>, Path(id): Path<String>, post: Post) -> Response {
+    let send = async |state: &AppState, browser: &mut Browser, _: &mut Fields| {
+        let (_, user) = browser.signed_in(state).await?;
+        let email = profile::prepare_email(state, &user, &id).await?;
+        see_other(state, browser, &format!("/user?verify={}#verify", layout::url_encode(&email.id))).await
+    };
+    post.answer(&state, Some(Limit::Create), Redo::Account(Section::Other), send).await
 }
 
 /// `POST /user/email/verify`: the code for an added address.
-pub(super) async fn verify_email(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    FormOrJson(fields): FormOrJson<Fields>,
-) -> ApiResult<Response> {
-    let (browser, _, user) = signed_in(&state, &headers).await?;
+pub(super) async fn verify_email(State(state): State<AppState>, post: Post) -> Response {
+    post.answer(&state, Some(Limit::Attempt), Redo::Account(Section::VerifyEmail), check_email_code).await
+}
+
+async fn check_email_code(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
+    let (_, user) = browser.signed_in(state).await?;
     let id = fields.email_id.as_deref().unwrap_or_default();
     let Some(code) = given(fields.code.as_ref()) else {
         return Err(ApiError::invalid("form_param_missing", "code", "Enter the code."));
     };
-    profile::verify_email(&state, &user, id, code).await?;
-    back(&state, &browser, "email_verified").await
+    profile::verify_email(state, &user, id, code).await?;
+    back(state, browser, "email_verified").await
 }
 
 /// `POST /user/email/{id}/remove`.
-pub(super) async fn remove_email(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    let (browser, _, user) = signed_in(&state, &headers).await?;
-    profile::remove_email(&state, &user, &id).await?;
-    back(&state, &browser, "email_removed").await
+pub(super) async fn remove_email(State(state): State<AppState>, Path(id): Path<String>, post: Post) -> Response {
+    let remove = async |state: &AppState, browser: &mut Browser, _: &mut Fields| {
+        let (_, user) = browser.signed_in(state).await?;
+        profile::remove_email(state, &user, &id).await?;
+        back(state, browser, "email_removed").await
+    };
+    post.answer(&state, None, Redo::Account(Section::Other), remove).await
 }
 
 /// `POST /user/sessions/{id}/revoke`: ends a session of the user (on any device).
-pub(super) async fn revoke_session(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    let (browser, _, user) = signed_in(&state, &headers).await?;
-    profile::revoke_session(&state, &user, &id).await?;
-    back(&state, &browser, "session_revoked").await
+pub(super) async fn revoke_session(State(state): State<AppState>, Path(id): Path<String>, post: Post) -> Response {
+    let revoke = async |state: &AppState, browser: &mut Browser, _: &mut Fields| {
+        let (_, user) = browser.signed_in(state).await?;
+        profile::revoke_session(state, &user, &id).await?;
+        back(state, browser, "session_revoked").await
+    };
+    post.answer(&state, None, Redo::Account(Section::Other), revoke).await
 }
 
 /// `POST /sign-out`: ends this browser's sessions, then to the safe `redirect_url` or the
 /// sign-in page.
-pub(super) async fn sign_out(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    FormOrJson(fields): FormOrJson<Fields>,
-) -> ApiResult<Response> {
-    let mut browser = Browser::load(&state, &headers).await?;
-    account::sign_out(&state, &mut browser, None).await?;
-    let target = fields.target(&state).unwrap_or_else(|| "/sign-in".to_owned());
-    see_other(&state, &browser, &target).await
+pub(super) async fn sign_out(State(state): State<AppState>, post: Post) -> Response {
+    post.answer(&state, None, Redo::Account(Section::Other), end_sessions).await
+}
+
+async fn end_sessions(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
+    account::sign_out(state, browser, None).await?;
+    let target = fields.target(state).unwrap_or_else(|| "/sign-in".to_owned());
+    see_other(state, browser, &target).await
 }

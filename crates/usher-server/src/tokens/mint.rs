@@ -11,7 +11,7 @@ use crate::{
     error::{ApiError, ApiResult},
     ids,
     state::AppState,
-    store::{SessionRecord, TemplateRecord, UserRecord},
+    store::{SessionRecord, SessionStatus, TemplateRecord, UserRecord},
     wire,
 };
 
@@ -58,7 +58,7 @@ pub async fn mint_session_token(
         jti: ids::random_base62(20),
         nbf: iat - SESSION_NBF_SKEW_SECS,
         sid: &session.id,
-        sts: if session.status == "pending" { "pending" } else { "active" },
+        sts: if session.status == SessionStatus::Pending { "pending" } else { "active" },
         sub: &session.user_id,
         v: 2,
     };
@@ -76,7 +76,7 @@ pub async fn mint_template_token(
 ) -> ApiResult<String> {
     let now = state.now();
     let context = json!({
-        "user": wire::user_claims_context(user, now),
+        "user": wire::user_claims_context(user, state.user_context()),
         "session": {"id": session.id, "status": session.status, "actor": session.actor},
         "org": Value::Null,
         "org_membership": Value::Null,
@@ -125,7 +125,7 @@ pub fn ensure_live(session: &SessionRecord, now: i64) -> ApiResult<()> {
             format!(
                 "Session {} is {} and cannot issue tokens.",
                 session.id,
-                if session.status == "active" { "expired" } else { &session.status }
+                if session.status == SessionStatus::Active { "expired" } else { session.status.as_str() }
             ),
         ))
     }

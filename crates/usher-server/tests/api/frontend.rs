@@ -442,3 +442,47 @@ async fn cookies_carry_the_attributes_browsers_need() {
     assert!(uat.contains("SameSite=Strict") && !uat.starts_with("__client_uat=0;"), "{uat}");
     assert!(cookies.iter().all(|c| !c.contains("Secure")), "plain http here; Secure comes with an https issuer");
 }
+
+/// `verification_attempts_remaining` counts down from the configured threshold and is 0 while
+/// the user is locked (it used to count from a fixed 100 and show 100 during a lock).
+#[tokio::test]
+async fn attempts_remaining_follow_the_configured_lockout() {
+    let app = spawn_app_with(Db::Sqlite, |c| {
+        c.frontend_rate_limits = false;
+        c.allow_localhost_origins = true;
+        c.lockout_attempts = 5;
+    })
+    .await;
+    let user = app.create_user("few@example.com").await;
+    let path = format!("/v1/users/{}", user["id"].as_str().unwrap());
+    assert_eq!(user["verification_attempts_remaining"], 5);
+    let mut browser = Browser::new(&app);
+    for _ in 0..3 {
+        browser.sign_in("few@example.com", "wrong password!").await;
+    }
+    assert_eq!(app.get(&path).await.1["verification_attempts_remaining"], 2);
+    for _ in 0..2 {
+        browser.sign_in("few@example.com", "wrong password!").await;
+    }
+    let locked = app.get(&path).await.1;
+    assert_eq!((locked["locked"].clone(), locked["verification_attempts_remaining"].clone()), (json!(true), json!(0)));
+}
+
+/// `?_method=` is clerk-js's tunnel for the Frontend API only: a Backend API POST means POST.
+#[tokio::test]
+async fn method_tunnelling_is_for_the_frontend_api_only() {
+    let app = app().await;
+    let response = app
+        .http
+        .post(format!("{}/v1/users?_method=DELETE", app.url))
+        .bearer_auth(&app.secret)
+        .json(&json!({"email_address": ["tunnel@example.com"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "the user is created, not a DELETE of /v1/users");
+    let mut browser = Browser::new(&app);
+    browser.post("/v1/client", &[]).await;
+    let (status, body) = browser.post("/v1/client?_method=DELETE", &[]).await;
+    assert_eq!((status, body["client"].clone()), (StatusCode::OK, Value::Null), "DELETE /v1/client through POST");
+}

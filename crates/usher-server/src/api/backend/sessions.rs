@@ -14,15 +14,14 @@ use usher_types::{
 
 use super::{list_response, users};
 use crate::{
-    api::{
-        extract::{JsonBody, Path, Query},
-        validate::{self, Paging},
-    },
     error::{ApiError, ApiResult},
+    http::extract::{JsonBody, Path, Query},
     ids,
     state::AppState,
     store::{SessionFilter, SessionRecord},
-    tokens, wire,
+    tokens,
+    validate::{self, Paging},
+    wire,
 };
 
 /// Bounds of `expires_in_seconds` (Clerk's template lifetime range).
@@ -49,17 +48,14 @@ struct ListSessions {
 }
 
 async fn list_sessions(State(state): State<AppState>, Query(q): Query<ListSessions>) -> ApiResult<Response> {
-    if let Some(status) = &q.status
-        && SessionStatus::parse(status).is_none()
-    {
-        return Err(ApiError::invalid(
-            "form_param_value_invalid",
-            "status",
-            format!("{status} is not a session status."),
-        ));
-    }
+    let status = match &q.status {
+        Some(text) => Some(SessionStatus::parse(text).ok_or_else(|| {
+            ApiError::invalid("form_param_value_invalid", "status", format!("{text} is not a session status."))
+        })?),
+        None => None,
+    };
     let page = Paging { limit: q.limit, offset: q.offset }.page()?;
-    let filter = SessionFilter { user_id: q.user_id, client_id: q.client_id, status: q.status };
+    let filter = SessionFilter { user_id: q.user_id, client_id: q.client_id, status };
     let (sessions, total) = state.store.list_sessions(&filter, page).await?;
     Ok(list_response(sessions.iter().map(wire::session).collect(), total, q.paginated))
 }
@@ -81,7 +77,7 @@ async fn create_session(
         id: ids::new_id("sess"),
         user_id: user.id,
         client_id: ids::new_id("client"),
-        status: "active".into(),
+        status: SessionStatus::Active,
         actor: None,
         last_active_organization_id: validate::opt_text("active_organization_id", b.active_organization_id)?,
         last_active_at: now,
@@ -103,7 +99,11 @@ async fn get_session(State(state): State<AppState>, Path(id): Path<String>) -> A
 }
 
 async fn revoke_session(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Session>> {
-    let session = state.store.end_session(&id, "revoked", state.now()).await?.ok_or(ApiError::NotFound("session"))?;
+    let session = state
+        .store
+        .end_session(&id, SessionStatus::Revoked, state.now())
+        .await?
+        .ok_or(ApiError::NotFound("session"))?;
     Ok(Json(wire::session(&session)))
 }
 

@@ -5,11 +5,11 @@ use usher_types::{SignInToken, requests::CreateSignInToken};
 
 use super::users;
 use crate::{
-    api::extract::{JsonBody, Path},
     error::{ApiError, ApiResult},
+    http::extract::{JsonBody, Path},
     ids,
     state::AppState,
-    store::SignInTokenRecord,
+    store::{SignInTokenRecord, SignInTokenStatus},
     wire,
 };
 
@@ -42,7 +42,7 @@ async fn create_sign_in_token(
         id: ids::new_id("sit"),
         user_id: user.id,
         token_hash: ids::sha256_hex(secret.as_bytes()),
-        status: "pending".into(),
+        status: SignInTokenStatus::Pending,
         expire_at: now + lifetime * 1000,
         created_at: now,
         updated_at: now,

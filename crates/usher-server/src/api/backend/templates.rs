@@ -7,11 +7,8 @@ use usher_types::{DeletedObject, JwtTemplate, requests::JwtTemplateParams};
 
 use super::list_response;
 use crate::{
-    api::{
-        extract::{JsonBody, Path, Query},
-        validate::Paging,
-    },
     error::{ApiError, ApiResult},
+    http::extract::{JsonBody, Path, Query},
     ids,
     state::AppState,
     store::TemplateRecord,
@@ -20,6 +17,7 @@ use crate::{
         jwt::{Algorithm, Signer},
         shortcodes,
     },
+    validate::Paging,
     wire,
 };
 
@@ -159,7 +157,7 @@ struct ListTemplates {
 }
 
 async fn list_templates(State(state): State<AppState>, Query(q): Query<ListTemplates>) -> ApiResult<Response> {
-    let page = Paging { limit: Some(q.limit.unwrap_or(crate::api::validate::MAX_LIMIT)), offset: q.offset }.page()?;
+    let page = Paging { limit: Some(q.limit.unwrap_or(crate::validate::MAX_LIMIT)), offset: q.offset }.page()?;
     let (templates, total) = state.store.list_templates(page).await?;
     Ok(list_response(templates.iter().map(wire::template).collect(), total, q.paginated))
 }

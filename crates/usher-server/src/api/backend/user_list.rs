@@ -3,9 +3,9 @@
 use serde::Deserialize;
 
 use crate::{
-    api::validate::Paging,
     error::{ApiError, ApiResult},
     store::{UserFilter, UserOrder, UserQuery},
+    validate::Paging,
 };
 
 /// Most values of one repeated filter (Clerk's limit).

@@ -7,22 +7,19 @@ use axum::{
 };
 use serde_json::{Map, Value, json};
 use usher_types::{
-    DeletedObject, TotalCount, User,
+    DeletedObject, SessionStatus, Strategy, TotalCount, User,
     requests::{CreateUser, UpdateUser, UserMetadata, VerifyPassword},
 };
 
 use super::user_list::ListUsers;
 use crate::{
-    api::{
-        extract::{JsonBody, Path, Query},
-        validate,
-    },
     error::{ApiError, ApiResult},
+    http::extract::{JsonBody, Path, Query},
     ids,
     password::Passwords,
     state::AppState,
     store::{IdentifierRecord, UserRecord},
-    wire,
+    validate, wire,
 };
 
 /// Most email addresses or phone numbers a single create call may carry.
@@ -77,7 +74,7 @@ async fn create_user(State(state): State<AppState>, JsonBody(body): JsonBody<Cre
         ..UserRecord::default()
     };
     state.store.create_user(&user).await?;
-    Ok(Json(wire::user(&user, now)))
+    Ok(Json(wire::user(&user, state.user_context())))
 }
 
 /// Validates a list of identifiers, refusing duplicates within the request.
@@ -108,7 +105,7 @@ fn identifiers(
             id: ids::new_id("idn"),
             value,
             verified: true,
-            strategy: "admin".into(),
+            strategy: Strategy::Admin,
             created_at: now,
             updated_at: now,
         });
@@ -151,9 +148,8 @@ async fn new_password_hash(
 
 async fn list_users(State(state): State<AppState>, Query(q): Query<ListUsers>) -> ApiResult<Json<Vec<User>>> {
     let query = q.query()?;
-    let now = state.now();
     let users = state.store.list_users(&query).await?;
-    Ok(Json(users.iter().map(|u| wire::user(u, now)).collect()))
+    Ok(Json(users.iter().map(|u| wire::user(u, state.user_context())).collect()))
 }
 
 async fn count_users(State(state): State<AppState>, Query(q): Query<ListUsers>) -> ApiResult<Json<TotalCount>> {
@@ -167,7 +163,7 @@ pub(super) async fn load(state: &AppState, id: &str) -> ApiResult<UserRecord> {
 }
 
 async fn get_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<User>> {
-    Ok(Json(wire::user(&load(&state, &id).await?, state.now())))
+    Ok(Json(wire::user(&load(&state, &id).await?, state.user_context())))
 }
 
 fn clean(param: &str, value: Option<Option<String>>) -> ApiResult<Option<Option<String>>> {
@@ -276,21 +272,21 @@ async fn update_user(
     let now = state.now();
     let updated = state
         .store
-        .update_user(&id, &|u: &mut UserRecord| {
+        .update_user(&id, &mut |u: &mut UserRecord| {
             changes.apply(u);
             if let Some(h) = &hash {
                 u.password_hash = Some(h.clone());
                 u.password_updated_at = Some(now);
             }
             u.updated_at = now;
-            true
+            Ok(())
         })
         .await?
         .ok_or(ApiError::NotFound("user"))?;
     if hash.is_some() && b.sign_out_of_other_sessions {
-        state.store.end_user_sessions(&id, "revoked", now).await?;
+        state.store.end_user_sessions(&id, SessionStatus::Revoked, now).await?;
     }
-    Ok(Json(wire::user(&updated, now)))
+    Ok(Json(wire::user(&updated, state.user_context())))
 }
 
 /// Applies each given object to the user: merged deeply, or replacing what was there.
@@ -302,10 +298,9 @@ async fn apply_metadata(state: &AppState, id: &str, m: UserMetadata, replace: bo
     ];
     let now = state.now();
     // The merged result must respect the size limit too; the edit refuses to write it if not.
-    let refused = std::sync::Mutex::new(None);
     let updated = state
         .store
-        .update_user(id, &|u: &mut UserRecord| {
+        .update_user(id, &mut |u: &mut UserRecord| {
             let targets = [&mut u.public_metadata, &mut u.private_metadata, &mut u.unsafe_metadata];
             for ((param, patch), target) in parts.iter().zip(targets) {
                 match patch {
@@ -313,20 +308,14 @@ async fn apply_metadata(state: &AppState, id: &str, m: UserMetadata, replace: bo
                     Some(patch) => validate::merge(target, patch.clone()),
                     None => continue,
                 }
-                if let Err(e) = validate::metadata(param, target.clone()) {
-                    *refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                    return false;
-                }
+                validate::metadata(param, target.clone()).map_err(|e| e.body())?;
             }
             u.updated_at = now;
-            true
+            Ok(())
         })
         .await?
         .ok_or(ApiError::NotFound("user"))?;
-    if let Some(e) = refused.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e);
-    }
-    Ok(Json(wire::user(&updated, now)))
+    Ok(Json(wire::user(&updated, state.user_context())))
 }
 
 async fn merge_metadata(
@@ -357,20 +346,20 @@ async fn edit(state: &AppState, id: &str, edit: impl Fn(&mut UserRecord, i64) + 
     let now = state.now();
     let updated = state
         .store
-        .update_user(id, &|u: &mut UserRecord| {
+        .update_user(id, &mut |u: &mut UserRecord| {
             edit(u, now);
             u.updated_at = now;
-            true
+            Ok(())
         })
         .await?
         .ok_or(ApiError::NotFound("user"))?;
-    Ok(Json(wire::user(&updated, now)))
+    Ok(Json(wire::user(&updated, state.user_context())))
 }
 
 async fn ban_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<User>> {
     let answer = edit(&state, &id, |u, _| u.banned = true).await?;
     // A banned user is signed out everywhere at once.
-    state.store.end_user_sessions(&id, "revoked", state.now()).await?;
+    state.store.end_user_sessions(&id, SessionStatus::Revoked, state.now()).await?;
     Ok(answer)
 }
 

@@ -10,15 +10,23 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{limit_attempt, limit_create, respond, respond_with_client, set_cookies};
+use usher_types::{SessionStatus, Strategy};
+
+use super::{
+    respond, respond_with_client,
+    view::{self, Known},
+};
 use crate::{
-    api::extract::{FormOrJson, Path},
     error::{ApiError, ApiResult},
-    frontend::{
+    flows::{
         Browser, account,
         sign_in::{self, CreateSignIn},
         sign_up::{self, SignUpInput},
-        view,
+    },
+    http::{
+        cookies::set_cookies,
+        extract::{FormOrJson, Path},
+        throttle::{limit_attempt, limit_create},
     },
     state::AppState,
     store::SessionRecord,
@@ -69,17 +77,17 @@ async fn create_sign_in(
     FormOrJson(input): FormOrJson<CreateSignIn>,
 ) -> ApiResult<Response> {
     let attempt = sign_in::create(&state, &mut browser, input).await?;
-    respond(&state, &browser, view::sign_in(&attempt)).await
+    respond(&state, &browser, view::sign_in(&attempt), Known { sign_in: Some(&attempt), ..Known::default() }).await
 }
 
 async fn get_sign_in(State(state): State<AppState>, browser: Browser, Path(id): Path<String>) -> ApiResult<Response> {
     let attempt = sign_in::load(&state, &browser, &id).await?;
-    respond(&state, &browser, view::sign_in(&attempt)).await
+    respond(&state, &browser, view::sign_in(&attempt), Known { sign_in: Some(&attempt), ..Known::default() }).await
 }
 
 #[derive(Debug, Deserialize)]
 struct Factor {
-    strategy: Option<String>,
+    strategy: Option<Strategy>,
     password: Option<String>,
     code: Option<String>,
 }
@@ -90,13 +98,13 @@ async fn prepare_first_factor(
     Path(id): Path<String>,
     FormOrJson(factor): FormOrJson<Factor>,
 ) -> ApiResult<Response> {
-    let attempt = match factor.strategy.as_deref() {
-        Some("email_code") => sign_in::prepare_email_code(&state, &mut browser, &id).await?,
+    let attempt = match factor.strategy {
+        Some(Strategy::EmailCode) => sign_in::prepare_email_code(&state, &mut browser, &id).await?,
         // A password needs no preparation.
-        Some("password") => sign_in::load(&state, &browser, &id).await?,
+        Some(Strategy::Password) => sign_in::load(&state, &browser, &id).await?,
         _ => return Err(ApiError::format("strategy", "strategy must be email_code or password.")),
     };
-    respond(&state, &browser, view::sign_in(&attempt)).await
+    respond(&state, &browser, view::sign_in(&attempt), Known { sign_in: Some(&attempt), ..Known::default() }).await
 }
 
 async fn attempt_first_factor(
@@ -105,10 +113,9 @@ async fn attempt_first_factor(
     Path(id): Path<String>,
     FormOrJson(factor): FormOrJson<Factor>,
 ) -> ApiResult<Response> {
-    let strategy = factor.strategy.unwrap_or_default();
-    let secret = if strategy == "password" { factor.password } else { factor.code };
-    let attempt = sign_in::attempt(&state, &mut browser, &id, &strategy, secret).await?;
-    respond(&state, &browser, view::sign_in(&attempt)).await
+    let secret = if factor.strategy == Some(Strategy::Password) { factor.password } else { factor.code };
+    let attempt = sign_in::attempt(&state, &mut browser, &id, factor.strategy, secret).await?;
+    respond(&state, &browser, view::sign_in(&attempt), Known { sign_in: Some(&attempt), ..Known::default() }).await
 }
 
 async fn create_sign_up(
@@ -117,12 +124,12 @@ async fn create_sign_up(
     FormOrJson(input): FormOrJson<SignUpInput>,
 ) -> ApiResult<Response> {
     let attempt = sign_up::create(&state, &mut browser, input).await?;
-    respond(&state, &browser, view::sign_up(&attempt)).await
+    respond(&state, &browser, view::sign_up(&attempt), Known { sign_up: Some(&attempt), ..Known::default() }).await
 }
 
 async fn get_sign_up(State(state): State<AppState>, browser: Browser, Path(id): Path<String>) -> ApiResult<Response> {
     let attempt = sign_up::load(&state, &browser, &id).await?;
-    respond(&state, &browser, view::sign_up(&attempt)).await
+    respond(&state, &browser, view::sign_up(&attempt), Known { sign_up: Some(&attempt), ..Known::default() }).await
 }
 
 async fn update_sign_up(
@@ -132,7 +139,7 @@ async fn update_sign_up(
     FormOrJson(input): FormOrJson<SignUpInput>,
 ) -> ApiResult<Response> {
     let attempt = sign_up::update(&state, &mut browser, &id, input).await?;
-    respond(&state, &browser, view::sign_up(&attempt)).await
+    respond(&state, &browser, view::sign_up(&attempt), Known { sign_up: Some(&attempt), ..Known::default() }).await
 }
 
 async fn prepare_verification(
@@ -141,11 +148,11 @@ async fn prepare_verification(
     Path(id): Path<String>,
     FormOrJson(factor): FormOrJson<Factor>,
 ) -> ApiResult<Response> {
-    if factor.strategy.as_deref().is_some_and(|s| s != "email_code") {
+    if factor.strategy.is_some_and(|s| s != Strategy::EmailCode) {
         return Err(ApiError::format("strategy", "strategy must be email_code."));
     }
     let attempt = sign_up::prepare_verification(&state, &mut browser, &id).await?;
-    respond(&state, &browser, view::sign_up(&attempt)).await
+    respond(&state, &browser, view::sign_up(&attempt), Known { sign_up: Some(&attempt), ..Known::default() }).await
 }
 
 async fn attempt_verification(
@@ -158,7 +165,7 @@ async fn attempt_verification(
         return Err(ApiError::invalid("form_param_missing", "code", "Enter the code."));
     };
     let attempt = sign_up::attempt_verification(&state, &mut browser, &id, &code).await?;
-    respond(&state, &browser, view::sign_up(&attempt)).await
+    respond(&state, &browser, view::sign_up(&attempt), Known { sign_up: Some(&attempt), ..Known::default() }).await
 }
 
 async fn sign_out_all(State(state): State<AppState>, mut browser: Browser) -> ApiResult<Response> {
@@ -189,27 +196,29 @@ async fn touch_session(
     let user = state.store.get_user(&session.user_id).await?.ok_or(ApiError::SignedOut)?;
     let lifetime = state.config.session_token_lifetime.as_secs() as i64;
     let jwt = mint_session_token(&state, &session, lifetime, browser.origin.as_deref()).await?;
-    respond(&state, &browser, view::session(&state, &session, &user, &jwt)).await
+    let known = Known { user: Some(&user), ..Known::default() };
+    respond(&state, &browser, view::session(&state, &session, &user, &jwt), known).await
 }
 
 async fn end_session(state: State<AppState>, browser: Browser, id: Path<String>) -> ApiResult<Response> {
-    finish_session(state, browser, id, "ended").await
+    finish_session(state, browser, id, SessionStatus::Ended).await
 }
 
 async fn remove_session(state: State<AppState>, browser: Browser, id: Path<String>) -> ApiResult<Response> {
-    finish_session(state, browser, id, "removed").await
+    finish_session(state, browser, id, SessionStatus::Removed).await
 }
 
 async fn finish_session(
     State(state): State<AppState>,
     mut browser: Browser,
     Path(id): Path<String>,
-    status: &str,
+    status: SessionStatus,
 ) -> ApiResult<Response> {
     let session = browser.own_session(&state, &id).await?;
     account::end_sessions(&state, &mut browser, Some(&session.id), status).await?;
     let ended = state.store.get_session(&id).await?.unwrap_or(session);
-    respond(&state, &browser, serde_json::to_value(crate::wire::session(&ended)).unwrap_or(Value::Null)).await
+    let response = serde_json::to_value(crate::wire::session(&ended)).unwrap_or(Value::Null);
+    respond(&state, &browser, response, Known::default()).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -234,7 +243,7 @@ async fn session_token(
     let jwt = mint_session_token(&state, &session, lifetime, browser.origin.as_deref()).await?;
     let mut res = Json(json!({"object": "token", "jwt": jwt})).into_response();
     // Only the browser's current session decides its `__session` cookie.
-    let current = browser.client.as_ref().and_then(|c| c.last_active_session_id.as_deref()) == Some(id.as_str());
+    let current = browser.current_session_id() == Some(id.as_str());
     if current {
         set_cookies(&state, &browser, Some(&jwt), &mut res);
     }

@@ -10,22 +10,30 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::respond;
+use usher_types::VerificationStatus;
+
+use super::{
+    respond,
+    view::{self, Known},
+};
 use crate::{
-    api::extract::{FormOrJson, Path, bool_or_text},
     error::ApiResult,
-    frontend::{
+    flows::{
         Browser,
         profile::{self, ProfileChanges},
-        view,
+    },
+    http::{
+        extract::{FormOrJson, Path},
+        throttle::{limit_attempt, limit_create},
     },
     state::AppState,
-    store::IdentifierRecord,
+    store::{IdentifierRecord, UserRecord},
+    validate::bool_or_text,
 };
 
 pub(super) fn router(state: &AppState) -> Router<AppState> {
-    let create = || middleware::from_fn_with_state(state.clone(), super::limit_create);
-    let attempt = || middleware::from_fn_with_state(state.clone(), super::limit_attempt);
+    let create = || middleware::from_fn_with_state(state.clone(), limit_create);
+    let attempt = || middleware::from_fn_with_state(state.clone(), limit_attempt);
     Router::new()
         .route("/v1/me", get(get_me).patch(update_me))
         .route("/v1/me/email_addresses", post(add_email))
@@ -39,7 +47,17 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
 
 async fn get_me(State(state): State<AppState>, browser: Browser) -> ApiResult<Response> {
     let (_, user) = browser.signed_in(&state).await?;
-    respond(&state, &browser, view::user(&state, &user)).await
+    respond_user(&state, &browser, &user).await
+}
+
+/// The user as the answer, and in the client.
+async fn respond_user(state: &AppState, browser: &Browser, user: &UserRecord) -> ApiResult<Response> {
+    respond(state, browser, view::user(state, user), Known { user: Some(user), ..Known::default() }).await
+}
+
+/// `answer` for the signed-in `user`, with the client.
+async fn respond_for(state: &AppState, browser: &Browser, user: &UserRecord, answer: Value) -> ApiResult<Response> {
+    respond(state, browser, answer, Known { user: Some(user), ..Known::default() }).await
 }
 
 async fn update_me(
@@ -49,7 +67,7 @@ async fn update_me(
 ) -> ApiResult<Response> {
     let (_, user) = browser.signed_in(&state).await?;
     let user = profile::update(&state, &user, changes).await?;
-    respond(&state, &browser, view::user(&state, &user)).await
+    respond_user(&state, &browser, &user).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,7 +90,7 @@ async fn change_password(
     let others = change.sign_out_of_other_sessions.unwrap_or(false);
     let user =
         profile::change_password(&state, &session, &user, change.current_password.as_deref(), &new, others).await?;
-    respond(&state, &browser, view::user(&state, &user)).await
+    respond_user(&state, &browser, &user).await
 }
 
 fn email_json(e: &IdentifierRecord) -> Value {
@@ -80,7 +98,10 @@ fn email_json(e: &IdentifierRecord) -> Value {
         "object": "email_address",
         "id": e.id,
         "email_address": e.value,
-        "verification": {"status": if e.verified { "verified" } else { "unverified" }, "strategy": e.strategy},
+        "verification": {
+            "status": if e.verified { VerificationStatus::Verified } else { VerificationStatus::Unverified },
+            "strategy": e.strategy,
+        },
         "linked_to": [],
         "created_at": e.created_at,
         "updated_at": e.updated_at,
@@ -100,13 +121,13 @@ async fn add_email(
 ) -> ApiResult<Response> {
     let (_, user) = browser.signed_in(&state).await?;
     let email = profile::add_email(&state, &user, input.email_address.as_deref().unwrap_or_default()).await?;
-    respond(&state, &browser, email_json(&email)).await
+    respond(&state, &browser, email_json(&email), Known::default()).await
 }
 
 async fn prepare_email(State(state): State<AppState>, browser: Browser, Path(id): Path<String>) -> ApiResult<Response> {
     let (_, user) = browser.signed_in(&state).await?;
     let email = profile::prepare_email(&state, &user, &id).await?;
-    respond(&state, &browser, email_json(&email)).await
+    respond_for(&state, &browser, &user, email_json(&email)).await
 }
 
 async fn verify_email(
@@ -117,13 +138,13 @@ async fn verify_email(
 ) -> ApiResult<Response> {
     let (_, user) = browser.signed_in(&state).await?;
     let email = profile::verify_email(&state, &user, &id, input.code.as_deref().unwrap_or_default()).await?;
-    respond(&state, &browser, email_json(&email)).await
+    respond(&state, &browser, email_json(&email), Known::default()).await
 }
 
 async fn remove_email(State(state): State<AppState>, browser: Browser, Path(id): Path<String>) -> ApiResult<Response> {
     let (_, user) = browser.signed_in(&state).await?;
     profile::remove_email(&state, &user, &id).await?;
-    respond(&state, &browser, json!({"object": "email_address", "id": id, "deleted": true})).await
+    respond(&state, &browser, json!({"object": "email_address", "id": id, "deleted": true}), Known::default()).await
 }
 
 async fn active_sessions(State(state): State<AppState>, browser: Browser) -> ApiResult<Response> {
@@ -140,5 +161,5 @@ async fn revoke_session(
 ) -> ApiResult<Response> {
     let (_, user) = browser.signed_in(&state).await?;
     let session = profile::revoke_session(&state, &user, &id).await?;
-    respond(&state, &browser, view::session_summary(&session, false)).await
+    respond_for(&state, &browser, &user, view::session_summary(&session, false)).await
 }

@@ -2,88 +2,46 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row;
+use async_trait::async_trait;
+use sqlx::{Row, any::AnyRow};
+use usher_types::Strategy;
 
-use super::{Bind, SqlBuilder, SqlStore, flag, map_write_err, rows};
-use crate::store::{IdentifierRecord, StoreError, StoreResult, UserEdit, UserFilter, UserOrder, UserQuery, UserRecord};
+use super::{Bind, SqlBuilder, SqlStore, flag, json_object, map_write_err, read_flag, state};
+use crate::store::{
+    IdentifierRecord, StoreError, StoreResult, UserEdit, UserFilter, UserOrder, UserQuery, UserRecord, UserStore,
+};
 
 /// Optimistic updates retry this often before giving up with [`StoreError::Contention`].
 const UPDATE_ATTEMPTS: usize = 20;
 
-impl SqlStore {
-    pub(super) async fn insert_user(&self, u: &UserRecord) -> StoreResult<()> {
+const USER_COLUMNS: &str = "id, version, external_id, username, first_name, last_name, locale, password_hash, \
+    password_updated_at, public_metadata, private_metadata, unsafe_metadata, primary_email_address_id, \
+    primary_phone_number_id, banned, locked_until, failed_attempts, delete_self_enabled, create_organization_enabled, \
+    create_organizations_limit, legal_accepted_at, last_sign_in_at, last_active_at, created_at, updated_at";
+
+#[async_trait]
+impl UserStore for SqlStore {
+    async fn create_user(&self, u: &UserRecord) -> StoreResult<()> {
         // One transaction: a user is never visible without the identifiers it was created with,
         // and a conflicting identifier leaves nothing behind.
         let mut tx = self.pool.begin().await?;
-        sqlx::query(&format!(
-            "INSERT INTO users ({}, username_lower) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-             $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)",
-            rows::USER_COLUMNS
-        ))
-        .bind(&u.id)
-        .bind(u.version)
-        .bind(u.external_id.as_deref())
-        .bind(u.username.as_deref())
-        .bind(u.first_name.as_deref())
-        .bind(u.last_name.as_deref())
-        .bind(u.locale.as_deref())
-        .bind(u.password_hash.as_deref())
-        .bind(u.password_updated_at)
-        .bind(serde_json::Value::Object(u.public_metadata.clone()).to_string())
-        .bind(serde_json::Value::Object(u.private_metadata.clone()).to_string())
-        .bind(serde_json::Value::Object(u.unsafe_metadata.clone()).to_string())
-        .bind(u.primary_email_address_id.as_deref())
-        .bind(u.primary_phone_number_id.as_deref())
-        .bind(flag(u.banned))
-        .bind(u.locked_until)
-        .bind(u.failed_attempts)
-        .bind(flag(u.delete_self_enabled))
-        .bind(flag(u.create_organization_enabled))
-        .bind(u.create_organizations_limit)
-        .bind(u.legal_accepted_at)
-        .bind(u.last_sign_in_at)
-        .bind(u.last_active_at)
-        .bind(u.created_at)
-        .bind(u.updated_at)
-        .bind(u.username.as_deref().map(str::to_lowercase))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_write_err)?;
-        for e in &u.emails {
-            insert_email(&mut *tx, &u.id, e).await?;
-        }
-        for p in &u.phones {
-            sqlx::query(
-                "INSERT INTO phone_numbers (id, user_id, phone_number, verified, strategy, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&p.id)
-            .bind(&u.id)
-            .bind(&p.value)
-            .bind(flag(p.verified))
-            .bind(&p.strategy)
-            .bind(p.created_at)
-            .bind(p.updated_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_write_err)?;
-        }
+        insert_user(&mut tx, u).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub(super) async fn load_user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
-        let row = sqlx::query(&format!("SELECT {} FROM users WHERE id = $1", rows::USER_COLUMNS))
+    async fn get_user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
         let Some(row) = row else { return Ok(None) };
-        let mut users = vec![rows::user_from_row(&row)?];
+        let mut users = vec![user_from_row(&row)?];
         self.attach_identifiers(&mut users).await?;
         Ok(users.pop())
     }
 
-    pub(super) async fn query_users(&self, q: &UserQuery) -> StoreResult<Vec<UserRecord>> {
+    async fn list_users(&self, q: &UserQuery) -> StoreResult<Vec<UserRecord>> {
         let mut b = SqlBuilder::new(&format!("SELECT {} FROM users u WHERE 1 = 1", prefixed_user_columns()));
         push_filter(&mut b, &q.filter);
         let column = match q.order_by {
@@ -113,28 +71,26 @@ impl SqlStore {
         b.push(&format!(" ORDER BY {nulls_last}{column} {dir}, u.id {dir} LIMIT "));
         b.bind(Bind::Int(q.page.limit)).push(" OFFSET ").bind(Bind::Int(q.page.offset));
         let found = b.query().fetch_all(&self.pool).await?;
-        let mut users = found.iter().map(rows::user_from_row).collect::<StoreResult<Vec<_>>>()?;
+        let mut users = found.iter().map(user_from_row).collect::<StoreResult<Vec<_>>>()?;
         self.attach_identifiers(&mut users).await?;
         Ok(users)
     }
 
-    pub(super) async fn count_matching_users(&self, filter: &UserFilter) -> StoreResult<i64> {
+    async fn count_users(&self, filter: &UserFilter) -> StoreResult<i64> {
         let mut b = SqlBuilder::new("SELECT COUNT(*) AS n FROM users u WHERE 1 = 1");
         push_filter(&mut b, filter);
         Ok(b.query().fetch_one(&self.pool).await?.try_get("n")?)
     }
 
-    pub(super) async fn edit_user(&self, id: &str, edit: UserEdit<'_>) -> StoreResult<Option<UserRecord>> {
+    async fn update_user(&self, id: &str, edit: UserEdit<'_>) -> StoreResult<Option<UserRecord>> {
         // Optimistic concurrency: write only if nobody else wrote since we read; otherwise read
         // again and re-apply the edit. Portable, and no lock is held across the edit.
         for _ in 0..UPDATE_ATTEMPTS {
-            let Some(mut user) = self.load_user(id).await? else {
+            let Some(mut user) = self.get_user(id).await? else {
                 return Ok(None);
             };
             let read_version = user.version;
-            if !edit(&mut user) {
-                return self.load_user(id).await;
-            }
+            edit(&mut user).map_err(StoreError::Refused)?;
             user.version = read_version + 1;
             let done = sqlx::query(
                 "UPDATE users SET version = $3, external_id = $4, username = $5, username_lower = $6, first_name = $7, \
@@ -180,25 +136,81 @@ impl SqlStore {
         Err(StoreError::Contention(format!("user {id}")))
     }
 
-    /// Loads the email addresses and phone numbers of `users` with one query per table.
+    async fn record_failed_attempt(&self, id: &str, threshold: i64, lock_until: i64) -> StoreResult<()> {
+        // One statement, so concurrent failures all count; the right-hand sides read the old row.
+        sqlx::query(
+            "UPDATE users SET version = version + 1, \
+             locked_until = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE locked_until END, \
+             failed_attempts = CASE WHEN failed_attempts + 1 >= $2 THEN 0 ELSE failed_attempts + 1 END \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(threshold)
+        .bind(lock_until)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
+        let Some(user) = self.get_user(id).await? else {
+            return Ok(None);
+        };
+        sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&self.pool).await?;
+        Ok(Some(user))
+    }
+
+    async fn add_email_address(&self, user_id: &str, e: &IdentifierRecord) -> StoreResult<()> {
+        insert_email(&self.pool, user_id, e).await?;
+        self.bump_user(user_id, e.updated_at).await
+    }
+
+    async fn verify_email_address(&self, user_id: &str, id: &str, now: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE email_addresses SET verified = 1, strategy = $4, updated_at = $3 WHERE id = $1 AND user_id = $2",
+        )
+        .bind(id)
+        .bind(user_id)
+        .bind(now)
+        .bind(Strategy::EmailCode.as_str())
+        .execute(&self.pool)
+        .await?;
+        self.bump_user(user_id, now).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_email_address(&self, user_id: &str, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM email_addresses WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+impl SqlStore {
+    /// Loads the email addresses and phone numbers of `users` with one query.
     async fn attach_identifiers(&self, users: &mut [UserRecord]) -> StoreResult<()> {
         if users.is_empty() {
             return Ok(());
         }
         let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+        let mut b = SqlBuilder::new(
+            "SELECT CAST(1 AS BIGINT) AS is_email, user_id, id, email_address AS value, verified, strategy, created_at, updated_at \
+             FROM email_addresses WHERE user_id IN ",
+        );
+        b.bind_list(&ids);
+        b.push(
+            " UNION ALL SELECT CAST(0 AS BIGINT) AS is_email, user_id, id, phone_number AS value, verified, strategy, created_at, \
+             updated_at FROM phone_numbers WHERE user_id IN ",
+        );
+        b.bind_list(&ids).push(" ORDER BY created_at, id");
         let mut by_user: HashMap<String, (Vec<IdentifierRecord>, Vec<IdentifierRecord>)> = HashMap::new();
-        for (table, column, is_email) in
-            [("email_addresses", "email_address", true), ("phone_numbers", "phone_number", false)]
-        {
-            let mut b = SqlBuilder::new(&format!(
-                "SELECT user_id, id, {column} AS value, verified, strategy, created_at, updated_at FROM {table} WHERE user_id IN "
-            ));
-            b.bind_list(&ids).push(" ORDER BY created_at, id");
-            for row in b.query().fetch_all(&self.pool).await? {
-                let (user_id, ident) = rows::identifier_from_row(&row)?;
-                let entry = by_user.entry(user_id).or_default();
-                if is_email { entry.0.push(ident) } else { entry.1.push(ident) }
-            }
+        for row in b.query().fetch_all(&self.pool).await? {
+            let (user_id, ident) = identifier_from_row(&row)?;
+            let entry = by_user.entry(user_id).or_default();
+            if read_flag(&row, "is_email")? { entry.0.push(ident) } else { entry.1.push(ident) }
         }
         for user in users {
             if let Some((emails, phones)) = by_user.remove(&user.id) {
@@ -208,10 +220,145 @@ impl SqlStore {
         }
         Ok(())
     }
+
+    /// Identifier changes are changes of the user: bump its version so optimistic updates
+    /// that read the old identifiers retry.
+    async fn bump_user(&self, user_id: &str, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET version = version + 1, updated_at = $2 WHERE id = $1")
+            .bind(user_id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Inserts a user with its identifiers inside `tx` (also used by a completed sign-up).
+pub(super) async fn insert_user(tx: &mut sqlx::Transaction<'_, sqlx::Any>, u: &UserRecord) -> StoreResult<()> {
+    // One transaction: a user is never visible without the identifiers it was created with,
+    // and a conflicting identifier leaves nothing behind.
+    sqlx::query(&format!(
+            "INSERT INTO users ({USER_COLUMNS}, username_lower) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+             $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
+        ))
+        .bind(&u.id)
+        .bind(u.version)
+        .bind(u.external_id.as_deref())
+        .bind(u.username.as_deref())
+        .bind(u.first_name.as_deref())
+        .bind(u.last_name.as_deref())
+        .bind(u.locale.as_deref())
+        .bind(u.password_hash.as_deref())
+        .bind(u.password_updated_at)
+        .bind(serde_json::Value::Object(u.public_metadata.clone()).to_string())
+        .bind(serde_json::Value::Object(u.private_metadata.clone()).to_string())
+        .bind(serde_json::Value::Object(u.unsafe_metadata.clone()).to_string())
+        .bind(u.primary_email_address_id.as_deref())
+        .bind(u.primary_phone_number_id.as_deref())
+        .bind(flag(u.banned))
+        .bind(u.locked_until)
+        .bind(u.failed_attempts)
+        .bind(flag(u.delete_self_enabled))
+        .bind(flag(u.create_organization_enabled))
+        .bind(u.create_organizations_limit)
+        .bind(u.legal_accepted_at)
+        .bind(u.last_sign_in_at)
+        .bind(u.last_active_at)
+        .bind(u.created_at)
+        .bind(u.updated_at)
+        .bind(u.username.as_deref().map(str::to_lowercase))
+        .execute(&mut **tx)
+        .await
+        .map_err(map_write_err)?;
+    for e in &u.emails {
+        insert_email(&mut **tx, &u.id, e).await?;
+    }
+    for p in &u.phones {
+        sqlx::query(
+            "INSERT INTO phone_numbers (id, user_id, phone_number, verified, strategy, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&p.id)
+        .bind(&u.id)
+        .bind(&p.value)
+        .bind(flag(p.verified))
+        .bind(p.strategy.as_str())
+        .bind(p.created_at)
+        .bind(p.updated_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_write_err)?;
+    }
+    Ok(())
+}
+
+/// Marks a sign-in: last sign-in and activity now, the failure count cleared.
+pub(super) async fn mark_signed_in<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    user_id: &str,
+    now: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE users SET version = version + 1, last_sign_in_at = $2, last_active_at = $2, failed_attempts = 0 \
+         WHERE id = $1",
+    )
+    .bind(user_id)
+    .bind(now)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// A user without its identifiers (they come from their own tables).
+fn user_from_row(row: &AnyRow) -> StoreResult<UserRecord> {
+    Ok(UserRecord {
+        id: row.try_get("id")?,
+        version: row.try_get("version")?,
+        external_id: row.try_get("external_id")?,
+        username: row.try_get("username")?,
+        first_name: row.try_get("first_name")?,
+        last_name: row.try_get("last_name")?,
+        locale: row.try_get("locale")?,
+        password_hash: row.try_get("password_hash")?,
+        password_updated_at: row.try_get("password_updated_at")?,
+        public_metadata: json_object(row, "public_metadata")?,
+        private_metadata: json_object(row, "private_metadata")?,
+        unsafe_metadata: json_object(row, "unsafe_metadata")?,
+        primary_email_address_id: row.try_get("primary_email_address_id")?,
+        primary_phone_number_id: row.try_get("primary_phone_number_id")?,
+        banned: read_flag(row, "banned")?,
+        locked_until: row.try_get("locked_until")?,
+        failed_attempts: row.try_get("failed_attempts")?,
+        delete_self_enabled: read_flag(row, "delete_self_enabled")?,
+        create_organization_enabled: read_flag(row, "create_organization_enabled")?,
+        create_organizations_limit: row.try_get("create_organizations_limit")?,
+        legal_accepted_at: row.try_get("legal_accepted_at")?,
+        last_sign_in_at: row.try_get("last_sign_in_at")?,
+        last_active_at: row.try_get("last_active_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        emails: Vec::new(),
+        phones: Vec::new(),
+    })
+}
+
+/// `(user_id, identifier)` from `SELECT user_id, id, value, verified, strategy, created_at, updated_at`.
+fn identifier_from_row(row: &AnyRow) -> StoreResult<(String, IdentifierRecord)> {
+    Ok((
+        row.try_get("user_id")?,
+        IdentifierRecord {
+            id: row.try_get("id")?,
+            value: row.try_get("value")?,
+            verified: read_flag(row, "verified")?,
+            strategy: state(row, "strategy", Strategy::parse)?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        },
+    ))
 }
 
 /// Inserts one email address of `user_id` (the lower-cased copy is what uniqueness is on).
-pub(super) async fn insert_email<'e>(
+async fn insert_email<'e>(
     executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
     user_id: &str,
     e: &IdentifierRecord,
@@ -225,7 +372,7 @@ pub(super) async fn insert_email<'e>(
     .bind(&e.value)
     .bind(e.value.to_lowercase())
     .bind(flag(e.verified))
-    .bind(&e.strategy)
+    .bind(e.strategy.as_str())
     .bind(e.created_at)
     .bind(e.updated_at)
     .execute(executor)
@@ -235,7 +382,7 @@ pub(super) async fn insert_email<'e>(
 }
 
 fn prefixed_user_columns() -> String {
-    rows::USER_COLUMNS.split(',').map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ")
+    USER_COLUMNS.split(',').map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ")
 }
 
 /// Escapes `%`, `_` and `\` so a user's search text matches literally in `LIKE … ESCAPE '\'`.

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use usher_types::{Strategy, VerificationStatus};
 
 use super::{
     Browser, account,
@@ -13,12 +14,23 @@ use super::{
     sign_in::{Verification, code_error},
 };
 use crate::{
-    api::validate,
     error::{ApiError, ApiResult},
     ids,
     state::AppState,
-    store::{IdentifierRecord, StoreError, UniqueField, UserRecord},
+    store::{AttemptKind, IdentifierRecord, UserRecord},
+    validate,
 };
+
+/// Where a sign-up attempt stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignUpStatus {
+    /// Fields or verifications are still missing.
+    #[default]
+    MissingRequirements,
+    /// Signed up: the user and a session exist.
+    Complete,
+}
 
 const ATTEMPT_LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -29,8 +41,8 @@ pub struct SignUp {
     pub id: String,
     /// The client it belongs to.
     pub client_id: String,
-    /// `missing_requirements` or `complete`.
-    pub status: String,
+    /// Where the attempt stands.
+    pub status: SignUpStatus,
     /// The address to verify.
     pub email_address: Option<String>,
     /// Given name.
@@ -70,7 +82,7 @@ impl SignUp {
 
     /// Whether the email address is verified.
     pub fn email_verified(&self) -> bool {
-        self.email_verification.as_ref().is_some_and(|v| v.status == "verified")
+        self.email_verification.as_ref().is_some_and(|v| v.status == VerificationStatus::Verified)
     }
 }
 
@@ -86,7 +98,7 @@ pub struct SignUpInput {
     /// Family name.
     pub last_name: Option<String>,
     /// Metadata the browser may set (an object, or its JSON text in a form).
-    #[serde(default, deserialize_with = "crate::api::extract::json_object_or_text")]
+    #[serde(default, deserialize_with = "crate::validate::json_object_or_text")]
     pub unsafe_metadata: Option<Map<String, Value>>,
 }
 
@@ -97,7 +109,7 @@ pub async fn create(state: &AppState, browser: &mut Browser, input: SignUpInput)
     let mut sign_up = SignUp {
         id: ids::new_id("sua"),
         client_id,
-        status: "missing_requirements".into(),
+        status: SignUpStatus::MissingRequirements,
         abandon_at: now + ATTEMPT_LIFETIME_MS,
         created_at: now,
         ..SignUp::default()
@@ -152,7 +164,11 @@ async fn apply(state: &AppState, sign_up: &mut SignUp, input: SignUpInput) -> Ap
 pub async fn load(state: &AppState, browser: &Browser, id: &str) -> ApiResult<SignUp> {
     let client_id = browser.client.as_ref().map(|c| c.id.as_str());
     match state.store.get_attempt(id).await? {
-        Some(a) if a.kind == "sign_up" && Some(a.client_id.as_str()) == client_id && a.expire_at > state.now() => {
+        Some(a)
+            if a.kind == AttemptKind::SignUp
+                && Some(a.client_id.as_str()) == client_id
+                && a.expire_at > state.now() =>
+        {
             serde_json::from_value(a.data).map_err(|e| ApiError::Internal(e.into()))
         }
         _ => Err(ApiError::NotFound("sign up attempt")),
@@ -161,7 +177,7 @@ pub async fn load(state: &AppState, browser: &Browser, id: &str) -> ApiResult<Si
 
 async fn in_progress(state: &AppState, browser: &Browser, id: &str) -> ApiResult<SignUp> {
     let sign_up = load(state, browser, id).await?;
-    if sign_up.status == "complete" {
+    if sign_up.status == SignUpStatus::Complete {
         return Err(ApiError::invalid("sign_up_status_invalid", "status", "This sign-up is already complete."));
     }
     Ok(sign_up)
@@ -190,8 +206,8 @@ pub async fn prepare_verification(state: &AppState, browser: &mut Browser, id: &
         codes::issue(state, &sign_up.id, &to, "finish signing up").await?;
     }
     sign_up.email_verification = Some(Verification {
-        status: "unverified".into(),
-        strategy: "email_code".into(),
+        status: VerificationStatus::Unverified,
+        strategy: Strategy::EmailCode,
         attempts: 0,
         expire_at: Some(state.now() + codes::CODE_LIFETIME_MS),
     });
@@ -203,19 +219,26 @@ pub async fn prepare_verification(state: &AppState, browser: &mut Browser, id: &
 pub async fn attempt_verification(state: &AppState, browser: &mut Browser, id: &str, code: &str) -> ApiResult<SignUp> {
     let mut sign_up = in_progress(state, browser, id).await?;
     let check = if sign_up.email_taken { CodeCheck::Incorrect } else { codes::check(state, &sign_up.id, code).await? };
-    let verification = sign_up.email_verification.get_or_insert_with(Verification::default);
-    verification.strategy = "email_code".into();
+    let verification = sign_up.email_verification.get_or_insert(Verification {
+        status: VerificationStatus::Unverified,
+        strategy: Strategy::EmailCode,
+        attempts: 0,
+        expire_at: None,
+    });
+    verification.strategy = Strategy::EmailCode;
     verification.attempts += 1;
     if check != CodeCheck::Accepted {
-        verification.status = if check == CodeCheck::Expired { "expired" } else { "failed" }.into();
+        verification.status =
+            if check == CodeCheck::Expired { VerificationStatus::Expired } else { VerificationStatus::Failed };
         save(state, browser, &sign_up).await?;
         return Err(code_error(check));
     }
-    verification.status = "verified".into();
+    verification.status = VerificationStatus::Verified;
     if sign_up.missing_fields().is_empty() {
         complete(state, browser, &mut sign_up).await?;
+    } else {
+        save(state, browser, &sign_up).await?;
     }
-    save(state, browser, &sign_up).await?;
     Ok(sign_up)
 }
 
@@ -238,32 +261,26 @@ async fn complete(state: &AppState, browser: &mut Browser, sign_up: &mut SignUp)
             id: email_id,
             value: sign_up.email_address.clone().unwrap_or_default(),
             verified: true,
-            strategy: "email_code".into(),
+            strategy: Strategy::EmailCode,
             created_at: now,
             updated_at: now,
         }],
         ..UserRecord::default()
     };
-    match state.store.create_user(&user).await {
-        Ok(()) => {}
-        // Someone else took the address between the code being sent and entered.
-        Err(StoreError::Conflict(UniqueField::EmailAddress)) => {
-            return Err(ApiError::invalid(
-                "form_identifier_exists",
-                "email_address",
-                "That email address is taken. Please try another.",
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    let session = account::start_session(state, browser, &user.id).await?;
-    sign_up.status = "complete".into();
-    sign_up.created_user_id = Some(user.id);
-    sign_up.created_session_id = Some(session.id);
+    let session = account::new_session(state, browser, &user.id).await?;
+    let mut completed = sign_up.clone();
+    completed.status = SignUpStatus::Complete;
+    completed.created_user_id = Some(user.id.clone());
+    completed.created_session_id = Some(session.id.clone());
+    let key = (&*completed.id, completed.created_at, completed.abandon_at);
+    // Someone may have taken the address since the code was sent: then nothing is written and
+    // the conflict is the answer (`form_identifier_exists` on `email_address`).
+    browser.complete_attempt(state, AttemptKind::SignUp, key, &completed, &session, Some(&user)).await?;
+    *sign_up = completed;
     Ok(())
 }
 
 async fn save(state: &AppState, browser: &mut Browser, sign_up: &SignUp) -> ApiResult<()> {
     let key = (&*sign_up.id, sign_up.created_at, sign_up.abandon_at);
-    super::save_attempt(state, browser, "sign_up", key, sign_up).await
+    browser.save_attempt(state, AttemptKind::SignUp, key, sign_up).await
 }

@@ -5,6 +5,7 @@
 //! password attempts, and `form_password_incorrect` / `form_code_incorrect` at the end.
 
 use serde::{Deserialize, Serialize};
+use usher_types::{Strategy, VerificationStatus};
 
 use super::{
     Browser, account,
@@ -14,18 +15,43 @@ use crate::{
     error::{ApiError, ApiResult},
     ids,
     state::AppState,
+    store::{AttemptKind, UserRecord},
 };
 
 /// A sign-in attempt lives this long.
 const ATTEMPT_LIFETIME_MS: i64 = 30 * 60 * 1000;
 
+/// Where a sign-in attempt stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInStatus {
+    /// No identifier yet.
+    #[default]
+    NeedsIdentifier,
+    /// The identifier is known; a first factor is due.
+    NeedsFirstFactor,
+    /// Signed in: the attempt created a session.
+    Complete,
+}
+
+impl SignInStatus {
+    /// The wire name, e.g. `"needs_first_factor"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NeedsIdentifier => "needs_identifier",
+            Self::NeedsFirstFactor => "needs_first_factor",
+            Self::Complete => "complete",
+        }
+    }
+}
+
 /// The state of a verification, as Clerk shows it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Verification {
-    /// `unverified`, `verified`, `failed`, `expired`.
-    pub status: String,
-    /// `password`, `email_code`, `ticket`.
-    pub strategy: String,
+    /// Where it stands.
+    pub status: VerificationStatus,
+    /// How the factor is verified.
+    pub strategy: Strategy,
     /// Attempts made.
     pub attempts: i64,
     /// When a sent code expires.
@@ -39,8 +65,8 @@ pub struct SignIn {
     pub id: String,
     /// The client it belongs to.
     pub client_id: String,
-    /// `needs_identifier`, `needs_first_factor`, `complete`.
-    pub status: String,
+    /// Where the attempt stands.
+    pub status: SignInStatus,
     /// What the person typed.
     pub identifier: Option<String>,
     /// The account, when the identifier names one; never shown.
@@ -63,7 +89,7 @@ pub struct CreateSignIn {
     /// An email address or username.
     pub identifier: Option<String>,
     /// `password` or `ticket` (or a factor strategy to prepare later).
-    pub strategy: Option<String>,
+    pub strategy: Option<Strategy>,
     /// Signs in at once when right.
     pub password: Option<String>,
     /// A Backend API sign-in token.
@@ -77,12 +103,12 @@ pub async fn create(state: &AppState, browser: &mut Browser, input: CreateSignIn
     let mut sign_in = SignIn {
         id: ids::new_id("sia"),
         client_id,
-        status: "needs_identifier".into(),
+        status: SignInStatus::NeedsIdentifier,
         abandon_at: now + ATTEMPT_LIFETIME_MS,
         created_at: now,
         ..SignIn::default()
     };
-    if input.strategy.as_deref() == Some("ticket") || input.ticket.is_some() {
+    if input.strategy == Some(Strategy::Ticket) || input.ticket.is_some() {
         let ticket = input.ticket.unwrap_or_default();
         let accepted = state.store.accept_sign_in_token(&ids::sha256_hex(ticket.trim().as_bytes()), now).await?;
         let Some(token) = accepted else {
@@ -93,7 +119,7 @@ pub async fn create(state: &AppState, browser: &mut Browser, input: CreateSignIn
             ));
         };
         sign_in.user_id = Some(token.user_id.clone());
-        sign_in.first_factor = Some(verified("ticket"));
+        sign_in.first_factor = Some(verified(Strategy::Ticket));
         return finish(state, browser, sign_in, &token.user_id).await;
     }
     if let Some(identifier) = input.identifier.map(|i| i.trim().to_owned()).filter(|i| !i.is_empty()) {
@@ -114,14 +140,17 @@ pub async fn create(state: &AppState, browser: &mut Browser, input: CreateSignIn
         });
         sign_in.user_id = user.map(|u| u.id);
         sign_in.identifier = Some(identifier);
-        sign_in.status = "needs_first_factor".into();
+        sign_in.status = SignInStatus::NeedsFirstFactor;
     }
-    save(state, browser, &sign_in).await?;
     match input.password {
-        Some(password) if sign_in.status == "needs_first_factor" => {
+        // Saved once, by the attempt, instead of once here and again there.
+        Some(password) if sign_in.status == SignInStatus::NeedsFirstFactor => {
             attempt_password(state, browser, sign_in, &password).await
         }
-        _ => Ok(sign_in),
+        _ => {
+            save(state, browser, &sign_in).await?;
+            Ok(sign_in)
+        }
     }
 }
 
@@ -129,7 +158,11 @@ pub async fn create(state: &AppState, browser: &mut Browser, input: CreateSignIn
 pub async fn load(state: &AppState, browser: &Browser, id: &str) -> ApiResult<SignIn> {
     let client_id = browser.client.as_ref().map(|c| c.id.as_str());
     match state.store.get_attempt(id).await? {
-        Some(a) if a.kind == "sign_in" && Some(a.client_id.as_str()) == client_id && a.expire_at > state.now() => {
+        Some(a)
+            if a.kind == AttemptKind::SignIn
+                && Some(a.client_id.as_str()) == client_id
+                && a.expire_at > state.now() =>
+        {
             serde_json::from_value(a.data).map_err(|e| ApiError::Internal(e.into()))
         }
         _ => Err(ApiError::NotFound("sign in attempt")),
@@ -150,8 +183,8 @@ pub async fn prepare_email_code(state: &AppState, browser: &mut Browser, id: &st
         codes::issue(state, &sign_in.id, &to, "sign in").await?;
     }
     sign_in.first_factor = Some(Verification {
-        status: "unverified".into(),
-        strategy: "email_code".into(),
+        status: VerificationStatus::Unverified,
+        strategy: Strategy::EmailCode,
         attempts: 0,
         expire_at: Some(state.now() + codes::CODE_LIFETIME_MS),
     });
@@ -164,16 +197,18 @@ pub async fn attempt(
     state: &AppState,
     browser: &mut Browser,
     id: &str,
-    strategy: &str,
+    strategy: Option<Strategy>,
     secret: Option<String>,
 ) -> ApiResult<SignIn> {
     let sign_in = load(state, browser, id).await?;
     needs_first_factor(&sign_in)?;
     match (strategy, secret) {
-        ("password", Some(password)) => attempt_password(state, browser, sign_in, &password).await,
-        ("email_code", Some(code)) => attempt_code(state, browser, sign_in, &code).await,
-        ("password", None) => Err(ApiError::invalid("form_param_missing", "password", "Enter your password.")),
-        ("email_code", None) => Err(ApiError::invalid("form_param_missing", "code", "Enter the code.")),
+        (Some(Strategy::Password), Some(password)) => attempt_password(state, browser, sign_in, &password).await,
+        (Some(Strategy::EmailCode), Some(code)) => attempt_code(state, browser, sign_in, &code).await,
+        (Some(Strategy::Password), None) => {
+            Err(ApiError::invalid("form_param_missing", "password", "Enter your password."))
+        }
+        (Some(Strategy::EmailCode), None) => Err(ApiError::invalid("form_param_missing", "code", "Enter the code.")),
         _ => Err(ApiError::format("strategy", "strategy must be password or email_code.")),
     }
 }
@@ -190,18 +225,20 @@ async fn attempt_password(
     let right = state.passwords.verify(password, user.as_ref().and_then(|u| u.password_hash.as_deref())).await?;
     match user {
         Some(u) if right && !u.banned => {
-            sign_in.first_factor = Some(verified("password"));
+            sign_in.first_factor = Some(verified(Strategy::Password));
             finish(state, browser, sign_in, &u.id).await
         }
         user => {
             if let Some(u) = user {
                 account::record_failure(state, &u.id).await?;
             }
-            let mut factor = sign_in.first_factor.take().unwrap_or_default();
-            factor.strategy = "password".into();
-            factor.status = "failed".into();
-            factor.attempts += 1;
-            sign_in.first_factor = Some(factor);
+            let attempts = sign_in.first_factor.take().map_or(0, |f| f.attempts) + 1;
+            sign_in.first_factor = Some(Verification {
+                status: VerificationStatus::Failed,
+                strategy: Strategy::Password,
+                attempts,
+                expire_at: None,
+            });
             save(state, browser, &sign_in).await?;
             Err(ApiError::invalid("form_password_incorrect", "password", "Password is incorrect. Try again."))
         }
@@ -214,7 +251,7 @@ async fn attempt_code(state: &AppState, browser: &mut Browser, mut sign_in: Sign
     let check = if user.is_some() { codes::check(state, &sign_in.id, code).await? } else { CodeCheck::Incorrect };
     match (check, user) {
         (CodeCheck::Accepted, Some(u)) if !u.banned => {
-            sign_in.first_factor = Some(verified("email_code"));
+            sign_in.first_factor = Some(verified(Strategy::EmailCode));
             finish(state, browser, sign_in, &u.id).await
         }
         (check, user) => {
@@ -239,21 +276,23 @@ pub fn code_error(check: CodeCheck) -> ApiError {
     }
 }
 
+/// Signs in: a new session, the attempt complete, in one transaction.
 async fn finish(state: &AppState, browser: &mut Browser, mut sign_in: SignIn, user_id: &str) -> ApiResult<SignIn> {
-    let session = account::start_session(state, browser, user_id).await?;
-    sign_in.status = "complete".into();
-    sign_in.created_session_id = Some(session.id);
-    save(state, browser, &sign_in).await?;
+    let session = account::new_session(state, browser, user_id).await?;
+    sign_in.status = SignInStatus::Complete;
+    sign_in.created_session_id = Some(session.id.clone());
+    let key = (&*sign_in.id, sign_in.created_at, sign_in.abandon_at);
+    browser.complete_attempt(state, AttemptKind::SignIn, key, &sign_in, &session, None).await?;
     Ok(sign_in)
 }
 
 async fn save(state: &AppState, browser: &mut Browser, sign_in: &SignIn) -> ApiResult<()> {
     let key = (&*sign_in.id, sign_in.created_at, sign_in.abandon_at);
-    super::save_attempt(state, browser, "sign_in", key, sign_in).await
+    browser.save_attempt(state, AttemptKind::SignIn, key, sign_in).await
 }
 
 /// The account the attempt's identifier names, if any.
-async fn account_of(state: &AppState, sign_in: &SignIn) -> ApiResult<Option<crate::store::UserRecord>> {
+async fn account_of(state: &AppState, sign_in: &SignIn) -> ApiResult<Option<UserRecord>> {
     match &sign_in.user_id {
         Some(id) => Ok(state.store.get_user(id).await?),
         None => Ok(None),
@@ -261,19 +300,19 @@ async fn account_of(state: &AppState, sign_in: &SignIn) -> ApiResult<Option<crat
 }
 
 fn needs_first_factor(sign_in: &SignIn) -> ApiResult<()> {
-    if sign_in.status == "needs_first_factor" {
+    if sign_in.status == SignInStatus::NeedsFirstFactor {
         Ok(())
     } else {
         Err(ApiError::invalid(
             "sign_in_status_invalid",
             "status",
-            format!("This sign-in is {}; start a new one.", sign_in.status.replace('_', " ")),
+            format!("This sign-in is {}; start a new one.", sign_in.status.as_str().replace('_', " ")),
         ))
     }
 }
 
-fn verified(strategy: &str) -> Verification {
-    Verification { status: "verified".into(), strategy: strategy.into(), attempts: 1, expire_at: None }
+fn verified(strategy: Strategy) -> Verification {
+    Verification { status: VerificationStatus::Verified, strategy, attempts: 1, expire_at: None }
 }
 
 /// A stable, unguessable email id for an identifier with no account, so repeated sign-ins for

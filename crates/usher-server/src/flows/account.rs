@@ -8,7 +8,7 @@ use crate::{
     error::{ApiError, ApiResult},
     ids,
     state::AppState,
-    store::{Page, SessionRecord, UserFilter, UserOrder, UserQuery, UserRecord},
+    store::{Page, SessionRecord, SessionStatus, UserFilter, UserOrder, UserQuery, UserRecord},
 };
 
 /// The user an identifier (an email address or a username) names.
@@ -46,62 +46,34 @@ pub fn ensure_unlocked(state: &AppState, user: Option<&UserRecord>) -> ApiResult
 /// Counts a failed password or code; the configured number of consecutive failures locks the
 /// account for the configured time (or until an admin unlocks it).
 pub async fn record_failure(state: &AppState, user_id: &str) -> ApiResult<()> {
-    let now = state.now();
-    let threshold = state.config.lockout_attempts;
-    let until = state.config.lockout_duration.map_or(i64::MAX, |d| now + d.as_millis() as i64);
-    state
-        .store
-        .update_user(user_id, &|u| {
-            u.failed_attempts += 1;
-            if u.failed_attempts >= threshold {
-                u.locked_until = Some(until);
-                u.failed_attempts = 0;
-            }
-            true
-        })
-        .await?;
+    let until = state.config.lockout_duration.map_or(i64::MAX, |d| state.now() + d.as_millis() as i64);
+    state.store.record_failed_attempt(user_id, state.config.lockout_attempts, until).await?;
     Ok(())
 }
 
-/// Starts a session for `user` on the browser's client, ending the session it had (one
-/// session per browser), and rotates the client cookie.
-pub async fn start_session(state: &AppState, browser: &mut Browser, user_id: &str) -> ApiResult<SessionRecord> {
+/// A new session for `user_id` on the browser's client (created if it has none), not yet
+/// saved: [`Browser::complete_attempt`] writes it with the rest of the attempt.
+pub async fn new_session(state: &AppState, browser: &mut Browser, user_id: &str) -> ApiResult<SessionRecord> {
     let now = state.now();
-    if let Some(previous) = browser.session(state).await? {
-        state.store.end_session(&previous.id, "ended", now).await?;
-    }
     let client = browser.client_mut(state).await?;
-    let session = SessionRecord {
+    Ok(SessionRecord {
         id: ids::new_id("sess"),
         user_id: user_id.to_owned(),
         client_id: client.id.clone(),
-        status: "active".into(),
+        status: SessionStatus::Active,
+        actor: None,
+        last_active_organization_id: None,
         last_active_at: now,
         expire_at: now + state.config.session_max_lifetime.as_millis() as i64,
         abandon_at: now + state.config.session_inactivity_timeout.as_millis() as i64,
         created_at: now,
         updated_at: now,
-        ..SessionRecord::default()
-    };
-    state.store.create_session(&session).await?;
-    client.last_active_session_id = Some(session.id.clone());
-    browser.rotate(state);
-    browser.save(state).await?;
-    state
-        .store
-        .update_user(user_id, &|u| {
-            u.last_sign_in_at = Some(now);
-            u.last_active_at = Some(now);
-            u.failed_attempts = 0;
-            true
-        })
-        .await?;
-    Ok(session)
+    })
 }
 
 /// Ends one session of the browser (`ended`), or every live one with `None`.
 pub async fn sign_out(state: &AppState, browser: &mut Browser, session_id: Option<&str>) -> ApiResult<()> {
-    end_sessions(state, browser, session_id, "ended").await
+    end_sessions(state, browser, session_id, SessionStatus::Ended).await
 }
 
 /// Ends sessions of the browser with `status` (`ended` for sign-out, `removed` for Clerk's
@@ -110,7 +82,7 @@ pub async fn end_sessions(
     state: &AppState,
     browser: &mut Browser,
     session_id: Option<&str>,
-    status: &str,
+    status: SessionStatus,
 ) -> ApiResult<()> {
     let now = state.now();
     let Some(client) = browser.client.as_mut() else { return Ok(()) };
@@ -119,15 +91,7 @@ pub async fn end_sessions(
             state.store.end_session(id, status, now).await?;
         }
         None => {
-            let filter = crate::store::SessionFilter {
-                client_id: Some(client.id.clone()),
-                status: Some("active".into()),
-                ..Default::default()
-            };
-            let (sessions, _) = state.store.list_sessions(&filter, Page { limit: 100, offset: 0 }).await?;
-            for s in sessions {
-                state.store.end_session(&s.id, status, now).await?;
-            }
+            state.store.end_client_sessions(&client.id, status, now).await?;
         }
     }
     if session_id.is_none() || client.last_active_session_id.as_deref() == session_id {

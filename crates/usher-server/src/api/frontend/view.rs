@@ -3,18 +3,29 @@
 
 use serde_json::{Value, json};
 
-use super::{Browser, sign_in::SignIn, sign_up::SignUp};
 use crate::{
     error::ApiResult,
+    flows::{Browser, sign_in::SignIn, sign_up::SignUp},
     state::AppState,
-    store::{Page, SessionFilter, SessionRecord, UserRecord},
+    store::{Page, SessionRecord, UserFilter, UserOrder, UserQuery, UserRecord},
     tokens::mint,
     wire,
 };
 
+/// What a handler already holds when it answers, so building the client does not read it again.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Known<'a> {
+    /// The sign-in the handler just saved.
+    pub sign_in: Option<&'a SignIn>,
+    /// The sign-up the handler just saved.
+    pub sign_up: Option<&'a SignUp>,
+    /// A user the handler loaded (the signed-in one).
+    pub user: Option<&'a UserRecord>,
+}
+
 /// A user as the browser sees it: the Backend API shape without private metadata.
 pub fn user(state: &AppState, u: &UserRecord) -> Value {
-    let mut value = serde_json::to_value(wire::user(u, state.now())).unwrap_or(Value::Null);
+    let mut value = serde_json::to_value(wire::user(u, state.user_context())).unwrap_or(Value::Null);
     if let Some(map) = value.as_object_mut() {
         map.remove("private_metadata");
     }
@@ -116,32 +127,34 @@ pub fn sign_up(s: &SignUp) -> Value {
 }
 
 /// The browser's client (or `null`), and the token of its active session for `__session`.
-pub async fn client(state: &AppState, browser: &Browser) -> ApiResult<(Value, Option<String>)> {
+pub async fn client(state: &AppState, browser: &Browser, known: Known<'_>) -> ApiResult<(Value, Option<String>)> {
     let Some(client) = &browser.client else { return Ok((Value::Null, None)) };
     let now = state.now();
     let lifetime = state.config.session_token_lifetime.as_secs() as i64;
-    let filter =
-        SessionFilter { client_id: Some(client.id.clone()), status: Some("active".into()), ..Default::default() };
-    let (records, _) = state.store.list_sessions(&filter, Page { limit: 20, offset: 0 }).await?;
+    let records: Vec<SessionRecord> =
+        state.store.client_sessions(&client.id).await?.into_iter().filter(|s| s.is_live(now)).collect();
+    let users = session_users(state, &records, known.user).await?;
     let mut sessions = Vec::new();
     let mut active_token = None;
     let mut active_id = None;
-    for s in records.into_iter().filter(|s| s.is_live(now)) {
-        let Some(u) = state.store.get_user(&s.user_id).await? else { continue };
-        let jwt = mint::mint_session_token(state, &s, lifetime, browser.origin.as_deref()).await?;
+    for s in &records {
+        let Some(u) = users.iter().find(|u| u.id == s.user_id) else { continue };
+        let jwt = mint::mint_session_token(state, s, lifetime, browser.origin.as_deref()).await?;
         if client.last_active_session_id.as_deref() == Some(s.id.as_str()) {
             active_token = Some(jwt.clone());
             active_id = Some(s.id.clone());
         }
-        sessions.push(session(state, &s, &u, &jwt));
+        sessions.push(session(state, s, u, &jwt));
     }
-    let sign_in = match &client.sign_in_id {
-        Some(id) => super::sign_in::load(state, browser, id).await.ok().map(|s| sign_in(&s)),
-        None => None,
+    let sign_in = match (&client.sign_in_id, known.sign_in) {
+        (Some(id), Some(attempt)) if *id == attempt.id => Some(sign_in(attempt)),
+        (Some(id), _) => crate::flows::sign_in::load(state, browser, id).await.ok().map(|s| sign_in(&s)),
+        (None, _) => None,
     };
-    let sign_up = match &client.sign_up_id {
-        Some(id) => super::sign_up::load(state, browser, id).await.ok().map(|s| sign_up(&s)),
-        None => None,
+    let sign_up = match (&client.sign_up_id, known.sign_up) {
+        (Some(id), Some(attempt)) if *id == attempt.id => Some(sign_up(attempt)),
+        (Some(id), _) => crate::flows::sign_up::load(state, browser, id).await.ok().map(|s| sign_up(&s)),
+        (None, _) => None,
     };
     let value = json!({
         "object": "client",
@@ -156,4 +169,24 @@ pub async fn client(state: &AppState, browser: &Browser) -> ApiResult<(Value, Op
         "updated_at": client.updated_at,
     });
     Ok((value, active_token))
+}
+
+/// The users of `sessions`: the one the handler holds, and the others read in one query.
+async fn session_users(
+    state: &AppState,
+    sessions: &[SessionRecord],
+    known: Option<&UserRecord>,
+) -> ApiResult<Vec<UserRecord>> {
+    let mut users: Vec<UserRecord> = known.into_iter().cloned().collect();
+    let mut missing: Vec<String> =
+        sessions.iter().map(|s| s.user_id.clone()).filter(|id| !users.iter().any(|u| &u.id == id)).collect();
+    missing.dedup();
+    if !missing.is_empty() {
+        let limit = missing.len() as i64;
+        let filter = UserFilter { user_id: missing, ..UserFilter::default() };
+        let query =
+            UserQuery { filter, order_by: UserOrder::CreatedAt, descending: false, page: Page { limit, offset: 0 } };
+        users.extend(state.store.list_users(&query).await?);
+    }
+    Ok(users)
 }

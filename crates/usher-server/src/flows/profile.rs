@@ -8,12 +8,14 @@ use super::{
     codes::{self, CodeCheck},
     sign_in::code_error,
 };
+use usher_types::Strategy;
+
 use crate::{
-    api::validate,
     error::{ApiError, ApiResult},
     ids,
     state::AppState,
-    store::{IdentifierRecord, Page, SessionFilter, SessionRecord, UserRecord},
+    store::{IdentifierRecord, Page, SessionFilter, SessionRecord, SessionStatus, UserRecord},
+    validate,
 };
 
 /// What `PATCH /v1/me` takes; absent fields stay as they are, empty names are removed.
@@ -28,7 +30,7 @@ pub struct ProfileChanges {
     /// One of the user's verified email addresses.
     pub primary_email_address_id: Option<String>,
     /// Replaces the unsafe metadata.
-    #[serde(default, deserialize_with = "crate::api::extract::json_object_or_text")]
+    #[serde(default, deserialize_with = "crate::validate::json_object_or_text")]
     pub unsafe_metadata: Option<Map<String, Value>>,
 }
 
@@ -46,7 +48,7 @@ pub async fn update(state: &AppState, user: &UserRecord, changes: ProfileChanges
     let now = state.now();
     let updated = state
         .store
-        .update_user(&user.id, &|u| {
+        .update_user(&user.id, &mut |u| {
             if let Some(n) = &first {
                 u.first_name = n.clone().filter(|n| !n.is_empty());
             }
@@ -63,7 +65,7 @@ pub async fn update(state: &AppState, user: &UserRecord, changes: ProfileChanges
                 u.primary_email_address_id = Some(id.clone());
             }
             u.updated_at = now;
-            true
+            Ok(())
         })
         .await?;
     updated.ok_or(ApiError::SignedOut)
@@ -102,17 +104,17 @@ pub async fn change_password(
     let now = state.now();
     let updated = state
         .store
-        .update_user(&user.id, &|u| {
+        .update_user(&user.id, &mut |u| {
             u.password_hash = Some(hash.clone());
             u.password_updated_at = Some(now);
             u.updated_at = now;
-            true
+            Ok(())
         })
         .await?
         .ok_or(ApiError::SignedOut)?;
     if sign_out_others {
         for other in active_sessions(state, &user.id).await?.into_iter().filter(|s| s.id != session.id) {
-            state.store.end_session(&other.id, "revoked", now).await?;
+            state.store.end_session(&other.id, SessionStatus::Revoked, now).await?;
         }
     }
     Ok(updated)
@@ -121,7 +123,7 @@ pub async fn change_password(
 /// The user's live sessions, newest first.
 pub async fn active_sessions(state: &AppState, user_id: &str) -> ApiResult<Vec<SessionRecord>> {
     let filter =
-        SessionFilter { user_id: Some(user_id.to_owned()), status: Some("active".into()), ..Default::default() };
+        SessionFilter { user_id: Some(user_id.to_owned()), status: Some(SessionStatus::Active), ..Default::default() };
     let (sessions, _) = state.store.list_sessions(&filter, Page { limit: 100, offset: 0 }).await?;
     let now = state.now();
     Ok(sessions.into_iter().filter(|s| s.is_live(now)).collect())
@@ -130,7 +132,9 @@ pub async fn active_sessions(state: &AppState, user_id: &str) -> ApiResult<Vec<S
 /// Revokes one of the user's sessions (on any browser).
 pub async fn revoke_session(state: &AppState, user: &UserRecord, id: &str) -> ApiResult<SessionRecord> {
     match state.store.get_session(id).await? {
-        Some(s) if s.user_id == user.id => Ok(state.store.end_session(id, "revoked", state.now()).await?.unwrap_or(s)),
+        Some(s) if s.user_id == user.id => {
+            Ok(state.store.end_session(id, SessionStatus::Revoked, state.now()).await?.unwrap_or(s))
+        }
         _ => Err(ApiError::NotFound("session")),
     }
 }
@@ -146,7 +150,7 @@ pub async fn add_email(state: &AppState, user: &UserRecord, raw: &str) -> ApiRes
         id: ids::new_id("idn"),
         value: email,
         verified: false,
-        strategy: "email_code".into(),
+        strategy: Strategy::EmailCode,
         created_at: now,
         updated_at: now,
     };

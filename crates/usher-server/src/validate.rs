@@ -156,6 +156,40 @@ pub fn merge(target: &mut Map<String, Value>, patch: Map<String, Value>) {
     }
 }
 
+/// Deserializes an optional JSON object given as an object (JSON bodies) or as its JSON text
+/// (form bodies, where every value is a string).
+pub fn json_object_or_text<'de, D>(de: D) -> Result<Option<serde_json::Map<String, serde_json::Value>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::{Deserialize as _, de::Error as _};
+    match Option::<serde_json::Value>::deserialize(de)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Object(map)) => Ok(Some(map)),
+        Some(serde_json::Value::String(text)) if text.trim().is_empty() => Ok(None),
+        Some(serde_json::Value::String(text)) => match serde_json::from_str(&text) {
+            Ok(serde_json::Value::Object(map)) => Ok(Some(map)),
+            _ => Err(D::Error::custom("expected a JSON object")),
+        },
+        Some(_) => Err(D::Error::custom("expected a JSON object")),
+    }
+}
+
+/// Deserializes a boolean given as `true`/`false` or as the text `"true"`/`"false"` (forms).
+pub fn bool_or_text<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<bool>, D::Error> {
+    use serde::{Deserialize as _, de::Error as _};
+    match Option::<serde_json::Value>::deserialize(de)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Bool(b)) => Ok(Some(b)),
+        Some(serde_json::Value::String(s)) => match s.as_str() {
+            "true" | "on" | "1" => Ok(Some(true)),
+            "false" | "off" | "0" | "" => Ok(Some(false)),
+            _ => Err(D::Error::custom("expected true or false")),
+        },
+        Some(_) => Err(D::Error::custom("expected true or false")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,76 @@
+//! The browser's cookies: `__client` read into a [`Browser`], and the `Set-Cookie`s written back.
+
+use axum::{
+    extract::FromRequestParts,
+    http::{HeaderMap, HeaderValue, header, request::Parts},
+    response::Response,
+};
+
+use crate::{
+    error::{ApiError, ApiResult},
+    flows::Browser,
+    state::AppState,
+};
+
+/// The cookie holding `<client id>.<secret>`.
+pub const CLIENT_COOKIE: &str = "__client";
+/// The cookie holding the current session token, readable by scripts and sent to apps.
+pub const SESSION_COOKIE: &str = "__session";
+/// The cookie telling apps when the client last changed (`0` when signed out).
+pub const CLIENT_UAT_COOKIE: &str = "__client_uat";
+
+/// Handlers take the browser as an extractor: the `__client` cookie and the `Origin`.
+impl FromRequestParts<AppState> for Browser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let origin = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Browser::load(state, cookie(&parts.headers, CLIENT_COOKIE), origin).await
+    }
+}
+
+/// The value of cookie `name` in the request.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Adds the browser's cookies to a response — the client cookie when it changed, and
+/// `__client_uat`/`__session` reflecting `session_token` (the live session's token, if any) —
+/// and marks it uncacheable, as every answer about a browser is.
+pub fn set_cookies(state: &AppState, browser: &Browser, session_token: Option<&str>, res: &mut Response) {
+    for cookie in cookies(state, browser, session_token) {
+        res.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+fn cookies(state: &AppState, browser: &Browser, session_token: Option<&str>) -> Vec<HeaderValue> {
+    let Some(client) = &browser.client else { return Vec::new() };
+    let secure = if state.issuer.starts_with("https://") { "; Secure" } else { "" };
+    let mut out: Vec<String> = Vec::new();
+    if let Some(secret) = browser.new_secret() {
+        let max_age = ((client.expire_at - state.now()) / 1000).max(0);
+        out.push(format!(
+            "{CLIENT_COOKIE}={}.{secret}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}",
+            client.id
+        ));
+    }
+    let uat = if session_token.is_some() { client.updated_at / 1000 } else { 0 };
+    // Strict, as clerk-js sets it: it only tells same-site pages whether to expect a session.
+    out.push(format!("{CLIENT_UAT_COOKIE}={uat}; Path=/; Max-Age=31536000; SameSite=Strict{secure}"));
+    match session_token {
+        Some(jwt) => {
+            let max_age = state.config.session_token_lifetime.as_secs();
+            out.push(format!("{SESSION_COOKIE}={jwt}; Path=/; Max-Age={max_age}; SameSite=Lax{secure}"));
+        }
+        None => out.push(format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; SameSite=Lax{secure}")),
+    }
+    out.into_iter().filter_map(|c| HeaderValue::from_str(&c).ok()).collect()
+}

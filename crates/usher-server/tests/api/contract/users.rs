@@ -1,0 +1,196 @@
+use std::sync::Arc;
+
+use serde_json::json;
+use usher_server::store::*;
+use usher_types::Strategy;
+
+use super::{contract, session, user};
+
+fn all(order_by: UserOrder, descending: bool, filter: UserFilter) -> UserQuery {
+    UserQuery { filter, order_by, descending, page: Page { limit: 100, offset: 0 } }
+}
+
+fn ids(users: &[UserRecord]) -> Vec<&str> {
+    users.iter().map(|u| u.id.as_str()).collect()
+}
+
+async fn a_created_user_reads_back_whole(store: Arc<dyn Store>) {
+    let mut u = user("user_a", "Ada@Example.com", 1000);
+    u.phones.push(IdentifierRecord {
+        id: "idn_p".into(),
+        value: "+15555550100".into(),
+        verified: false,
+        strategy: Strategy::PhoneCode,
+        created_at: 1000,
+        updated_at: 1000,
+    });
+    u.private_metadata = json!({"nested": {"deep": [1, 2]}}).as_object().cloned().unwrap();
+    u.password_hash = Some("$argon2id$v=19$m=19456,t=2,p=1$x$y".into());
+    u.locked_until = Some(i64::MAX);
+    store.create_user(&u).await.unwrap();
+    assert_eq!(store.get_user("user_a").await.unwrap(), Some(u));
+    assert_eq!(store.get_user("user_missing").await.unwrap(), None);
+}
+
+async fn identifiers_are_unique_and_a_refused_user_leaves_nothing(store: Arc<dyn Store>) {
+    store.create_user(&user("user_a", "ada@example.com", 1)).await.unwrap();
+    let dup_email = user("user_b", "ADA@EXAMPLE.COM", 2);
+    assert!(matches!(store.create_user(&dup_email).await, Err(StoreError::Conflict(UniqueField::EmailAddress))));
+    assert_eq!(store.get_user("user_b").await.unwrap(), None, "no half-written user");
+    let mut dup_name = user("user_c", "c@example.com", 3);
+    dup_name.username = Some("NAME_USER_A".into());
+    assert!(matches!(store.create_user(&dup_name).await, Err(StoreError::Conflict(UniqueField::Username))));
+    let mut dup_external = user("user_d", "d@example.com", 4);
+    dup_external.external_id = Some("ext".into());
+    store.create_user(&dup_external).await.unwrap();
+    let mut again = user("user_e", "e@example.com", 5);
+    again.external_id = Some("ext".into());
+    assert!(matches!(store.create_user(&again).await, Err(StoreError::Conflict(UniqueField::ExternalId))));
+    // The refused users' email addresses were rolled back with them, so they are free again.
+    store.create_user(&user("user_f", "e@example.com", 6)).await.unwrap();
+    assert_eq!(store.count_users(&UserFilter::default()).await.unwrap(), 3);
+}
+
+async fn lists_filter_order_and_page(store: Arc<dyn Store>) {
+    for (i, (name, email)) in
+        [("zed", "zed@x.io"), ("amy", "amy@y.io"), ("bob", "bob@x.io"), ("cat", "cat@z.io")].iter().enumerate()
+    {
+        let mut u = user(&format!("user_{name}"), email, 100 + i as i64);
+        u.first_name = Some((*name).to_uppercase());
+        store.create_user(&u).await.unwrap();
+    }
+    let newest = store.list_users(&all(UserOrder::CreatedAt, true, UserFilter::default())).await.unwrap();
+    assert_eq!(ids(&newest), ["user_cat", "user_bob", "user_amy", "user_zed"]);
+    let by_name = store.list_users(&all(UserOrder::FirstName, false, UserFilter::default())).await.unwrap();
+    assert_eq!(ids(&by_name), ["user_amy", "user_bob", "user_cat", "user_zed"]);
+    let mut q = all(UserOrder::CreatedAt, false, UserFilter::default());
+    q.page = Page { limit: 2, offset: 1 };
+    assert_eq!(ids(&store.list_users(&q).await.unwrap()), ["user_amy", "user_bob"]);
+
+    let filters = [
+        (
+            UserFilter { email_address: vec!["AMY@y.io".into(), "bob@x.io".into()], ..Default::default() },
+            vec!["user_amy", "user_bob"],
+        ),
+        (UserFilter { username: vec!["Name_User_Zed".into()], ..Default::default() }, vec!["user_zed"]),
+        (UserFilter { query: Some("x.io".into()), ..Default::default() }, vec!["user_bob", "user_zed"]),
+        (UserFilter { query: Some("%".into()), ..Default::default() }, vec![]),
+        (
+            UserFilter {
+                user_id: vec!["user_cat".into(), "user_amy".into()],
+                exclude_user_id: vec!["user_amy".into()],
+                ..Default::default()
+            },
+            vec!["user_cat"],
+        ),
+        (
+            UserFilter { created_at_after: Some(101), created_at_before: Some(103), ..Default::default() },
+            vec!["user_bob"],
+        ),
+    ];
+    for (filter, expected) in filters {
+        let found = store.list_users(&all(UserOrder::Username, false, filter.clone())).await.unwrap();
+        assert_eq!(ids(&found), expected, "{filter:?}");
+        assert_eq!(store.count_users(&filter).await.unwrap(), expected.len() as i64, "{filter:?}");
+    }
+}
+
+async fn concurrent_edits_are_not_lost(store: Arc<dyn Store>) {
+    store.create_user(&user("user_a", "a@example.com", 1)).await.unwrap();
+    let edits = (0..16).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .update_user("user_a", &mut move |u: &mut UserRecord| {
+                    u.public_metadata.insert(format!("k{i}"), json!(i));
+                    Ok(())
+                })
+                .await
+        })
+    });
+    for edit in edits {
+        edit.await.unwrap().unwrap().unwrap();
+    }
+    let u = store.get_user("user_a").await.unwrap().unwrap();
+    assert_eq!(u.public_metadata.len(), 17, "{:?}", u.public_metadata);
+    assert_eq!(u.version, 16);
+    // A refusing edit writes nothing and hands its reason back.
+    let abandoned = store
+        .update_user("user_a", &mut |u: &mut UserRecord| {
+            u.first_name = None;
+            Err(usher_types::ClerkError::new("too_big", "Too big", "Too big"))
+        })
+        .await;
+    assert!(matches!(abandoned, Err(StoreError::Refused(e)) if e.code == "too_big"));
+    assert_eq!(store.get_user("user_a").await.unwrap().unwrap().first_name.as_deref(), Some("Ada"));
+    assert_eq!(store.update_user("user_missing", &mut |_: &mut UserRecord| Ok(())).await.unwrap(), None);
+}
+
+async fn deleting_a_user_deletes_what_it_owns(store: Arc<dyn Store>) {
+    store.create_user(&user("user_a", "a@example.com", 1)).await.unwrap();
+    store.create_session(&session("sess_1", "user_a", 1)).await.unwrap();
+    let deleted = store.delete_user("user_a").await.unwrap().unwrap();
+    assert_eq!(deleted.id, "user_a");
+    assert_eq!(store.get_session("sess_1").await.unwrap(), None);
+    assert_eq!(store.delete_user("user_a").await.unwrap(), None);
+    // The email address is free again.
+    store.create_user(&user("user_b", "a@example.com", 2)).await.unwrap();
+}
+
+async fn users_add_verify_and_remove_email_addresses(store: Arc<dyn Store>) {
+    store.create_user(&user("user_a", "a@example.com", 1)).await.unwrap();
+    store.create_user(&user("user_b", "b@example.com", 1)).await.unwrap();
+    let extra = IdentifierRecord {
+        id: "idn_x".into(),
+        value: "Extra@Example.com".into(),
+        verified: false,
+        strategy: Strategy::EmailCode,
+        created_at: 2,
+        updated_at: 2,
+    };
+    store.add_email_address("user_a", &extra).await.unwrap();
+    let taken = IdentifierRecord { id: "idn_y".into(), value: "extra@example.COM".into(), ..extra.clone() };
+    assert!(matches!(
+        store.add_email_address("user_b", &taken).await,
+        Err(StoreError::Conflict(UniqueField::EmailAddress))
+    ));
+    assert!(!store.verify_email_address("user_b", "idn_x", 3).await.unwrap(), "only the owner's");
+    assert!(store.verify_email_address("user_a", "idn_x", 3).await.unwrap());
+    let a = store.get_user("user_a").await.unwrap().unwrap();
+    assert!(a.emails.iter().any(|e| e.id == "idn_x" && e.verified));
+    assert!(!store.delete_email_address("user_b", "idn_x").await.unwrap());
+    assert!(store.delete_email_address("user_a", "idn_x").await.unwrap());
+    assert_eq!(store.get_user("user_a").await.unwrap().unwrap().emails.len(), 1);
+}
+
+async fn failed_attempts_count_and_lock_at_the_threshold(store: Arc<dyn Store>) {
+    store.create_user(&user("user_a", "a@example.com", 1)).await.unwrap();
+    for _ in 0..2 {
+        store.record_failed_attempt("user_a", 3, 500).await.unwrap();
+    }
+    let u = store.get_user("user_a").await.unwrap().unwrap();
+    assert_eq!((u.failed_attempts, u.locked_until, u.version), (2, None, 2));
+    store.record_failed_attempt("user_a", 3, 500).await.unwrap();
+    let u = store.get_user("user_a").await.unwrap().unwrap();
+    assert_eq!((u.failed_attempts, u.locked_until), (0, Some(500)), "the third failure locks and restarts the count");
+    // Concurrent failures are all counted.
+    let failures = (0..10).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.record_failed_attempt("user_a", 100, 900).await })
+    });
+    for f in failures {
+        f.await.unwrap().unwrap();
+    }
+    assert_eq!(store.get_user("user_a").await.unwrap().unwrap().failed_attempts, 10);
+    store.record_failed_attempt("user_missing", 3, 500).await.unwrap();
+}
+
+contract!(
+    a_created_user_reads_back_whole,
+    identifiers_are_unique_and_a_refused_user_leaves_nothing,
+    lists_filter_order_and_page,
+    concurrent_edits_are_not_lost,
+    deleting_a_user_deletes_what_it_owns,
+    users_add_verify_and_remove_email_addresses,
+    failed_attempts_count_and_lock_at_the_threshold,
+);
