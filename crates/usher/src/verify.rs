@@ -24,10 +24,11 @@ use aws_lc_rs::{
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use usher_types::Jwks;
+use usher_types::{
+    Jwks,
+    token::{CATEGORY_SESSION, SessionTokenClaims, SessionTokenStatus},
+};
 
-/// The header category of session tokens; absent is accepted too.
-const SESSION_CATEGORY: &str = "cl_B7d4PD111AAA";
 /// Tokens longer than this are refused before any decoding.
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// How many verified tokens are remembered.
@@ -44,13 +45,14 @@ const JWKS_TTL: Duration = Duration::from_secs(3600);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
-    /// Not a compact JWS, or its parts do not decode.
+    /// Not a compact JWS, its parts do not decode, or a claim that is checked (`sub`, `sid`,
+    /// `exp`, `nbf`, `iat`, `azp`, `iss`, `sts`) has the wrong type.
     #[error("malformed token")]
     Malformed,
     /// The header names an algorithm other than RS256.
     #[error("algorithm not allowed")]
     Algorithm,
-    /// Not a session token (a template or machine token, or a foreign `typ`).
+    /// Not a session token (another `cat`, a foreign `typ`, or no `sid`: a template token).
     #[error("not a session token")]
     NotSessionToken,
     /// No known key has this `kid`.
@@ -59,7 +61,7 @@ pub enum VerifyError {
     /// The signature does not verify.
     #[error("invalid signature")]
     Signature,
-    /// A required claim is missing or has the wrong type.
+    /// A required claim is missing (`sub`, `exp`, `nbf`, `iat`; `iss` when the issuer is checked).
     #[error("missing or invalid claim {0}")]
     Claim(&'static str),
     /// `exp` has passed.
@@ -109,18 +111,6 @@ struct Header {
     kid: Option<String>,
     typ: Option<String>,
     cat: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Required {
-    sub: Option<String>,
-    sid: Option<String>,
-    exp: Option<i64>,
-    nbf: Option<i64>,
-    iat: Option<i64>,
-    azp: Option<String>,
-    sts: Option<String>,
-    iss: Option<String>,
 }
 
 /// Where keys come from.
@@ -286,7 +276,8 @@ impl Verifier {
             return Err(VerifyError::Algorithm);
         }
         if header.typ.as_deref().is_some_and(|t| t != "JWT")
-            || header.cat.as_deref().is_some_and(|c| c != SESSION_CATEGORY)
+            // A token without a category is accepted: Clerk's older tokens have none.
+            || header.cat.as_deref().is_some_and(|c| c != CATEGORY_SESSION)
         {
             return Err(VerifyError::NotSessionToken);
         }
@@ -296,11 +287,13 @@ impl Verifier {
         key.verify_sig(&token.as_bytes()[..signed_len], &signature).map_err(|_| VerifyError::Signature)?;
 
         let payload = decode(p)?;
-        let claims: Map<String, Value> = serde_json::from_slice(&payload).map_err(|_| VerifyError::Malformed)?;
-        let required: Required =
-            serde_json::from_value(Value::Object(claims.clone())).map_err(|_| VerifyError::Malformed)?;
-        let sub = required.sub.ok_or(VerifyError::Claim("sub"))?;
-        let sid = required.sid.ok_or(VerifyError::NotSessionToken)?;
+        let Ok(Value::Object(claims)) = serde_json::from_slice::<Value>(&payload) else {
+            return Err(VerifyError::Malformed);
+        };
+        // Read from the parsed payload, which is kept whole for `SessionClaims::claims`.
+        let required = SessionTokenClaims::deserialize(&claims).map_err(|_| VerifyError::Malformed)?;
+        let sub = required.sub.ok_or(VerifyError::Claim("sub"))?.into_owned();
+        let sid = required.sid.ok_or(VerifyError::NotSessionToken)?.into_owned();
         let exp = required.exp.ok_or(VerifyError::Claim("exp"))?;
         let nbf = required.nbf.ok_or(VerifyError::Claim("nbf"))?;
         let iat = required.iat.ok_or(VerifyError::Claim("iat"))?;
@@ -323,7 +316,7 @@ impl Verifier {
                 return Err(VerifyError::Issuer);
             }
         }
-        if required.sts.as_deref() == Some("pending") {
+        if required.sts == Some(SessionTokenStatus::Pending) {
             return Err(VerifyError::Pending);
         }
         let verified = Arc::new(SessionClaims { user_id: sub, session_id: sid, expires_at: exp, claims });
