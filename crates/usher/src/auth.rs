@@ -190,6 +190,11 @@ impl Auth {
     pub fn request_url(&self) -> &str {
         &self.request_url
     }
+
+    /// The SDK instance that authenticated the request.
+    pub(crate) fn usher(&self) -> &Usher {
+        &self.usher
+    }
 }
 
 /// The active organization, from v2 claims (`o`, `fea`) or v1 claims (`org_*`).

@@ -17,6 +17,8 @@ use usher_types::User;
 use crate::{Auth, Usher};
 
 /// Authenticates every request and attaches its [`Auth`]; never blocks a request by itself.
+/// Unless `config.ui.inject_script` is off, it also adds `usher.js` to HTML pages, as
+/// [`InjectLayer`](crate::InjectLayer) does.
 ///
 /// ```
 /// # fn f(usher: usher::Usher) {
@@ -74,39 +76,17 @@ where
             let token = session_token(request.headers());
             let url = request_url(request.headers(), request.uri());
             let auth = usher.authenticate(token.as_deref(), url).await;
-            let tags = usher.config().ui.inject_script.then(|| crate::ui::head_tags(usher.config(), &auth));
+            // The one switch for the page step; it needs the auth state after the handler has
+            // consumed the request, and builds its tags only if the response is a page.
+            let page_auth = usher.config().ui.inject_script.then(|| auth.clone());
             request.extensions_mut().insert(auth);
             let response = inner.call(request).await?;
-            Ok(match tags {
-                Some(tags) if is_plain_html(&response) => inject_into(response, &tags).await,
-                _ => response,
+            Ok(match page_auth {
+                Some(auth) => crate::inject::into_page(response, &auth).await,
+                None => response,
             })
         })
     }
-}
-
-/// Pages get the script: uncompressed `text/html` bodies.
-fn is_plain_html(response: &Response) -> bool {
-    let headers = response.headers();
-    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"))
-        && !headers.contains_key(header::CONTENT_ENCODING)
-}
-
-/// Pages larger than this are passed through untouched rather than buffered.
-const MAX_INJECTED_PAGE: usize = 8 * 1024 * 1024;
-
-async fn inject_into(response: Response, tags: &str) -> Response {
-    let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_INJECTED_PAGE).await else {
-        tracing::warn!("usher: an HTML page was too large to inject the script into");
-        return (StatusCode::INTERNAL_SERVER_ERROR, "page too large").into_response();
-    };
-    let Ok(html) = std::str::from_utf8(&bytes) else {
-        return Response::from_parts(parts, axum::body::Body::from(bytes));
-    };
-    let page = crate::ui::inject(html, tags);
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, axum::body::Body::from(page))
 }
 
 /// The token from `Authorization: Bearer …` (or a bare token), else the `__session` cookie.

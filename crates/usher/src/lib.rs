@@ -61,6 +61,8 @@ pub mod verify;
 mod auth;
 #[cfg(feature = "axum")]
 mod axum;
+#[cfg(feature = "axum")]
+mod inject;
 mod instance;
 
 pub use auth::{Auth, Check};
@@ -68,6 +70,8 @@ pub use auth::{Auth, Check};
 pub use axum::{CurrentUser, RequireAuth, UsherLayer, UsherService};
 pub use client::{BackendClient, ClientError};
 pub use config::{ConfigError, UsherConfig};
+#[cfg(feature = "axum")]
+pub use inject::{InjectLayer, InjectService};
 pub use instance::Usher;
 pub use ui::UiOptions;
 pub use usher_types as types;
