@@ -27,7 +27,7 @@ use crate::{Auth, Usher};
 ///     .layer(usher.layer()); // or usher::UsherLayer::new(usher)
 /// # }
 /// ```
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct UsherLayer {
     usher: Usher,
 }
@@ -48,7 +48,7 @@ impl<S> Layer<S> for UsherLayer {
 }
 
 /// The service made by [`UsherLayer`].
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct UsherService<S> {
     inner: S,
     usher: Usher,
@@ -150,6 +150,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
 /// }
 /// # let _: axum::routing::MethodRouter = axum::routing::get(dashboard);
 /// ```
+#[derive(Debug)]
 pub struct RequireAuth(pub Auth);
 
 impl<S: Send + Sync> FromRequestParts<S> for RequireAuth {
@@ -176,6 +177,14 @@ impl<S: Send + Sync> FromRequestParts<S> for RequireAuth {
 /// # let _: axum::routing::MethodRouter = axum::routing::get(me);
 /// ```
 pub struct CurrentUser(pub Option<User>);
+
+/// Shows the user's id only: the rest is personal data, and private metadata is where apps
+/// keep their own secrets.
+impl std::fmt::Debug for CurrentUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CurrentUser").field("user_id", &self.0.as_ref().map(|u| &u.id)).finish_non_exhaustive()
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     type Rejection = Response;
@@ -216,6 +225,31 @@ impl Auth {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures;
+
+    #[test]
+    fn debug_of_the_layer_and_the_extractors_never_shows_a_token_or_the_secret_key() {
+        let layer = fixtures::usher().layer();
+        let service = layer.layer(axum::Router::<()>::new());
+        for debug in [format!("{layer:?}"), format!("{service:?}"), format!("{:?}", RequireAuth(fixtures::signed_in()))]
+        {
+            fixtures::assert_no_secrets(&debug);
+            assert!(debug.contains("Usher") || debug.contains("user_2abC"), "{debug}");
+        }
+        let user: User = serde_json::from_value(serde_json::json!({
+            "object": "user",
+            "id": "user_2abC",
+            "first_name": "Ada",
+            "created_at": 0,
+            "updated_at": 0,
+            "private_metadata": {"stripe_key": fixtures::SECRET, "session_token": fixtures::TOKEN},
+        }))
+        .unwrap();
+        let debug = format!("{:?}", CurrentUser(Some(user)));
+        fixtures::assert_no_secrets(&debug);
+        assert!(debug.contains("user_2abC") && !debug.contains("Ada"), "{debug}");
+        assert_eq!(format!("{:?}", CurrentUser(None)), "CurrentUser { user_id: None, .. }");
+    }
 
     #[test]
     fn tokens_come_from_the_header_first_then_the_cookie() {

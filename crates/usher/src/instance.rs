@@ -22,6 +22,17 @@ pub struct Usher {
     inner: Arc<Inner>,
 }
 
+/// Shows the configuration, the verifier and the client, each without the secret key.
+impl std::fmt::Debug for Usher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Usher")
+            .field("config", &self.inner.config)
+            .field("verifier", &self.inner.verifier)
+            .field("client", &self.inner.client)
+            .finish()
+    }
+}
+
 struct Inner {
     config: UsherConfig,
     verifier: Verifier,
@@ -84,5 +95,17 @@ impl Usher {
                 Auth::signed_out(self.clone(), request_url, Some(e.to_string()))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::fixtures;
+
+    #[test]
+    fn debug_never_shows_the_secret_key() {
+        let debug = format!("{:?}", fixtures::usher());
+        fixtures::assert_no_secrets(&debug);
+        assert!(debug.contains("127.0.0.1:8787") && debug.contains("Verifier"), "{debug}");
     }
 }

@@ -51,7 +51,7 @@
 //!
 //! Layout: [`config`], [`verify`], [`client`], `auth` ([`Auth`]), `axum` (layer and extractors).
 
-#![warn(missing_docs)]
+#![warn(missing_docs, missing_debug_implementations)]
 
 pub mod client;
 pub mod config;
@@ -61,6 +61,8 @@ pub mod verify;
 mod auth;
 #[cfg(feature = "axum")]
 mod axum;
+#[cfg(test)]
+mod fixtures;
 #[cfg(feature = "axum")]
 mod inject;
 mod instance;

@@ -154,6 +154,37 @@ pub struct Verifier {
     cache: Mutex<HashMap<String, Arc<SessionClaims>>>,
 }
 
+/// Shows where keys come from and how many are known; never the secret key that fetches the
+/// JWKS, nor the cached tokens (only how many there are).
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = f.debug_struct("Verifier");
+        match &self.keys {
+            Keys::Pem(_) => out.field("keys", &"CLERK_JWT_KEY"),
+            Keys::Remote(remote) => out.field("keys", remote),
+        };
+        // `try_lock`: formatting must never wait for (or deadlock on) a verification.
+        let cached = self.cache.try_lock().map(|c| c.len()).ok();
+        out.field("leeway", &self.leeway)
+            .field("authorized_parties", &self.authorized_parties)
+            .field("issuer_host", &self.issuer_host)
+            .field("cached_tokens", &cached)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RemoteJwks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kids: Option<Vec<String>> = self.keys.try_read().ok().map(|k| k.0.keys().cloned().collect());
+        f.debug_struct("RemoteJwks")
+            .field("url", &self.url)
+            .field("kids", &kids)
+            .field("refetch_interval", &self.refetch_interval)
+            .field("fetches", &self.fetches.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
 /// The current time in seconds since the epoch (what [`Verifier::verify`] checks against).
 #[doc(hidden)]
 pub fn now_secs_for_tests() -> i64 {
@@ -385,5 +416,39 @@ impl RemoteJwks {
         let jwks: Jwks = response.json().await.map_err(|e| VerifyError::Jwks(e.to_string()))?;
         *self.keys.write().unwrap_or_else(|e| e.into_inner()) = (parse_jwks(&jwks), Some(Instant::now()));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+
+    #[test]
+    fn debug_never_shows_the_secret_key_or_a_cached_token() {
+        let verifier = Verifier::remote(
+            "http://127.0.0.1:8787",
+            fixtures::SECRET,
+            reqwest::Client::new(),
+            Duration::from_secs(30),
+        )
+        .issuer_host("127.0.0.1:8787");
+        let claims = SessionClaims {
+            user_id: "user_2abC".into(),
+            session_id: "sess_2dEf".into(),
+            expires_at: i64::MAX,
+            claims: Map::new(),
+        };
+        verifier.remember(fixtures::TOKEN, &Arc::new(claims), 0);
+        let debug = format!("{verifier:?}");
+        fixtures::assert_no_secrets(&debug);
+        assert!(debug.contains("/v1/jwks") && debug.contains("cached_tokens: Some(1)"), "{debug}");
+        assert!(format!("{:?}", Verifier::with_keys(Keys::Pem(verifier_key()))).contains("CLERK_JWT_KEY"));
+    }
+
+    fn verifier_key() -> Arc<ParsedPublicKey> {
+        let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let der: PublicKeyX509Der<'_> = aws_lc_rs::signature::KeyPair::public_key(&pair).as_der().unwrap();
+        Arc::new(parse_rsa_spki(der.as_ref()).unwrap())
     }
 }
