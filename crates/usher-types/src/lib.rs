@@ -1,4 +1,4 @@
-//! Wire types of Clerk's Backend API, as usher speaks it.
+//! Wire types of Clerk's Backend API and of its session tokens, as usher speaks them.
 //!
 //! The server serialises these and the SDK deserialises them, so the two cannot drift apart.
 //! Every key of Clerk's schema is present when serialising (nulls included), because strict
@@ -7,13 +7,15 @@
 //! own) does not break an older SDK.
 //!
 //! Layout: [`user`] (users, email addresses, phone numbers), [`session`] (sessions, tokens,
-//! sign-in tokens), [`jwt`] (JWT templates, JWKS), [`error`] (the error body), [`requests`]
-//! (request bodies), and the small objects below.
+//! sign-in tokens), [`jwt`] (JWT templates, JWKS), [`token`] (the claims and header categories of
+//! session tokens), [`error`] (the error body), [`requests`] (request bodies), and the small
+//! objects below.
 
 pub mod error;
 pub mod jwt;
 pub mod requests;
 pub mod session;
+pub mod token;
 pub mod user;
 
 pub use error::{ClerkError, ClerkErrors};

@@ -45,6 +45,29 @@ pub struct Auth {
     usher: Usher,
 }
 
+/// Shows who is signed in and why not; the token is only said to be there, and the request
+/// URL loses its query (handshake and dev-browser tokens travel in it).
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (url, query) = match self.request_url.split_once('?') {
+            Some((path, _)) => (path, "?…"),
+            None => (self.request_url.as_str(), ""),
+        };
+        f.debug_struct("Auth")
+            .field("user_id", &self.user_id)
+            .field("session_id", &self.session_id)
+            .field("org_id", &self.org_id)
+            .field("org_role", &self.org_role)
+            .field("org_slug", &self.org_slug)
+            .field("org_permissions", &self.org_permissions)
+            .field("reason", &self.reason)
+            .field("has_token", &self.token.is_some())
+            .field("claims", &self.verified.as_ref().map_or(0, |v| v.claims.len()))
+            .field("request_url", &format_args!("{url}{query}"))
+            .finish_non_exhaustive()
+    }
+}
+
 /// What [`Auth::has`] checks.
 ///
 /// ```
@@ -190,6 +213,12 @@ impl Auth {
     pub fn request_url(&self) -> &str {
         &self.request_url
     }
+
+    /// The SDK instance that authenticated the request (the page step reads its options).
+    #[cfg(feature = "axum")]
+    pub(crate) fn usher(&self) -> &Usher {
+        &self.usher
+    }
 }
 
 /// The active organization, from v2 claims (`o`, `fea`) or v1 claims (`org_*`).
@@ -249,7 +278,17 @@ impl Org {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures;
     use serde_json::json;
+
+    #[test]
+    fn debug_shows_who_but_never_the_token() {
+        let auth = fixtures::signed_in();
+        let debug = format!("{auth:?}");
+        fixtures::assert_no_secrets(&debug);
+        assert!(debug.contains("user_2abC") && debug.contains("has_token: true"), "{debug}");
+        assert!(debug.contains("http://app.local/dashboard?…"), "{debug}");
+    }
 
     #[test]
     fn v2_org_claims_decode_roles_and_feature_permissions() {

@@ -17,6 +17,8 @@ use usher_types::User;
 use crate::{Auth, Usher};
 
 /// Authenticates every request and attaches its [`Auth`]; never blocks a request by itself.
+/// Unless `config.ui.inject_script` is off, it also adds `usher.js` to HTML pages, as
+/// [`InjectLayer`](crate::InjectLayer) does.
 ///
 /// ```
 /// # fn f(usher: usher::Usher) {
@@ -25,7 +27,7 @@ use crate::{Auth, Usher};
 ///     .layer(usher.layer()); // or usher::UsherLayer::new(usher)
 /// # }
 /// ```
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct UsherLayer {
     usher: Usher,
 }
@@ -46,7 +48,7 @@ impl<S> Layer<S> for UsherLayer {
 }
 
 /// The service made by [`UsherLayer`].
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct UsherService<S> {
     inner: S,
     usher: Usher,
@@ -74,39 +76,17 @@ where
             let token = session_token(request.headers());
             let url = request_url(request.headers(), request.uri());
             let auth = usher.authenticate(token.as_deref(), url).await;
-            let tags = usher.config().ui.inject_script.then(|| crate::ui::head_tags(usher.config(), &auth));
+            // The one switch for the page step; it needs the auth state after the handler has
+            // consumed the request, and builds its tags only if the response is a page.
+            let page_auth = usher.config().ui.inject_script.then(|| auth.clone());
             request.extensions_mut().insert(auth);
             let response = inner.call(request).await?;
-            Ok(match tags {
-                Some(tags) if is_plain_html(&response) => inject_into(response, &tags).await,
-                _ => response,
+            Ok(match page_auth {
+                Some(auth) => crate::inject::into_page(response, &auth).await,
+                None => response,
             })
         })
     }
-}
-
-/// Pages get the script: uncompressed `text/html` bodies.
-fn is_plain_html(response: &Response) -> bool {
-    let headers = response.headers();
-    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"))
-        && !headers.contains_key(header::CONTENT_ENCODING)
-}
-
-/// Pages larger than this are passed through untouched rather than buffered.
-const MAX_INJECTED_PAGE: usize = 8 * 1024 * 1024;
-
-async fn inject_into(response: Response, tags: &str) -> Response {
-    let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_INJECTED_PAGE).await else {
-        tracing::warn!("usher: an HTML page was too large to inject the script into");
-        return (StatusCode::INTERNAL_SERVER_ERROR, "page too large").into_response();
-    };
-    let Ok(html) = std::str::from_utf8(&bytes) else {
-        return Response::from_parts(parts, axum::body::Body::from(bytes));
-    };
-    let page = crate::ui::inject(html, tags);
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, axum::body::Body::from(page))
 }
 
 /// The token from `Authorization: Bearer …` (or a bare token), else the `__session` cookie.
@@ -170,6 +150,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
 /// }
 /// # let _: axum::routing::MethodRouter = axum::routing::get(dashboard);
 /// ```
+#[derive(Debug)]
 pub struct RequireAuth(pub Auth);
 
 impl<S: Send + Sync> FromRequestParts<S> for RequireAuth {
@@ -196,6 +177,14 @@ impl<S: Send + Sync> FromRequestParts<S> for RequireAuth {
 /// # let _: axum::routing::MethodRouter = axum::routing::get(me);
 /// ```
 pub struct CurrentUser(pub Option<User>);
+
+/// Shows the user's id only: the rest is personal data, and private metadata is where apps
+/// keep their own secrets.
+impl std::fmt::Debug for CurrentUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CurrentUser").field("user_id", &self.0.as_ref().map(|u| &u.id)).finish_non_exhaustive()
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     type Rejection = Response;
@@ -236,6 +225,31 @@ impl Auth {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures;
+
+    #[test]
+    fn debug_of_the_layer_and_the_extractors_never_shows_a_token_or_the_secret_key() {
+        let layer = fixtures::usher().layer();
+        let service = layer.layer(axum::Router::<()>::new());
+        for debug in [format!("{layer:?}"), format!("{service:?}"), format!("{:?}", RequireAuth(fixtures::signed_in()))]
+        {
+            fixtures::assert_no_secrets(&debug);
+            assert!(debug.contains("Usher") || debug.contains("user_2abC"), "{debug}");
+        }
+        let user: User = serde_json::from_value(serde_json::json!({
+            "object": "user",
+            "id": "user_2abC",
+            "first_name": "Ada",
+            "created_at": 0,
+            "updated_at": 0,
+            "private_metadata": {"stripe_key": fixtures::SECRET, "session_token": fixtures::TOKEN},
+        }))
+        .unwrap();
+        let debug = format!("{:?}", CurrentUser(Some(user)));
+        fixtures::assert_no_secrets(&debug);
+        assert!(debug.contains("user_2abC") && !debug.contains("Ada"), "{debug}");
+        assert_eq!(format!("{:?}", CurrentUser(None)), "CurrentUser { user_id: None, .. }");
+    }
 
     #[test]
     fn tokens_come_from_the_header_first_then_the_cookie() {

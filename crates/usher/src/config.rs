@@ -195,6 +195,15 @@ mod tests {
     }
 
     #[test]
+    fn debug_never_shows_the_secret_key() {
+        let config =
+            UsherConfig::new(crate::fixtures::SECRET, "pk_test_MTI3LjAuMC4xOjg3ODck", "http://x.example").unwrap();
+        let debug = format!("{config:?}");
+        crate::fixtures::assert_no_secrets(&debug);
+        assert!(debug.contains("pk_test_MTI3LjAuMC4xOjg3ODck"), "{debug}");
+    }
+
+    #[test]
     fn missing_or_malformed_keys_are_startup_errors() {
         assert!(
             UsherConfig::from_lookup(env(&[("CLERK_SECRET_KEY", "sk_test_abc")]))

@@ -58,6 +58,8 @@ fn attr(text: &str) -> String {
 
 /// The tags added to a page: the options, the request's auth state, and the script.
 pub fn head_tags(config: &UsherConfig, auth: &Auth) -> String {
+    #[cfg(test)]
+    tests::TAGS_BUILT.with(|n| n.set(n.get() + 1));
     let api = config.ui.frontend_api_url.clone().unwrap_or_else(|| config.api_url.clone());
     let options = json!({
         "frontendApi": api,
@@ -101,8 +103,16 @@ pub fn inject(html: &str, tags: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use std::cell::Cell;
+
     use super::*;
+
+    thread_local! {
+        /// How often head tags were built on this thread (a test's runtime is single-threaded),
+        /// so tests can tell that they are built only for pages.
+        pub(crate) static TAGS_BUILT: Cell<usize> = const { Cell::new(0) };
+    }
 
     #[test]
     fn tags_go_before_head_end_and_cannot_break_out_of_the_script() {

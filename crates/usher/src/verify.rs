@@ -24,10 +24,11 @@ use aws_lc_rs::{
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use usher_types::Jwks;
+use usher_types::{
+    Jwks,
+    token::{CATEGORY_SESSION, SessionTokenClaims, SessionTokenStatus},
+};
 
-/// The header category of session tokens; absent is accepted too.
-const SESSION_CATEGORY: &str = "cl_B7d4PD111AAA";
 /// Tokens longer than this are refused before any decoding.
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// How many verified tokens are remembered.
@@ -44,13 +45,14 @@ const JWKS_TTL: Duration = Duration::from_secs(3600);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
-    /// Not a compact JWS, or its parts do not decode.
+    /// Not a compact JWS, its parts do not decode, or a claim that is checked (`sub`, `sid`,
+    /// `exp`, `nbf`, `iat`, `azp`, `iss`, `sts`) has the wrong type.
     #[error("malformed token")]
     Malformed,
     /// The header names an algorithm other than RS256.
     #[error("algorithm not allowed")]
     Algorithm,
-    /// Not a session token (a template or machine token, or a foreign `typ`).
+    /// Not a session token (another `cat`, a foreign `typ`, or no `sid`: a template token).
     #[error("not a session token")]
     NotSessionToken,
     /// No known key has this `kid`.
@@ -59,7 +61,7 @@ pub enum VerifyError {
     /// The signature does not verify.
     #[error("invalid signature")]
     Signature,
-    /// A required claim is missing or has the wrong type.
+    /// A required claim is missing (`sub`, `exp`, `nbf`, `iat`; `iss` when the issuer is checked).
     #[error("missing or invalid claim {0}")]
     Claim(&'static str),
     /// `exp` has passed.
@@ -111,18 +113,6 @@ struct Header {
     cat: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Required {
-    sub: Option<String>,
-    sid: Option<String>,
-    exp: Option<i64>,
-    nbf: Option<i64>,
-    iat: Option<i64>,
-    azp: Option<String>,
-    sts: Option<String>,
-    iss: Option<String>,
-}
-
 /// Where keys come from.
 enum Keys {
     /// A fixed PEM public key, used for any `kid`.
@@ -162,6 +152,37 @@ pub struct Verifier {
     authorized_parties: Vec<String>,
     issuer_host: Option<String>,
     cache: Mutex<HashMap<String, Arc<SessionClaims>>>,
+}
+
+/// Shows where keys come from and how many are known; never the secret key that fetches the
+/// JWKS, nor the cached tokens (only how many there are).
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = f.debug_struct("Verifier");
+        match &self.keys {
+            Keys::Pem(_) => out.field("keys", &"CLERK_JWT_KEY"),
+            Keys::Remote(remote) => out.field("keys", remote),
+        };
+        // `try_lock`: formatting must never wait for (or deadlock on) a verification.
+        let cached = self.cache.try_lock().map(|c| c.len()).ok();
+        out.field("leeway", &self.leeway)
+            .field("authorized_parties", &self.authorized_parties)
+            .field("issuer_host", &self.issuer_host)
+            .field("cached_tokens", &cached)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RemoteJwks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kids: Option<Vec<String>> = self.keys.try_read().ok().map(|k| k.0.keys().cloned().collect());
+        f.debug_struct("RemoteJwks")
+            .field("url", &self.url)
+            .field("kids", &kids)
+            .field("refetch_interval", &self.refetch_interval)
+            .field("fetches", &self.fetches.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
 }
 
 /// The current time in seconds since the epoch (what [`Verifier::verify`] checks against).
@@ -286,7 +307,8 @@ impl Verifier {
             return Err(VerifyError::Algorithm);
         }
         if header.typ.as_deref().is_some_and(|t| t != "JWT")
-            || header.cat.as_deref().is_some_and(|c| c != SESSION_CATEGORY)
+            // A token without a category is accepted: Clerk's older tokens have none.
+            || header.cat.as_deref().is_some_and(|c| c != CATEGORY_SESSION)
         {
             return Err(VerifyError::NotSessionToken);
         }
@@ -296,11 +318,13 @@ impl Verifier {
         key.verify_sig(&token.as_bytes()[..signed_len], &signature).map_err(|_| VerifyError::Signature)?;
 
         let payload = decode(p)?;
-        let claims: Map<String, Value> = serde_json::from_slice(&payload).map_err(|_| VerifyError::Malformed)?;
-        let required: Required =
-            serde_json::from_value(Value::Object(claims.clone())).map_err(|_| VerifyError::Malformed)?;
-        let sub = required.sub.ok_or(VerifyError::Claim("sub"))?;
-        let sid = required.sid.ok_or(VerifyError::NotSessionToken)?;
+        let Ok(Value::Object(claims)) = serde_json::from_slice::<Value>(&payload) else {
+            return Err(VerifyError::Malformed);
+        };
+        // Read from the parsed payload, which is kept whole for `SessionClaims::claims`.
+        let required = SessionTokenClaims::deserialize(&claims).map_err(|_| VerifyError::Malformed)?;
+        let sub = required.sub.ok_or(VerifyError::Claim("sub"))?.into_owned();
+        let sid = required.sid.ok_or(VerifyError::NotSessionToken)?.into_owned();
         let exp = required.exp.ok_or(VerifyError::Claim("exp"))?;
         let nbf = required.nbf.ok_or(VerifyError::Claim("nbf"))?;
         let iat = required.iat.ok_or(VerifyError::Claim("iat"))?;
@@ -323,7 +347,7 @@ impl Verifier {
                 return Err(VerifyError::Issuer);
             }
         }
-        if required.sts.as_deref() == Some("pending") {
+        if required.sts == Some(SessionTokenStatus::Pending) {
             return Err(VerifyError::Pending);
         }
         let verified = Arc::new(SessionClaims { user_id: sub, session_id: sid, expires_at: exp, claims });
@@ -392,5 +416,39 @@ impl RemoteJwks {
         let jwks: Jwks = response.json().await.map_err(|e| VerifyError::Jwks(e.to_string()))?;
         *self.keys.write().unwrap_or_else(|e| e.into_inner()) = (parse_jwks(&jwks), Some(Instant::now()));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+
+    #[test]
+    fn debug_never_shows_the_secret_key_or_a_cached_token() {
+        let verifier = Verifier::remote(
+            "http://127.0.0.1:8787",
+            fixtures::SECRET,
+            reqwest::Client::new(),
+            Duration::from_secs(30),
+        )
+        .issuer_host("127.0.0.1:8787");
+        let claims = SessionClaims {
+            user_id: "user_2abC".into(),
+            session_id: "sess_2dEf".into(),
+            expires_at: i64::MAX,
+            claims: Map::new(),
+        };
+        verifier.remember(fixtures::TOKEN, &Arc::new(claims), 0);
+        let debug = format!("{verifier:?}");
+        fixtures::assert_no_secrets(&debug);
+        assert!(debug.contains("/v1/jwks") && debug.contains("cached_tokens: Some(1)"), "{debug}");
+        assert!(format!("{:?}", Verifier::with_keys(Keys::Pem(verifier_key()))).contains("CLERK_JWT_KEY"));
+    }
+
+    fn verifier_key() -> Arc<ParsedPublicKey> {
+        let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let der: PublicKeyX509Der<'_> = aws_lc_rs::signature::KeyPair::public_key(&pair).as_der().unwrap();
+        Arc::new(parse_rsa_spki(der.as_ref()).unwrap())
     }
 }

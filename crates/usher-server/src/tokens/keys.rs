@@ -35,10 +35,8 @@ use crate::{
 /// The [`Sealer`] purpose of private signing keys.
 pub const SEAL_PURPOSE: &str = "signing keys";
 
-/// Token categories (header `cat`) that Clerk's SDKs use to tell session tokens from others.
-pub const CATEGORY_SESSION: &str = "cl_B7d4PD111AAA";
-/// Category of JWT-template tokens: SDKs refuse these as session tokens.
-pub const CATEGORY_TEMPLATE: &str = "cl_B7d4PD222AAA";
+/// Token categories (header `cat`), defined once with the claims the SDK reads.
+pub use usher_types::token::{CATEGORY_SESSION, CATEGORY_TEMPLATE};
 
 /// How long past its last token a retired key stays published: SDK leeway (5 s) plus the
 /// longest JWKS cache we expect (1 h), rounded up.

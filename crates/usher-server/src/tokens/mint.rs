@@ -1,7 +1,7 @@
 //! Minting session tokens (Clerk's v2 claims) and JWT-template tokens.
 
-use serde::Serialize;
 use serde_json::{Map, Value, json};
+use usher_types::token::{CATEGORY_TEMPLATE, SessionTokenClaims, SessionTokenStatus};
 
 use super::{
     jwt::{self, Algorithm, Signer},
@@ -21,22 +21,6 @@ pub const RESERVED_CLAIMS: [&str; 7] = ["azp", "exp", "iat", "iss", "jti", "nbf"
 /// `nbf` is back-dated this much on session tokens to tolerate verifiers' clock skew.
 const SESSION_NBF_SKEW_SECS: i64 = 5;
 
-#[derive(Serialize)]
-struct SessionClaims<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    azp: Option<&'a str>,
-    exp: i64,
-    fva: [i64; 2],
-    iat: i64,
-    iss: &'a str,
-    jti: String,
-    nbf: i64,
-    sid: &'a str,
-    sts: &'a str,
-    sub: &'a str,
-    v: u8,
-}
-
 /// A session token for a live session: RS256 with the instance key, `lifetime_secs` long.
 pub async fn mint_session_token(
     state: &AppState,
@@ -48,19 +32,24 @@ pub async fn mint_session_token(
     key.note_lifetime(state.store.as_ref(), lifetime_secs).await?;
     let now = state.now();
     let iat = now / 1000;
-    let claims = SessionClaims {
-        azp,
-        exp: iat + lifetime_secs,
+    let jti = ids::random_base62(20);
+    let claims = SessionTokenClaims {
+        azp: azp.map(Into::into),
+        exp: Some(iat + lifetime_secs),
         // Minutes since the first factor was verified (the session began with it); no second factor.
-        fva: [(now - session.created_at).max(0) / 60_000, -1],
-        iat,
-        iss: &state.issuer,
-        jti: ids::random_base62(20),
-        nbf: iat - SESSION_NBF_SKEW_SECS,
-        sid: &session.id,
-        sts: if session.status == SessionStatus::Pending { "pending" } else { "active" },
-        sub: &session.user_id,
-        v: 2,
+        fva: Some([(now - session.created_at).max(0) / 60_000, -1]),
+        iat: Some(iat),
+        iss: Some(state.issuer.as_str().into()),
+        jti: Some(jti.as_str().into()),
+        nbf: Some(iat - SESSION_NBF_SKEW_SECS),
+        sid: Some(session.id.as_str().into()),
+        sts: Some(if session.status == SessionStatus::Pending {
+            SessionTokenStatus::Pending
+        } else {
+            SessionTokenStatus::Active
+        }),
+        sub: Some(session.user_id.as_str().into()),
+        v: Some(2),
     };
     Ok(jwt::encode(key.header(false), &claims, key.signer()))
 }
@@ -106,7 +95,7 @@ pub async fn mint_template_token(
             .ok_or_else(|| anyhow::anyhow!("template {} has an unknown algorithm", template.id))?;
         let secret = template.signing_key.as_deref().unwrap_or_default();
         let signer = Signer::custom(alg, secret).map_err(|e| anyhow::anyhow!("template {} key: {e}", template.id))?;
-        let header = jwt::b64_json(&json!({"alg": alg.name(), "cat": super::keys::CATEGORY_TEMPLATE, "typ": "JWT"}));
+        let header = jwt::b64_json(&json!({"alg": alg.name(), "cat": CATEGORY_TEMPLATE, "typ": "JWT"}));
         return Ok(jwt::encode(&header, &claims, &signer));
     }
     let key = state.keys.signer();

@@ -174,3 +174,18 @@ pub(crate) fn segment(id: &str) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+
+    #[test]
+    fn debug_never_shows_the_secret_key() {
+        let client = BackendClient::new("http://127.0.0.1:8787", fixtures::SECRET, reqwest::Client::new());
+        for debug in [format!("{client:?}"), format!("{:?}", client.users()), format!("{:?}", client.sessions())] {
+            fixtures::assert_no_secrets(&debug);
+            assert!(debug.contains("http://127.0.0.1:8787/v1"), "{debug}");
+        }
+    }
+}

@@ -332,3 +332,37 @@ async fn get_token_returns_the_request_token_and_a_one_line_pem_is_accepted() {
     let signed_out = usher.authenticate(None, "http://app.local/".into()).await;
     assert_eq!(signed_out.get_token().await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn claims_the_verifier_checks_must_be_well_typed_and_the_others_never_refuse_a_token() {
+    let server = start(|_| {}).await;
+    let usher = server.usher(|_| {});
+    let (user, sid, _) = server.signed_in(&usher, "a@example.com").await;
+    let (key, kid) = server.instance_key().await;
+    let now = now_secs_for_tests();
+    let header = json!({"alg": "RS256", "kid": kid, "typ": "JWT", "cat": "cl_B7d4PD111AAA"});
+    let with = |f: &dyn Fn(&mut serde_json::Map<String, Value>)| {
+        let mut c = claims(&user, &sid, now, &server.url);
+        f(c.as_object_mut().unwrap());
+        rs256(&key, &header, &c)
+    };
+    for name in ["sub", "sid", "exp", "nbf", "iat", "azp", "iss", "sts"] {
+        let token = with(&|c| {
+            c.insert(name.into(), json!({"wrong": "type"}));
+        });
+        assert_eq!(usher.verifier().verify(&token).await.unwrap_err(), VerifyError::Malformed, "{name}");
+    }
+    let tolerated = [
+        ("a v1 token: no v, sts or fva", with(&|c| ["v", "sts", "fva"].iter().for_each(|k| drop(c.remove(*k))))),
+        (
+            "odd informational claims",
+            with(&|c| {
+                c.extend([("v".into(), json!("two")), ("fva".into(), json!("x")), ("jti".into(), json!(7))]);
+            }),
+        ),
+        ("a status this SDK does not know", with(&|c| drop(c.insert("sts".into(), json!("something_new"))))),
+    ];
+    for (name, token) in tolerated {
+        assert!(usher.verifier().verify(&token).await.is_ok(), "{name}");
+    }
+}

@@ -1,0 +1,128 @@
+//! Session tokens: the header categories and the payload (Clerk's v2 session-token claims).
+//!
+//! The server mints [`SessionTokenClaims`] and the SDK reads them, so both agree on every name.
+//! Every claim is optional here because a verifier must also accept v1 tokens and Clerk's own,
+//! which lack some of them; which ones are required is the verifier's decision, and the server
+//! sets them all (`azp` only when the request had an origin).
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer, Serialize, de::DeserializeOwned};
+use serde_json::Value;
+
+/// Header `cat` of session tokens; Clerk's SDKs tell session tokens from others by it.
+pub const CATEGORY_SESSION: &str = "cl_B7d4PD111AAA";
+/// Header `cat` of JWT-template tokens: SDKs refuse these as session tokens.
+pub const CATEGORY_TEMPLATE: &str = "cl_B7d4PD222AAA";
+
+/// The payload of a session token, claims in the order the server writes them.
+///
+/// Strings are [`Cow`] so the server serialises borrowed values and the SDK reads owned ones.
+/// A claim of the wrong type fails deserialisation, except the informational `fva`, `jti` and
+/// `v`, which read as absent: no verifier checks them, so an unusual value must not get a
+/// token refused.
+///
+/// ```
+/// use usher_types::token::{SessionTokenClaims, SessionTokenStatus};
+///
+/// let claims: SessionTokenClaims<'_> =
+///     serde_json::from_str(r#"{"sub":"user_1","sid":"sess_1","exp":60,"sts":"pending","v":"two"}"#)?;
+/// assert_eq!((claims.sub.as_deref(), claims.sts), (Some("user_1"), Some(SessionTokenStatus::Pending)));
+/// assert_eq!(claims.v, None, "a wrongly typed informational claim reads as absent");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionTokenClaims<'a> {
+    /// The origin the token was minted for (authorized party).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azp: Option<Cow<'a, str>>,
+    /// Expiry, seconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    /// Minutes since the first and the second factor were verified (`-1`: never).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
+    pub fva: Option<[i64; 2]>,
+    /// Issued at, seconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// The issuer: the instance's Frontend API URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<Cow<'a, str>>,
+    /// A unique token id.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
+    pub jti: Option<Cow<'a, str>>,
+    /// Not before, seconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    /// The session id; only session tokens carry one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Cow<'a, str>>,
+    /// The session's status when the token was minted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sts: Option<SessionTokenStatus>,
+    /// The user id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<Cow<'a, str>>,
+    /// The claims version: `2`.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
+    pub v: Option<u8>,
+}
+
+/// `sts`: whether the session was active or still had tasks left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionTokenStatus {
+    /// Signed in.
+    Active,
+    /// Signed in with tasks left (for example choosing an organization): counts as signed out.
+    Pending,
+    /// A status this version does not know (a newer issuer's); never minted by usher.
+    #[serde(other)]
+    Unknown,
+}
+
+/// A claim that must never get a token refused: a value of the wrong type reads as absent.
+fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
+    Ok(T::deserialize(Value::deserialize(d)?).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn claims_serialise_in_order_without_absent_ones_and_read_back() {
+        let claims = SessionTokenClaims {
+            azp: None,
+            exp: Some(160),
+            fva: Some([0, -1]),
+            iat: Some(100),
+            iss: Some("http://127.0.0.1:8787".into()),
+            jti: Some("abc".into()),
+            nbf: Some(95),
+            sid: Some("sess_1".into()),
+            sts: Some(SessionTokenStatus::Active),
+            sub: Some("user_1".into()),
+            v: Some(2),
+        };
+        let text = serde_json::to_string(&claims).unwrap();
+        assert_eq!(
+            text,
+            r#"{"exp":160,"fva":[0,-1],"iat":100,"iss":"http://127.0.0.1:8787","jti":"abc","nbf":95,"sid":"sess_1","sts":"active","sub":"user_1","v":2}"#
+        );
+        assert_eq!(serde_json::from_str::<SessionTokenClaims<'_>>(&text).unwrap(), claims);
+    }
+
+    #[test]
+    fn verifiers_stay_tolerant_of_what_they_do_not_check_but_not_of_what_they_do() {
+        let read = |v: Value| serde_json::from_value::<SessionTokenClaims<'static>>(v);
+        let v1 = read(json!({"sub": "user_1", "sid": "sess_1", "exp": 1, "org_id": "org_1"})).unwrap();
+        assert_eq!((v1.v, v1.sts, v1.fva), (None, None, None), "a v1 token has no v, sts or fva");
+        let odd = read(json!({"fva": "x", "jti": 7, "v": "two", "sts": "something_new"})).unwrap();
+        assert_eq!((odd.fva, odd.jti, odd.v, odd.sts), (None, None, None, Some(SessionTokenStatus::Unknown)));
+        for checked in ["sub", "sid", "exp", "nbf", "iat", "azp", "iss", "sts"] {
+            assert!(read(json!({ checked: {"wrong": "type"} })).is_err(), "{checked}");
+        }
+    }
+}
