@@ -65,6 +65,16 @@ impl AppState {
         self.inner.clock.now_ms()
     }
 
+    /// What minting tokens needs of the instance, now.
+    pub fn minter(&self) -> crate::tokens::Minter<'_> {
+        crate::tokens::Minter {
+            keys: &self.inner.keys,
+            store: self.inner.store.as_ref(),
+            issuer: &self.inner.issuer,
+            users: self.user_context(),
+        }
+    }
+
     /// What users are shown with now: the time and the configured lockout threshold.
     pub fn user_context(&self) -> crate::wire::UserContext {
         crate::wire::UserContext { now: self.now(), lockout_attempts: self.inner.config.lockout_attempts }

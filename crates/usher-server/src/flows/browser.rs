@@ -123,7 +123,7 @@ impl Browser {
     pub async fn session_token(&self, state: &AppState) -> ApiResult<Option<String>> {
         let Some(session) = self.session(state).await? else { return Ok(None) };
         let lifetime = state.config.session_token_lifetime.as_secs() as i64;
-        Ok(Some(mint_session_token(state, &session, lifetime, self.origin.as_deref()).await?))
+        Ok(Some(mint_session_token(state.minter(), &session, lifetime, self.origin.as_deref()).await?))
     }
 
     /// Stores an attempt of `kind` as a document and makes it the client's current one of

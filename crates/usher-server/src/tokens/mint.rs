@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 use usher_types::token::{CATEGORY_TEMPLATE, SessionTokenClaims, SessionTokenStatus};
 
+use super::keys::KeyRing;
 use super::{
     jwt::{self, Algorithm, Signer},
     shortcodes,
@@ -10,10 +11,23 @@ use super::{
 use crate::{
     error::{ApiError, ApiResult},
     ids,
-    state::AppState,
-    store::{SessionRecord, SessionStatus, TemplateRecord, UserRecord},
-    wire,
+    store::{SessionRecord, SessionStatus, Store, TemplateRecord, UserRecord},
+    wire::{self, UserContext},
 };
+
+/// What minting needs of the instance: its keys (and the store that records their longest
+/// token lifetimes), its issuer, and the time.
+#[derive(Clone, Copy)]
+pub struct Minter<'a> {
+    /// The instance's signing keys.
+    pub keys: &'a KeyRing,
+    /// Where key lifetimes are recorded.
+    pub store: &'a dyn Store,
+    /// The `iss` of every token.
+    pub issuer: &'a str,
+    /// Now, and how users are shown (for `{{user.…}}` shortcodes).
+    pub users: UserContext,
+}
 
 /// Claims the server sets on template tokens; templates cannot override them.
 pub const RESERVED_CLAIMS: [&str; 7] = ["azp", "exp", "iat", "iss", "jti", "nbf", "sub"];
@@ -23,14 +37,14 @@ const SESSION_NBF_SKEW_SECS: i64 = 5;
 
 /// A session token for a live session: RS256 with the instance key, `lifetime_secs` long.
 pub async fn mint_session_token(
-    state: &AppState,
+    minter: Minter<'_>,
     session: &SessionRecord,
     lifetime_secs: i64,
     azp: Option<&str>,
 ) -> ApiResult<String> {
-    let key = state.keys.signer();
-    key.note_lifetime(state.store.as_ref(), lifetime_secs).await?;
-    let now = state.now();
+    let key = minter.keys.signer();
+    key.note_lifetime(minter.store, lifetime_secs).await?;
+    let now = minter.users.now;
     let iat = now / 1000;
     let jti = ids::random_base62(20);
     let claims = SessionTokenClaims {
@@ -39,7 +53,7 @@ pub async fn mint_session_token(
         // Minutes since the first factor was verified (the session began with it); no second factor.
         fva: Some([(now - session.created_at).max(0) / 60_000, -1]),
         iat: Some(iat),
-        iss: Some(state.issuer.as_str().into()),
+        iss: Some(minter.issuer.into()),
         jti: Some(jti.as_str().into()),
         nbf: Some(iat - SESSION_NBF_SKEW_SECS),
         sid: Some(session.id.as_str().into()),
@@ -56,16 +70,16 @@ pub async fn mint_session_token(
 
 /// A token from a JWT template for the session's user.
 pub async fn mint_template_token(
-    state: &AppState,
+    minter: Minter<'_>,
     template: &TemplateRecord,
     session: &SessionRecord,
     user: &UserRecord,
     lifetime_override: Option<i64>,
     azp: Option<&str>,
 ) -> ApiResult<String> {
-    let now = state.now();
+    let now = minter.users.now;
     let context = json!({
-        "user": wire::user_claims_context(user, state.user_context()),
+        "user": wire::user_claims_context(user, minter.users),
         "session": {"id": session.id, "status": session.status, "actor": session.actor},
         "org": Value::Null,
         "org_membership": Value::Null,
@@ -79,7 +93,7 @@ pub async fn mint_template_token(
     for (name, value) in [
         ("exp", json!(iat + lifetime)),
         ("iat", json!(iat)),
-        ("iss", json!(state.issuer)),
+        ("iss", json!(minter.issuer)),
         ("jti", json!(ids::random_base62(20))),
         ("nbf", json!(iat - template.allowed_clock_skew)),
         ("sub", json!(user.id)),
@@ -98,8 +112,8 @@ pub async fn mint_template_token(
         let header = jwt::b64_json(&json!({"alg": alg.name(), "cat": CATEGORY_TEMPLATE, "typ": "JWT"}));
         return Ok(jwt::encode(&header, &claims, &signer));
     }
-    let key = state.keys.signer();
-    key.note_lifetime(state.store.as_ref(), lifetime).await?;
+    let key = minter.keys.signer();
+    key.note_lifetime(minter.store, lifetime).await?;
     Ok(jwt::encode(key.header(true), &claims, key.signer()))
 }
 

@@ -5,4 +5,4 @@ pub mod keys;
 pub mod mint;
 pub(crate) mod shortcodes;
 
-pub use mint::{RESERVED_CLAIMS, ensure_live, mint_session_token, mint_template_token};
+pub use mint::{Minter, RESERVED_CLAIMS, ensure_live, mint_session_token, mint_template_token};

@@ -134,7 +134,7 @@ async fn session_token(
     let lifetime = lifetime(&b)?;
     let session = live_session(&state, &id).await?;
     let default = i64::try_from(state.config.session_token_lifetime.as_secs()).unwrap_or(60);
-    let jwt = tokens::mint_session_token(&state, &session, lifetime.unwrap_or(default), None).await?;
+    let jwt = tokens::mint_session_token(state.minter(), &session, lifetime.unwrap_or(default), None).await?;
     Ok(Json(Token::new(jwt)))
 }
 
@@ -147,6 +147,6 @@ async fn template_token(
     let session = live_session(&state, &id).await?;
     let template = state.store.get_template_by_name(&name).await?.ok_or(ApiError::NotFound("JWT template"))?;
     let user = users::load(&state, &session.user_id).await?;
-    let jwt = tokens::mint_template_token(&state, &template, &session, &user, lifetime, None).await?;
+    let jwt = tokens::mint_template_token(state.minter(), &template, &session, &user, lifetime, None).await?;
     Ok(Json(Token::new(jwt)))
 }

@@ -195,7 +195,7 @@ async fn touch_session(
     browser.save(&state).await?;
     let user = state.store.get_user(&session.user_id).await?.ok_or(ApiError::SignedOut)?;
     let lifetime = state.config.session_token_lifetime.as_secs() as i64;
-    let jwt = mint_session_token(&state, &session, lifetime, browser.origin.as_deref()).await?;
+    let jwt = mint_session_token(state.minter(), &session, lifetime, browser.origin.as_deref()).await?;
     let known = Known { user: Some(&user), ..Known::default() };
     respond(&state, &browser, view::session(&state, &session, &user, &jwt), known).await
 }
@@ -240,7 +240,7 @@ async fn session_token(
     let session = account::touch(&state, &session).await?;
     ensure_live(&session, state.now())?;
     let lifetime = state.config.session_token_lifetime.as_secs() as i64;
-    let jwt = mint_session_token(&state, &session, lifetime, browser.origin.as_deref()).await?;
+    let jwt = mint_session_token(state.minter(), &session, lifetime, browser.origin.as_deref()).await?;
     let mut res = Json(json!({"object": "token", "jwt": jwt})).into_response();
     // Only the browser's current session decides its `__session` cookie.
     let current = browser.current_session_id() == Some(id.as_str());
@@ -259,7 +259,7 @@ async fn template_token(
     let session = live_session(&state, &browser, &id).await?;
     let template = state.store.get_template_by_name(&name).await?.ok_or(ApiError::NotFound("JWT template"))?;
     let user = state.store.get_user(&session.user_id).await?.ok_or(ApiError::SignedOut)?;
-    let jwt = mint_template_token(&state, &template, &session, &user, None, browser.origin.as_deref()).await?;
+    let jwt = mint_template_token(state.minter(), &template, &session, &user, None, browser.origin.as_deref()).await?;
     let mut res = Json(json!({"object": "token", "jwt": jwt})).into_response();
     res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     Ok(res)

@@ -139,7 +139,7 @@ pub async fn client(state: &AppState, browser: &Browser, known: Known<'_>) -> Ap
     let mut active_id = None;
     for s in &records {
         let Some(u) = users.iter().find(|u| u.id == s.user_id) else { continue };
-        let jwt = mint::mint_session_token(state, s, lifetime, browser.origin.as_deref()).await?;
+        let jwt = mint::mint_session_token(state.minter(), s, lifetime, browser.origin.as_deref()).await?;
         if client.last_active_session_id.as_deref() == Some(s.id.as_str()) {
             active_token = Some(jwt.clone());
             active_id = Some(s.id.clone());
