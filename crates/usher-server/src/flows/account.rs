@@ -52,7 +52,7 @@ pub async fn record_failure(state: &AppState, user_id: &str) -> ApiResult<()> {
 }
 
 /// A new session for `user_id` on the browser's client (created if it has none), not yet
-/// saved: [`Browser::complete_attempt`] writes it with the rest of the attempt.
+/// saved: completing the attempt writes it with the rest of the attempt.
 pub async fn new_session(state: &AppState, browser: &mut Browser, user_id: &str) -> ApiResult<SessionRecord> {
     let now = state.now();
     let client = browser.client_mut(state).await?;

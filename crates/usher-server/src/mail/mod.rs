@@ -4,7 +4,7 @@
 //! - [`Mailer`]: how a message leaves the process; [`smtp::SmtpMailer`] for real relays,
 //!   [`dev::DevMailbox`] keeps messages in memory and shows them at `/dev/mailbox` for local work.
 //! - [`outbox`]: the delivery loop. Requests never send mail themselves: they queue it in the
-//!   same transaction as the code it carries ([`crate::store::Store::issue_code`]), so a slow or
+//!   same transaction as the code it carries ([`crate::store::CodeStore::issue_code`]), so a slow or
 //!   failing relay never slows a sign-in and a restart never loses a message.
 //!
 //! Message bodies carry live codes: nothing here logs them.

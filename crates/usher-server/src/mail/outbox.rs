@@ -1,7 +1,7 @@
 //! The delivery loop: sends what the store's outbox holds, retrying with backoff.
 //!
 //! Delivery is at least once: a crash between the relay accepting a message and
-//! [`Store::mail_sent`] sends it again after restart. A second code message is harmless; a lost
+//! [`crate::store::OutboxStore::mail_sent`] sends it again after restart. A second code message is harmless; a lost
 //! one locks the user out.
 
 use std::{sync::Arc, time::Duration};

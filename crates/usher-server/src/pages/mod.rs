@@ -5,8 +5,8 @@
 //! enumeration-safe answers, redirect checks) lives there, and the pages only turn forms into
 //! calls and results into HTML. Posts get the Frontend API's defences from the HTTP edge
 //! (foreign-`Origin` refusal, per-IP limits) and set the same cookies. Each page renders its
-//! own errors: a post is a [`Post`], whose [`Post::answer`] runs the checks and the action and,
-//! on failure, shows the form the post came from again with the message ([`Redo`]).
+//! own errors: a post is a `Post`, whose `Post::answer` runs the checks and the action and,
+//! on failure, shows the form the post came from again with the message (`Redo`).
 
 pub(crate) mod layout;
 mod sign_in;
