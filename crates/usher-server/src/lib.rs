@@ -27,6 +27,8 @@ pub mod seal;
 pub mod state;
 pub mod store;
 pub mod tokens;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod wire;
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
