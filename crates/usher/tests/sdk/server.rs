@@ -1,4 +1,5 @@
-//! A real usher server in this process, and a way to sign arbitrary tokens with its key.
+//! A real usher server in this process (the server crate's `testing` helper), and a way to sign
+//! arbitrary tokens with its key.
 
 use std::ops::Deref;
 
