@@ -26,9 +26,9 @@ pub mod password;
 pub mod seal;
 pub mod state;
 pub mod store;
-pub mod tokens;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tokens;
 pub mod wire;
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
