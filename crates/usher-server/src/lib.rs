@@ -40,6 +40,8 @@ pub mod router;
 pub mod seal;
 pub mod state;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tokens;
 pub mod validate;
 pub mod wire;

@@ -1,10 +1,12 @@
 //! Wire types of Clerk's Backend API and of its session tokens, as usher speaks them.
 //!
 //! The server serialises these and the SDK deserialises them, so the two cannot drift apart.
-//! Every key of Clerk's schema is present when serialising (nulls included), because strict
-//! clients such as `clerk-rs` reject missing keys. Deserialisation is tolerant the other way
-//! round: unknown keys are ignored and absent optional keys default, so a newer server (or Clerk's
-//! own) does not break an older SDK.
+//! Response objects carry every key of Clerk's schema when serialised (nulls included), because
+//! strict clients such as `clerk-rs` reject missing keys; only keys Clerk itself sends some of the
+//! time (a sign-in token's secret, a deleted user's external id) are left out when absent.
+//! Request bodies and token claims leave out what is absent. Deserialisation is tolerant the
+//! other way round: unknown keys are ignored and absent optional keys default, so a newer server
+//! (or Clerk's own) does not break an older SDK.
 //!
 //! Layout: [`user`] (users, email addresses, phone numbers), [`session`] (sessions, tokens,
 //! sign-in tokens), [`jwt`] (JWT templates, JWKS), [`token`] (the claims and header categories of

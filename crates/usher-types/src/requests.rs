@@ -159,7 +159,8 @@ pub struct CreateSession {
 /// `POST /v1/sessions/{id}/tokens[/{template}]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenOptions {
-    /// A lifetime other than the default (session: 60 s; template: its own).
+    /// A lifetime other than the default, 30..=315360000 s (default: the server's session-token
+    /// lifetime, 60 s unless configured; for a template, its own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in_seconds: Option<i64>,
 }
@@ -195,7 +196,7 @@ pub struct JwtTemplateParams {
 pub struct CreateSignInToken {
     /// The user the token signs in.
     pub user_id: String,
-    /// Lifetime in seconds (default 30 days).
+    /// Lifetime in seconds, at most (and by default) 30 days.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in_seconds: Option<i64>,
 }

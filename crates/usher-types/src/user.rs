@@ -40,10 +40,10 @@ pub struct User {
     /// Deprecated alias of `image_url`.
     #[serde(default)]
     pub profile_image_url: String,
-    /// URL of the user's avatar.
+    /// URL of the user's avatar (empty in usher, which stores no images).
     #[serde(default)]
     pub image_url: String,
-    /// Whether the user uploaded an image.
+    /// Whether the user uploaded an image (never, in usher).
     #[serde(default)]
     pub has_image: bool,
     /// Readable by the frontend, writable by the backend only.
@@ -55,7 +55,7 @@ pub struct User {
     /// Readable and writable by the frontend.
     #[serde(default)]
     pub unsafe_metadata: Map<String, Value>,
-    /// All email addresses, primary first is not guaranteed.
+    /// All email addresses, in no guaranteed order; `primary_email_address_id` names the primary.
     #[serde(default)]
     pub email_addresses: Vec<EmailAddress>,
     /// All phone numbers.
@@ -79,10 +79,10 @@ pub struct User {
     /// Whether backup codes are on (never, for now).
     #[serde(default)]
     pub backup_code_enabled: bool,
-    /// When MFA was enabled, ms since the epoch.
+    /// When MFA was enabled, ms since the epoch (never, in usher).
     #[serde(default)]
     pub mfa_enabled_at: Option<i64>,
-    /// When MFA was disabled, ms since the epoch.
+    /// When MFA was disabled, ms since the epoch (never, in usher).
     #[serde(default)]
     pub mfa_disabled_at: Option<i64>,
     /// When the password was last set, ms since the epoch.
@@ -163,7 +163,8 @@ pub struct EmailAddress {
     /// Whether the address is reserved (never, in usher).
     #[serde(default)]
     pub reserved: bool,
-    /// How the address was verified; null when it never was.
+    /// How the address was verified, or that it is not yet (usher always sends one; Clerk may
+    /// send null).
     #[serde(default)]
     pub verification: Option<Verification>,
     /// Always an array; empty in usher.
@@ -193,7 +194,8 @@ pub struct PhoneNumber {
     /// Whether the number is reserved (never, in usher).
     #[serde(default)]
     pub reserved: bool,
-    /// How the number was verified; null when it never was.
+    /// How the number was verified, or that it is not yet (usher always sends one; Clerk may
+    /// send null).
     #[serde(default)]
     pub verification: Option<Verification>,
     /// Always an array; empty in usher.

@@ -145,8 +145,8 @@ impl Auth {
         Ok(self.token.as_deref().map(str::to_owned))
     }
 
-    /// A newly minted session token from the Backend API (`getToken({ expiresInSeconds })`-style
-    /// freshness), or `None` when signed out.
+    /// A newly minted session token from the Backend API (`POST /v1/sessions/{id}/tokens`, with
+    /// the server's default lifetime), or `None` when signed out.
     pub async fn get_fresh_token(&self) -> Result<Option<String>, ClientError> {
         self.mint(None).await
     }

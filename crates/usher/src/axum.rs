@@ -166,7 +166,8 @@ impl<S: Send + Sync> FromRequestParts<S> for RequireAuth {
     }
 }
 
-/// The signed-in user (`locals.currentUser()`): `None` when signed out.
+/// The signed-in user (`locals.currentUser()`): `None` when signed out or when the user no
+/// longer exists; 502 `Bad Gateway` when the Backend API cannot be asked.
 ///
 /// ```
 /// use usher::CurrentUser;

@@ -79,7 +79,8 @@ impl Usher {
         &self.inner.verifier
     }
 
-    /// The tower layer that authenticates requests.
+    /// The tower layer that authenticates requests and, unless `config.ui.inject_script` is off,
+    /// adds `usher.js` to HTML pages.
     #[cfg(feature = "axum")]
     pub fn layer(&self) -> UsherLayer {
         UsherLayer::new(self.clone())

@@ -29,7 +29,7 @@
 //!
 //! | Clerk Astro SDK | usher |
 //! | --- | --- |
-//! | `clerkMiddleware(options)` | [`UsherLayer`] (from [`Usher::layer`]): authenticates and attaches [`Auth`]; never blocks |
+//! | `clerkMiddleware(options)` | [`UsherLayer`] (from [`Usher::layer`]): authenticates and attaches [`Auth`], and adds `usher.js` to HTML pages unless `config.ui.inject_script` is off ([`InjectLayer`] does that alone); never blocks |
 //! | `clerk()` options, `CLERK_SECRET_KEY`, `PUBLIC_CLERK_PUBLISHABLE_KEY`, `CLERK_API_URL`, `CLERK_JWT_KEY`, `PUBLIC_CLERK_SIGN_IN_URL`, `PUBLIC_CLERK_SIGN_UP_URL` | [`UsherConfig`] ([`UsherConfig::from_env`]); a missing or malformed key is a [`ConfigError`] at startup |
 //! | `locals.auth()` → `{ userId, sessionId, orgId, orgRole, orgSlug, orgPermissions, sessionClaims }` | the [`Auth`] extractor, same fields |
 //! | `auth().getToken()` / `getToken({ template: 'supabase' })` | [`Auth::get_token`] (the request's token, no network; [`Auth::get_fresh_token`] mints one) / [`Auth::get_token_with_template`] |
@@ -43,13 +43,17 @@
 //!
 //! Session tokens come from `Authorization: Bearer …` or the `__session` cookie and are verified
 //! without a network call: the JWKS is fetched once from `{CLERK_API_URL}/v1/jwks` and cached
-//! (an unknown `kid` causes at most one refetch per 30 s), or `CLERK_JWT_KEY` (PEM) is used with
-//! no network at all. RS256 only; `exp`/`nbf`/`iat` with a leeway of at most 5 s; `azp` checked
-//! against `authorized_parties`; `iss` must name the publishable key's Frontend API host;
-//! template tokens, tokens without `sid` and pending sessions count as signed out. A revoked session's token stays valid until it expires (at most 60 s): that
-//! is the price of networkless verification, as with Clerk.
+//! (an unknown `kid` causes at most one refetch per `jwks_refetch_interval`, 30 s by default), or
+//! `CLERK_JWT_KEY` (PEM) is used with no network at all. RS256 only; `exp`/`nbf`/`iat` with a
+//! leeway of at most 5 s; `azp` checked against `authorized_parties`; `iss` must name the
+//! publishable key's Frontend API host (unless `check_issuer` is off); template tokens, tokens
+//! without `sid` and pending sessions count as signed out. A revoked session's token stays valid
+//! until it expires (60 s with usher's default lifetime): that is the price of networkless
+//! verification, as with Clerk.
 //!
-//! Layout: [`config`], [`verify`], [`client`], `auth` ([`Auth`]), `axum` (layer and extractors).
+//! Layout: [`config`], [`verify`], [`client`], [`ui`] (the `usher.js` options and tags),
+//! `instance` ([`Usher`]), `auth` ([`Auth`]), `axum` ([`UsherLayer`] and the extractors),
+//! `inject` ([`InjectLayer`]: the tags on HTML responses).
 
 #![warn(missing_docs, missing_debug_implementations)]
 

@@ -1,6 +1,8 @@
 //! The browser side's configuration (the equivalent of the Astro `clerk()` integration's
-//! options) and the injection of `usher.js` into HTML pages, as `clerkMiddleware()` does:
+//! options) and the tags that bring `usher.js` into HTML pages, as `clerkMiddleware()` does:
 //! server-rendered pages carry the auth state, so they know the user before the script runs.
+//! The layers that put the tags into responses are [`UsherLayer`](crate::UsherLayer) and
+//! [`InjectLayer`](crate::InjectLayer).
 
 use serde_json::{Map, Value, json};
 
@@ -17,7 +19,8 @@ use crate::{Auth, UsherConfig};
 /// ```
 #[derive(Debug, Clone)]
 pub struct UiOptions {
-    /// Add the script and the initial state to `text/html` responses (default on).
+    /// Whether [`UsherLayer`](crate::UsherLayer) adds the script and the initial state to
+    /// uncompressed `text/html` responses (default on).
     pub inject_script: bool,
     /// The usher server the browser talks to (its Frontend API); default: `CLERK_API_URL`.
     pub frontend_api_url: Option<String>,

@@ -4,8 +4,10 @@
 //! refetched at most once per `refetch_interval` when a token names an unknown `kid`) or from a
 //! PEM given as `CLERK_JWT_KEY`, with no network at all. Only RS256 is accepted; `exp`, `nbf`
 //! and `iat` are checked with an explicit leeway; template tokens (another `cat`), tokens
-//! without `sid`, and tokens whose `azp` is not an authorized party are refused. Nothing here
-//! is specific to usher: the same checks accept Clerk's own tokens.
+//! without `sid`, tokens whose `azp` is not an authorized party, tokens from another issuer
+//! (when [`Verifier::issuer_host`] is set) and pending sessions are refused. The claims are read
+//! as [`usher_types::token::SessionTokenClaims`], the struct the server mints. Nothing here is
+//! specific to usher: the same checks accept Clerk's own tokens.
 
 use std::{
     collections::HashMap,

@@ -3,24 +3,19 @@
 
 use std::{
     io::{BufRead, BufReader},
-    net::SocketAddr,
     process::{Child, Command, Stdio},
 };
 
 use reqwest::{StatusCode, redirect::Policy};
 use serde_json::{Value, json};
-use usher_server::{
-    App,
-    config::{Config, Database, Secret},
-    ids,
-};
+use usher_server::testing::TestServer;
 
 struct Setup {
     api: String,
     secret: String,
     app: String,
     child: Child,
-    _dir: tempfile::TempDir,
+    _server: TestServer,
 }
 
 impl Drop for Setup {
@@ -31,21 +26,13 @@ impl Drop for Setup {
 }
 
 async fn setup() -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let secret = format!("sk_test_{}", ids::random_base62(40));
-    let config = Config::new(
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-        Database::Sqlite(dir.path().join("u.db")),
-        Secret::new(secret.clone()),
-    );
-    let server = App::build(config).await.unwrap();
-    let (api, publishable) = (server.state().issuer.clone(), server.state().publishable_key.clone());
-    tokio::spawn(server.run(std::future::pending()));
+    let server = usher_server::testing::start(|_| {}).await;
+    let (api, secret) = (server.url.clone(), server.secret.clone());
     let mut child = Command::new(env!("CARGO_BIN_EXE_usher-example-endpoints"))
         .args(["--listen", "127.0.0.1:0"])
         .env("CLERK_API_URL", &api)
         .env("CLERK_SECRET_KEY", &secret)
-        .env("PUBLIC_CLERK_PUBLISHABLE_KEY", &publishable)
+        .env("PUBLIC_CLERK_PUBLISHABLE_KEY", &server.publishable)
         .env_remove("PUBLIC_CLERK_SIGN_IN_URL")
         .env_remove("CLERK_JWT_KEY")
         .stdout(Stdio::piped())
@@ -54,7 +41,7 @@ async fn setup() -> Setup {
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let app = line.split("listening on ").nth(1).expect("listening line").trim().to_owned();
-    Setup { api, secret, app, child, _dir: dir }
+    Setup { api, secret, app, child, _server: server }
 }
 
 impl Setup {

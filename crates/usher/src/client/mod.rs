@@ -1,7 +1,6 @@
 //! A typed client for the Backend API (`clerkClient()` in Clerk's SDKs).
 //!
-//! One transport ([`BackendClient::send`]) and one short method per endpoint, grouped by
-//! resource. Responses deserialise into [`usher_types`]; unknown fields and enum values are
+//! One private transport and one short method per endpoint, grouped by resource. Responses deserialise into [`usher_types`]; unknown fields and enum values are
 //! tolerated, so a newer server (or Clerk's own) does not break this client.
 
 mod sessions;
@@ -106,7 +105,7 @@ impl BackendClient {
         Self { http, base: format!("{}/v1", api_url.trim_end_matches('/')), secret_key: secret_key.to_owned() }
     }
 
-    /// Users: get, list, count, create, update, metadata, delete, ban, lock.
+    /// Users: get, list, count, create, update, metadata, password check, delete, ban, lock.
     pub fn users(&self) -> Users<'_> {
         Users(self)
     }

@@ -1,5 +1,6 @@
-//! The SDK against a real usher server on port 0: verification (the forged-token table of
-//! security.md §F), the JWKS cache, and the Backend API client's error mapping.
+//! The SDK against a real usher server on port 0 (`usher_server::testing`): verification (the
+//! table of forged and invalid tokens in `verify.rs`), the JWKS cache, and the Backend API
+//! client's error mapping.
 
 #![allow(unreachable_pub)]
 

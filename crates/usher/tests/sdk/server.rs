@@ -1,6 +1,7 @@
-//! A real usher server in this process, and a way to sign arbitrary tokens with its key.
+//! A real usher server in this process (the server crate's `testing` helper), and a way to sign
+//! arbitrary tokens with its key.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::ops::Deref;
 
 use aws_lc_rs::{
     rand::SystemRandom,
@@ -8,51 +9,22 @@ use aws_lc_rs::{
 };
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::Value;
-use tokio::sync::oneshot;
 use usher::{Usher, UsherConfig};
-use usher_server::{
-    App,
-    clock::ManualClock,
-    config::{Config, Database, Secret},
-    ids,
-    state::AppState,
-};
+use usher_server::config::Config;
 
-pub struct TestServer {
-    pub url: String,
-    pub secret: String,
-    pub publishable: String,
-    pub state: AppState,
-    pub clock: Arc<ManualClock>,
-    _dir: tempfile::TempDir,
-    _stop: oneshot::Sender<()>,
+/// The server's own test server, with the SDK-side helpers below.
+pub struct TestServer(usher_server::testing::TestServer);
+
+impl Deref for TestServer {
+    type Target = usher_server::testing::TestServer;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 pub async fn start(adjust: impl FnOnce(&mut Config)) -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let secret = format!("sk_test_{}", ids::random_base62(40));
-    let mut config = Config::new(
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-        Database::Sqlite(dir.path().join("u.db")),
-        Secret::new(secret.clone()),
-    );
-    adjust(&mut config);
-    let clock = Arc::new(ManualClock::new());
-    let app = App::build_with_clock(config, clock.clone()).await.unwrap();
-    let state = app.state().clone();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(app.run(async move {
-        let _ = stopped.await;
-    }));
-    TestServer {
-        url: state.issuer.clone(),
-        publishable: state.publishable_key.clone(),
-        secret,
-        state,
-        clock,
-        _dir: dir,
-        _stop: stop,
-    }
+    TestServer(usher_server::testing::start(adjust).await)
 }
 
 impl TestServer {

@@ -1,4 +1,5 @@
-//! Verification: valid tokens pass, and every forgery in security.md §F is "signed out".
+//! Verification: valid tokens pass, and every forged or invalid token (algorithm confusion, foreign
+//! keys and categories, missing claims, times, parties) is "signed out".
 
 use std::{
     net::TcpListener,
