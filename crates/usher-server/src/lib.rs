@@ -13,6 +13,7 @@
 //! - [`config`], [`cli`]: configuration and commands; [`state`], [`error`], [`wire`]: glue.
 
 pub mod api;
+pub mod assets;
 pub mod cli;
 pub mod clock;
 pub mod config;

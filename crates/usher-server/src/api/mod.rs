@@ -29,7 +29,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::pages::router(&state))
         .nest("/v1", backend::router(&state))
         .route("/.well-known/jwks.json", get(public_jwks))
-        .route("/npm/usher.js", get(usher_js))
+        .merge(crate::assets::router())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .fallback(not_found)
@@ -57,20 +57,6 @@ async fn public_jwks(state: State<AppState>) -> Response {
     let mut response = backend::jwks(state).await.into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("public, max-age=60"));
     response
-}
-
-/// The browser script (stores and components), served as is: no build step for apps.
-async fn usher_js() -> Response {
-    const SCRIPT: &str = include_str!("../../../../web/usher.js");
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-        ],
-        SCRIPT,
-    )
-        .into_response()
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
