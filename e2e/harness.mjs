@@ -2,7 +2,7 @@
 // example app, and a tiny page server that hosts usher.js components on a third origin, and launches
 // Debian's Chromium through playwright-core. Not a test file itself (no `.test.` in the name).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -180,6 +180,14 @@ const PAGES = {
   '/after': '<h1 id="after">After sign-in</h1><p id="after-user"></p>',
 };
 
+/** `/usher.js` and `/usher/<module>.js` as files of web/ (nothing outside web/usher/). */
+function scriptFile(path) {
+  if (path === '/usher.js') return join(repo, 'web', 'usher.js');
+  if (!/^\/usher\/[\w/-]+\.js$/.test(path) || path.includes('//')) return null;
+  const file = join(repo, 'web', path);
+  return existsSync(file) ? file : null;
+}
+
 const SIGNED_OUT = { userId: null, sessionId: null, orgId: null, orgRole: null, orgSlug: null, orgPermissions: null };
 
 /** `?state=signed-out` adds a server-side initial state (`__USHER_STATE__`) to the page. */
@@ -192,12 +200,13 @@ function page(body, options, query) {
 <body><header style="display:flex;justify-content:flex-end;gap:1rem;padding:.5rem">
 <usher-signed-in><usher-user-button></usher-user-button><usher-sign-out-button></usher-sign-out-button></usher-signed-in>
 <usher-signed-out><usher-sign-in-button></usher-sign-in-button><usher-sign-up-button></usher-sign-up-button></usher-signed-out>
-</header><main>${body}</main><script src="/usher.js"></script></body></html>`;
+</header><main>${body}</main><script type="module" src="/usher.js"></script></body></html>`;
 }
 
 /**
- * A third origin hosting pages that use the components, served with the current web/usher.js (so
- * the tests exercise this checkout's file, not the copy compiled into the binary).
+ * A third origin hosting pages that use the components, served with the current web/usher.js and
+ * the modules under web/usher/ (so the tests exercise this checkout's files, not the copies
+ * compiled into the binary).
  */
 export async function startPages(usher, extraOptions = {}) {
   let base;
@@ -214,9 +223,10 @@ export async function startPages(usher, extraOptions = {}) {
   });
   const server = createServer((req, res) => {
     const { pathname: path, searchParams } = new URL(req.url, 'http://x');
-    if (path === '/usher.js') {
+    const script = scriptFile(path);
+    if (script) {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
-      return res.end(readFileSync(join(repo, 'web', 'usher.js')));
+      return res.end(readFileSync(script));
     }
     if (PAGES[path] !== undefined) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });

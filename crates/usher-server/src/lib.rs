@@ -23,6 +23,7 @@
 //! - [`config`], [`cli`]: configuration and commands; [`state`], [`error`]: glue.
 
 pub mod api;
+pub mod assets;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -1,5 +1,6 @@
 //! The whole HTTP surface: the APIs ([`crate::api`]) and the hosted pages ([`crate::pages`])
-//! side by side — neither knows the other — and the layers every request passes.
+//! side by side — neither knows the other — with `usher.js` ([`crate::assets`]), and the layers
+//! every request passes.
 
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use axum::{
 use tower::ServiceBuilder;
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
-use crate::{api, error::ApiError, http::tunnel, pages, state::AppState};
+use crate::{api, assets, error::ApiError, http::tunnel, pages, state::AppState};
 
 /// The server's router.
 pub fn router(state: AppState) -> Router {
@@ -17,6 +18,7 @@ pub fn router(state: AppState) -> Router {
     let inner = Router::new()
         .merge(api::router(&state))
         .merge(pages::router())
+        .merge(assets::router())
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

@@ -87,7 +87,7 @@ pub fn head_tags(config: &UsherConfig, auth: &Auth) -> String {
     format!(
         "<script id=\"__USHER_OPTIONS__\" type=\"application/json\">{}</script>\
          <script id=\"__USHER_STATE__\" type=\"application/json\">{}</script>\
-         <script src=\"{}/npm/usher.js\" defer></script>",
+         <script type=\"module\" src=\"{}/npm/usher.js\"></script>",
         script_json(&options),
         script_json(&state),
         attr(&api),

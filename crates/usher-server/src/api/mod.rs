@@ -1,5 +1,5 @@
 //! The APIs: the Backend API (secret key, [`backend`]), the Frontend API (browsers,
-//! [`frontend`]), and the public endpoints beside them (JWKS, `usher.js`, health).
+//! [`frontend`]), and the public endpoints beside them (JWKS, health).
 
 pub mod backend;
 pub mod frontend;
@@ -21,7 +21,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(frontend::router(state))
         .nest("/v1", backend::router(state))
         .route("/.well-known/jwks.json", get(public_jwks))
-        .route("/npm/usher.js", get(usher_js))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
 }
@@ -31,20 +30,6 @@ async fn public_jwks(state: State<AppState>) -> Response {
     let mut response = backend::jwks(state).await.into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("public, max-age=60"));
     response
-}
-
-/// The browser script (stores and components), served as is: no build step for apps.
-async fn usher_js() -> Response {
-    const SCRIPT: &str = include_str!("../../../../web/usher.js");
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-        ],
-        SCRIPT,
-    )
-        .into_response()
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

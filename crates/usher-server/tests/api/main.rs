@@ -7,6 +7,7 @@
 //! `postgres://postgres@127.0.0.1:5432/test`); its tests fail when it is unreachable, unless
 //! `USHER_SKIP_POSTGRES=1` says to skip them on purpose.
 
+mod assets;
 mod clerk_rs;
 mod cli;
 mod contract;

@@ -1,0 +1,53 @@
+// <usher-sign-up>: names, email and password, then the emailed code.
+import { UsherError } from '../fapi.js';
+import { app, card, finish, h, t } from './base.js';
+import { FlowElement } from './flow.js';
+
+export class SignUpElement extends FlowElement {
+  init() { return { step: 'start', email: '', form: {} }; }
+  render() {
+    const f = this.s.form;
+    const cls = 'usher-sign-up';
+    const done = this.finished(cls, t('signUp.start.title'), app.afterSignUp);
+    if (done) return done;
+    if (this.s.step === 'verify') {
+      const signUp = () => this.su || app.clerk.signUp;
+      const subtitle = t('signUp.emailCode.subtitle', { emailAddress: this.s.email });
+      return this.codeStep(cls, t('signUp.emailCode.title'), subtitle,
+        async code => this.complete(await signUp().attemptEmailAddressVerification({ code })),
+        t('signUp.emailCode.resend'), () => signUp().prepareEmailAddressVerification());
+    }
+    const opt = t('formFieldHintText__optional');
+    const alertId = this.id('form-alert');
+    const email = { type: 'email', autocomplete: 'email', required: true, value: this.s.email };
+    const password = { type: 'password', autocomplete: 'new-password', required: true };
+    return card(cls, t('signUp.start.title'), t('signUp.start.subtitle'), this.alert('form-alert', f.error),
+      this.form('form', v => this.start(v),
+        this.field('first_name', t('formFieldLabel__firstName'), { autocomplete: 'given-name' }, f.error, alertId, opt),
+        this.field('last_name', t('formFieldLabel__lastName'), { autocomplete: 'family-name' }, f.error, alertId, opt),
+        this.field('email_address', t('formFieldLabel__emailAddress'), email, f.error, alertId),
+        this.field('password', t('formFieldLabel__password'), password, f.error, alertId),
+        this.submit(t('formButtonPrimary'), f.busy)),
+      h('p', { class: 'usher-foot' }, t('signUp.start.actionText') + ' ',
+        h('a', { href: app.withRedirect(app.signInBase(), app.requestedRedirect()) }, t('signUp.start.actionLink'))));
+  }
+  async start(v) {
+    this.s.email = (v.email_address || '').trim();
+    const su = await app.clerk.signUp.create({
+      emailAddress: this.s.email, password: v.password,
+      firstName: (v.first_name || '').trim() || undefined, lastName: (v.last_name || '').trim() || undefined,
+    });
+    if (su.status === 'complete') return this.complete(su);
+    this.su = await su.prepareEmailAddressVerification({ strategy: 'email_code' });
+    this._focus = 'input[name="code"]';
+    this.s.step = 'verify';
+  }
+  async complete(su) {
+    if (su.status !== 'complete' || !su.createdSessionId) {
+      const missing = su.missingFields.concat(su.unverifiedFields).join(', ');
+      throw new UsherError(t('unstable__errors.unexpected') + (missing ? ` (${missing})` : ''));
+    }
+    this.s.step = 'done';
+    await finish(su.createdSessionId, app.afterSignUp());
+  }
+}

@@ -1,0 +1,146 @@
+// The resources: the server's snake_case JSON as camelCase objects with methods, like clerk-js's.
+// No DOM access: importable in Node.
+import { UsherError } from './fapi.js';
+import { camel, enc, snake, toDate } from './util.js';
+
+function toVerification(v) {
+  return v ? Object.assign(camel(v), { expireAt: toDate(v.expire_at) }) : null;
+}
+
+function needId(id, what) {
+  if (!id) {
+    throw new UsherError(`No ${what} in progress: call create() first`, {
+      errors: [{ code: 'resource_missing', message: `No ${what}` }],
+    });
+  }
+  return enc(id);
+}
+
+/**
+ * The resource constructors, bound to the calls they make: `fapi` (see fapi.js), `meCall` (a /v1/me
+ * call that brings the stores up to date), `getSessionToken(sessionId, options)`,
+ * `reloadClient(remote)`, and `state` (read for the current client and session).
+ */
+export function createResources({ fapi, meCall, getSessionToken, reloadClient, state }) {
+  function toEmail(r) {
+    const id = r.id;
+    const base = `/me/email_addresses/${enc(id)}`;
+    return {
+      object: 'email_address', id, emailAddress: r.email_address, verification: toVerification(r.verification),
+      linkedTo: r.linked_to || [],
+      toString() { return r.email_address; },
+      prepareVerification: ({ strategy = 'email_code' } = {}) =>
+        meCall('POST', base + '/prepare_verification', { strategy }).then(toEmail),
+      attemptVerification: ({ code }) => meCall('POST', base + '/attempt_verification', { code }).then(toEmail),
+      destroy: () => meCall('DELETE', base),
+    };
+  }
+
+  function toUser(r) {
+    if (!r) return null;
+    const emails = (r.email_addresses || []).map(toEmail);
+    const fullName = [r.first_name, r.last_name].filter(Boolean).join(' ') || null;
+    return {
+      object: 'user', id: r.id, firstName: r.first_name || null, lastName: r.last_name || null, fullName,
+      username: r.username || null, imageUrl: r.image_url || '', hasImage: !!r.has_image,
+      primaryEmailAddressId: r.primary_email_address_id || null,
+      primaryEmailAddress: emails.find(e => e.id === r.primary_email_address_id) || null,
+      emailAddresses: emails, phoneNumbers: [],
+      publicMetadata: r.public_metadata || {}, unsafeMetadata: r.unsafe_metadata || {},
+      passwordEnabled: !!r.password_enabled, twoFactorEnabled: !!r.two_factor_enabled,
+      lastSignInAt: toDate(r.last_sign_in_at), createdAt: toDate(r.created_at), updatedAt: toDate(r.updated_at),
+      update: params => meCall('PATCH', '/me', snake(params)).then(toUser),
+      updatePassword: params => meCall('POST', '/me/change_password', snake(params)).then(toUser),
+      createEmailAddress: ({ email }) => meCall('POST', '/me/email_addresses', { email_address: email }).then(toEmail),
+      getSessions: () =>
+        fapi('GET', '/me/sessions/active').then(list => (Array.isArray(list) ? list : []).map(toSession)),
+      reload: () => reloadClient(false).then(() => (state.session ? state.session.user : null)),
+    };
+  }
+
+  function toSession(r) {
+    const id = r.id;
+    const tok = r.last_active_token && r.last_active_token.jwt;
+    return {
+      object: 'session', id, status: r.status, user: toUser(r.user),
+      publicUserData: camel(r.public_user_data || {}),
+      lastActiveToken: tok ? { jwt: tok, getRawString: () => tok } : null,
+      lastActiveOrganizationId: r.last_active_organization_id || null,
+      actor: r.actor || null, factorVerificationAge: r.factor_verification_age || null,
+      latestActivity: r.latest_activity ? camel(r.latest_activity) : null,
+      lastActiveAt: toDate(r.last_active_at), expireAt: toDate(r.expire_at), abandonAt: toDate(r.abandon_at),
+      createdAt: toDate(r.created_at), updatedAt: toDate(r.updated_at),
+      getToken: (o = {}) => getSessionToken(id, o),
+      touch: () => fapi('POST', `/client/sessions/${enc(id)}/touch`).then(toSession),
+      end: () => fapi('POST', `/client/sessions/${enc(id)}/end`).then(toSession),
+      remove: () => fapi('POST', `/client/sessions/${enc(id)}/remove`).then(toSession),
+      revoke: () => meCall('POST', `/me/sessions/${enc(id)}/revoke`).then(toSession),
+    };
+  }
+
+  function toSignIn(raw) {
+    const r = raw || {};
+    const path = () => `/client/sign_ins/${needId(si.id, 'sign-in')}`;
+    const si = {
+      object: 'sign_in', id: r.id || null, status: r.status || null, identifier: r.identifier || null,
+      supportedIdentifiers: r.supported_identifiers || [],
+      supportedFirstFactors: camel(r.supported_first_factors || []),
+      firstFactorVerification: toVerification(r.first_factor_verification),
+      secondFactorVerification: null, createdSessionId: r.created_session_id || null, abandonAt: toDate(r.abandon_at),
+      create: params => fapi('POST', '/client/sign_ins', snake(params)).then(toSignIn),
+      prepareFirstFactor(params) {
+        const p = Object.assign({}, params);
+        if (p.strategy === 'email_code' && !p.emailAddressId) {
+          const f = si.supportedFirstFactors.find(x => x.strategy === 'email_code');
+          if (f) p.emailAddressId = f.emailAddressId;
+        }
+        return fapi('POST', path() + '/prepare_first_factor', snake(p)).then(toSignIn);
+      },
+      attemptFirstFactor: params => fapi('POST', path() + '/attempt_first_factor', snake(params)).then(toSignIn),
+      reload: () => fapi('GET', path()).then(toSignIn),
+    };
+    return si;
+  }
+
+  function toSignUp(raw) {
+    const r = raw || {};
+    const path = () => `/client/sign_ups/${needId(r.id, 'sign-up')}`;
+    const v = r.verifications || {};
+    return {
+      object: 'sign_up', id: r.id || null, status: r.status || null, emailAddress: r.email_address || null,
+      firstName: r.first_name || null, lastName: r.last_name || null, unsafeMetadata: r.unsafe_metadata || {},
+      requiredFields: r.required_fields || [], optionalFields: r.optional_fields || [],
+      missingFields: r.missing_fields || [], unverifiedFields: r.unverified_fields || [],
+      verifications: { emailAddress: toVerification(v.email_address) },
+      passwordEnabled: !!r.password_enabled, createdUserId: r.created_user_id || null,
+      createdSessionId: r.created_session_id || null, abandonAt: toDate(r.abandon_at),
+      create: params => fapi('POST', '/client/sign_ups', snake(params)).then(toSignUp),
+      update: params => fapi('PATCH', path(), snake(params)).then(toSignUp),
+      reload: () => fapi('GET', path()).then(toSignUp),
+      prepareVerification: params => fapi('POST', path() + '/prepare_verification', snake(params)).then(toSignUp),
+      attemptVerification: params => fapi('POST', path() + '/attempt_verification', snake(params)).then(toSignUp),
+      prepareEmailAddressVerification: (p = {}) =>
+        fapi('POST', path() + '/prepare_verification', { strategy: p.strategy || 'email_code' }).then(toSignUp),
+      attemptEmailAddressVerification: ({ code }) =>
+        fapi('POST', path() + '/attempt_verification', { strategy: 'email_code', code }).then(toSignUp),
+    };
+  }
+
+  function toClient(raw) {
+    const sessions = (raw.sessions || []).map(toSession);
+    return {
+      object: 'client', id: raw.id, sessions,
+      activeSessions: sessions.filter(s => s.status === 'active'),
+      signedInSessions: sessions.filter(s => s.status === 'active'),
+      lastActiveSessionId: raw.last_active_session_id || null,
+      signIn: toSignIn(raw.sign_in), signUp: toSignUp(raw.sign_up),
+      cookieExpiresAt: toDate(raw.cookie_expires_at), createdAt: toDate(raw.created_at),
+      updatedAt: toDate(raw.updated_at),
+      reload: () => reloadClient(false).then(() => state.client),
+      destroy: () => fapi('DELETE', '/client'),
+      removeSessions: () => fapi('DELETE', '/client/sessions'),
+    };
+  }
+
+  return { toEmail, toUser, toSession, toSignIn, toSignUp, toClient };
+}
