@@ -16,6 +16,7 @@ use axum::{
     routing::get,
 };
 use serde_json::{Value, json};
+use usher_types::Strategy;
 
 use self::view::Known;
 use crate::{
@@ -75,7 +76,7 @@ async fn environment(State(state): State<AppState>) -> Json<Value> {
         "user_settings": {
             "attributes": {
                 "email_address": {"enabled": true, "required": true, "used_for_first_factor": true,
-                    "first_factors": ["email_code"], "verifications": ["email_code"], "verify_at_sign_up": true},
+                    "first_factors": [Strategy::EmailCode], "verifications": [Strategy::EmailCode], "verify_at_sign_up": true},
                 "password": {"enabled": true, "required": true},
                 "first_name": {"enabled": true, "required": false},
                 "last_name": {"enabled": true, "required": false},

@@ -2,6 +2,7 @@
 //! attempts. The Backend API's shapes live in [`crate::wire`]; these reuse them where they agree.
 
 use serde_json::{Value, json};
+use usher_types::Strategy;
 
 use crate::{
     error::ApiResult,
@@ -77,10 +78,10 @@ pub fn session_summary(s: &SessionRecord, current: bool) -> Value {
 
 /// A sign-in attempt.
 pub fn sign_in(s: &SignIn) -> Value {
-    let mut factors = vec![json!({"strategy": "password"})];
+    let mut factors = vec![json!({"strategy": Strategy::Password})];
     if let (Some(identifier), Some(email_id)) = (&s.identifier, &s.email_address_id) {
         factors.push(json!({
-            "strategy": "email_code",
+            "strategy": Strategy::EmailCode,
             "safe_identifier": identifier,
             "email_address_id": email_id,
             "primary": true,
