@@ -10,6 +10,26 @@ use std::borrow::Cow;
 use serde::{Deserialize, Deserializer, Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
+/// The cookie that carries the browser's current session token to apps.
+pub const SESSION_COOKIE: &str = "__session";
+
+/// The value of cookie `name` in `Cookie` header values (`a=1; b=2`), the first if repeated.
+/// Both sides read cookies with it: the server `__client`, the SDK `__session`.
+///
+/// ```
+/// let headers = ["a=1; __session=tok", "__session=later"];
+/// assert_eq!(usher_types::token::cookie(headers, "__session"), Some("tok"));
+/// assert_eq!(usher_types::token::cookie(["a=1"], "__session"), None);
+/// ```
+pub fn cookie<'a>(headers: impl IntoIterator<Item = &'a str>, name: &str) -> Option<&'a str> {
+    headers
+        .into_iter()
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
 /// Header `cat` of session tokens; Clerk's SDKs tell session tokens from others by it.
 pub const CATEGORY_SESSION: &str = "cl_B7d4PD111AAA";
 /// Header `cat` of JWT-template tokens: SDKs refuse these as session tokens.

@@ -97,15 +97,8 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
             return Some(token.to_owned());
         }
     }
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == "__session")
-        .map(|(_, value)| value.to_owned())
-        .filter(|v| !v.is_empty())
+    let values = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok());
+    usher_types::token::cookie(values, usher_types::token::SESSION_COOKIE).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
 /// The URL the client asked for, honouring a proxy's `X-Forwarded-Proto` / `-Host`.

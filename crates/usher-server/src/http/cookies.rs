@@ -15,7 +15,7 @@ use crate::{
 /// The cookie holding `<client id>.<secret>`.
 pub const CLIENT_COOKIE: &str = "__client";
 /// The cookie holding the current session token, readable by scripts and sent to apps.
-pub const SESSION_COOKIE: &str = "__session";
+pub use usher_types::token::SESSION_COOKIE;
 /// The cookie telling apps when the client last changed (`0` when signed out).
 pub const CLIENT_UAT_COOKIE: &str = "__client_uat";
 
@@ -31,14 +31,7 @@ impl FromRequestParts<AppState> for Browser {
 
 /// The value of cookie `name` in the request.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+    usher_types::token::cookie(headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()), name)
 }
 
 /// Adds the browser's cookies to a response — the client cookie when it changed, and
