@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 /// One error in a [`ClerkErrors`] body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ClerkError {
     /// A short message, safe to show to a person.
     pub message: String,
@@ -38,6 +39,7 @@ impl ClerkError {
 
 /// The body of every error response of the Backend and Frontend APIs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ClerkErrors {
     /// The errors; never empty.
     pub errors: Vec<ClerkError>,

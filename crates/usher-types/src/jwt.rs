@@ -5,6 +5,7 @@ use serde_json::Value;
 
 /// A JWT template: claims with shortcodes, minted with `getToken({ template })`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct JwtTemplate {
     /// Always `"jwt_template"`.
     pub object: String,
@@ -30,6 +31,7 @@ pub struct JwtTemplate {
 
 /// A public RSA signing key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Jwk {
     /// Key id; matches the `kid` header of the tokens it signed.
     pub kid: String,
@@ -48,6 +50,7 @@ pub struct Jwk {
 
 /// `{"keys":[…]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Jwks {
     /// The keys that verify tokens currently in circulation.
     pub keys: Vec<Jwk>,

@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 /// `{"object":"total_count","total_count":N}`, the answer of `GET /v1/users/count`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TotalCount {
     /// Always `"total_count"`.
     pub object: String,
@@ -45,6 +46,7 @@ impl TotalCount {
 
 /// The answer to a deletion: `{"object":"user","id":…,"deleted":true}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeletedObject {
     /// The kind of object that was deleted (`"user"`, `"jwt_template"`, …).
     pub object: String,
@@ -66,6 +68,7 @@ impl DeletedObject {
 
 /// A page of objects in the `{data, total_count}` shape Clerk uses for paginated lists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Paginated<T> {
     /// The objects on this page.
     pub data: Vec<T>,

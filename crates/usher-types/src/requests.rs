@@ -12,6 +12,7 @@ pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<
 
 /// `POST /v1/users`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreateUser {
     /// Email addresses; the first becomes the primary one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -68,6 +69,7 @@ pub struct CreateUser {
 
 /// `PATCH /v1/users/{id}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UpdateUser {
     /// Given name; `Some(None)` clears it.
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
@@ -127,6 +129,7 @@ pub struct UpdateUser {
 
 /// `PATCH` (deep merge, `null` removes) or `PUT` (replace) `/v1/users/{id}/metadata`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UserMetadata {
     /// Public metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -141,6 +144,7 @@ pub struct UserMetadata {
 
 /// `POST /v1/users/{id}/verify_password`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct VerifyPassword {
     /// The password to check.
     pub password: String,
@@ -148,6 +152,7 @@ pub struct VerifyPassword {
 
 /// `POST /v1/sessions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreateSession {
     /// The user to sign in.
     pub user_id: String,
@@ -158,6 +163,7 @@ pub struct CreateSession {
 
 /// `POST /v1/sessions/{id}/tokens[/{template}]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TokenOptions {
     /// A lifetime other than the default, 30..=315360000 s (default: the server's session-token
     /// lifetime, 60 s unless configured; for a template, its own).
@@ -167,6 +173,7 @@ pub struct TokenOptions {
 
 /// `POST` and `PATCH /v1/jwt_templates[/{id}]`; on update, absent fields keep their values.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct JwtTemplateParams {
     /// Unique name (required on create).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -193,6 +200,7 @@ pub struct JwtTemplateParams {
 
 /// `POST /v1/sign_in_tokens`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreateSignInToken {
     /// The user the token signs in.
     pub user_id: String,

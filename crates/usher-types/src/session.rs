@@ -5,6 +5,7 @@ use serde_json::Value;
 
 /// The life-cycle state of a [`Session`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
     /// Signed in; tokens can be minted. Where every session begins.
@@ -58,6 +59,7 @@ impl SessionStatus {
 
 /// A session: one signed-in user on one client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Session {
     /// Always `"session"`.
     pub object: String,
@@ -89,6 +91,7 @@ pub struct Session {
 
 /// `{"object":"token","jwt":…}`: a minted session or template token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Token {
     /// Always `"token"`.
     pub object: String,
@@ -105,6 +108,7 @@ impl Token {
 
 /// A one-time sign-in token created by the Backend API and redeemed by the Frontend API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SignInToken {
     /// Always `"sign_in_token"`.
     pub object: String,
@@ -128,6 +132,7 @@ pub struct SignInToken {
 
 /// The state of a [`SignInToken`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SignInTokenStatus {
     /// Not used yet; where every token begins.

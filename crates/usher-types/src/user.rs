@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 /// Collections usher does not implement (web3 wallets, passkeys, external accounts, …) are
 /// always present as empty arrays so strict clients deserialise the object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct User {
     /// Always `"user"`.
     pub object: String,
@@ -143,6 +144,7 @@ impl User {
 
 /// One link from an identifier to where it came from (always empty in usher).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LinkedTo {
     /// The kind of link, e.g. `oauth_google`.
     #[serde(rename = "type")]
@@ -153,6 +155,7 @@ pub struct LinkedTo {
 
 /// An email address of a user (`idn_…`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EmailAddress {
     /// Always `"email_address"`.
     pub object: String,
@@ -178,6 +181,7 @@ pub struct EmailAddress {
 
 /// A phone number of a user (`idn_…`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PhoneNumber {
     /// Always `"phone_number"`.
     pub object: String,
@@ -212,6 +216,7 @@ pub struct PhoneNumber {
 
 /// The verification state of an identifier (`verification_admin` or `verification_otp`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Verification {
     /// `verification_admin` (set by the Backend API) or `verification_otp` (a code).
     pub object: String,
@@ -252,6 +257,7 @@ impl Verification {
 
 /// Where a verification stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum VerificationStatus {
     /// Not verified yet; where every verification begins.
@@ -270,6 +276,7 @@ pub enum VerificationStatus {
 
 /// How something is verified or how a factor is used: Clerk's strategy names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     /// Set by an administrator through the Backend API.

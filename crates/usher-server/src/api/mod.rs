@@ -1,8 +1,9 @@
 //! The APIs: the Backend API (secret key, [`backend`]), the Frontend API (browsers,
-//! [`frontend`]), and the public endpoints beside them (JWKS, health).
+//! [`frontend`]), and the public endpoints beside them (JWKS, health, the OpenAPI document).
 
 pub mod backend;
 pub mod frontend;
+pub mod openapi;
 
 use axum::{
     Router,
@@ -20,6 +21,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(frontend::router(state))
         .nest("/v1", backend::router(state))
+        .route("/v1/openapi.json", get(openapi::serve))
         .route("/.well-known/jwks.json", get(public_jwks))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))

@@ -19,10 +19,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let bytes = body_bytes(req, state).await?;
-        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
-        let mut de = serde_json::Deserializer::from_slice(text);
-        serde_path_to_error::deserialize(&mut de).map(JsonBody).map_err(body_error)
+        decode_json(&bytes).map(JsonBody)
     }
+}
+
+/// Decodes a JSON body as [`JsonBody`] does; public for the fuzz targets in `fuzz/`.
+#[doc(hidden)]
+pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    let mut de = serde_json::Deserializer::from_slice(text);
+    serde_path_to_error::deserialize(&mut de).map_err(body_error)
+}
+
+/// Decodes a form body as [`FormOrJson`] does; public for the fuzz targets in `fuzz/`.
+#[doc(hidden)]
+pub fn decode_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_html_form::from_bytes(bytes)
+        .map_err(|e| ApiError::BadRequest(ClerkError::new("malformed_request", "Invalid form body", e.to_string())))
 }
 
 /// The whole body (within the size limit), or Clerk's 413 / 400.
@@ -102,8 +115,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for FormOrJson<T> {
             return JsonBody::from_request(req, state).await.map(|JsonBody(v)| Self(v));
         }
         let bytes = body_bytes(req, state).await?;
-        serde_html_form::from_bytes(&bytes)
-            .map(Self)
-            .map_err(|e| ApiError::BadRequest(ClerkError::new("malformed_request", "Invalid form body", e.to_string())))
+        decode_form(&bytes).map(Self)
     }
 }

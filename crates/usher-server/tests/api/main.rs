@@ -17,6 +17,7 @@ mod helpers;
 mod jwks;
 mod limits;
 mod mail;
+mod openapi;
 mod pages;
 mod sessions;
 mod templates;

@@ -1,0 +1,414 @@
+//! usher's OpenAPI 3.1 document (`GET /v1/openapi.json`): every Backend and Frontend API route,
+//! with the response and request schemas derived from the wire types in `usher-types`
+//! (`schemars`), so a changed type changes the document. The operation table below is the one
+//! hand-kept part; `tests/api/openapi.rs` fails when it and the router disagree, and
+//! `scripts/test` runs schemathesis against a real server with this document.
+
+use std::sync::LazyLock;
+
+use axum::{Json, http::header, response::IntoResponse};
+use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
+use serde_json::{Map, Value, json};
+use usher_types::{
+    ClerkErrors, DeletedObject, Jwks, JwtTemplate, Paginated, Session, SignInToken, Token, TotalCount, User,
+    requests::{
+        CreateSession, CreateSignInToken, CreateUser, JwtTemplateParams, TokenOptions, UpdateUser, UserMetadata,
+        VerifyPassword,
+    },
+};
+
+/// Who may call an operation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    /// The Backend API: `Authorization: Bearer <secret key>`.
+    Backend,
+    /// The Frontend API: a browser, identified by its `__client` cookie.
+    Frontend,
+    /// Anyone.
+    Public,
+}
+
+/// One operation: method, path (axum's `{param}` syntax is OpenAPI's too), and its shapes.
+struct Op {
+    method: &'static str,
+    path: &'static str,
+    id: &'static str,
+    caller: Caller,
+    query: &'static [(&'static str, &'static str)],
+    body: Option<Value>,
+    ok: Value,
+}
+
+/// Every route of the Backend and Frontend APIs and the public endpoints beside them, as
+/// `(method, path)`: what the drift test compares with the router.
+pub fn operations() -> Vec<(&'static str, &'static str)> {
+    table(&mut SchemaGenerator::new(settings())).iter().map(|op| (op.method, op.path)).collect()
+}
+
+fn settings() -> SchemaSettings {
+    SchemaSettings::draft2020_12().with(|s| s.definitions_path = "#/components/schemas/".into())
+}
+
+fn r<T: JsonSchema>(g: &mut SchemaGenerator) -> Value {
+    g.subschema_for::<T>().to_value()
+}
+
+fn list<T: JsonSchema>(g: &mut SchemaGenerator) -> Value {
+    // `paginated=true` answers `{data, total_count}`, otherwise a bare array.
+    json!({"oneOf": [{"type": "array", "items": r::<T>(g)}, r::<Paginated<T>>(g)]})
+}
+
+fn envelope() -> Value {
+    json!({"$ref": "#/components/schemas/FrontendEnvelope"})
+}
+
+fn form(properties: Value) -> Value {
+    json!({"type": "object", "properties": properties})
+}
+
+const PAGING: &[(&str, &str)] = &[("paginated", "boolean"), ("limit", "integer"), ("offset", "integer")];
+const USER_FILTERS: &[(&str, &str)] = &[
+    ("email_address", "array"),
+    ("phone_number", "array"),
+    ("external_id", "array"),
+    ("username", "array"),
+    ("user_id", "array"),
+    ("query", "string"),
+    ("banned", "boolean"),
+    ("created_at_before", "integer"),
+    ("created_at_after", "integer"),
+    ("last_active_at_before", "integer"),
+    ("last_active_at_after", "integer"),
+    ("last_sign_in_at_before", "integer"),
+    ("last_sign_in_at_after", "integer"),
+    ("order_by", "string"),
+    ("limit", "integer"),
+    ("offset", "integer"),
+];
+
+fn table(g: &mut SchemaGenerator) -> Vec<Op> {
+    use Caller::{Backend as B, Frontend as F, Public as P};
+    let op = |method, path, id, caller, body: Option<Value>, ok: Value| Op {
+        method,
+        path,
+        id,
+        caller,
+        query: &[],
+        body,
+        ok,
+    };
+    let with_query = |mut op: Op, query| {
+        op.query = query;
+        op
+    };
+    let user = r::<User>(g);
+    let session = r::<Session>(g);
+    let template = r::<JwtTemplate>(g);
+    let deleted = r::<DeletedObject>(g);
+    let token = r::<Token>(g);
+    let sign_in_token = r::<SignInToken>(g);
+    let jwks = r::<Jwks>(g);
+    let token_options = r::<TokenOptions>(g);
+    let template_params = r::<JwtTemplateParams>(g);
+    let metadata = r::<UserMetadata>(g);
+    let factor =
+        form(json!({"strategy": {"type": "string"}, "password": {"type": "string"}, "code": {"type": "string"}}));
+    let sign_up = form(json!({
+        "email_address": {"type": "string"}, "password": {"type": "string"},
+        "first_name": {"type": "string"}, "last_name": {"type": "string"},
+    }));
+    let frontend_token = json!({"$ref": "#/components/schemas/FrontendToken"});
+    let text = json!({"type": "string"});
+    vec![
+        // Public.
+        op("get", "/.well-known/jwks.json", "GetPublicJWKS", P, None, jwks.clone()),
+        op("get", "/healthz", "Health", P, None, text.clone()),
+        op("get", "/readyz", "Ready", P, None, text),
+        op("get", "/v1/openapi.json", "GetOpenAPI", P, None, json!({"type": "object"})),
+        // Backend API: users.
+        with_query(
+            op("get", "/v1/users", "GetUserList", B, None, json!({"type": "array", "items": user})),
+            USER_FILTERS,
+        ),
+        op("post", "/v1/users", "CreateUser", B, Some(r::<CreateUser>(g)), user.clone()),
+        with_query(op("get", "/v1/users/count", "GetUsersCount", B, None, r::<TotalCount>(g)), USER_FILTERS),
+        op("get", "/v1/users/{user_id}", "GetUser", B, None, user.clone()),
+        op("patch", "/v1/users/{user_id}", "UpdateUser", B, Some(r::<UpdateUser>(g)), user.clone()),
+        op("delete", "/v1/users/{user_id}", "DeleteUser", B, None, deleted.clone()),
+        op("patch", "/v1/users/{user_id}/metadata", "UpdateUserMetadata", B, Some(metadata.clone()), user.clone()),
+        op("put", "/v1/users/{user_id}/metadata", "ReplaceUserMetadata", B, Some(metadata), user.clone()),
+        op("post", "/v1/users/{user_id}/ban", "BanUser", B, None, user.clone()),
+        op("post", "/v1/users/{user_id}/unban", "UnbanUser", B, None, user.clone()),
+        op("post", "/v1/users/{user_id}/lock", "LockUser", B, None, user.clone()),
+        op("post", "/v1/users/{user_id}/unlock", "UnlockUser", B, None, user.clone()),
+        op(
+            "post",
+            "/v1/users/{user_id}/verify_password",
+            "VerifyPassword",
+            B,
+            Some(r::<VerifyPassword>(g)),
+            json!({"type": "object", "required": ["verified"], "properties": {"verified": {"type": "boolean"}}}),
+        ),
+        // Backend API: sessions.
+        with_query(
+            op("get", "/v1/sessions", "GetSessionList", B, None, list::<Session>(g)),
+            &[
+                ("user_id", "string"),
+                ("client_id", "string"),
+                ("status", "string"),
+                ("paginated", "boolean"),
+                ("limit", "integer"),
+                ("offset", "integer"),
+            ],
+        ),
+        op("post", "/v1/sessions", "CreateSession", B, Some(r::<CreateSession>(g)), session.clone()),
+        op("get", "/v1/sessions/{session_id}", "GetSession", B, None, session.clone()),
+        op("post", "/v1/sessions/{session_id}/revoke", "RevokeSession", B, None, session),
+        op(
+            "post",
+            "/v1/sessions/{session_id}/tokens",
+            "CreateSessionToken",
+            B,
+            Some(token_options.clone()),
+            token.clone(),
+        ),
+        op(
+            "post",
+            "/v1/sessions/{session_id}/tokens/{template_name}",
+            "CreateSessionTokenFromTemplate",
+            B,
+            Some(token_options),
+            token,
+        ),
+        // Backend API: JWT templates, sign-in tokens, JWKS.
+        with_query(op("get", "/v1/jwt_templates", "ListJWTTemplates", B, None, list::<JwtTemplate>(g)), PAGING),
+        op("post", "/v1/jwt_templates", "CreateJWTTemplate", B, Some(template_params.clone()), template.clone()),
+        op("get", "/v1/jwt_templates/{template_id}", "GetJWTTemplate", B, None, template.clone()),
+        op("patch", "/v1/jwt_templates/{template_id}", "UpdateJWTTemplate", B, Some(template_params), template),
+        op("delete", "/v1/jwt_templates/{template_id}", "DeleteJWTTemplate", B, None, deleted),
+        op(
+            "post",
+            "/v1/sign_in_tokens",
+            "CreateSignInToken",
+            B,
+            Some(r::<CreateSignInToken>(g)),
+            sign_in_token.clone(),
+        ),
+        op("post", "/v1/sign_in_tokens/{sign_in_token_id}/revoke", "RevokeSignInToken", B, None, sign_in_token),
+        op("get", "/v1/jwks", "GetJWKS", B, None, jwks),
+        // Frontend API.
+        op("get", "/v1/environment", "GetEnvironment", F, None, json!({"type": "object", "required": ["object"]})),
+        op("get", "/v1/client", "GetClient", F, None, envelope()),
+        op("post", "/v1/client", "PostClient", F, None, envelope()),
+        op("put", "/v1/client", "PutClient", F, None, envelope()),
+        op("delete", "/v1/client", "DeleteClient", F, None, envelope()),
+        op(
+            "post",
+            "/v1/client/sign_ins",
+            "CreateSignIn",
+            F,
+            Some(form(json!({
+                "identifier": {"type": "string"}, "strategy": {"type": "string"},
+                "password": {"type": "string"}, "ticket": {"type": "string"},
+            }))),
+            envelope(),
+        ),
+        op("get", "/v1/client/sign_ins/{sign_in_id}", "GetSignIn", F, None, envelope()),
+        op(
+            "post",
+            "/v1/client/sign_ins/{sign_in_id}/prepare_first_factor",
+            "PrepareSignInFactorOne",
+            F,
+            Some(factor.clone()),
+            envelope(),
+        ),
+        op(
+            "post",
+            "/v1/client/sign_ins/{sign_in_id}/attempt_first_factor",
+            "AttemptSignInFactorOne",
+            F,
+            Some(factor.clone()),
+            envelope(),
+        ),
+        op("post", "/v1/client/sign_ups", "CreateSignUp", F, Some(sign_up.clone()), envelope()),
+        op("get", "/v1/client/sign_ups/{sign_up_id}", "GetSignUp", F, None, envelope()),
+        op("patch", "/v1/client/sign_ups/{sign_up_id}", "UpdateSignUp", F, Some(sign_up), envelope()),
+        op(
+            "post",
+            "/v1/client/sign_ups/{sign_up_id}/prepare_verification",
+            "PrepareSignUpVerification",
+            F,
+            Some(factor.clone()),
+            envelope(),
+        ),
+        op(
+            "post",
+            "/v1/client/sign_ups/{sign_up_id}/attempt_verification",
+            "AttemptSignUpVerification",
+            F,
+            Some(factor.clone()),
+            envelope(),
+        ),
+        op("delete", "/v1/client/sessions", "RemoveClientSessionsAndRetainCookie", F, None, envelope()),
+        op("post", "/v1/client/sessions/{session_id}/touch", "TouchSession", F, None, envelope()),
+        op("post", "/v1/client/sessions/{session_id}/end", "EndSession", F, None, envelope()),
+        op("post", "/v1/client/sessions/{session_id}/remove", "RemoveSession", F, None, envelope()),
+        op(
+            "post",
+            "/v1/client/sessions/{session_id}/tokens",
+            "CreateSessionToken",
+            F,
+            Some(form(json!({"organization_id": {"type": "string"}}))),
+            frontend_token.clone(),
+        ),
+        op(
+            "post",
+            "/v1/client/sessions/{session_id}/tokens/{template_name}",
+            "CreateSessionTokenWithTemplate",
+            F,
+            None,
+            frontend_token,
+        ),
+        op("get", "/v1/me", "GetUser", F, None, envelope()),
+        op(
+            "patch",
+            "/v1/me",
+            "PatchUser",
+            F,
+            Some(form(json!({
+                "username": {"type": "string"}, "first_name": {"type": "string"}, "last_name": {"type": "string"},
+                "primary_email_address_id": {"type": "string"},
+            }))),
+            envelope(),
+        ),
+        op(
+            "post",
+            "/v1/me/email_addresses",
+            "CreateEmailAddresses",
+            F,
+            Some(form(json!({"email_address": {"type": "string"}}))),
+            envelope(),
+        ),
+        op("delete", "/v1/me/email_addresses/{email_id}", "DeleteEmailAddress", F, None, envelope()),
+        op(
+            "post",
+            "/v1/me/email_addresses/{email_id}/prepare_verification",
+            "SendVerificationEmail",
+            F,
+            Some(factor.clone()),
+            envelope(),
+        ),
+        op(
+            "post",
+            "/v1/me/email_addresses/{email_id}/attempt_verification",
+            "VerifyEmailAddress",
+            F,
+            Some(factor),
+            envelope(),
+        ),
+        op(
+            "post",
+            "/v1/me/change_password",
+            "ChangePassword",
+            F,
+            Some(form(json!({
+                "current_password": {"type": "string"}, "new_password": {"type": "string"},
+                "sign_out_of_other_sessions": {"type": "boolean"},
+            }))),
+            envelope(),
+        ),
+        op("get", "/v1/me/sessions/active", "GetUsersSessions", F, None, envelope()),
+        op("post", "/v1/me/sessions/{session_id}/revoke", "RevokeSession", F, None, envelope()),
+    ]
+}
+
+/// Path parameters of `path`, in order.
+fn path_params(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+}
+
+fn build() -> Value {
+    let mut g = SchemaGenerator::new(settings());
+    let ops = table(&mut g);
+    let error = r::<ClerkErrors>(&mut g);
+    let mut paths = Map::new();
+    for op in ops {
+        let mut parameters: Vec<Value> = path_params(op.path)
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        for (name, kind) in op.query {
+            let schema = match *kind {
+                "array" => json!({"type": "array", "items": {"type": "string"}}),
+                other => json!({"type": other}),
+            };
+            parameters.push(json!({"name": name, "in": "query", "required": false, "schema": schema}));
+        }
+        let ok_type = if matches!(op.path, "/healthz" | "/readyz") { "text/plain" } else { "application/json" };
+        let mut operation = json!({
+            "operationId": format!("{}{}", if op.caller == Caller::Frontend { "Frontend" } else { "" }, op.id),
+            "tags": [match op.caller { Caller::Backend => "Backend API", Caller::Frontend => "Frontend API", Caller::Public => "Public" }],
+            "parameters": parameters,
+            "responses": {
+                "200": {"description": "Success", "content": {ok_type: {"schema": op.ok}}},
+                "default": {"description": "A Clerk error", "content": {"application/json": {"schema": error}}},
+            },
+        });
+        if let Some(body) = op.body {
+            // clerk-js sends form bodies (JSON is taken too); the Backend API takes JSON.
+            let media =
+                if op.caller == Caller::Frontend { "application/x-www-form-urlencoded" } else { "application/json" };
+            let content = json!({media: {"schema": body}});
+            operation["requestBody"] = json!({"required": false, "content": content});
+        }
+        operation["security"] = match op.caller {
+            Caller::Backend => json!([{"bearerAuth": []}]),
+            _ => json!([]),
+        };
+        let entry = paths.entry(op.path).or_insert_with(|| json!({}));
+        entry[op.method] = operation;
+    }
+    let mut schemas: Map<String, Value> = g.take_definitions(true).into_iter().collect();
+    schemas.insert(
+        "FrontendEnvelope".into(),
+        json!({
+            "description": "Clerk's Frontend API envelope: the answer, and the browser's client as it stands after the call.",
+            "type": "object",
+            "required": ["response", "client"],
+            "properties": {"response": {}, "client": {"type": ["object", "null"]}},
+        }),
+    );
+    schemas.insert(
+        "FrontendToken".into(),
+        json!({
+            "type": "object",
+            "required": ["object", "jwt"],
+            "properties": {"object": {"const": "token"}, "jwt": {"type": "string"}},
+        }),
+    );
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "usher",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "usher's Clerk-compatible Backend API (secret key as Bearer token) and Frontend API (browsers, `__client` cookie). Shapes and operation names follow Clerk's own API.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "description": "The instance's secret key (`sk_…`)."}},
+        },
+    })
+}
+
+static DOCUMENT: LazyLock<Value> = LazyLock::new(build);
+
+/// The document, built once.
+pub fn document() -> &'static Value {
+    &DOCUMENT
+}
+
+/// `GET /v1/openapi.json`.
+pub async fn serve() -> impl IntoResponse {
+    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(document()))
+}
