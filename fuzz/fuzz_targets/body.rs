@@ -4,7 +4,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use usher_server::http::extract::{decode_form, decode_json};
-use usher_types::requests::{CreateSession, CreateSignInToken, CreateUser, JwtTemplateParams, UpdateUser, UserMetadata};
+use usher_types::requests::{
+    CreateSession, CreateSignInToken, CreateUser, JwtTemplateParams, UpdateUser, UserMetadata,
+};
 
 fn check<T>(result: Result<T, usher_server::error::ApiError>) {
     if let Err(e) = result {
