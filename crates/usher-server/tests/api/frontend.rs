@@ -784,3 +784,19 @@ async fn every_answer_carries_the_security_headers() {
 async fn app_without_https() -> TestApp {
     app().await
 }
+
+/// Issue 11 item 2: adding addresses spends the per-IP create bucket (sign-in took one of 5).
+#[tokio::test]
+async fn adding_email_addresses_is_rate_limited() {
+    let app = spawn_app_with(Db::Sqlite, |c| c.allow_localhost_origins = true).await;
+    app.create_user("adder@example.com").await;
+    let mut browser = Browser::new(&app);
+    assert_eq!(browser.sign_in("adder@example.com", PASSWORD).await.0, StatusCode::OK);
+    for n in 0..4 {
+        let (status, body) =
+            browser.post("/v1/me/email_addresses", &[("email_address", &format!("extra{n}@example.com"))]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let limited = browser.post("/v1/me/email_addresses", &[("email_address", "extra9@example.com")]).await;
+    assert_error(&limited, StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+}
