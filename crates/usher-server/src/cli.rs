@@ -69,8 +69,10 @@ pub struct DevArgs {
     /// Backend API requests allowed per 10 s; 0 turns the limit off (benchmarks).
     #[arg(long, env = "USHER_BACKEND_RATE_LIMIT", default_value_t = 1000)]
     pub backend_rate_limit: u32,
-    /// Per-IP Frontend API limits (create 5 / attempt 3 per 10 s); `false` turns them off (tests).
-    #[arg(long, env = "USHER_FAPI_RATE_LIMIT", default_value = "true", value_parser = parse_switch)]
+    /// Per-IP Frontend API limits (create 5 / attempt 3 per 10 s); `--fapi-rate-limit false`
+    /// turns them off (tests).
+    // `Set`: a bool field is otherwise a value-less flag, and `false` would be refused.
+    #[arg(long, env = "USHER_FAPI_RATE_LIMIT", default_value = "true", value_parser = parse_switch, action = clap::ArgAction::Set, value_name = "true|false")]
     pub fapi_rate_limit: bool,
     /// Session token lifetime in seconds (shorten it to watch refreshes).
     #[arg(long, env = "USHER_SESSION_TOKEN_LIFETIME", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -251,4 +253,26 @@ pub async fn shutdown_signal() {
 /// Store handle for commands that only need the database.
 pub async fn open_store(data: &DataArgs) -> anyhow::Result<Arc<dyn Store>> {
     Ok(Arc::new(SqlStore::open(&data.database()?.url()).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dev(args: &[&str]) -> DevArgs {
+        let cli = Cli::try_parse_from([&["usher", "dev"], args].concat()).expect("parses");
+        match cli.command {
+            Command::Dev(args) => args,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_fapi_rate_limit_flag_takes_the_value_its_help_names() {
+        assert!(dev(&[]).fapi_rate_limit);
+        assert!(!dev(&["--fapi-rate-limit", "false"]).fapi_rate_limit);
+        assert!(!dev(&["--fapi-rate-limit=off"]).fapi_rate_limit);
+        assert!(dev(&["--fapi-rate-limit", "true"]).fapi_rate_limit);
+        assert!(Cli::try_parse_from(["usher", "dev", "--fapi-rate-limit", "maybe"]).is_err());
+    }
 }

@@ -1,7 +1,13 @@
 //! Passwords: NFKC normalisation, length policy, Argon2id hashing off the async runtime with
 //! bounded concurrency, and verification of imported argon2/bcrypt digests.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use argon2::{
     Argon2, PasswordHash, PasswordHasher as _, PasswordVerifier as _,
@@ -38,6 +44,8 @@ pub struct Passwords {
     slots: Arc<Semaphore>,
     /// Verified against when the user does not exist, so the answer takes as long as for a real one.
     dummy_hash: Arc<str>,
+    /// Argon2/bcrypt runs started, for operators and for tests that a refusal hashed nothing.
+    runs: Arc<AtomicU64>,
 }
 
 /// Hard cap on characters even when checks are skipped: an unbounded input would tie up Argon2.
@@ -49,7 +57,18 @@ impl Passwords {
         let salt = SaltString::generate(&mut OsRng);
         let dummy =
             Argon2::default().hash_password(b"usher dummy password", &salt).map(|h| h.to_string()).unwrap_or_default();
-        Self { min_len, max_len, slots: Arc::new(Semaphore::new(slots.max(1))), dummy_hash: dummy.into() }
+        Self {
+            min_len,
+            max_len,
+            slots: Arc::new(Semaphore::new(slots.max(1))),
+            dummy_hash: dummy.into(),
+            runs: Arc::default(),
+        }
+    }
+
+    /// How many hash or verify runs have started.
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
     }
 
     /// NFKC-normalises `password` and checks its length in characters. With `skip_checks` only
@@ -81,8 +100,17 @@ impl Passwords {
 
     /// Verifies `password` against `stored` (argon2 or bcrypt). With no stored hash, runs a dummy
     /// Argon2 verification and answers false, so unknown users cost the same time as known ones.
+    ///
+    /// A password longer than any that can be stored ([`HARD_MAX_LEN`] characters after NFKC)
+    /// is wrong without any hashing, for known and unknown users alike.
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, PasswordError> {
+        if password.len() > HARD_MAX_LEN * 4 {
+            return Ok(false);
+        }
         let normalized: String = password.nfkc().collect();
+        if normalized.chars().count() > HARD_MAX_LEN {
+            return Ok(false);
+        }
         let raw = password.to_owned();
         let (stored, real) = match stored {
             Some(s) => (s.to_owned(), true),
@@ -118,7 +146,7 @@ impl Passwords {
             .await
             .map_err(|_| PasswordError::Busy)?
             .map_err(|_| PasswordError::Failed)?;
-
+        self.runs.fetch_add(1, Ordering::Relaxed);
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             work()

@@ -5,7 +5,12 @@
 use std::time::Duration;
 
 use axum::{
-    BoxError, Router, error_handling::HandleErrorLayer, extract::DefaultBodyLimit, middleware, response::IntoResponse,
+    BoxError, Router,
+    error_handling::HandleErrorLayer,
+    extract::DefaultBodyLimit,
+    http::{HeaderValue, header},
+    middleware,
+    response::{IntoResponse, Response},
 };
 use tower::ServiceBuilder;
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
@@ -36,5 +41,33 @@ pub fn router(state: AppState) -> Router {
         None => inner,
     };
     // Preflights and `_method` must be handled before routing, so this wraps the routed app.
-    Router::new().fallback_service(inner).layer(middleware::from_fn_with_state(state, tunnel::before_routing))
+    let hsts = state.issuer.starts_with("https://");
+    Router::new()
+        .fallback_service(inner)
+        .layer(middleware::from_fn_with_state(state, tunnel::before_routing))
+        .layer(middleware::map_response(move |response| security_headers(response, hsts)))
+}
+
+/// Headers every answer carries (JSON and the development mailbox included): no MIME sniffing,
+/// HSTS when the public URL is https, and for HTML without its own policy (the pages set a
+/// stricter-by-origin one) a script-free CSP and no framing.
+async fn security_headers(mut response: Response, hsts: bool) -> Response {
+    let headers = response.headers_mut();
+    headers.entry(header::X_CONTENT_TYPE_OPTIONS).or_insert(HeaderValue::from_static("nosniff"));
+    if hsts {
+        headers.entry(header::STRICT_TRANSPORT_SECURITY).or_insert(HeaderValue::from_static("max-age=31536000"));
+    }
+    let html =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/html"));
+    if html && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        );
+        headers.entry(header::X_FRAME_OPTIONS).or_insert(HeaderValue::from_static("DENY"));
+        headers.entry(header::REFERRER_POLICY).or_insert(HeaderValue::from_static("same-origin"));
+    }
+    response
 }

@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use unicode_normalization::UnicodeNormalization as _;
 
 use crate::{error::ApiError, store::Page};
 
@@ -14,9 +15,21 @@ pub const MAX_LIMIT: i64 = 500;
 /// Deepest offset accepted; beyond it a page is surely empty and the scan only costs.
 const MAX_OFFSET: i64 = 10_000_000;
 
+/// Characters that hide or reorder text, which have no place in a name or an identifier: control
+/// characters, bidirectional controls (U+202E makes `moc.evil` read `live.com`), zero-width and
+/// other invisible format characters, and the line and paragraph separators.
+pub fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
 /// An email address: one `@`, a non-empty local part, a dotted domain, no spaces, ≤ 320 chars.
+/// NFKC-normalised first, so a full-width `ａ@ｅｘａｍｐｌｅ.ｃｏｍ` is the address it looks like.
 pub fn email(param: &str, raw: &str) -> Result<String, ApiError> {
-    let value = raw.trim();
+    let normalized: String = raw.trim().nfkc().collect();
+    let value = normalized.trim();
     let valid = value.len() <= 320
         && value.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
@@ -27,7 +40,7 @@ pub fn email(param: &str, raw: &str) -> Result<String, ApiError> {
                 && !domain.ends_with('.')
                 && !domain.contains("..")
         })
-        && !value.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'));
+        && !value.chars().any(|c| c.is_whitespace() || hidden(c) || matches!(c, '<' | '>' | ',' | ';' | '"'));
     if valid {
         Ok(value.to_owned())
     } else {
@@ -69,7 +82,8 @@ pub fn username(raw: &str) -> Result<String, ApiError> {
     Ok(raw.to_owned())
 }
 
-/// A free-text field (names, external id, locale): at most 256 characters, no control characters.
+/// A free-text field (names, external id, locale): at most 256 characters, no control or
+/// invisible characters ([`hidden`]).
 pub fn text(param: &str, raw: &str) -> Result<String, ApiError> {
     if raw.chars().count() > MAX_TEXT {
         return Err(ApiError::invalid(
@@ -78,8 +92,8 @@ pub fn text(param: &str, raw: &str) -> Result<String, ApiError> {
             format!("{param} must be at most {MAX_TEXT} characters."),
         ));
     }
-    if raw.chars().any(char::is_control) {
-        return Err(ApiError::format(param, format!("{param} must not contain control characters.")));
+    if raw.chars().any(hidden) {
+        return Err(ApiError::format(param, format!("{param} must not contain control or invisible characters.")));
     }
     Ok(raw.to_owned())
 }
@@ -194,6 +208,16 @@ pub fn bool_or_text<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<bo
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn invisible_and_reordering_characters_are_refused_and_emails_are_nfkc() {
+        for bad in ["ad\u{202E}min", "a\u{200B}b", "\u{FEFF}ada", "line\u{2028}break", "x\u{2066}y"] {
+            assert!(text("first_name", bad).is_err(), "{bad:?}");
+            assert!(email("email_address", &format!("{bad}@example.com")).is_err(), "{bad:?}");
+        }
+        assert_eq!(text("first_name", "Zoë 山田").unwrap(), "Zoë 山田");
+        assert_eq!(email("email_address", "\u{FF41}da@\u{FF45}xample.com").unwrap(), "ada@example.com");
+    }
 
     #[test]
     fn emails() {

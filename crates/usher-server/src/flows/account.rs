@@ -44,21 +44,41 @@ pub fn ensure_unlocked(state: &AppState, user: Option<&UserRecord>) -> ApiResult
 }
 
 /// Counts a failed password or code; the configured number of consecutive failures locks the
-/// account for the configured time (or until an admin unlocks it).
-pub async fn record_failure(state: &AppState, user_id: &str) -> ApiResult<()> {
+/// account for the configured time (or until an admin unlocks it). With no account the same
+/// statement runs against an id no user has, so a failure costs the same either way.
+pub async fn record_failure(state: &AppState, user: Option<&UserRecord>) -> ApiResult<()> {
     let until = state.config.lockout_duration.map_or(i64::MAX, |d| state.now() + d.as_millis() as i64);
-    state.store.record_failed_attempt(user_id, state.config.lockout_attempts, until).await?;
+    let id = user.map_or(NO_USER, |u| u.id.as_str());
+    state.store.record_failed_attempt(id, state.config.lockout_attempts, until).await?;
     Ok(())
 }
 
-/// A new session for `user_id` on the browser's client (created if it has none), not yet
-/// saved: completing the attempt writes it with the rest of the attempt.
-pub async fn new_session(state: &AppState, browser: &mut Browser, user_id: &str) -> ApiResult<SessionRecord> {
+/// An id no user has: reads and writes for an identifier without an account use it, so they
+/// run the statements a real account's would.
+pub const NO_USER: &str = "";
+
+/// `user_banned` (403).
+fn banned() -> ApiError {
+    ApiError::Forbidden(ClerkError::new(
+        "user_banned",
+        "Your account is banned",
+        "This account is banned and cannot sign in.",
+    ))
+}
+
+/// A new session for `user` on the browser's client (created if it has none), not yet saved:
+/// completing the attempt writes it with the rest of the attempt. Every session a browser gets
+/// starts here, so this is where banned and locked accounts are refused, whatever the strategy.
+pub async fn new_session(state: &AppState, browser: &mut Browser, user: &UserRecord) -> ApiResult<SessionRecord> {
+    if user.banned {
+        return Err(banned());
+    }
+    ensure_unlocked(state, Some(user))?;
     let now = state.now();
     let client = browser.client_mut(state).await?;
     Ok(SessionRecord {
         id: ids::new_id("sess"),
-        user_id: user_id.to_owned(),
+        user_id: user.id.clone(),
         client_id: client.id.clone(),
         status: SessionStatus::Active,
         actor: None,

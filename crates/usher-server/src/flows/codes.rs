@@ -34,15 +34,8 @@ fn code_hash(state: &AppState, subject_id: &str, code: &str) -> String {
 /// Issues a fresh code for `subject_id` and queues the mail carrying it, atomically; an
 /// earlier code for the same subject stops working.
 pub async fn issue(state: &AppState, subject_id: &str, to: &str, purpose: &str) -> ApiResult<()> {
-    let now = state.now();
     let code = ids::random_digits(6);
-    let record = CodeRecord {
-        subject_id: subject_id.to_owned(),
-        code_hash: code_hash(state, subject_id, &code),
-        attempts: 0,
-        expire_at: now + CODE_LIFETIME_MS,
-        created_at: now,
-    };
+    let record = record(state, subject_id, &code);
     let app = &state.config.application_name;
     let mail = mail(
         state,
@@ -53,9 +46,34 @@ pub async fn issue(state: &AppState, subject_id: &str, to: &str, purpose: &str) 
              If you did not ask for it, you can ignore this message."
         ),
     );
-    state.store.issue_code(&record, &mail).await?;
+    state.store.issue_code(&record, Some(&mail)).await?;
     state.mail_wakeup.notify_one();
     Ok(())
+}
+
+/// Issues a code nobody is told, for an attempt whose identifier has no account (or whose
+/// address is taken): it is stored, counted and expires exactly like a real one, so guesses
+/// against it get the answers guesses against a real code get. `notice` (to, subject, body) is
+/// queued with it instead of a code mail.
+pub async fn issue_decoy(state: &AppState, subject_id: &str, notice: Option<(&str, String, String)>) -> ApiResult<()> {
+    let record = record(state, subject_id, &ids::random_digits(6));
+    let notice = notice.map(|(to, subject, body)| mail(state, to, subject, body));
+    state.store.issue_code(&record, notice.as_ref()).await?;
+    if notice.is_some() {
+        state.mail_wakeup.notify_one();
+    }
+    Ok(())
+}
+
+fn record(state: &AppState, subject_id: &str, code: &str) -> CodeRecord {
+    let now = state.now();
+    CodeRecord {
+        subject_id: subject_id.to_owned(),
+        code_hash: code_hash(state, subject_id, code),
+        attempts: 0,
+        expire_at: now + CODE_LIFETIME_MS,
+        created_at: now,
+    }
 }
 
 /// Queues a message without a code (for example "you already have an account").
@@ -81,18 +99,17 @@ fn mail(state: &AppState, to: &str, subject: String, body: String) -> MailRecord
     }
 }
 
-/// Checks `code` for `subject_id`; a right code is consumed, a wrong one counted.
+/// Checks `code` for `subject_id`; every guess takes one of the code's [`MAX_GUESSES`] before
+/// it is compared, and a right code is consumed.
 pub async fn check(state: &AppState, subject_id: &str, code: &str) -> ApiResult<CodeCheck> {
-    let Some(stored) = state.store.get_code(subject_id).await? else { return Ok(CodeCheck::Missing) };
-    if stored.attempts >= MAX_GUESSES {
+    let Some(stored) = state.store.take_guess(subject_id, MAX_GUESSES).await? else {
         return Ok(CodeCheck::Missing);
-    }
+    };
     if stored.expire_at <= state.now() {
         return Ok(CodeCheck::Expired);
     }
     let presented = code_hash(state, subject_id, code.trim());
     if !ids::secrets_equal(presented.as_bytes(), stored.code_hash.as_bytes()) {
-        state.store.code_failed(subject_id).await?;
         return Ok(CodeCheck::Incorrect);
     }
     // Only one of two concurrent right answers gets the row.

@@ -85,7 +85,7 @@ pub async fn change_password(
     if user.password_hash.is_some() {
         let right = state.passwords.verify(current.unwrap_or_default(), user.password_hash.as_deref()).await?;
         if !right {
-            account::record_failure(state, &user.id).await?;
+            account::record_failure(state, Some(user)).await?;
             return Err(ApiError::invalid(
                 "form_password_incorrect",
                 "current_password",
@@ -178,7 +178,7 @@ pub async fn verify_email(state: &AppState, user: &UserRecord, id: &str, code: &
             Ok(IdentifierRecord { verified: true, ..email.clone() })
         }
         other => {
-            account::record_failure(state, &user.id).await?;
+            account::record_failure(state, Some(user)).await?;
             Err(code_error(other))
         }
     }

@@ -118,9 +118,12 @@ pub async fn create(state: &AppState, browser: &mut Browser, input: CreateSignIn
                 "This sign-in link is invalid, was already used, or expired.",
             ));
         };
+        let Some(user) = state.store.get_user(&token.user_id).await? else {
+            return Err(ApiError::invalid("ticket_invalid", "ticket", "This sign-in link is invalid."));
+        };
         sign_in.user_id = Some(token.user_id.clone());
         sign_in.first_factor = Some(verified(Strategy::Ticket));
-        return finish(state, browser, sign_in, &token.user_id).await;
+        return finish(state, browser, sign_in, &user).await;
     }
     if let Some(identifier) = input.identifier.map(|i| i.trim().to_owned()).filter(|i| !i.is_empty()) {
         if identifier.len() > 320 {
@@ -169,8 +172,8 @@ pub async fn load(state: &AppState, browser: &Browser, id: &str) -> ApiResult<Si
     }
 }
 
-/// Mails a code for the `email_code` factor (nothing is sent for an unknown identifier, but
-/// the answer is the same).
+/// Mails a code for the `email_code` factor. An unknown identifier gets a decoy code nobody is
+/// sent, so its guesses are counted and expire exactly like a real account's.
 pub async fn prepare_email_code(state: &AppState, browser: &mut Browser, id: &str) -> ApiResult<SignIn> {
     let mut sign_in = load(state, browser, id).await?;
     needs_first_factor(&sign_in)?;
@@ -179,8 +182,9 @@ pub async fn prepare_email_code(state: &AppState, browser: &mut Browser, id: &st
         let id = sign_in.email_address_id.as_deref()?;
         u.emails.iter().find(|e| e.id == id).map(|e| e.value.clone())
     });
-    if let Some(to) = email {
-        codes::issue(state, &sign_in.id, &to, "sign in").await?;
+    match email {
+        Some(to) => codes::issue(state, &sign_in.id, &to, "sign in").await?,
+        None => codes::issue_decoy(state, &sign_in.id, None).await?,
     }
     sign_in.first_factor = Some(Verification {
         status: VerificationStatus::Unverified,
@@ -220,18 +224,18 @@ async fn attempt_password(
     password: &str,
 ) -> ApiResult<SignIn> {
     let user = account_of(state, &sign_in).await?;
-    account::ensure_unlocked(state, user.as_ref())?;
+    let locked = refuse_locked(state, user.as_ref())?;
     // Always one Argon2 run: a dummy one when there is no account or no password.
     let right = state.passwords.verify(password, user.as_ref().and_then(|u| u.password_hash.as_deref())).await?;
     match user {
-        Some(u) if right && !u.banned => {
+        Some(u) if right && !u.banned && !locked => {
             sign_in.first_factor = Some(verified(Strategy::Password));
-            finish(state, browser, sign_in, &u.id).await
+            finish(state, browser, sign_in, &u).await
         }
         user => {
-            if let Some(u) = user {
-                account::record_failure(state, &u.id).await?;
-            }
+            // A locked account's failure is not counted (it would only extend the lock), but
+            // the same write runs.
+            account::record_failure(state, user.as_ref().filter(|_| !locked)).await?;
             let attempts = sign_in.first_factor.take().map_or(0, |f| f.attempts) + 1;
             sign_in.first_factor = Some(Verification {
                 status: VerificationStatus::Failed,
@@ -247,17 +251,18 @@ async fn attempt_password(
 
 async fn attempt_code(state: &AppState, browser: &mut Browser, mut sign_in: SignIn, code: &str) -> ApiResult<SignIn> {
     let user = account_of(state, &sign_in).await?;
-    account::ensure_unlocked(state, user.as_ref())?;
-    let check = if user.is_some() { codes::check(state, &sign_in.id, code).await? } else { CodeCheck::Incorrect };
+    let locked = refuse_locked(state, user.as_ref())?;
+    // Known or not, the attempt has a code row (a decoy for an unknown identifier), so the
+    // check does the same work and finds the same states.
+    let check = codes::check(state, &sign_in.id, code).await?;
     match (check, user) {
-        (CodeCheck::Accepted, Some(u)) if !u.banned => {
+        (CodeCheck::Accepted, Some(u)) if !u.banned && !locked => {
             sign_in.first_factor = Some(verified(Strategy::EmailCode));
-            finish(state, browser, sign_in, &u.id).await
+            finish(state, browser, sign_in, &u).await
         }
         (check, user) => {
-            if let Some(u) = &user {
-                account::record_failure(state, &u.id).await?;
-            }
+            account::record_failure(state, user.as_ref().filter(|_| !locked)).await?;
+            let check = if check == CodeCheck::Accepted { CodeCheck::Incorrect } else { check };
             Err(code_error(check))
         }
     }
@@ -276,9 +281,19 @@ pub fn code_error(check: CodeCheck) -> ApiError {
     }
 }
 
+/// Whether `user` is locked now. Without enumeration protection a locked account is refused
+/// here with Clerk's `user_locked`; with it, the attempt goes on and fails like a wrong guess
+/// (an unknown identifier could never answer `user_locked`).
+fn refuse_locked(state: &AppState, user: Option<&UserRecord>) -> ApiResult<bool> {
+    if !state.config.enumeration_protection {
+        account::ensure_unlocked(state, user)?;
+    }
+    Ok(user.is_some_and(|u| u.is_locked(state.now())))
+}
+
 /// Signs in: a new session, the attempt complete, in one transaction.
-async fn finish(state: &AppState, browser: &mut Browser, mut sign_in: SignIn, user_id: &str) -> ApiResult<SignIn> {
-    let session = account::new_session(state, browser, user_id).await?;
+async fn finish(state: &AppState, browser: &mut Browser, mut sign_in: SignIn, user: &UserRecord) -> ApiResult<SignIn> {
+    let session = account::new_session(state, browser, user).await?;
     sign_in.status = SignInStatus::Complete;
     sign_in.created_session_id = Some(session.id.clone());
     let key = (&*sign_in.id, sign_in.created_at, sign_in.abandon_at);
@@ -291,12 +306,10 @@ async fn save(state: &AppState, browser: &mut Browser, sign_in: &SignIn) -> ApiR
     browser.save_attempt(state, AttemptKind::SignIn, key, sign_in).await
 }
 
-/// The account the attempt's identifier names, if any.
+/// The account the attempt's identifier names, if any. Without one the same read runs for an
+/// id nobody has, so both cost the same.
 async fn account_of(state: &AppState, sign_in: &SignIn) -> ApiResult<Option<UserRecord>> {
-    match &sign_in.user_id {
-        Some(id) => Ok(state.store.get_user(id).await?),
-        None => Ok(None),
-    }
+    Ok(state.store.get_user(sign_in.user_id.as_deref().unwrap_or(account::NO_USER)).await?)
 }
 
 fn needs_first_factor(sign_in: &SignIn) -> ApiResult<()> {

@@ -190,18 +190,19 @@ pub async fn prepare_verification(state: &AppState, browser: &mut Browser, id: &
         return Err(ApiError::invalid("form_param_missing", "email_address", "Enter an email address first."));
     };
     if sign_up.email_taken {
+        // A decoy code nobody knows, so guesses on this attempt are counted and expire exactly
+        // as on a new address's; the owner gets a notice instead.
         let app = &state.config.application_name;
-        codes::notify(
-            state,
-            &to,
+        let notice = (
+            to.as_str(),
             format!("You already have a {app} account"),
             format!(
                 "Someone tried to sign up for {app} with this address, which already has an account.\n\n\
                  If it was you, sign in instead (you can sign in with a code sent to this address).\n\
                  If not, you can ignore this message."
             ),
-        )
-        .await?;
+        );
+        codes::issue_decoy(state, &sign_up.id, Some(notice)).await?;
     } else {
         codes::issue(state, &sign_up.id, &to, "finish signing up").await?;
     }
@@ -218,7 +219,11 @@ pub async fn prepare_verification(state: &AppState, browser: &mut Browser, id: &
 /// Checks the emailed code; with every requirement met the user and a session are created.
 pub async fn attempt_verification(state: &AppState, browser: &mut Browser, id: &str, code: &str) -> ApiResult<SignUp> {
     let mut sign_up = in_progress(state, browser, id).await?;
-    let check = if sign_up.email_taken { CodeCheck::Incorrect } else { codes::check(state, &sign_up.id, code).await? };
+    let check = match codes::check(state, &sign_up.id, code).await? {
+        // Nobody was told a taken address's code; should one be guessed, it still verifies nothing.
+        CodeCheck::Accepted if sign_up.email_taken => CodeCheck::Incorrect,
+        check => check,
+    };
     let verification = sign_up.email_verification.get_or_insert(Verification {
         status: VerificationStatus::Unverified,
         strategy: Strategy::EmailCode,
@@ -267,7 +272,7 @@ async fn complete(state: &AppState, browser: &mut Browser, sign_up: &mut SignUp)
         }],
         ..UserRecord::default()
     };
-    let session = account::new_session(state, browser, &user.id).await?;
+    let session = account::new_session(state, browser, &user).await?;
     let mut completed = sign_up.clone();
     completed.status = SignUpStatus::Complete;
     completed.created_user_id = Some(user.id.clone());

@@ -38,6 +38,18 @@ pub fn client_ip(extensions: &Extensions) -> IpAddr {
     extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([127, 0, 0, 1]), |ConnectInfo(a)| a.ip())
 }
 
+/// The client's address as the per-IP limits see it, for handlers that take from a bucket
+/// depending on what the request carries.
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_ip(&parts.extensions)))
+    }
+}
+
 /// Takes one request from `ip`'s bucket of `limit`; 429 when it is empty.
 pub async fn take(state: &AppState, limit: Limit, ip: IpAddr) -> ApiResult<()> {
     let Some(bucket) = limit.bucket(state) else { return Ok(()) };

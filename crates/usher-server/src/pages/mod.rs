@@ -178,25 +178,27 @@ impl FromRequest<AppState> for Post {
 }
 
 impl Post {
-    /// Refuses a foreign origin and takes from `limit` (both before anything else), runs
+    /// Refuses a foreign origin and takes from each of `limits` (before anything else), runs
     /// `action`, and answers what it returns; any failure shows the `redo` form with the message
     /// and keeps what was typed (never passwords).
     async fn answer(
         mut self,
         state: &AppState,
-        limit: Option<Limit>,
+        limits: &[Limit],
         redo: Redo,
         action: impl AsyncFnOnce(&AppState, &mut Browser, &mut Fields) -> ApiResult<Response>,
     ) -> Response {
-        let result = match self.refused.take() {
-            Some(refusal) => Err(refusal),
-            None => match limit {
-                Some(limit) => match throttle::take(state, limit, self.ip).await {
-                    Ok(()) => action(state, &mut self.browser, &mut self.fields).await,
-                    Err(e) => Err(e),
-                },
-                None => action(state, &mut self.browser, &mut self.fields).await,
-            },
+        let mut result = self.refused.take().map(Err);
+        for limit in limits {
+            if result.is_none()
+                && let Err(e) = throttle::take(state, *limit, self.ip).await
+            {
+                result = Some(Err(e));
+            }
+        }
+        let result = match result {
+            Some(refused) => refused,
+            None => action(state, &mut self.browser, &mut self.fields).await,
         };
         redo.or_show(state, &self.browser, &self.fields, result).await
     }
@@ -205,8 +207,22 @@ impl Post {
 /// `303 See Other` to `location`, with the browser's cookies (so sign-ins, sign-outs and
 /// rotations reach the browser exactly as through the Frontend API).
 async fn see_other(state: &AppState, browser: &Browser, location: &str) -> ApiResult<Response> {
-    let location = HeaderValue::from_str(location).unwrap_or(HeaderValue::from_static("/user"));
+    let location = HeaderValue::from_str(&encode_location(location)).unwrap_or(HeaderValue::from_static("/user"));
     with_cookies(state, browser, (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()).await
+}
+
+/// `Location` is ASCII: bytes outside printable ASCII (a relative target's UTF-8, say) are
+/// percent-encoded rather than sent raw; existing escapes stay as they are.
+fn encode_location(location: &str) -> String {
+    let mut out = String::with_capacity(location.len());
+    for byte in location.bytes() {
+        if byte.is_ascii_graphic() {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// A rendered page carrying the browser's cookies.

@@ -43,7 +43,8 @@ async fn show(state: &AppState, browser: &mut Browser, fields: &Fields) -> ApiRe
 
 /// `POST /sign-in`: email address and password.
 pub(super) async fn submit(State(state): State<AppState>, post: Post) -> Response {
-    post.answer(&state, Some(Limit::Create), Redo::SignIn, with_password).await
+    // A password guess, so it also spends the attempt bucket.
+    post.answer(&state, &[Limit::Create, Limit::Attempt], Redo::SignIn, with_password).await
 }
 
 async fn with_password(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
@@ -65,7 +66,7 @@ async fn with_password(state: &AppState, browser: &mut Browser, fields: &mut Fie
 /// `POST /sign-in/code`: starts a sign-in and mails a code (enumeration-safe: the same page
 /// whether or not the address has an account).
 pub(super) async fn send_code(State(state): State<AppState>, post: Post) -> Response {
-    post.answer(&state, Some(Limit::Create), Redo::SignIn, mail_code).await
+    post.answer(&state, &[Limit::Create], Redo::SignIn, mail_code).await
 }
 
 async fn mail_code(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
@@ -82,7 +83,7 @@ async fn mail_code(state: &AppState, browser: &mut Browser, fields: &mut Fields)
 
 /// `POST /sign-in/code/verify`: the mailed code.
 pub(super) async fn verify_code(State(state): State<AppState>, post: Post) -> Response {
-    post.answer(&state, Some(Limit::Attempt), Redo::SignInCode, check_code).await
+    post.answer(&state, &[Limit::Attempt], Redo::SignInCode, check_code).await
 }
 
 async fn check_code(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {

@@ -30,7 +30,7 @@ pub(super) async fn page(State(state): State<AppState>, browser: Browser, Query(
 
 /// `POST /sign-up`: starts the sign-up and mails the code.
 pub(super) async fn submit(State(state): State<AppState>, post: Post) -> Response {
-    post.answer(&state, Some(Limit::Create), Redo::SignUp, start).await
+    post.answer(&state, &[Limit::Create], Redo::SignUp, start).await
 }
 
 async fn start(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
@@ -56,7 +56,7 @@ async fn start(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> 
 
 /// `POST /sign-up/resend`: a new code for the sign-up in progress.
 pub(super) async fn resend(State(state): State<AppState>, post: Post) -> Response {
-    post.answer(&state, Some(Limit::Create), Redo::SignUpCode, send_again).await
+    post.answer(&state, &[Limit::Create], Redo::SignUpCode, send_again).await
 }
 
 async fn send_again(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
@@ -69,7 +69,7 @@ async fn send_again(state: &AppState, browser: &mut Browser, fields: &mut Fields
 
 /// `POST /sign-up/verify`: the mailed code; a complete sign-up is signed in.
 pub(super) async fn verify(State(state): State<AppState>, post: Post) -> Response {
-    post.answer(&state, Some(Limit::Attempt), Redo::SignUpCode, check_code).await
+    post.answer(&state, &[Limit::Attempt], Redo::SignUpCode, check_code).await
 }
 
 async fn check_code(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {

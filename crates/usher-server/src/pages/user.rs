@@ -239,7 +239,7 @@ async fn back(state: &AppState, browser: &Browser, done: &str) -> ApiResult<Resp
 
 /// `POST /user/profile`: first and last name (empty removes).
 pub(super) async fn profile(State(state): State<AppState>, post: Post) -> Response {
-    post.answer(&state, None, Redo::Account(Section::Profile), save_profile).await
+    post.answer(&state, &[], Redo::Account(Section::Profile), save_profile).await
 }
 
 async fn save_profile(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
@@ -255,7 +255,7 @@ async fn save_profile(state: &AppState, browser: &mut Browser, fields: &mut Fiel
 
 /// `POST /user/password`.
 pub(super) async fn password(State(state): State<AppState>, post: Post) -> Response {
-    post.answer(&state, Some(Limit::Attempt), Redo::Account(Section::Password), change_password).await
+    post.answer(&state, &[Limit::Attempt], Redo::Account(Section::Password), change_password).await
 }
 
 async fn change_password(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
@@ -270,7 +270,7 @@ async fn change_password(state: &AppState, browser: &mut Browser, fields: &mut F
 
 /// `POST /user/email`: adds an address and mails it a code.
 pub(super) async fn add_email(State(state): State<AppState>, post: Post) -> Response {
-    post.answer(&state, Some(Limit::Create), Redo::Account(Section::AddEmail), add_address).await
+    post.answer(&state, &[Limit::Create], Redo::Account(Section::AddEmail), add_address).await
 }
 
 async fn add_address(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
@@ -288,12 +288,12 @@ pub(super) async fn send_email_code(State(state): State<AppState>, Path(id): Pat
         let email = profile::prepare_email(state, &user, &id).await?;
         see_other(state, browser, &format!("/user?verify={}#verify", layout::url_encode(&email.id))).await
     };
-    post.answer(&state, Some(Limit::Create), Redo::Account(Section::Other), send).await
+    post.answer(&state, &[Limit::Create], Redo::Account(Section::Other), send).await
 }
 
 /// `POST /user/email/verify`: the code for an added address.
 pub(super) async fn verify_email(State(state): State<AppState>, post: Post) -> Response {
-    post.answer(&state, Some(Limit::Attempt), Redo::Account(Section::VerifyEmail), check_email_code).await
+    post.answer(&state, &[Limit::Attempt], Redo::Account(Section::VerifyEmail), check_email_code).await
 }
 
 async fn check_email_code(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
@@ -313,7 +313,7 @@ pub(super) async fn remove_email(State(state): State<AppState>, Path(id): Path<S
         profile::remove_email(state, &user, &id).await?;
         back(state, browser, "email_removed").await
     };
-    post.answer(&state, None, Redo::Account(Section::Other), remove).await
+    post.answer(&state, &[], Redo::Account(Section::Other), remove).await
 }
 
 /// `POST /user/sessions/{id}/revoke`: ends a session of the user (on any device).
@@ -323,13 +323,13 @@ pub(super) async fn revoke_session(State(state): State<AppState>, Path(id): Path
         profile::revoke_session(state, &user, &id).await?;
         back(state, browser, "session_revoked").await
     };
-    post.answer(&state, None, Redo::Account(Section::Other), revoke).await
+    post.answer(&state, &[], Redo::Account(Section::Other), revoke).await
 }
 
 /// `POST /sign-out`: ends this browser's sessions, then to the safe `redirect_url` or the
 /// sign-in page.
 pub(super) async fn sign_out(State(state): State<AppState>, post: Post) -> Response {
-    post.answer(&state, None, Redo::Account(Section::Other), end_sessions).await
+    post.answer(&state, &[], Redo::Account(Section::Other), end_sessions).await
 }
 
 async fn end_sessions(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {

@@ -23,12 +23,15 @@ pub struct CodeRecord {
 #[async_trait]
 pub trait CodeStore: Send + Sync {
     /// Stores `code` (replacing the subject's previous one) and queues `mail` in one
-    /// transaction, so an issued code is never without its message.
-    async fn issue_code(&self, code: &CodeRecord, mail: &MailRecord) -> StoreResult<()>;
+    /// transaction, so an issued code is never without its message. Without a mail the code is
+    /// a decoy nobody knows (for an identifier with no account), kept exactly like a real one.
+    async fn issue_code(&self, code: &CodeRecord, mail: Option<&MailRecord>) -> StoreResult<()>;
     /// The subject's live code.
     async fn get_code(&self, subject_id: &str) -> StoreResult<Option<CodeRecord>>;
     /// Deletes the subject's code if it is still `code_hash`; true if this call used it.
     async fn consume_code(&self, subject_id: &str, code_hash: &str) -> StoreResult<bool>;
-    /// Counts a wrong guess against the subject's code; returns the count.
-    async fn code_failed(&self, subject_id: &str) -> StoreResult<i64>;
+    /// Takes one of the subject's `max_guesses` guesses in one conditional write, so concurrent
+    /// guesses never evaluate more than `max_guesses`; the code (with this guess counted), or
+    /// `None` when there is no code or its guesses are spent.
+    async fn take_guess(&self, subject_id: &str, max_guesses: i64) -> StoreResult<Option<CodeRecord>>;
 }

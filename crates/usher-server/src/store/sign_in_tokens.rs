@@ -35,4 +35,6 @@ pub trait SignInTokenStore: Send + Sync {
     /// Revokes a pending sign-in token; `None` if there is no such token. A token that is no
     /// longer pending is returned unchanged.
     async fn revoke_sign_in_token(&self, id: &str, now: i64) -> StoreResult<Option<SignInTokenRecord>>;
+    /// Revokes every pending sign-in token of a user (when it is banned); how many.
+    async fn revoke_user_sign_in_tokens(&self, user_id: &str, now: i64) -> StoreResult<u64>;
 }

@@ -196,7 +196,14 @@ async fn unknown_accounts_wrong_passwords_answer_alike_and_the_database_keeps_no
 
 #[tokio::test]
 async fn a_hundred_failures_lock_the_account_for_an_hour_and_unlock_works() {
-    let app = app().await;
+    // Clerk's answers (`user_locked`) are given with enumeration protection off; with it on a
+    // locked account answers like a wrong password (see `locked_accounts_answer_like_wrong_passwords`).
+    let app = spawn_app_with(Db::Sqlite, |c| {
+        c.frontend_rate_limits = false;
+        c.allow_localhost_origins = true;
+        c.enumeration_protection = false;
+    })
+    .await;
     let user = app.create_user("lock@example.com").await;
     let user_id = user["id"].as_str().unwrap();
     let mut browser = Browser::new(&app);
@@ -485,4 +492,311 @@ async fn method_tunnelling_is_for_the_frontend_api_only() {
     browser.post("/v1/client", &[]).await;
     let (status, body) = browser.post("/v1/client?_method=DELETE", &[]).await;
     assert_eq!((status, body["client"].clone()), (StatusCode::OK, Value::Null), "DELETE /v1/client through POST");
+}
+
+/// Starts a sign-in for `identifier` (optionally preparing an email code); returns its id.
+async fn code_sign_in(browser: &mut Browser<'_>, identifier: &str, prepare: bool) -> String {
+    let (status, body) = browser.post("/v1/client/sign_ins", &[("identifier", identifier)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let id = body["response"]["id"].as_str().unwrap().to_owned();
+    if prepare {
+        let path = format!("/v1/client/sign_ins/{id}/prepare_first_factor");
+        assert_eq!(browser.post(&path, &[("strategy", "email_code")]).await.0, StatusCode::OK);
+    }
+    id
+}
+
+/// [`assert_error`] for an answer whose trace id was blanked.
+fn assert_stripped(answer: &(StatusCode, Value), status: StatusCode, code: &str) {
+    assert_eq!(answer.0, status, "{}", answer.1);
+    assert_eq!(answer.1["errors"][0]["code"], code, "{}", answer.1);
+}
+
+fn without_trace((status, mut body): (StatusCode, Value)) -> (StatusCode, Value) {
+    body["clerk_trace_id"] = Value::Null;
+    (status, body)
+}
+
+/// Issue 11 item 1: code guesses for an unknown identifier (or a taken sign-up address) meet the
+/// same code states as a real account's: none sent, counted, used up after five.
+#[tokio::test]
+async fn code_answers_do_not_tell_whether_an_account_exists() {
+    let app = app().await;
+    app.create_user("known@example.com").await;
+    let mut browser = Browser::new(&app);
+    let guess = |id: &str| (format!("/v1/client/sign_ins/{id}/attempt_first_factor"), id.to_owned());
+
+    // No code prepared.
+    let mut answers = Vec::new();
+    for email in ["known@example.com", "nobody@example.com"] {
+        let id = code_sign_in(&mut browser, email, false).await;
+        let (path, _) = guess(&id);
+        answers.push(without_trace(browser.post(&path, &[("strategy", "email_code"), ("code", "123456")]).await));
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_stripped(&answers[0], StatusCode::UNPROCESSABLE_ENTITY, "verification_failed");
+
+    // Prepared: five wrong guesses, then the sixth.
+    let mut runs = Vec::new();
+    for email in ["known@example.com", "nobody@example.com"] {
+        let id = code_sign_in(&mut browser, email, true).await;
+        let (path, _) = guess(&id);
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            let answer = browser.post(&path, &[("strategy", "email_code"), ("code", "000000")]).await;
+            seen.push(without_trace(answer));
+        }
+        runs.push(seen);
+    }
+    assert_eq!(runs[0], runs[1]);
+    assert_stripped(&runs[0][4], StatusCode::UNPROCESSABLE_ENTITY, "form_code_incorrect");
+    assert_stripped(&runs[0][5], StatusCode::UNPROCESSABLE_ENTITY, "verification_failed");
+
+    // Sign-up, the mirror image: a taken address and a new one.
+    let mut answers = Vec::new();
+    for (email, prepare) in [
+        ("known@example.com", false),
+        ("new@example.com", false),
+        ("known@example.com", true),
+        ("new2@example.com", true),
+    ] {
+        let (status, body) =
+            browser.post("/v1/client/sign_ups", &[("email_address", email), ("password", PASSWORD)]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let id = body["response"]["id"].as_str().unwrap().to_owned();
+        if prepare {
+            let path = format!("/v1/client/sign_ups/{id}/prepare_verification");
+            assert_eq!(browser.post(&path, &[("strategy", "email_code")]).await.0, StatusCode::OK);
+        }
+        let path = format!("/v1/client/sign_ups/{id}/attempt_verification");
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            let mut answer =
+                without_trace(browser.post(&path, &[("strategy", "email_code"), ("code", "000000")]).await);
+            // The attempt itself (ids, address) differs; the error is what must not.
+            answer.1["client"] = Value::Null;
+            seen.push(answer);
+        }
+        answers.push(seen);
+    }
+    assert_eq!(answers[0], answers[1], "no code sent");
+    assert_eq!(answers[2], answers[3], "five wrong, then the sixth");
+    assert_stripped(&answers[0][0], StatusCode::UNPROCESSABLE_ENTITY, "verification_failed");
+    assert_stripped(&answers[2][0], StatusCode::UNPROCESSABLE_ENTITY, "form_code_incorrect");
+    assert_stripped(&answers[2][5], StatusCode::UNPROCESSABLE_ENTITY, "verification_failed");
+}
+
+/// Issue 11 item 9: concurrent guesses never evaluate more than five wrong codes, and the right
+/// code does not work after them.
+#[tokio::test]
+async fn concurrent_code_guesses_stay_within_the_cap() {
+    let app = spawn_app_with(Db::Postgres, |c| c.frontend_rate_limits = false).await;
+    usher_server::flows::codes::issue(&app.state, "sia_race", "race@example.com", "sign in").await.unwrap();
+    let code = code_for(&app, "race@example.com").await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let guesses = (0..40).map(|_| {
+        let state = app.state.clone();
+        tokio::spawn(async move { usher_server::flows::codes::check(&state, "sia_race", wrong).await.unwrap() })
+    });
+    let mut incorrect = 0;
+    for guess in guesses.collect::<Vec<_>>() {
+        if guess.await.unwrap() == usher_server::flows::codes::CodeCheck::Incorrect {
+            incorrect += 1;
+        }
+    }
+    assert_eq!(incorrect, 5, "wrong guesses evaluated");
+    let right = usher_server::flows::codes::check(&app.state, "sia_race", &code).await.unwrap();
+    assert_eq!(right, usher_server::flows::codes::CodeCheck::Missing);
+}
+
+/// Issue 11 item 8: with enumeration protection a locked account answers like a wrong password
+/// (an unknown identifier could never say `user_locked`).
+#[tokio::test]
+async fn locked_accounts_answer_like_wrong_passwords() {
+    let app = spawn_app_with(Db::Sqlite, |c| {
+        c.frontend_rate_limits = false;
+        c.allow_localhost_origins = true;
+        c.lockout_attempts = 3;
+    })
+    .await;
+    app.create_user("locked@example.com").await;
+    let mut browser = Browser::new(&app);
+    for _ in 0..3 {
+        browser.sign_in("locked@example.com", "wrong password!").await;
+    }
+    let locked = without_trace(browser.sign_in("locked@example.com", PASSWORD).await);
+    let unknown = without_trace(browser.sign_in("nobody@example.com", PASSWORD).await);
+    assert_stripped(&locked, StatusCode::UNPROCESSABLE_ENTITY, "form_password_incorrect");
+    assert_eq!(locked, unknown);
+}
+
+/// Issue 11 item 4: a ban cannot be side-stepped with a sign-in token.
+#[tokio::test]
+async fn banned_users_get_no_session_from_a_ticket() {
+    let app = app().await;
+    let user = app.create_user("banned@example.com").await;
+    let id = user["id"].as_str().unwrap();
+    let (status, token) = app.post("/v1/sign_in_tokens", json!({"user_id": id})).await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+    let ticket = token["token"].as_str().unwrap();
+    assert_eq!(app.post(&format!("/v1/users/{id}/ban"), json!({})).await.0, StatusCode::OK);
+    let refused = Browser::new(&app).post("/v1/client/sign_ins", &[("strategy", "ticket"), ("ticket", ticket)]).await;
+    assert_error(&refused, StatusCode::UNPROCESSABLE_ENTITY, "ticket_invalid");
+    let minted = app.post("/v1/sign_in_tokens", json!({"user_id": id})).await;
+    assert_error(&minted, StatusCode::UNPROCESSABLE_ENTITY, "user_banned");
+    // The ban revoked the token: unbanning does not bring it back.
+    assert_eq!(app.post(&format!("/v1/users/{id}/unban"), json!({})).await.0, StatusCode::OK);
+    let later = Browser::new(&app).post("/v1/client/sign_ins", &[("strategy", "ticket"), ("ticket", ticket)]).await;
+    assert_error(&later, StatusCode::UNPROCESSABLE_ENTITY, "ticket_invalid");
+
+    // A ban between accepting a ticket and starting the session: the one place sessions start
+    // refuses it (the store's ban flag is set directly, as a concurrent ban would).
+    let (_, token) = app.post("/v1/sign_in_tokens", json!({"user_id": id})).await;
+    let ticket = token["token"].as_str().unwrap().to_owned();
+    app.state
+        .store
+        .update_user(id, &mut |u| {
+            u.banned = true;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let refused = Browser::new(&app).post("/v1/client/sign_ins", &[("strategy", "ticket"), ("ticket", &ticket)]).await;
+    assert_error(&refused, StatusCode::FORBIDDEN, "user_banned");
+}
+
+/// Issue 11 item 13: an over-long password is wrong without any Argon2 run, known account or not.
+#[tokio::test]
+async fn over_long_passwords_are_refused_without_hashing() {
+    let app = app().await;
+    app.create_user("long@example.com").await;
+    let mut browser = Browser::new(&app);
+    let long = "a".repeat(4096);
+    let before = app.state.passwords.runs();
+    let known = without_trace(browser.sign_in("long@example.com", &long).await);
+    let unknown = without_trace(browser.sign_in("nobody@example.com", &long).await);
+    assert_eq!(app.state.passwords.runs(), before, "no hashing");
+    assert_stripped(&known, StatusCode::UNPROCESSABLE_ENTITY, "form_password_incorrect");
+    assert_eq!(known, unknown);
+}
+
+/// Counts the SQL statements sqlx runs (it logs each at DEBUG under `sqlx::query`) while the
+/// future it is attached to is polled.
+struct CountStatements(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl tracing::Subscriber for CountStatements {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        metadata.target() == "sqlx::query"
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        if event.metadata().target() == "sqlx::query" {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// Issue 11 item 3: a wrong password costs the same statements whether the account exists or
+/// not (PostgreSQL: its driver runs statements in the calling task, where the counter listens).
+#[tokio::test]
+async fn password_failures_run_the_same_statements_for_known_and_unknown_accounts() {
+    use tracing::instrument::WithSubscriber as _;
+    use usher_server::flows::{Browser as Flow, sign_in};
+    if crate::helpers::skip_postgres() {
+        return;
+    }
+    let app = spawn_app_with(Db::Postgres, |c| c.frontend_rate_limits = false).await;
+    app.create_user("counted@example.com").await;
+    let count = |identifier: &'static str| {
+        let state = app.state.clone();
+        async move {
+            let counter = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let input = sign_in::CreateSignIn {
+                identifier: Some(identifier.into()),
+                password: Some("wrong password!".into()),
+                ..Default::default()
+            };
+            let answer = sign_in::create(&state, &mut Flow::default(), input)
+                .with_subscriber(tracing::Dispatch::new(CountStatements(counter.clone())))
+                .await;
+            assert!(answer.is_err());
+            counter.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    };
+    // Once each first, so both measured runs find warm connections.
+    count("counted@example.com").await;
+    count("nobody@example.com").await;
+    let known = count("counted@example.com").await;
+    let unknown = count("nobody@example.com").await;
+    assert!(known > 0, "statements are counted");
+    assert_eq!(known, unknown);
+}
+
+/// Issue 11 items 5 and 15: every call that hashes or checks a password spends the attempt
+/// bucket (3 per 10 s): a sign-in created with a password, and a sign-up's password change.
+#[tokio::test]
+async fn password_hashing_calls_spend_the_attempt_bucket() {
+    let app = spawn_app_with(Db::Sqlite, |c| c.allow_localhost_origins = true).await;
+    let mut browser = Browser::new(&app);
+    for _ in 0..3 {
+        assert_eq!(browser.sign_in("x@example.com", "wrong password!").await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let limited = browser.sign_in("x@example.com", "wrong password!").await;
+    assert_error(&limited, StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+
+    let app = spawn_app_with(Db::Sqlite, |c| c.allow_localhost_origins = true).await;
+    let mut browser = Browser::new(&app);
+    let (status, body) = browser.post("/v1/client/sign_ups", &[("email_address", "p@example.com")]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let path = format!("/v1/client/sign_ups/{}", body["response"]["id"].as_str().unwrap());
+    for _ in 0..3 {
+        assert_eq!(browser.send(reqwest::Method::PATCH, &path, &[("password", PASSWORD)]).await.0, StatusCode::OK);
+    }
+    let limited = browser.send(reqwest::Method::PATCH, &path, &[("password", PASSWORD)]).await;
+    assert_eq!(limited.0, StatusCode::TOO_MANY_REQUESTS, "{}", limited.1);
+}
+
+/// Issue 11 item 14: JSON answers say `nosniff`, an https public URL brings HSTS, and the
+/// development mailbox gets the pages' script-free policy.
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let app = spawn_app_with(Db::Sqlite, |c| c.public_url = Some("https://auth.example.com".into())).await;
+    let json = app.http.get(format!("{}/v1/environment", app.url)).send().await.unwrap();
+    assert_eq!(json.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert!(json.headers()[header::STRICT_TRANSPORT_SECURITY].to_str().unwrap().starts_with("max-age="));
+    let mailbox = app.http.get(format!("{}/dev/mailbox", app.url)).send().await.unwrap();
+    assert_eq!(mailbox.status(), StatusCode::OK);
+    assert!(mailbox.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("default-src 'none'"));
+    assert_eq!(mailbox.headers()[header::X_FRAME_OPTIONS], "DENY");
+    assert_eq!(mailbox.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+
+    let plain = app_without_https().await;
+    let json = plain.http.get(format!("{}/v1/environment", plain.url)).send().await.unwrap();
+    assert!(json.headers().get(header::STRICT_TRANSPORT_SECURITY).is_none());
+}
+
+async fn app_without_https() -> TestApp {
+    app().await
+}
+
+/// Issue 11 item 2: adding addresses spends the per-IP create bucket (sign-in took one of 5).
+#[tokio::test]
+async fn adding_email_addresses_is_rate_limited() {
+    let app = spawn_app_with(Db::Sqlite, |c| c.allow_localhost_origins = true).await;
+    app.create_user("adder@example.com").await;
+    let mut browser = Browser::new(&app);
+    assert_eq!(browser.sign_in("adder@example.com", PASSWORD).await.0, StatusCode::OK);
+    for n in 0..4 {
+        let (status, body) =
+            browser.post("/v1/me/email_addresses", &[("email_address", &format!("extra{n}@example.com"))]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let limited = browser.post("/v1/me/email_addresses", &[("email_address", "extra9@example.com")]).await;
+    assert_error(&limited, StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
 }

@@ -437,3 +437,16 @@ async fn rate_limited_posts_keep_retry_after() {
     assert!(answer.body.contains(r#"role="alert""#) && answer.body.contains("Too many attempts"), "{}", answer.body);
     assert!(answer.body.contains("<form"), "the form is shown again");
 }
+
+/// Issue 11 item 17: a relative target with non-ASCII characters goes out percent-encoded.
+#[tokio::test]
+async fn non_ascii_redirect_targets_are_percent_encoded() {
+    let app = app().await;
+    let user = app.create_user("encoded.user@example.com").await;
+    let (_, token) = app.post("/v1/sign_in_tokens", json!({"user_id": user["id"]})).await;
+    let ticket = token["token"].as_str().unwrap();
+    let b = Browser::new(&app);
+    let answer = b.get(&format!("/sign-in?__clerk_ticket={ticket}&redirect_url=%2Fcaf%C3%A9%20menu")).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    assert_eq!(answer.location(), "/caf%C3%A9%20menu");
+}

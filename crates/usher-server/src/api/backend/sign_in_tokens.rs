@@ -35,6 +35,9 @@ async fn create_sign_in_token(
         ));
     }
     let user = users::load(&state, &b.user_id).await?;
+    if user.banned {
+        return Err(ApiError::invalid("user_banned", "user_id", "This user is banned and cannot sign in."));
+    }
     let now = state.now();
     // Only the hash is stored: a database dump cannot sign anyone in.
     let secret = ids::random_base62(43);

@@ -358,8 +358,9 @@ async fn edit(state: &AppState, id: &str, edit: impl Fn(&mut UserRecord, i64) + 
 
 async fn ban_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<User>> {
     let answer = edit(&state, &id, |u, _| u.banned = true).await?;
-    // A banned user is signed out everywhere at once.
+    // A banned user is signed out everywhere at once, and its sign-in links stop working.
     state.store.end_user_sessions(&id, SessionStatus::Revoked, state.now()).await?;
+    state.store.revoke_user_sign_in_tokens(&id, state.now()).await?;
     Ok(answer)
 }
 

@@ -3,6 +3,7 @@
 use axum::{
     Json, Router,
     extract::State,
+    handler::Handler as _,
     middleware,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -26,7 +27,7 @@ use crate::{
     http::{
         cookies::set_cookies,
         extract::{FormOrJson, Path},
-        throttle::{limit_attempt, limit_create},
+        throttle::{self, ClientIp, Limit, limit_attempt, limit_create},
     },
     state::AppState,
     store::SessionRecord,
@@ -44,7 +45,8 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .route("/v1/client/sign_ins/{id}/prepare_first_factor", post(prepare_first_factor).route_layer(create()))
         .route("/v1/client/sign_ins/{id}/attempt_first_factor", post(attempt_first_factor).route_layer(attempt()))
         .route("/v1/client/sign_ups", post(create_sign_up).route_layer(create()))
-        .route("/v1/client/sign_ups/{id}", get(get_sign_up).patch(update_sign_up))
+        // Setting a password hashes it: limited like a guess, so nobody keeps Argon2 busy.
+        .route("/v1/client/sign_ups/{id}", get(get_sign_up).patch(update_sign_up.layer(attempt())))
         .route("/v1/client/sign_ups/{id}/prepare_verification", post(prepare_verification).route_layer(create()))
         .route("/v1/client/sign_ups/{id}/attempt_verification", post(attempt_verification).route_layer(attempt()))
         .route("/v1/client/sessions", axum::routing::delete(sign_out_all))
@@ -73,9 +75,14 @@ async fn delete_client(State(state): State<AppState>, mut browser: Browser) -> A
 
 async fn create_sign_in(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     mut browser: Browser,
     FormOrJson(input): FormOrJson<CreateSignIn>,
 ) -> ApiResult<Response> {
+    // A password given at creation is a guess: it spends the attempt bucket too.
+    if input.password.is_some() {
+        throttle::take(&state, Limit::Attempt, ip).await?;
+    }
     let attempt = sign_in::create(&state, &mut browser, input).await?;
     respond(&state, &browser, view::sign_in(&attempt), Known { sign_in: Some(&attempt), ..Known::default() }).await
 }

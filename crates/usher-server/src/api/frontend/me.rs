@@ -36,7 +36,8 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
     let attempt = || middleware::from_fn_with_state(state.clone(), limit_attempt);
     Router::new()
         .route("/v1/me", get(get_me).patch(update_me))
-        .route("/v1/me/email_addresses", post(add_email))
+        // Each add answers whether the address is taken: limited like any create, so it is no free oracle.
+        .route("/v1/me/email_addresses", post(add_email).route_layer(create()))
         .route("/v1/me/email_addresses/{id}", delete(remove_email))
         .route("/v1/me/email_addresses/{id}/prepare_verification", post(prepare_email).route_layer(create()))
         .route("/v1/me/email_addresses/{id}/attempt_verification", post(verify_email).route_layer(attempt()))

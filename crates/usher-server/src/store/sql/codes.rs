@@ -8,7 +8,7 @@ use crate::store::{CodeRecord, CodeStore, MailRecord, StoreResult};
 
 #[async_trait]
 impl CodeStore for SqlStore {
-    async fn issue_code(&self, code: &CodeRecord, mail: &MailRecord) -> StoreResult<()> {
+    async fn issue_code(&self, code: &CodeRecord, mail: Option<&MailRecord>) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO verification_codes (subject_id, code_hash, attempts, expire_at, created_at) \
@@ -21,7 +21,9 @@ impl CodeStore for SqlStore {
         .bind(code.created_at)
         .execute(&mut *tx)
         .await?;
-        outbox::insert_mail(&mut *tx, mail).await?;
+        if let Some(mail) = mail {
+            outbox::insert_mail(&mut *tx, mail).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -33,14 +35,7 @@ impl CodeStore for SqlStore {
         .bind(subject_id)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(CodeRecord {
-            subject_id: row.try_get("subject_id")?,
-            code_hash: row.try_get("code_hash")?,
-            attempts: row.try_get("attempts")?,
-            expire_at: row.try_get("expire_at")?,
-            created_at: row.try_get("created_at")?,
-        }))
+        row.as_ref().map(code_from_row).transpose()
     }
 
     async fn consume_code(&self, subject_id: &str, code_hash: &str) -> StoreResult<bool> {
@@ -53,11 +48,27 @@ impl CodeStore for SqlStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn code_failed(&self, subject_id: &str) -> StoreResult<i64> {
-        sqlx::query("UPDATE verification_codes SET attempts = attempts + 1 WHERE subject_id = $1")
-            .bind(subject_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(self.get_code(subject_id).await?.map_or(0, |c| c.attempts))
+    async fn take_guess(&self, subject_id: &str, max_guesses: i64) -> StoreResult<Option<CodeRecord>> {
+        // The count is checked and raised by the same statement: a guess is evaluated only
+        // after it got one of the code's slots.
+        let row = sqlx::query(
+            "UPDATE verification_codes SET attempts = attempts + 1 WHERE subject_id = $1 AND attempts < $2 \
+             RETURNING subject_id, code_hash, attempts, expire_at, created_at",
+        )
+        .bind(subject_id)
+        .bind(max_guesses)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(code_from_row).transpose()
     }
+}
+
+fn code_from_row(row: &sqlx::any::AnyRow) -> StoreResult<CodeRecord> {
+    Ok(CodeRecord {
+        subject_id: row.try_get("subject_id")?,
+        code_hash: row.try_get("code_hash")?,
+        attempts: row.try_get("attempts")?,
+        expire_at: row.try_get("expire_at")?,
+        created_at: row.try_get("created_at")?,
+    })
 }

@@ -61,6 +61,17 @@ impl SignInTokenStore for SqlStore {
             .await?;
         row.as_ref().map(sign_in_token_from_row).transpose()
     }
+
+    async fn revoke_user_sign_in_tokens(&self, user_id: &str, now: i64) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE sign_in_tokens SET status = 'revoked', updated_at = $2 WHERE user_id = $1 AND status = 'pending'",
+        )
+        .bind(user_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
 }
 
 fn sign_in_token_from_row(row: &AnyRow) -> StoreResult<SignInTokenRecord> {

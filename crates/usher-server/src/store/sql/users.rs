@@ -35,8 +35,7 @@ impl UserStore for SqlStore {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        let Some(row) = row else { return Ok(None) };
-        let mut users = vec![user_from_row(&row)?];
+        let mut users = row.iter().map(user_from_row).collect::<StoreResult<Vec<_>>>()?;
         self.attach_identifiers(&mut users).await?;
         Ok(users.pop())
     }
@@ -192,10 +191,12 @@ impl UserStore for SqlStore {
 impl SqlStore {
     /// Loads the email addresses and phone numbers of `users` with one query.
     async fn attach_identifiers(&self, users: &mut [UserRecord]) -> StoreResult<()> {
-        if users.is_empty() {
-            return Ok(());
+        // A miss runs the same statements as a hit (for an id no user has): looking up a sign-in
+        // identifier must not tell by its work whether an account exists.
+        let mut ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+        if ids.is_empty() {
+            ids.push(String::new());
         }
-        let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
         let mut b = SqlBuilder::new(
             "SELECT CAST(1 AS BIGINT) AS is_email, user_id, id, email_address AS value, verified, strategy, created_at, updated_at \
              FROM email_addresses WHERE user_id IN ",

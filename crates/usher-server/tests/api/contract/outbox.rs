@@ -19,7 +19,7 @@ pub(super) fn mail(id: &str) -> MailRecord {
 async fn mail_is_claimed_once(store: Arc<dyn Store>) {
     let code =
         CodeRecord { subject_id: "sia_1".into(), code_hash: "c1".into(), attempts: 0, expire_at: 99, created_at: 10 };
-    store.issue_code(&code, &mail("mail_1")).await.unwrap();
+    store.issue_code(&code, Some(&mail("mail_1"))).await.unwrap();
     store.enqueue_mail(&mail("mail_2")).await.unwrap();
     let due = store.due_mail(10, 10).await.unwrap();
     assert_eq!(due.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["mail_1", "mail_2"]);
