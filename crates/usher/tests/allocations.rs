@@ -58,8 +58,7 @@ async fn a_verification_allocates_no_more_than_today() {
     // Today's figures (34 cold before the stack decoding); lower them when the path gets leaner.
     println!("allocations: cold {cold}, cached {cached}");
     assert!(cold <= COLD_MAX, "a cold verification now allocates {cold} times (was at most {COLD_MAX})");
-    assert!(cached <= CACHED_MAX, "a cached verification now allocates {cached} times (was at most {CACHED_MAX})");
+    assert_eq!(cached, 0, "a cached verification now allocates {cached} times (it did not)");
 }
 
 const COLD_MAX: u64 = 31;
-const CACHED_MAX: u64 = 0;
