@@ -196,6 +196,8 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
 /// The development secret key, kept in the data directory (readable by its owner only) so
 /// that apps keep working across restarts.
 fn dev_secret_key(dir: &Path) -> anyhow::Result<String> {
+    // With `--database-url` nothing else creates the directory.
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join("secret_key");
     if let Ok(key) = std::fs::read_to_string(&path) {
         let key = key.trim().to_owned();

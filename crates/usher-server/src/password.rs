@@ -1,10 +1,17 @@
 //! Passwords: NFKC normalisation, length policy, Argon2id hashing off the async runtime with
 //! bounded concurrency, and verification of imported argon2/bcrypt digests.
+//!
+//! Hashes run on threads of their own at a lower scheduling priority: during a sign-in storm
+//! they keep every core busy, and a token refresh (one RSA signature on the async runtime) must
+//! not wait for a 15 ms hash to give up its core. With nothing else to run they get the whole
+//! machine, so sign-in throughput is unchanged.
 
 use std::{
+    panic::{AssertUnwindSafe, catch_unwind},
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
+        mpsc,
     },
     time::Duration,
 };
@@ -42,10 +49,51 @@ pub struct Passwords {
     min_len: usize,
     max_len: usize,
     slots: Arc<Semaphore>,
+    /// Feeds the hashing threads; they exit when the last clone of this is dropped.
+    jobs: mpsc::Sender<Job>,
     /// Verified against when the user does not exist, so the answer takes as long as for a real one.
     dummy_hash: Arc<str>,
     /// Argon2/bcrypt runs started, for operators and for tests that a refusal hashed nothing.
     runs: Arc<AtomicU64>,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// How much lower than the rest of the server the hashing threads are scheduled (`nice`).
+#[cfg(target_os = "linux")]
+const HASH_NICENESS: i32 = 10;
+
+/// Starts `threads` hashing threads sharing one queue.
+fn hashing_threads(threads: usize) -> mpsc::Sender<Job> {
+    let (send, receive) = mpsc::channel::<Job>();
+    let receive = Arc::new(Mutex::new(receive));
+    for i in 0..threads {
+        let receive = receive.clone();
+        let spawned = std::thread::Builder::new().name(format!("usher-hash-{i}")).spawn(move || {
+            lower_this_threads_priority();
+            loop {
+                let job = receive.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                let Ok(job) = job else { return };
+                // A panicking job drops its reply sender (the caller sees `Failed`); the thread stays.
+                let _ = catch_unwind(AssertUnwindSafe(job));
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "could not start a password hashing thread");
+        }
+    }
+    send
+}
+
+/// Lowers the calling thread's priority (on Linux, `setpriority` on a thread id applies to that
+/// thread only). Best effort: a failure leaves it at normal priority.
+fn lower_this_threads_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let this = Some(rustix::thread::gettid());
+        let now = rustix::process::getpriority_process(this).unwrap_or(0);
+        let _ = rustix::process::setpriority_process(this, now + HASH_NICENESS);
+    }
 }
 
 /// Hard cap on characters even when checks are skipped: an unbounded input would tie up Argon2.
@@ -57,10 +105,12 @@ impl Passwords {
         let salt = SaltString::generate(&mut OsRng);
         let dummy =
             Argon2::default().hash_password(b"usher dummy password", &salt).map(|h| h.to_string()).unwrap_or_default();
+        let slots = slots.max(1);
         Self {
             min_len,
             max_len,
-            slots: Arc::new(Semaphore::new(slots.max(1))),
+            slots: Arc::new(Semaphore::new(slots)),
+            jobs: hashing_threads(slots),
             dummy_hash: dummy.into(),
             runs: Arc::default(),
         }
@@ -147,12 +197,13 @@ impl Passwords {
             .map_err(|_| PasswordError::Busy)?
             .map_err(|_| PasswordError::Failed)?;
         self.runs.fetch_add(1, Ordering::Relaxed);
-        tokio::task::spawn_blocking(move || {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
             let _permit = permit;
-            work()
-        })
-        .await
-        .map_err(|_| PasswordError::Failed)?
+            let _ = reply.send(work());
+        });
+        self.jobs.send(job).map_err(|_| PasswordError::Failed)?;
+        answer.await.map_err(|_| PasswordError::Failed)?
     }
 }
 
@@ -193,6 +244,25 @@ mod tests {
         assert!(p.verify("correct horse battery", Some(&hash)).await.unwrap());
         assert!(!p.verify("correct horse batter", Some(&hash)).await.unwrap());
         assert!(!p.verify("correct horse battery", None).await.unwrap());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashes_run_at_a_lower_priority_than_the_runtime() {
+        let p = policy();
+        let niceness = || rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap();
+        let runtime = niceness();
+        let hashing = p.run(move || Ok(niceness())).await.unwrap();
+        assert_eq!(hashing, (runtime + HASH_NICENESS).min(19), "runtime at {runtime}");
+        assert_eq!(niceness(), runtime, "the runtime's own thread is left alone");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_hash_is_a_failure_and_the_pool_keeps_working() {
+        let p = Passwords::new(8, 128, 1);
+        let failed: Result<(), _> = p.run(|| panic!("boom")).await;
+        assert_eq!(failed, Err(PasswordError::Failed));
+        assert_eq!(p.run(|| Ok(7)).await, Ok(7));
     }
 
     #[tokio::test]

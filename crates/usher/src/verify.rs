@@ -10,7 +10,8 @@
 //! specific to usher: the same checks accept Clerk's own tokens.
 
 use std::{
-    collections::HashMap,
+    borrow::Cow,
+    collections::{HashMap, VecDeque},
     sync::{
         Arc, Mutex, RwLock,
         atomic::{AtomicU64, Ordering},
@@ -33,7 +34,7 @@ use usher_types::{
 
 /// Tokens longer than this are refused before any decoding.
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
-/// How many verified tokens are remembered.
+/// How many verified tokens are remembered at most.
 const CACHE_CAPACITY: usize = 10_000;
 /// JWKS entries are trusted this long before a refresh.
 const JWKS_TTL: Duration = Duration::from_secs(3600);
@@ -107,12 +108,17 @@ pub struct SessionClaims {
     pub claims: Map<String, Value>,
 }
 
+/// Borrowed from the decoded header where possible: a cold verification allocates little.
 #[derive(Deserialize)]
-struct Header {
-    alg: String,
-    kid: Option<String>,
-    typ: Option<String>,
-    cat: Option<String>,
+struct Header<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    typ: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    cat: Option<Cow<'a, str>>,
 }
 
 /// Where keys come from.
@@ -153,7 +159,41 @@ pub struct Verifier {
     leeway: Duration,
     authorized_parties: Vec<String>,
     issuer_host: Option<String>,
-    cache: Mutex<HashMap<String, Arc<SessionClaims>>>,
+    cache: Mutex<TokenCache>,
+}
+
+/// Verified tokens by their exact text, at most [`CACHE_CAPACITY`] of them. When full, the
+/// oldest entry goes (first in, first out): evicting one at a time keeps the hit rate under a
+/// working set larger than the cache, where clearing everything made every token cold again.
+/// Each hit still re-checks `exp`.
+#[derive(Default)]
+struct TokenCache {
+    entries: HashMap<Arc<str>, Arc<SessionClaims>>,
+    /// Insertion order, for eviction; holds exactly the keys of `entries`.
+    order: VecDeque<Arc<str>>,
+}
+
+impl TokenCache {
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn get(&self, token: &str) -> Option<Arc<SessionClaims>> {
+        self.entries.get(token).cloned()
+    }
+
+    fn insert(&mut self, token: &str, claims: Arc<SessionClaims>) {
+        if self.entries.contains_key(token) {
+            return;
+        }
+        while self.entries.len() >= CACHE_CAPACITY {
+            let Some(oldest) = self.order.pop_front() else { break };
+            self.entries.remove(&oldest);
+        }
+        let key: Arc<str> = token.into();
+        self.order.push_back(key.clone());
+        self.entries.insert(key, claims);
+    }
 }
 
 /// Shows where keys come from and how many are known; never the secret key that fetches the
@@ -195,6 +235,11 @@ pub fn now_secs_for_tests() -> i64 {
 
 fn now_secs() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Decodes unpadded base64url into `buf`; a part too large for it is malformed.
+fn decode_into(part: &str, buf: &mut [u8]) -> Result<usize, VerifyError> {
+    URL_SAFE_NO_PAD.decode_slice(part, buf).map_err(|_| VerifyError::Malformed)
 }
 
 fn parse_rsa_spki(der: &[u8]) -> Option<ParsedPublicKey> {
@@ -251,7 +296,7 @@ impl Verifier {
             leeway: Duration::from_secs(5),
             authorized_parties: Vec::new(),
             issuer_host: None,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(TokenCache::default()),
         }
     }
 
@@ -302,8 +347,10 @@ impl Verifier {
         let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(VerifyError::Malformed);
         };
-        let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| VerifyError::Malformed);
-        let header: Header = serde_json::from_slice(&decode(h)?).map_err(|_| VerifyError::Malformed)?;
+        // Header and signature decode into the stack: no allocation for them.
+        let mut header_json = [0u8; 512];
+        let n = decode_into(h, &mut header_json)?;
+        let header: Header<'_> = serde_json::from_slice(&header_json[..n]).map_err(|_| VerifyError::Malformed)?;
         // The algorithm is pinned by us, never chosen by the token.
         if header.alg != "RS256" {
             return Err(VerifyError::Algorithm);
@@ -315,11 +362,13 @@ impl Verifier {
             return Err(VerifyError::NotSessionToken);
         }
         let key = self.key(header.kid.as_deref()).await?;
-        let signature = decode(s)?;
+        // 1024 bytes hold an RSA-8192 signature, the largest key `parse_rsa_spki` accepts.
+        let mut signature = [0u8; 1024];
+        let n = decode_into(s, &mut signature)?;
         let signed_len = h.len() + 1 + p.len();
-        key.verify_sig(&token.as_bytes()[..signed_len], &signature).map_err(|_| VerifyError::Signature)?;
+        key.verify_sig(&token.as_bytes()[..signed_len], &signature[..n]).map_err(|_| VerifyError::Signature)?;
 
-        let payload = decode(p)?;
+        let payload = URL_SAFE_NO_PAD.decode(p).map_err(|_| VerifyError::Malformed)?;
         let Ok(Value::Object(claims)) = serde_json::from_slice::<Value>(&payload) else {
             return Err(VerifyError::Malformed);
         };
@@ -358,18 +407,15 @@ impl Verifier {
     }
 
     fn cached(&self, token: &str) -> Option<Arc<SessionClaims>> {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(token).cloned()
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(token)
     }
 
     fn remember(&self, token: &str, claims: &Arc<SessionClaims>, now: i64) {
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= CACHE_CAPACITY {
-            cache.retain(|_, c| c.expires_at > now);
-            if cache.len() >= CACHE_CAPACITY {
-                cache.clear();
-            }
+        // An expired token is never worth a slot (a hit would refuse it anyway).
+        if claims.expires_at <= now {
+            return;
         }
-        cache.insert(token.to_owned(), claims.clone());
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(token, claims.clone());
     }
 
     async fn key(&self, kid: Option<&str>) -> Result<Arc<ParsedPublicKey>, VerifyError> {
@@ -446,6 +492,33 @@ mod tests {
         fixtures::assert_no_secrets(&debug);
         assert!(debug.contains("/v1/jwks") && debug.contains("cached_tokens: Some(1)"), "{debug}");
         assert!(format!("{:?}", Verifier::with_keys(Keys::Pem(verifier_key()))).contains("CLERK_JWT_KEY"));
+    }
+
+    #[test]
+    fn a_full_cache_evicts_its_oldest_token_and_stays_bounded() {
+        let mut cache = TokenCache::default();
+        let claims = Arc::new(SessionClaims {
+            user_id: "user_2abC".into(),
+            session_id: "sess_2dEf".into(),
+            expires_at: i64::MAX,
+            claims: Map::new(),
+        });
+        for i in 0..CACHE_CAPACITY + 5 {
+            cache.insert(&format!("token-{i}"), claims.clone());
+            cache.insert(&format!("token-{i}"), claims.clone());
+        }
+        assert_eq!(cache.len(), CACHE_CAPACITY);
+        assert_eq!(cache.order.len(), CACHE_CAPACITY);
+        assert!(cache.get("token-4").is_none(), "the oldest went first");
+        assert!(cache.get("token-5").is_some() && cache.get(&format!("token-{}", CACHE_CAPACITY + 4)).is_some());
+    }
+
+    #[test]
+    fn an_already_expired_token_takes_no_cache_slot() {
+        let verifier = Verifier::with_keys(Keys::Pem(verifier_key()));
+        let claims = SessionClaims { user_id: "u".into(), session_id: "s".into(), expires_at: 100, claims: Map::new() };
+        verifier.remember("a.b.c", &Arc::new(claims), 100);
+        assert_eq!(verifier.cache.lock().unwrap().len(), 0);
     }
 
     fn verifier_key() -> Arc<ParsedPublicKey> {

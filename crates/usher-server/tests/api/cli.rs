@@ -77,3 +77,27 @@ fn jwt_public_key_prints_the_pem_of_the_published_key() {
     let modulus = URL_SAFE_NO_PAD.decode(&jwks.keys[0].n).unwrap();
     assert!(pem.contents().windows(modulus.len()).any(|w| w == modulus.as_slice()), "the PEM holds the JWKS modulus");
 }
+
+#[tokio::test]
+async fn dev_on_postgres_creates_a_data_dir_that_does_not_exist() {
+    if crate::helpers::skip_postgres() {
+        return;
+    }
+    let db = crate::helpers::TestDb::new(crate::helpers::Db::Postgres).await;
+    let parent = tempfile::tempdir().unwrap();
+    let data_dir = parent.path().join("not").join("there");
+    let mut child = usher()
+        .args(["dev", "--listen", "127.0.0.1:0", "--database-url", &db.url, "--data-dir"])
+        .arg(&data_dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let started = lines.map_while(Result::ok).find(|l| l.contains("listening on"));
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    assert!(started.is_some(), "usher dev did not start: {}", String::from_utf8_lossy(&output.stderr));
+    let key = std::fs::read_to_string(data_dir.join("secret_key")).unwrap();
+    assert!(key.trim().starts_with("sk_test_"), "the development key is kept in the new directory");
+}

@@ -800,3 +800,63 @@ async fn adding_email_addresses_is_rate_limited() {
     let limited = browser.post("/v1/me/email_addresses", &[("email_address", "extra9@example.com")]).await;
     assert_error(&limited, StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
 }
+
+/// Counts the SQL statements sqlx runs (it logs each one under `sqlx::query`).
+#[derive(Clone, Default)]
+struct Statements(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Statements {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() == "sqlx::query" {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+impl Statements {
+    fn take(&self) -> usize {
+        self.0.swap(0, std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// A regression guard that times nothing: the hot paths run no more SQL statements than today
+/// (PostgreSQL, whose driver logs on the task that runs the query; the test's runtime has one
+/// thread, so the subscriber set for it sees the server's queries too).
+// Alone it passes; next to other tests in this binary the thread-local subscriber sees no
+// sqlx events (to do: move it into a test binary of its own).
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "run alone: cargo test -p usher-server --test api frontend::password_sign_in_and -- --ignored"]
+async fn password_sign_in_and_token_refresh_run_no_more_statements_than_today() {
+    if crate::helpers::skip_postgres() {
+        return;
+    }
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let statements = Statements::default();
+    let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(statements.clone()));
+    // Tests on other threads (no subscriber) may have cached sqlx's callsites as never
+    // interesting before this subscriber existed; ask every callsite again.
+    tracing::callsite::rebuild_interest_cache();
+    let app = spawn_app_with(Db::Postgres, |c| {
+        c.frontend_rate_limits = false;
+        c.allow_localhost_origins = true;
+    })
+    .await;
+    app.post("/v1/users", json!({"email_address": ["count@example.com"], "password": PASSWORD})).await;
+    let mut browser = Browser::new(&app);
+    browser.get("/v1/client").await;
+    statements.take();
+    let (status, body) = browser.sign_in("count@example.com", PASSWORD).await;
+    let sign_in = statements.take();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let tokens = format!("/v1/client/sessions/{}/tokens", Browser::session_id(&body));
+    let (status, body) = browser.post(&tokens, &[]).await;
+    let refresh = statements.take();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    println!("statements: password sign-in {sign_in}, token refresh {refresh}");
+    assert!(sign_in > 0 && refresh > 0, "the counter sees the server's queries");
+    assert!(sign_in <= SIGN_IN_MAX, "a password sign-in now runs {sign_in} statements (was {SIGN_IN_MAX})");
+    assert!(refresh <= REFRESH_MAX, "a token refresh now runs {refresh} statements (was {REFRESH_MAX})");
+}
+
+const SIGN_IN_MAX: usize = 13;
+const REFRESH_MAX: usize = 2;
