@@ -17,6 +17,7 @@ mod helpers;
 mod jwks;
 mod limits;
 mod mail;
+mod organizations;
 mod pages;
 mod sessions;
 mod templates;
