@@ -9,7 +9,7 @@ let ada;
 let bob;
 before(async () => {
   usher = await startUsher();
-  clerk = clerkFor(usher);
+  clerk = clerkFor(usher, { publishableKey: usher.publishableKey });
   ada = await clerk.users.createUser({ emailAddress: ['ada@example.com'], firstName: 'Ada' });
   bob = await clerk.users.createUser({ emailAddress: ['bob@example.com'], firstName: 'Bob' });
 });
@@ -93,4 +93,26 @@ test('memberships: create, list, update role and metadata, delete; users.getOrga
   const removed = await clerk.organizations.deleteOrganizationMembership({ organizationId: org.id, userId: ada.id });
   assert.equal(removed.publicUserData.userId, ada.id);
   assert.equal((await clerk.users.getOrganizationMembershipList({ userId: ada.id })).totalCount, 0);
+});
+
+const bearer = token => new Request('http://localhost/', { headers: { Authorization: `Bearer ${token}` } });
+
+test('authenticateRequest().toAuth() reads the active organization from a usher token', async () => {
+  const org = await clerk.organizations.createOrganization({ name: 'Delta', slug: 'delta', createdBy: ada.id });
+  const session = await clerk.sessions.createSession({ userId: ada.id, activeOrganizationId: org.id });
+  const { jwt } = await clerk.sessions.getToken(session.id);
+  const state = await clerk.authenticateRequest(bearer(jwt), { authorizedParties: [] });
+  assert.equal(state.isAuthenticated, true, `${state.reason}: ${state.message}`);
+  const auth = state.toAuth();
+  assert.equal(auth.orgId, org.id);
+  assert.equal(auth.orgRole, 'org:admin');
+  assert.equal(auth.orgSlug, 'delta');
+  assert.deepEqual(auth.orgPermissions, [], 'system permissions are not in tokens');
+  assert.equal(auth.has({ role: 'org:admin' }), true);
+  assert.equal(auth.has({ role: 'org:member' }), false);
+  assert.equal(auth.has({ permission: 'org:invoices:create' }), false);
+
+  await clerk.organizations.deleteOrganization(org.id);
+  const after = await clerk.authenticateRequest(bearer((await clerk.sessions.getToken(session.id)).jwt), { authorizedParties: [] });
+  assert.equal(after.toAuth().orgId, undefined, 'the next token after deletion has no organization');
 });

@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{Db, assert_error, spawn_app};
+use crate::helpers::{Db, assert_error, decode, spawn_app};
 
 #[tokio::test]
 async fn organizations_are_created_found_by_id_or_slug_updated_and_deleted() {
@@ -160,4 +160,40 @@ async fn memberships_follow_clerks_rules() {
     let (status, _) = app.call(Method::DELETE, &format!("/v1/users/{bob}"), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(app.get(&base).await.1["total_count"], 0, "deleting a user removes their memberships");
+}
+
+#[tokio::test]
+async fn session_tokens_carry_the_active_organization_until_it_or_the_membership_goes() {
+    let app = spawn_app(Db::Sqlite).await;
+    let ada = app.create_user("ada@example.com").await["id"].as_str().unwrap().to_owned();
+    let bob = app.create_user("bob@example.com").await["id"].as_str().unwrap().to_owned();
+    let (_, org) = app.post("/v1/organizations", json!({"name": "Acme", "created_by": ada})).await;
+    let org_id = org["id"].as_str().unwrap().to_owned();
+    let refused = app.post("/v1/sessions", json!({"user_id": bob, "active_organization_id": org_id})).await;
+    assert_error(&refused, StatusCode::UNPROCESSABLE_ENTITY, "not_a_member_in_organization");
+
+    app.post(&format!("/v1/organizations/{org_id}/memberships"), json!({"user_id": bob})).await;
+    let (status, session) = app.post("/v1/sessions", json!({"user_id": bob, "active_organization_id": org_id})).await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let sid = session["id"].as_str().unwrap();
+    let c = claims(&app, sid).await;
+    assert_eq!(c["o"], json!({"id": org_id, "slg": "acme", "rol": "member"}), "system permissions stay out of tokens");
+    assert!(c.get("fea").is_none() && c.get("org_id").is_none(), "{c}");
+
+    let (status, _) = app.call(Method::DELETE, &format!("/v1/organizations/{org_id}/memberships/{bob}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(claims(&app, sid).await.get("o").is_none(), "a removed member's next token has no organization");
+
+    let (_, admin_session) = app.post("/v1/sessions", json!({"user_id": ada, "active_organization_id": org_id})).await;
+    let admin_sid = admin_session["id"].as_str().unwrap().to_owned();
+    assert_eq!(claims(&app, &admin_sid).await["o"]["rol"], "admin");
+    app.call(Method::DELETE, &format!("/v1/organizations/{org_id}"), None).await;
+    assert!(claims(&app, &admin_sid).await.get("o").is_none(), "a deleted organization's next token has none");
+}
+
+/// The claims of a fresh session token for `sid`.
+async fn claims(app: &crate::helpers::TestApp, sid: &str) -> serde_json::Value {
+    let (status, token) = app.post(&format!("/v1/sessions/{sid}/tokens"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+    decode(token["jwt"].as_str().unwrap()).1
 }
