@@ -170,9 +170,23 @@ impl From<StoreError> for ApiError {
                     Username => ("username", "That username is taken. Please try another."),
                     ExternalId => ("external_id", "That external ID is taken. Please try another."),
                     TemplateName => ("name", "A JWT template with that name already exists."),
+                    OrganizationSlug => ("slug", "That slug is taken. Please try another."),
+                    Membership => {
+                        return Self::invalid(
+                            "already_a_member_in_organization",
+                            "user_id",
+                            "The user is already a member of this organization.",
+                        );
+                    }
+                    RoleKey => ("key", "A role with that key already exists."),
+                    PermissionKey => ("key", "A permission with that key already exists."),
                     Other => return Self::Internal(anyhow::anyhow!("unexpected unique conflict")),
                 };
-                let code = if field == TemplateName { "duplicate_record" } else { "form_identifier_exists" };
+                let code = if matches!(field, TemplateName | RoleKey | PermissionKey) {
+                    "duplicate_record"
+                } else {
+                    "form_identifier_exists"
+                };
                 Self::invalid(code, param, what)
             }
             StoreError::Refused(error) => Self::Unprocessable(error),

@@ -15,6 +15,7 @@
 
 pub mod error;
 pub mod jwt;
+pub mod organization;
 pub mod requests;
 pub mod session;
 pub mod token;
@@ -22,6 +23,9 @@ pub mod user;
 
 pub use error::{ClerkError, ClerkErrors};
 pub use jwt::{Jwk, Jwks, JwtTemplate};
+pub use organization::{
+    InvitationStatus, Organization, OrganizationInvitation, OrganizationMembership, Permission, PublicUserData, Role,
+};
 pub use session::{Session, SessionStatus, SignInToken, SignInTokenStatus, Token};
 pub use user::{EmailAddress, LinkedTo, PhoneNumber, Strategy, User, Verification, VerificationStatus};
 

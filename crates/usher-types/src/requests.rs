@@ -225,3 +225,57 @@ mod tests {
         assert_eq!(sent, json!({"last_name": null}));
     }
 }
+
+/// `POST /v1/organizations` and `PATCH /v1/organizations/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrganizationParams {
+    /// Display name (required on create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Unique slug; derived from the name when absent on create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slug: Option<String>,
+    /// The creating user, who becomes its first admin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// At most this many members; 0 is unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_allowed_memberships: Option<i64>,
+    /// Whether admins may delete it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_delete_enabled: Option<bool>,
+    /// Readable by the frontend (replaces).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_metadata: Option<Map<String, Value>>,
+    /// Backend only (replaces).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_metadata: Option<Map<String, Value>>,
+}
+
+/// `PATCH|PUT /v1/organizations/{id}/metadata` and the membership metadata.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrganizationMetadataParams {
+    /// Readable by the frontend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_metadata: Option<Map<String, Value>>,
+    /// Backend only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_metadata: Option<Map<String, Value>>,
+}
+
+/// `POST /v1/organizations/{id}/memberships` and `PATCH …/memberships/{user_id}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MembershipParams {
+    /// The member (create only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The role's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Readable by the frontend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_metadata: Option<Map<String, Value>>,
+    /// Backend only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_metadata: Option<Map<String, Value>>,
+}

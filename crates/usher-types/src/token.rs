@@ -59,6 +59,9 @@ pub struct SessionTokenClaims<'a> {
     /// Expiry, seconds since the epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exp: Option<i64>,
+    /// Features, comma-separated with scope prefixes (`o:invoices`): the order `o.fpm` follows.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
+    pub fea: Option<Cow<'a, str>>,
     /// Minutes since the first and the second factor were verified (`-1`: never).
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub fva: Option<[i64; 2]>,
@@ -74,6 +77,9 @@ pub struct SessionTokenClaims<'a> {
     /// Not before, seconds since the epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
+    /// The active organization, if any. A malformed one reads as absent: no organization.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
+    pub o: Option<OrganizationClaim<'a>>,
     /// The session id; only session tokens carry one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<Cow<'a, str>>,
@@ -86,6 +92,78 @@ pub struct SessionTokenClaims<'a> {
     /// The claims version: `2`.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
     pub v: Option<u8>,
+}
+
+/// `o`: the active organization as Clerk's v2 tokens carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationClaim<'a> {
+    /// `org_…`.
+    pub id: Cow<'a, str>,
+    /// The slug.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slg: Option<Cow<'a, str>>,
+    /// The member's role without the `org:` prefix (`admin`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rol: Option<Cow<'a, str>>,
+    /// Permission names (the last part of `org:<feature>:<permission>`), comma-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per: Option<Cow<'a, str>>,
+    /// One decimal bitmask per organization feature in `fea`, comma-separated; bit `i` is the
+    /// `i`-th name in `per`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fpm: Option<Cow<'a, str>>,
+}
+
+impl OrganizationClaim<'_> {
+    /// Encodes custom permission keys (`org:<feature>:<permission>`) as `(fea, per, fpm)`;
+    /// keys of any other form are left out. `None` when no key qualifies.
+    ///
+    /// ```
+    /// use usher_types::token::OrganizationClaim;
+    /// let keys = ["org:invoices:create", "org:invoices:read", "org:reports:read"];
+    /// let (fea, per, fpm) = OrganizationClaim::encode_permissions(keys).unwrap();
+    /// assert_eq!((fea.as_str(), per.as_str(), fpm.as_str()), ("o:invoices,o:reports", "create,read", "3,2"));
+    /// ```
+    pub fn encode_permissions<'k>(keys: impl IntoIterator<Item = &'k str>) -> Option<(String, String, String)> {
+        let mut features: Vec<&str> = Vec::new();
+        let mut names: Vec<&str> = Vec::new();
+        let mut pairs = Vec::new();
+        for key in keys {
+            let mut parts = key.split(':');
+            let (Some("org"), Some(feature), Some(name), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            if feature.is_empty() || name.is_empty() || feature.contains(',') || name.contains(',') {
+                continue;
+            }
+            features.push(feature);
+            names.push(name);
+            pairs.push((feature, name));
+        }
+        features.sort_unstable();
+        features.dedup();
+        names.sort_unstable();
+        names.dedup();
+        if pairs.is_empty() {
+            return None;
+        }
+        // Bitmasks as decimal integers: u128 holds 128 names, and clients read any length.
+        let masks: Vec<String> = features
+            .iter()
+            .map(|f| {
+                pairs
+                    .iter()
+                    .filter(|(pf, _)| pf == f)
+                    .filter_map(|(_, n)| names.iter().position(|x| x == n))
+                    .fold(0u128, |m, i| if i < 128 { m | (1 << i) } else { m })
+                    .to_string()
+            })
+            .collect();
+        let fea = features.iter().map(|f| format!("o:{f}")).collect::<Vec<_>>().join(",");
+        Some((fea, names.join(","), masks.join(",")))
+    }
 }
 
 /// `sts`: whether the session was active or still had tasks left.
@@ -116,11 +194,13 @@ mod tests {
         let claims = SessionTokenClaims {
             azp: None,
             exp: Some(160),
+            fea: None,
             fva: Some([0, -1]),
             iat: Some(100),
             iss: Some("http://127.0.0.1:8787".into()),
             jti: Some("abc".into()),
             nbf: Some(95),
+            o: None,
             sid: Some("sess_1".into()),
             sts: Some(SessionTokenStatus::Active),
             sub: Some("user_1".into()),

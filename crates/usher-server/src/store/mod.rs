@@ -3,7 +3,7 @@
 //! Everything that must survive a restart or be shared between nodes lives behind these
 //! traits. Each resource has its records and its trait in one module here ([`users`],
 //! [`sessions`], [`clients`], [`attempts`], [`codes`], [`outbox`], [`sign_in_tokens`],
-//! [`keys`], [`settings`], [`templates`]) and its SQL in the file of the same name under `sql/`.
+//! [`keys`], [`settings`], [`templates`], [`organizations`]) and its SQL in the file of the same name under `sql/`.
 //! [`Store`] is all of them at once, which is what the server holds. Uniqueness (email addresses
 //! case-insensitively, phone numbers, usernames, external ids, template names) is enforced by
 //! the database and reported as [`StoreError::Conflict`]; callers never check-then-insert.
@@ -14,6 +14,7 @@ pub mod attempts;
 pub mod clients;
 pub mod codes;
 pub mod keys;
+pub mod organizations;
 pub mod outbox;
 pub mod sessions;
 pub mod settings;
@@ -26,6 +27,7 @@ pub use attempts::*;
 pub use clients::*;
 pub use codes::*;
 pub use keys::*;
+pub use organizations::*;
 pub use outbox::*;
 pub use sessions::*;
 pub use settings::*;
@@ -49,6 +51,14 @@ pub enum UniqueField {
     ExternalId,
     /// `jwt_templates.name`.
     TemplateName,
+    /// `organizations.slug`.
+    OrganizationSlug,
+    /// One membership per user and organization.
+    Membership,
+    /// `organization_roles.role_key`.
+    RoleKey,
+    /// `organization_permissions.permission_key`.
+    PermissionKey,
     /// Anything else (an id collision, which 160 random bits make theoretical).
     Other,
 }
@@ -102,6 +112,8 @@ pub trait Store:
     + KeyStore
     + SettingStore
     + TemplateStore
+    + OrganizationStore
+    + RoleStore
 {
     /// Checks the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

@@ -65,6 +65,14 @@ pub trait SessionStore: Send + Sync {
     async fn client_sessions(&self, client_id: &str) -> StoreResult<Vec<SessionRecord>>;
     /// Records activity on a live session: `last_active_at = now`, `abandon_at`; the session after.
     async fn touch_session(&self, id: &str, now: i64, abandon_at: i64) -> StoreResult<Option<SessionRecord>>;
+    /// Sets a live session's active organization (`None`: the personal account); the session
+    /// after, `None` if there is no live session with this id.
+    async fn set_session_organization(
+        &self,
+        id: &str,
+        organization_id: Option<&str>,
+        now: i64,
+    ) -> StoreResult<Option<SessionRecord>>;
     /// Ends a live (active or pending) session with `status`; `None` if there is no such session.
     /// A session that already ended is returned unchanged.
     async fn end_session(&self, id: &str, status: SessionStatus, now: i64) -> StoreResult<Option<SessionRecord>>;

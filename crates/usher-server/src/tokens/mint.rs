@@ -1,7 +1,7 @@
 //! Minting session tokens (Clerk's v2 claims) and JWT-template tokens.
 
 use serde_json::{Map, Value, json};
-use usher_types::token::{CATEGORY_TEMPLATE, SessionTokenClaims, SessionTokenStatus};
+use usher_types::token::{CATEGORY_TEMPLATE, OrganizationClaim, SessionTokenClaims, SessionTokenStatus};
 
 use super::keys::KeyRing;
 use super::{
@@ -11,7 +11,10 @@ use super::{
 use crate::{
     error::{ApiError, ApiResult},
     ids,
-    store::{SessionRecord, SessionStatus, Store, TemplateRecord, UserRecord},
+    store::{
+        MembershipRecord, OrganizationRecord, SYSTEM_PERMISSION_PREFIX, SessionRecord, SessionStatus, Store,
+        TemplateRecord, UserRecord,
+    },
     wire::{self, UserContext},
 };
 
@@ -47,15 +50,36 @@ pub async fn mint_session_token(
     let now = minter.users.now;
     let iat = now / 1000;
     let jti = ids::random_base62(20);
+    let org = active_organization(minter.store, session).await?;
+    let (o, fea) = match &org {
+        Some((organization, membership, keys)) => {
+            let encoded = OrganizationClaim::encode_permissions(keys.iter().map(String::as_str));
+            let (fea, per, fpm) = match encoded {
+                Some((fea, per, fpm)) => (Some(fea), Some(per), Some(fpm)),
+                None => (None, None, None),
+            };
+            let claim = OrganizationClaim {
+                id: organization.id.as_str().into(),
+                slg: Some(organization.slug.as_str().into()),
+                rol: Some(membership.role.strip_prefix("org:").unwrap_or(&membership.role).to_owned().into()),
+                per: per.map(Into::into),
+                fpm: fpm.map(Into::into),
+            };
+            (Some(claim), fea.map(Into::into))
+        }
+        None => (None, None),
+    };
     let claims = SessionTokenClaims {
         azp: azp.map(Into::into),
         exp: Some(iat + lifetime_secs),
+        fea,
         // Minutes since the first factor was verified (the session began with it); no second factor.
         fva: Some([(now - session.created_at).max(0) / 60_000, -1]),
         iat: Some(iat),
         iss: Some(minter.issuer.into()),
         jti: Some(jti.as_str().into()),
         nbf: Some(iat - SESSION_NBF_SKEW_SECS),
+        o,
         sid: Some(session.id.as_str().into()),
         sts: Some(if session.status == SessionStatus::Pending {
             SessionTokenStatus::Pending
@@ -66,6 +90,32 @@ pub async fn mint_session_token(
         v: Some(2),
     };
     Ok(jwt::encode(key.header(false), &claims, key.signer()))
+}
+
+/// The session's active organization, the user's membership of it and the role's custom
+/// permission keys, read at every mint: a deleted organization or membership is gone from the
+/// next token. System permissions never go in tokens.
+async fn active_organization(
+    store: &dyn Store,
+    session: &SessionRecord,
+) -> ApiResult<Option<(OrganizationRecord, MembershipRecord, Vec<String>)>> {
+    let Some(org_id) = session.last_active_organization_id.as_deref() else {
+        return Ok(None);
+    };
+    let Some(organization) = store.get_organization(org_id).await?.filter(|o| o.id == org_id) else {
+        return Ok(None);
+    };
+    let Some(membership) = store.get_membership(org_id, &session.user_id).await? else {
+        return Ok(None);
+    };
+    let keys = store
+        .role_permissions(&membership.role)
+        .await?
+        .into_iter()
+        .map(|p| p.key)
+        .filter(|k| !k.starts_with(SYSTEM_PERMISSION_PREFIX))
+        .collect();
+    Ok(Some((organization, membership, keys)))
 }
 
 /// A token from a JWT template for the session's user.

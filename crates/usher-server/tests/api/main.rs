@@ -18,6 +18,7 @@ mod jwks;
 mod limits;
 mod mail;
 mod openapi;
+mod organizations;
 mod pages;
 mod sessions;
 mod templates;

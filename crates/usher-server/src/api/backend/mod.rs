@@ -1,5 +1,6 @@
 //! The Backend API (`/v1/…`), authenticated with the instance's secret key.
 
+mod organizations;
 mod sessions;
 mod sign_in_tokens;
 mod templates;
@@ -25,6 +26,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(users::router())
         .merge(sessions::router())
         .merge(templates::router())
+        .merge(organizations::router())
         .merge(sign_in_tokens::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key_within_limit))
         // The JWKS needs the key too but is never rate limited: every verifier depends on it.

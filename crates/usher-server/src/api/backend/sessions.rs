@@ -72,6 +72,17 @@ async fn create_session(
     if user.is_locked(now) {
         return Err(ApiError::invalid("user_locked", "user_id", "This user is locked and cannot have sessions."));
     }
+    let active_organization_id = validate::opt_text("active_organization_id", b.active_organization_id)?;
+    // The organization is only active for a member of it.
+    if let Some(org_id) = active_organization_id.as_deref()
+        && state.store.get_membership(org_id, &user.id).await?.is_none()
+    {
+        return Err(ApiError::invalid(
+            "not_a_member_in_organization",
+            "active_organization_id",
+            "The user is not a member of that organization.",
+        ));
+    }
     let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
     let session = SessionRecord {
         id: ids::new_id("sess"),
@@ -79,7 +90,7 @@ async fn create_session(
         client_id: ids::new_id("client"),
         status: SessionStatus::Active,
         actor: None,
-        last_active_organization_id: validate::opt_text("active_organization_id", b.active_organization_id)?,
+        last_active_organization_id: active_organization_id,
         last_active_at: now,
         expire_at: now.saturating_add(ms(state.config.session_max_lifetime)),
         abandon_at: now.saturating_add(ms(state.config.session_inactivity_timeout)),

@@ -11,7 +11,9 @@ mod attempts;
 mod clients;
 mod codes;
 mod keys;
+mod organizations;
 mod outbox;
+mod roles;
 mod sessions;
 mod settings;
 mod sign_in_tokens;
@@ -116,6 +118,14 @@ fn map_write_err(err: sqlx::Error) -> StoreError {
             UniqueField::Username
         } else if text.contains("external_id") {
             UniqueField::ExternalId
+        } else if text.contains("organizations_slug") || text.contains("organizations.slug") {
+            UniqueField::OrganizationSlug
+        } else if text.contains("organization_memberships") {
+            UniqueField::Membership
+        } else if text.contains("role_key") {
+            UniqueField::RoleKey
+        } else if text.contains("permission_key") {
+            UniqueField::PermissionKey
         } else if text.contains("jwt_templates") {
             UniqueField::TemplateName
         } else {

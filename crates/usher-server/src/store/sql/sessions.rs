@@ -68,6 +68,26 @@ impl SessionStore for SqlStore {
         self.get_session(id).await
     }
 
+    async fn set_session_organization(
+        &self,
+        id: &str,
+        organization_id: Option<&str>,
+        now: i64,
+    ) -> StoreResult<Option<SessionRecord>> {
+        let done = sqlx::query(&format!(
+            "UPDATE sessions SET last_active_organization_id = $2, updated_at = $3 WHERE id = $1 AND {LIVE}"
+        ))
+        .bind(id)
+        .bind(organization_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        self.get_session(id).await
+    }
+
     async fn end_session(&self, id: &str, status: SessionStatus, now: i64) -> StoreResult<Option<SessionRecord>> {
         end_session(&self.pool, id, status, now).await?;
         self.get_session(id).await

@@ -387,7 +387,7 @@ fn prefixed_user_columns() -> String {
 }
 
 /// Escapes `%`, `_` and `\` so a user's search text matches literally in `LIKE … ESCAPE '\'`.
-fn like_pattern(text: &str) -> String {
+pub(super) fn like_pattern(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('%');
     for c in text.to_lowercase().chars() {

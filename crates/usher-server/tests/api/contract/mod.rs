@@ -5,6 +5,7 @@ mod attempts;
 mod clients;
 mod codes;
 mod keys;
+mod organizations;
 mod outbox;
 mod sessions;
 mod settings;

@@ -1,0 +1,503 @@
+//! `/v1/organizations` and their memberships, `/v1/organization_memberships` and
+//! `/v1/users/{id}/organization_memberships`.
+
+use std::collections::HashMap;
+
+use axum::{
+    Json, Router,
+    extract::State,
+    response::Response,
+    routing::{get, patch},
+};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use usher_types::{
+    ClerkError, Organization, OrganizationMembership, PublicUserData,
+    requests::{MembershipParams, OrganizationMetadataParams, OrganizationParams},
+};
+
+use super::list_response;
+use crate::{
+    error::{ApiError, ApiResult},
+    http::extract::{JsonBody, Path, Query},
+    ids,
+    state::AppState,
+    store::{
+        ADMIN_ROLE, MEMBER_ROLE, MembershipChange, MembershipFilter, MembershipRecord, OrganizationOrder,
+        OrganizationQuery, OrganizationRecord, UserRecord,
+    },
+    validate::{self, Paging},
+};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/organizations", get(list_organizations).post(create_organization))
+        .route("/organizations/{id}", get(get_organization).patch(update_organization).delete(delete_organization))
+        .route("/organizations/{id}/metadata", patch(merge_metadata).put(replace_metadata))
+        .route("/organizations/{id}/logo", axum::routing::put(logo_unsupported).delete(logo_unsupported))
+        .route("/organizations/{id}/memberships", get(list_org_memberships).post(create_membership))
+        .route("/organizations/{id}/memberships/{user_id}", patch(update_membership).delete(delete_membership))
+        .route("/organizations/{id}/memberships/{user_id}/metadata", patch(membership_metadata))
+        .route("/organization_memberships", get(list_all_memberships))
+        .route("/users/{id}/organization_memberships", get(list_user_memberships))
+}
+
+/// The wire organization.
+pub(crate) fn organization(o: &OrganizationRecord, members_count: Option<i64>) -> Organization {
+    Organization {
+        object: "organization".into(),
+        id: o.id.clone(),
+        name: o.name.clone(),
+        slug: o.slug.clone(),
+        image_url: o.image_url.clone().unwrap_or_default(),
+        has_image: o.image_url.is_some(),
+        members_count,
+        max_allowed_memberships: o.max_allowed_memberships,
+        admin_delete_enabled: o.admin_delete_enabled,
+        public_metadata: o.public_metadata.clone(),
+        private_metadata: o.private_metadata.clone(),
+        created_by: o.created_by.clone(),
+        created_at: o.created_at,
+        updated_at: o.updated_at,
+    }
+}
+
+/// A slug: lowercase letters, digits and dashes, not starting like an id.
+fn slug(param: &str, raw: &str) -> ApiResult<String> {
+    let s = raw.trim().to_lowercase();
+    let valid = !s.is_empty()
+        && s.len() <= 64
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && !s.starts_with("org_");
+    if !valid {
+        return Err(ApiError::format(
+            param,
+            "slug must be 1 to 64 lowercase letters, digits, '-' or '_', and must not start with 'org_'.",
+        ));
+    }
+    Ok(s)
+}
+
+/// A slug from a name: `Acme Inc.` → `acme-inc`.
+fn slug_from(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.to_lowercase().chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-').to_owned();
+    if out.is_empty() || out.starts_with("org_") {
+        format!("org-{}", ids::random_base62(8).to_lowercase())
+    } else {
+        out
+    }
+}
+
+fn name(raw: &str) -> ApiResult<String> {
+    let n = validate::text("name", raw)?;
+    if n.trim().is_empty() || n.chars().count() > 256 {
+        return Err(ApiError::format("name", "name must be 1 to 256 characters."));
+    }
+    Ok(n)
+}
+
+async fn load(state: &AppState, id_or_slug: &str) -> ApiResult<OrganizationRecord> {
+    state.store.get_organization(id_or_slug).await?.ok_or(ApiError::NotFound("organization"))
+}
+
+async fn create_organization(
+    State(state): State<AppState>,
+    JsonBody(b): JsonBody<OrganizationParams>,
+) -> ApiResult<Json<Organization>> {
+    let Some(raw_name) = b.name.as_deref() else {
+        return Err(ApiError::invalid("form_param_missing", "name", "name must be included."));
+    };
+    let name = name(raw_name)?;
+    let slug = match b.slug.as_deref() {
+        Some(s) => slug("slug", s)?,
+        None => slug_from(&name),
+    };
+    if let Some(creator) = &b.created_by
+        && state.store.get_user(creator).await?.is_none()
+    {
+        return Err(ApiError::invalid("resource_not_found", "created_by", "No user was found with that created_by."));
+    }
+    let max = b.max_allowed_memberships.unwrap_or(0);
+    if max < 0 {
+        return Err(ApiError::format("max_allowed_memberships", "max_allowed_memberships must be 0 or more."));
+    }
+    let now = state.now();
+    let org = OrganizationRecord {
+        id: ids::new_id("org"),
+        name,
+        slug,
+        image_url: None,
+        created_by: b.created_by.clone(),
+        public_metadata: validate::metadata("public_metadata", b.public_metadata.unwrap_or_default())?,
+        private_metadata: validate::metadata("private_metadata", b.private_metadata.unwrap_or_default())?,
+        max_allowed_memberships: max,
+        admin_delete_enabled: b.admin_delete_enabled.unwrap_or(true),
+        created_at: now,
+        updated_at: now,
+    };
+    let creator = b.created_by.as_ref().map(|user_id| MembershipRecord {
+        id: ids::new_id("orgmem"),
+        organization_id: org.id.clone(),
+        user_id: user_id.clone(),
+        role: ADMIN_ROLE.into(),
+        created_at: now,
+        updated_at: now,
+        ..MembershipRecord::default()
+    });
+    state.store.create_organization(&org, creator.as_ref()).await?;
+    Ok(Json(organization(&org, Some(i64::from(creator.is_some())))))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListOrganizations {
+    query: Option<String>,
+    order_by: Option<String>,
+    #[serde(default, deserialize_with = "validate::bool_or_text")]
+    include_members_count: Option<bool>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+async fn list_organizations(State(state): State<AppState>, Query(q): Query<ListOrganizations>) -> ApiResult<Response> {
+    let page = Paging { limit: q.limit, offset: q.offset }.page()?;
+    // Clerk's default is newest first.
+    let raw = q.order_by.as_deref().unwrap_or("-created_at");
+    let (descending, field) = match raw.strip_prefix('-') {
+        Some(f) => (true, f),
+        None => (false, raw.strip_prefix('+').unwrap_or(raw)),
+    };
+    let order = match field {
+        "created_at" => OrganizationOrder::CreatedAt,
+        "name" => OrganizationOrder::Name,
+        "members_count" => OrganizationOrder::MembersCount,
+        _ => {
+            return Err(ApiError::invalid(
+                "form_param_value_invalid",
+                "order_by",
+                "order_by must be created_at, name or members_count, optionally prefixed by + or -.",
+            ));
+        }
+    };
+    let query = OrganizationQuery { query: q.query.clone(), order, descending };
+    let (orgs, total) = state.store.list_organizations(&query, page).await?;
+    let counts = q.include_members_count.unwrap_or(false);
+    let data = orgs.iter().map(|(o, n)| organization(o, counts.then_some(*n))).collect();
+    Ok(list_response(data, total, true))
+}
+
+async fn get_organization(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Organization>> {
+    Ok(Json(organization(&load(&state, &id).await?, None)))
+}
+
+async fn update_organization(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<OrganizationParams>,
+) -> ApiResult<Json<Organization>> {
+    let mut org = load(&state, &id).await?;
+    if let Some(n) = b.name.as_deref() {
+        org.name = name(n)?;
+    }
+    if let Some(s) = b.slug.as_deref() {
+        org.slug = slug("slug", s)?;
+    }
+    if let Some(max) = b.max_allowed_memberships {
+        if max < 0 {
+            return Err(ApiError::format("max_allowed_memberships", "max_allowed_memberships must be 0 or more."));
+        }
+        org.max_allowed_memberships = max;
+    }
+    if let Some(v) = b.admin_delete_enabled {
+        org.admin_delete_enabled = v;
+    }
+    if let Some(m) = b.public_metadata {
+        org.public_metadata = validate::metadata("public_metadata", m)?;
+    }
+    if let Some(m) = b.private_metadata {
+        org.private_metadata = validate::metadata("private_metadata", m)?;
+    }
+    org.updated_at = state.now();
+    if !state.store.update_organization(&org).await? {
+        return Err(ApiError::NotFound("organization"));
+    }
+    Ok(Json(organization(&org, None)))
+}
+
+/// Applies each given object: merged deeply (`null` removes a key), or replacing.
+fn apply_metadata(
+    targets: [&mut Map<String, Value>; 2],
+    b: OrganizationMetadataParams,
+    replace: bool,
+) -> ApiResult<()> {
+    for ((param, patch), target) in
+        [("public_metadata", b.public_metadata), ("private_metadata", b.private_metadata)].into_iter().zip(targets)
+    {
+        match patch {
+            Some(p) if replace => *target = p,
+            Some(p) => validate::merge(target, p),
+            None => continue,
+        }
+        *target = validate::metadata(param, std::mem::take(target))?;
+    }
+    Ok(())
+}
+
+async fn metadata(
+    state: AppState,
+    id: String,
+    b: OrganizationMetadataParams,
+    replace: bool,
+) -> ApiResult<Json<Organization>> {
+    let mut org = load(&state, &id).await?;
+    apply_metadata([&mut org.public_metadata, &mut org.private_metadata], b, replace)?;
+    org.updated_at = state.now();
+    if !state.store.update_organization(&org).await? {
+        return Err(ApiError::NotFound("organization"));
+    }
+    Ok(Json(organization(&org, None)))
+}
+
+async fn merge_metadata(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<OrganizationMetadataParams>,
+) -> ApiResult<Json<Organization>> {
+    metadata(state, id, b, false).await
+}
+
+async fn replace_metadata(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<OrganizationMetadataParams>,
+) -> ApiResult<Json<Organization>> {
+    metadata(state, id, b, true).await
+}
+
+async fn delete_organization(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let org = load(&state, &id).await?;
+    if !state.store.delete_organization(&org.id).await? {
+        return Err(ApiError::NotFound("organization"));
+    }
+    Ok(Json(serde_json::json!({"object": "organization", "id": org.id, "slug": org.slug, "deleted": true})))
+}
+
+/// Logos need file storage, which usher does not have: a clear refusal rather than a 404 that
+/// would read as "no such organization".
+async fn logo_unsupported() -> ApiError {
+    ApiError::BadRequest(ClerkError::new(
+        "feature_not_supported",
+        "Organization logos are not supported",
+        "This server does not store uploaded images; organization logos cannot be set or removed.",
+    ))
+}
+
+fn public_user_data(u: Option<&UserRecord>, user_id: &str) -> PublicUserData {
+    let identifier = u
+        .and_then(|u| {
+            u.emails
+                .iter()
+                .find(|e| Some(&e.id) == u.primary_email_address_id.as_ref())
+                .map(|e| e.value.clone())
+                .or_else(|| u.username.clone())
+        })
+        .unwrap_or_default();
+    PublicUserData {
+        user_id: user_id.into(),
+        first_name: u.and_then(|u| u.first_name.clone()),
+        last_name: u.and_then(|u| u.last_name.clone()),
+        image_url: String::new(),
+        has_image: false,
+        identifier,
+        username: u.and_then(|u| u.username.clone()),
+    }
+}
+
+/// Memberships on the wire, with each role's name and permissions (looked up once per role).
+async fn memberships(
+    state: &AppState,
+    list: &[(MembershipRecord, OrganizationRecord)],
+) -> ApiResult<Vec<OrganizationMembership>> {
+    let mut roles: HashMap<String, (String, Vec<String>)> = HashMap::new();
+    let mut out = Vec::with_capacity(list.len());
+    for (m, o) in list {
+        if !roles.contains_key(&m.role) {
+            let name = state.store.get_role_by_key(&m.role).await?.map(|r| r.name).unwrap_or_else(|| m.role.clone());
+            let perms = state.store.role_permissions(&m.role).await?.into_iter().map(|p| p.key).collect();
+            roles.insert(m.role.clone(), (name, perms));
+        }
+        let (role_name, permissions) = roles[&m.role].clone();
+        let user = state.store.get_user(&m.user_id).await?;
+        out.push(OrganizationMembership {
+            object: "organization_membership".into(),
+            id: m.id.clone(),
+            role: m.role.clone(),
+            role_name,
+            permissions,
+            public_metadata: m.public_metadata.clone(),
+            private_metadata: m.private_metadata.clone(),
+            organization: organization(o, None),
+            public_user_data: public_user_data(user.as_ref(), &m.user_id),
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        });
+    }
+    Ok(out)
+}
+
+async fn one_membership(
+    state: &AppState,
+    m: MembershipRecord,
+    o: OrganizationRecord,
+) -> ApiResult<Json<OrganizationMembership>> {
+    let mut list = memberships(state, &[(m, o)]).await?;
+    Ok(Json(list.remove(0)))
+}
+
+async fn known_role(state: &AppState, role: &str) -> ApiResult<()> {
+    if state.store.get_role_by_key(role).await?.is_none() {
+        return Err(ApiError::invalid("resource_not_found", "role", format!("No role with key {role} exists.")));
+    }
+    Ok(())
+}
+
+async fn create_membership(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<MembershipParams>,
+) -> ApiResult<Json<OrganizationMembership>> {
+    let org = load(&state, &id).await?;
+    let Some(user_id) = b.user_id else {
+        return Err(ApiError::invalid("form_param_missing", "user_id", "user_id must be included."));
+    };
+    let role = b.role.unwrap_or_else(|| MEMBER_ROLE.into());
+    known_role(&state, &role).await?;
+    if state.store.get_user(&user_id).await?.is_none() {
+        return Err(ApiError::invalid("resource_not_found", "user_id", "No user was found with that user_id."));
+    }
+    // A member asking again hears that, not that the organization is full; the database still
+    // decides races through its unique constraint.
+    if state.store.get_membership(&org.id, &user_id).await?.is_some() {
+        return Err(crate::store::StoreError::Conflict(crate::store::UniqueField::Membership).into());
+    }
+    let now = state.now();
+    let m = MembershipRecord {
+        id: ids::new_id("orgmem"),
+        organization_id: org.id.clone(),
+        user_id,
+        role,
+        public_metadata: validate::metadata("public_metadata", b.public_metadata.unwrap_or_default())?,
+        private_metadata: validate::metadata("private_metadata", b.private_metadata.unwrap_or_default())?,
+        created_at: now,
+        updated_at: now,
+    };
+    if !state.store.create_membership(&m).await? {
+        return Err(ApiError::Forbidden(ClerkError::new(
+            "organization_membership_quota_exceeded",
+            "Membership quota exceeded",
+            "The organization has reached its maximum number of memberships.",
+        )));
+    }
+    one_membership(&state, m, org).await
+}
+
+fn last_admin() -> ApiError {
+    ApiError::Forbidden(ClerkError::new(
+        "organization_minimum_permissions_needed",
+        "There has to be at least one admin",
+        "The organization must keep at least one member with the admin role.",
+    ))
+}
+
+async fn update_membership(
+    State(state): State<AppState>,
+    Path((id, user_id)): Path<(String, String)>,
+    JsonBody(b): JsonBody<MembershipParams>,
+) -> ApiResult<Json<OrganizationMembership>> {
+    let org = load(&state, &id).await?;
+    let Some(role) = b.role else {
+        return Err(ApiError::invalid("form_param_missing", "role", "role must be included."));
+    };
+    known_role(&state, &role).await?;
+    match state.store.update_membership_role(&org.id, &user_id, &role, state.now()).await? {
+        MembershipChange::Done(m) => one_membership(&state, m, org).await,
+        MembershipChange::NotFound => Err(ApiError::NotFound("organization membership")),
+        MembershipChange::LastAdmin => Err(last_admin()),
+    }
+}
+
+async fn membership_metadata(
+    State(state): State<AppState>,
+    Path((id, user_id)): Path<(String, String)>,
+    JsonBody(b): JsonBody<OrganizationMetadataParams>,
+) -> ApiResult<Json<OrganizationMembership>> {
+    let org = load(&state, &id).await?;
+    let mut m =
+        state.store.get_membership(&org.id, &user_id).await?.ok_or(ApiError::NotFound("organization membership"))?;
+    apply_metadata([&mut m.public_metadata, &mut m.private_metadata], b, false)?;
+    m.updated_at = state.now();
+    if !state.store.update_membership_metadata(&m).await? {
+        return Err(ApiError::NotFound("organization membership"));
+    }
+    one_membership(&state, m, org).await
+}
+
+async fn delete_membership(
+    State(state): State<AppState>,
+    Path((id, user_id)): Path<(String, String)>,
+) -> ApiResult<Json<OrganizationMembership>> {
+    let org = load(&state, &id).await?;
+    match state.store.delete_membership(&org.id, &user_id).await? {
+        MembershipChange::Done(m) => one_membership(&state, m, org).await,
+        MembershipChange::NotFound => Err(ApiError::NotFound("organization membership")),
+        MembershipChange::LastAdmin => Err(last_admin()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ListMemberships {
+    /// Repeated `role=` parameters.
+    #[serde(default)]
+    role: Vec<String>,
+    #[serde(default)]
+    user_id: Vec<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+async fn list_with(state: &AppState, filter: MembershipFilter, q: &ListMemberships) -> ApiResult<Response> {
+    let page = Paging { limit: q.limit, offset: q.offset }.page()?;
+    let (list, total) = state.store.list_memberships(&filter, page).await?;
+    Ok(list_response(memberships(state, &list).await?, total, true))
+}
+
+async fn list_org_memberships(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<ListMemberships>,
+) -> ApiResult<Response> {
+    let org = load(&state, &id).await?;
+    let filter = MembershipFilter { organization_id: Some(org.id), user_ids: q.user_id.clone(), roles: q.role.clone() };
+    list_with(&state, filter, &q).await
+}
+
+async fn list_all_memberships(State(state): State<AppState>, Query(q): Query<ListMemberships>) -> ApiResult<Response> {
+    let filter = MembershipFilter { organization_id: None, user_ids: q.user_id.clone(), roles: q.role.clone() };
+    list_with(&state, filter, &q).await
+}
+
+async fn list_user_memberships(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<ListMemberships>,
+) -> ApiResult<Response> {
+    let filter = MembershipFilter { organization_id: None, user_ids: vec![id], roles: vec![] };
+    list_with(&state, filter, &q).await
+}
