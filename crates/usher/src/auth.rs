@@ -302,6 +302,18 @@ mod tests {
     }
 
     #[test]
+    fn the_servers_permission_encoding_decodes_to_the_same_keys() {
+        let keys = ["org:invoices:create", "org:invoices:read", "org:reports:read", "org:teams:manage"];
+        let (fea, per, fpm) = usher_types::token::OrganizationClaim::encode_permissions(keys).unwrap();
+        let claims = json!({"fea": fea, "o": {"id": "org_1", "slg": "acme", "rol": "billing", "per": per, "fpm": fpm}});
+        let org = Org::from_claims(claims.as_object().unwrap());
+        let mut got = org.permissions.clone();
+        got.sort();
+        assert_eq!(got, keys);
+        assert_eq!(org.role.as_deref(), Some("org:billing"));
+    }
+
+    #[test]
     fn v1_org_claims_are_read_too() {
         let claims = json!({"org_id": "org_1", "org_role": "org:member", "org_permissions": ["org:a:b"]});
         let org = Org::from_claims(claims.as_object().unwrap());

@@ -128,10 +128,21 @@ pub async fn mint_template_token(
     azp: Option<&str>,
 ) -> ApiResult<String> {
     let now = minter.users.now;
+    let org = match active_organization(minter.store, session).await? {
+        Some((o, m, _)) => json!({
+            "id": o.id,
+            "name": o.name,
+            "slug": o.slug,
+            "role": m.role,
+            "image_url": o.image_url.unwrap_or_default(),
+            "public_metadata": o.public_metadata,
+        }),
+        None => Value::Null,
+    };
     let context = json!({
         "user": wire::user_claims_context(user, minter.users),
         "session": {"id": session.id, "status": session.status, "actor": session.actor},
-        "org": Value::Null,
+        "org": org,
         "org_membership": Value::Null,
     });
     let mut claims = match shortcodes::render(&template.claims, &context) {

@@ -197,3 +197,33 @@ async fn claims(app: &crate::helpers::TestApp, sid: &str) -> serde_json::Value {
     assert_eq!(status, StatusCode::OK, "{token}");
     decode(token["jwt"].as_str().unwrap()).1
 }
+
+#[tokio::test]
+async fn template_org_shortcodes_render_the_active_organization() {
+    let app = spawn_app(Db::Sqlite).await;
+    let ada = app.create_user("ada@example.com").await["id"].as_str().unwrap().to_owned();
+    let (_, org) = app
+        .post("/v1/organizations", json!({"name": "Acme", "created_by": ada, "public_metadata": {"tier": "gold"}}))
+        .await;
+    let org_id = org["id"].as_str().unwrap().to_owned();
+    let (status, t) = app
+        .post(
+            "/v1/jwt_templates",
+            json!({"name": "orgs", "claims": {"oid": "{{org.id}}", "on": "{{org.name}}", "os": "{{org.slug}}",
+                   "or": "{{org.role}}", "tier": "{{org.public_metadata.tier}}"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    let (_, with_org) = app.post("/v1/sessions", json!({"user_id": ada, "active_organization_id": org_id})).await;
+    let (_, token) =
+        app.post(&format!("/v1/sessions/{}/tokens/orgs", with_org["id"].as_str().unwrap()), json!({})).await;
+    let c = decode(token["jwt"].as_str().unwrap()).1;
+    assert_eq!(
+        (&c["oid"], &c["on"], &c["os"], &c["or"], &c["tier"]),
+        (&json!(org_id), &json!("Acme"), &json!("acme"), &json!("org:admin"), &json!("gold"))
+    );
+    let (_, personal) = app.post("/v1/sessions", json!({"user_id": ada})).await;
+    let (_, token) =
+        app.post(&format!("/v1/sessions/{}/tokens/orgs", personal["id"].as_str().unwrap()), json!({})).await;
+    assert_eq!(decode(token["jwt"].as_str().unwrap()).1["oid"], serde_json::Value::Null);
+}
