@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 /// `organization`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Organization {
     /// Always `"organization"`.
     pub object: String,
@@ -47,6 +48,7 @@ pub struct Organization {
 
 /// The member as a membership shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PublicUserData {
     /// The user.
     pub user_id: String,
@@ -72,6 +74,7 @@ pub struct PublicUserData {
 
 /// `organization_membership`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OrganizationMembership {
     /// Always `"organization_membership"`.
     pub object: String,
@@ -103,6 +106,7 @@ pub struct OrganizationMembership {
 
 /// Where an invitation is in its life cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InvitationStatus {
     /// Sent, not yet answered.
@@ -139,6 +143,7 @@ impl InvitationStatus {
 
 /// What an invitation shows of its organization.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PublicOrganizationData {
     /// `org_…`.
     pub id: String,
@@ -156,6 +161,7 @@ pub struct PublicOrganizationData {
 
 /// `organization_invitation`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OrganizationInvitation {
     /// Always `"organization_invitation"`.
     pub object: String,
@@ -197,6 +203,7 @@ pub struct OrganizationInvitation {
 
 /// `permission`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Permission {
     /// Always `"permission"`.
     pub object: String,
@@ -220,6 +227,7 @@ pub struct Permission {
 
 /// `role`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Role {
     /// Always `"role"`.
     pub object: String,

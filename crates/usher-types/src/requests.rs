@@ -228,6 +228,7 @@ mod tests {
 
 /// `POST /v1/organizations` and `PATCH /v1/organizations/{id}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OrganizationParams {
     /// Display name (required on create).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -254,6 +255,7 @@ pub struct OrganizationParams {
 
 /// `PATCH|PUT /v1/organizations/{id}/metadata` and the membership metadata.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OrganizationMetadataParams {
     /// Readable by the frontend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -265,6 +267,7 @@ pub struct OrganizationMetadataParams {
 
 /// `POST /v1/organizations/{id}/memberships` and `PATCH …/memberships/{user_id}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MembershipParams {
     /// The member (create only).
     #[serde(default, skip_serializing_if = "Option::is_none")]

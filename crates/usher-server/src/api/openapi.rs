@@ -11,9 +11,10 @@ use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
 use usher_types::{
     ClerkErrors, DeletedObject, Jwks, JwtTemplate, Paginated, Session, SignInToken, Token, TotalCount, User,
+    organization::{Organization, OrganizationMembership},
     requests::{
-        CreateSession, CreateSignInToken, CreateUser, JwtTemplateParams, TokenOptions, UpdateUser, UserMetadata,
-        VerifyPassword,
+        CreateSession, CreateSignInToken, CreateUser, JwtTemplateParams, MembershipParams, OrganizationMetadataParams,
+        OrganizationParams, TokenOptions, UpdateUser, UserMetadata, VerifyPassword,
     },
 };
 
@@ -66,6 +67,8 @@ fn form(properties: Value) -> Value {
     json!({"type": "object", "properties": properties})
 }
 
+const MEMBERSHIP_FILTERS: &[(&str, &str)] =
+    &[("user_id", "string"), ("role", "string"), ("limit", "integer"), ("offset", "integer")];
 const PAGING: &[(&str, &str)] = &[("paginated", "boolean"), ("limit", "integer"), ("offset", "integer")];
 const USER_FILTERS: &[(&str, &str)] = &[
     ("email_address", "array"),
@@ -108,6 +111,10 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
     let token = r::<Token>(g);
     let sign_in_token = r::<SignInToken>(g);
     let jwks = r::<Jwks>(g);
+    let organization = r::<Organization>(g);
+    let membership = r::<OrganizationMembership>(g);
+    let memberships = r::<Paginated<OrganizationMembership>>(g);
+    let errors = r::<ClerkErrors>(g);
     let token_options = r::<TokenOptions>(g);
     let template_params = r::<JwtTemplateParams>(g);
     let metadata = r::<UserMetadata>(g);
@@ -185,7 +192,7 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
         op("post", "/v1/jwt_templates", "CreateJWTTemplate", B, Some(template_params.clone()), template.clone()),
         op("get", "/v1/jwt_templates/{template_id}", "GetJWTTemplate", B, None, template.clone()),
         op("patch", "/v1/jwt_templates/{template_id}", "UpdateJWTTemplate", B, Some(template_params), template),
-        op("delete", "/v1/jwt_templates/{template_id}", "DeleteJWTTemplate", B, None, deleted),
+        op("delete", "/v1/jwt_templates/{template_id}", "DeleteJWTTemplate", B, None, deleted.clone()),
         op(
             "post",
             "/v1/sign_in_tokens",
@@ -196,6 +203,119 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
         ),
         op("post", "/v1/sign_in_tokens/{sign_in_token_id}/revoke", "RevokeSignInToken", B, None, sign_in_token),
         op("get", "/v1/jwks", "GetJWKS", B, None, jwks),
+        // Backend API: organizations and their memberships.
+        with_query(
+            op("get", "/v1/organizations", "ListOrganizations", B, None, r::<Paginated<Organization>>(g)),
+            &[
+                ("query", "string"),
+                ("order_by", "string"),
+                ("include_members_count", "boolean"),
+                ("limit", "integer"),
+                ("offset", "integer"),
+            ],
+        ),
+        op(
+            "post",
+            "/v1/organizations",
+            "CreateOrganization",
+            B,
+            Some(r::<OrganizationParams>(g)),
+            organization.clone(),
+        ),
+        op("get", "/v1/organizations/{organization_id}", "GetOrganization", B, None, organization.clone()),
+        op(
+            "patch",
+            "/v1/organizations/{organization_id}",
+            "UpdateOrganization",
+            B,
+            Some(r::<OrganizationParams>(g)),
+            organization.clone(),
+        ),
+        op("delete", "/v1/organizations/{organization_id}", "DeleteOrganization", B, None, deleted.clone()),
+        op(
+            "patch",
+            "/v1/organizations/{organization_id}/metadata",
+            "MergeOrganizationMetadata",
+            B,
+            Some(r::<OrganizationMetadataParams>(g)),
+            organization.clone(),
+        ),
+        op(
+            "put",
+            "/v1/organizations/{organization_id}/metadata",
+            "ReplaceOrganizationMetadata",
+            B,
+            Some(r::<OrganizationMetadataParams>(g)),
+            organization,
+        ),
+        // Logos need file storage: always Clerk's `feature_not_supported` error.
+        op("put", "/v1/organizations/{organization_id}/logo", "UploadOrganizationLogo", B, None, errors.clone()),
+        op("delete", "/v1/organizations/{organization_id}/logo", "DeleteOrganizationLogo", B, None, errors),
+        with_query(
+            op(
+                "get",
+                "/v1/organizations/{organization_id}/memberships",
+                "ListOrganizationMemberships",
+                B,
+                None,
+                memberships.clone(),
+            ),
+            MEMBERSHIP_FILTERS,
+        ),
+        op(
+            "post",
+            "/v1/organizations/{organization_id}/memberships",
+            "CreateOrganizationMembership",
+            B,
+            Some(r::<MembershipParams>(g)),
+            membership.clone(),
+        ),
+        op(
+            "patch",
+            "/v1/organizations/{organization_id}/memberships/{user_id}",
+            "UpdateOrganizationMembership",
+            B,
+            Some(r::<MembershipParams>(g)),
+            membership.clone(),
+        ),
+        op(
+            "delete",
+            "/v1/organizations/{organization_id}/memberships/{user_id}",
+            "DeleteOrganizationMembership",
+            B,
+            None,
+            membership.clone(),
+        ),
+        op(
+            "patch",
+            "/v1/organizations/{organization_id}/memberships/{user_id}/metadata",
+            "UpdateOrganizationMembershipMetadata",
+            B,
+            Some(r::<MembershipParams>(g)),
+            membership,
+        ),
+        with_query(
+            op(
+                "get",
+                "/v1/organization_memberships",
+                "InstanceGetOrganizationMemberships",
+                B,
+                None,
+                memberships.clone(),
+            ),
+            MEMBERSHIP_FILTERS,
+        ),
+        with_query(
+            op(
+                "get",
+                "/v1/users/{user_id}/organization_memberships",
+                "UsersGetOrganizationMemberships",
+                B,
+                None,
+                memberships,
+            ),
+            MEMBERSHIP_FILTERS,
+        ),
         // Frontend API.
         op("get", "/v1/environment", "GetEnvironment", F, None, json!({"type": "object", "required": ["object"]})),
         op("get", "/v1/client", "GetClient", F, None, envelope()),
