@@ -27,8 +27,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 #[doc(hidden)]
 pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    // Every body usher takes is an object. serde would also fill a struct from an array (by
+    // position), which no client means and which hides mistakes, so only `{` may start one.
+    if text.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::BadRequest(ClerkError::new(
+            "malformed_request",
+            "Request body is not a JSON object",
+            "The request body must be a JSON object.",
+        )));
+    }
     let mut de = serde_json::Deserializer::from_slice(text);
-    serde_path_to_error::deserialize(&mut de).map_err(body_error)
+    let value = serde_path_to_error::deserialize(&mut de).map_err(body_error)?;
+    // Anything after the object (a second value, garbage) is refused rather than ignored.
+    de.end().map_err(|e| {
+        ApiError::BadRequest(ClerkError::new(
+            "malformed_request",
+            "Request body is not valid JSON",
+            format!("The request body has data after its JSON object: {e}"),
+        ))
+    })?;
+    Ok(value)
 }
 
 /// Decodes a form body as [`FormOrJson`] does; public for the fuzz targets in `fuzz/`.
@@ -116,5 +134,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for FormOrJson<T> {
         }
         let bytes = body_bytes(req, state).await?;
         decode_form(&bytes).map(Self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Body {
+        name: Option<String>,
+    }
+
+    #[test]
+    fn json_bodies_are_one_object_and_nothing_else() {
+        assert_eq!(decode_json::<Body>(b" ").unwrap(), Body { name: None }, "an empty body reads as {{}}");
+        assert_eq!(decode_json::<Body>(br#" {"name":"a"} "#).unwrap(), Body { name: Some("a".into()) });
+        for bad in [&br#"{"name":"a"} trailing"#[..], br#"{"name":"a"}{}"#, br#"["a"]"#, b"null", b"7"] {
+            let error = decode_json::<Body>(bad).unwrap_err();
+            assert_eq!(error.status(), StatusCode::BAD_REQUEST, "{}", String::from_utf8_lossy(bad));
+        }
     }
 }
