@@ -12,7 +12,7 @@ use crate::{
 
 /// A browser: its client (if its cookie was valid, or once one is created) and the cookie
 /// secret to hand it when that changed.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Browser {
     /// The client, when the request carried a valid `__client` cookie (or one was created).
     pub client: Option<ClientRecord>,
@@ -20,6 +20,17 @@ pub struct Browser {
     new_secret: Option<String>,
     /// The request's `Origin`, which becomes the `azp` of tokens minted for it.
     pub origin: Option<String>,
+}
+
+/// The cookie secret is what signs a browser in: never printed.
+impl std::fmt::Debug for Browser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Browser")
+            .field("client_id", &self.client.as_ref().map(|c| &c.id))
+            .field("new_secret", &self.new_secret.as_ref().map(|_| "…"))
+            .field("origin", &self.origin)
+            .finish()
+    }
 }
 
 /// Where an attempt document is kept and how long: its id, creation and abandon times.
@@ -74,10 +85,7 @@ impl Browser {
     /// stops working; the caller saves the client.
     pub fn rotate(&mut self, state: &AppState) {
         if let Some(client) = self.client.as_mut() {
-            let secret = ids::random_base62(32);
-            client.token_hash = token_hash(&secret);
-            client.expire_at = state.now() + state.config.session_max_lifetime.as_millis() as i64;
-            self.new_secret = Some(secret);
+            self.new_secret = Some(new_cookie_secret(state, client));
         }
     }
 
@@ -165,9 +173,7 @@ impl Browser {
         // Changed on a copy, so a refused write (a sign-up's address taken meanwhile) leaves the
         // browser as it was.
         let mut client = self.client_mut(state).await?.clone();
-        let secret = ids::random_base62(32);
-        client.token_hash = token_hash(&secret);
-        client.expire_at = now + state.config.session_max_lifetime.as_millis() as i64;
+        let secret = new_cookie_secret(state, &mut client);
         let replaces = client.last_active_session_id.replace(session.id.clone());
         *current_attempt(&mut client, kind) = Some(key.0.to_owned());
         client.updated_at = now;
@@ -211,7 +217,32 @@ fn attempt_record<T: Serialize>(
     })
 }
 
+/// Gives `client` a fresh cookie secret (only its hash is kept) and a full lifetime; returns the
+/// secret for the cookie.
+fn new_cookie_secret(state: &AppState, client: &mut ClientRecord) -> String {
+    let secret = ids::random_base62(32);
+    client.token_hash = token_hash(&secret);
+    client.expire_at = state.now() + state.config.session_max_lifetime.as_millis() as i64;
+    secret
+}
+
 /// Cookie secrets are 190 random bits, so a plain hash resists guessing; only the hash is kept.
 fn token_hash(secret: &str) -> String {
     ids::sha256_hex(secret.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_prints_the_cookie_secret() {
+        let browser = Browser {
+            client: Some(ClientRecord { id: "client_1".into(), token_hash: "h".into(), ..ClientRecord::default() }),
+            new_secret: Some("s3cr3tS3cr3tS3cr3t".into()),
+            origin: None,
+        };
+        let printed = format!("{browser:?}");
+        assert!(printed.contains("client_1") && !printed.contains("s3cr3t"), "{printed}");
+    }
 }

@@ -83,6 +83,11 @@ impl Fields {
     fn target(&self, state: &AppState) -> Option<String> {
         self.redirect_url.as_deref().and_then(|t| state.origins.safe_redirect(t))
     }
+
+    /// `?redirect_url=…` for links between the pages, carrying only a safe target.
+    fn target_query(&self, state: &AppState) -> String {
+        self.target(state).map(|t| format!("?redirect_url={}", layout::url_encode(&t))).unwrap_or_default()
+    }
 }
 
 /// A trimmed, non-empty form value.

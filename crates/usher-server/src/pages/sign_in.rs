@@ -5,7 +5,7 @@ use usher_types::{ClerkError, Strategy};
 
 use super::{
     Fields, Post, Redo, after_sign_in, given,
-    layout::{self, Field, Form, Problem, escape, hidden, url_encode},
+    layout::{self, Field, Form, Problem, escape, hidden},
     see_other, with_cookies,
 };
 use crate::{
@@ -106,11 +106,6 @@ async fn completed(state: &AppState, browser: &Browser, fields: &Fields, attempt
     see_other(state, browser, &after_sign_in(state, fields)).await
 }
 
-/// `?redirect_url=…` for links, carrying only a safe target.
-fn target_query(state: &AppState, fields: &Fields) -> String {
-    fields.target(state).map(|t| format!("?redirect_url={}", url_encode(&t))).unwrap_or_default()
-}
-
 /// The sign-in form.
 pub(super) fn form(state: &AppState, fields: &Fields, problem: Option<&Problem>) -> Response {
     let app = &state.config.application_name;
@@ -127,7 +122,7 @@ pub(super) fn form(state: &AppState, fields: &Fields, problem: Option<&Problem>)
         target = hidden("redirect_url", fields.target(state).as_deref()),
         email = form.input(&email, given(fields.identifier.as_ref())),
         password = form.input(&password, None),
-        query = escape(&target_query(state, fields)),
+        query = escape(&fields.target_query(state)),
     );
     layout::page(state, StatusCode::OK, "Sign in", &format!("Sign in to {app}"), &body)
 }
@@ -150,7 +145,7 @@ pub(super) fn code_form(state: &AppState, fields: &Fields, problem: Option<&Prob
         id = hidden("sign_in_id", given(fields.sign_in_id.as_ref())),
         ident = hidden("identifier", identifier),
         code = form.input(&Field::code(), None),
-        query = escape(&target_query(state, fields)),
+        query = escape(&fields.target_query(state)),
     );
     let app = &state.config.application_name;
     layout::page(state, StatusCode::OK, "Check your email", &format!("Sign in to {app}"), &body)

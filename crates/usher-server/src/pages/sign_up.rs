@@ -5,7 +5,7 @@ use usher_types::ClerkError;
 
 use super::{
     Fields, Post, Redo, after_sign_in, given,
-    layout::{self, Field, Form, Problem, escape, hidden, url_encode},
+    layout::{self, Field, Form, Problem, escape, hidden},
     see_other, with_cookies,
 };
 use crate::{
@@ -90,10 +90,6 @@ fn sign_up_id(fields: &Fields) -> ApiResult<&str> {
         .ok_or_else(|| ApiError::invalid("form_param_missing", "sign_up_id", "This sign-up expired. Start again."))
 }
 
-fn target_query(state: &AppState, fields: &Fields) -> String {
-    fields.target(state).map(|t| format!("?redirect_url={}", url_encode(&t))).unwrap_or_default()
-}
-
 /// The sign-up form.
 pub(super) fn form(state: &AppState, fields: &Fields, problem: Option<&Problem>) -> Response {
     let app = &state.config.application_name;
@@ -118,7 +114,7 @@ pub(super) fn form(state: &AppState, fields: &Fields, problem: Option<&Problem>)
             &Field::new("last_name", "Last name", "text", "family-name").optional(),
             given(fields.last_name.as_ref())
         ),
-        query = escape(&target_query(state, fields)),
+        query = escape(&fields.target_query(state)),
     );
     layout::page(state, StatusCode::OK, "Sign up", &format!("Create your {app} account"), &body)
 }
@@ -144,7 +140,7 @@ fn code_page(state: &AppState, fields: &Fields, problem: Option<&Problem>, statu
 <p class="alt"><a href="/sign-up{query}">Start over</a></p>"#,
         alert = layout::alert(problem, layout::alert_focus(problem, &names)),
         code = form.input(&Field::code(), None),
-        query = escape(&target_query(state, fields)),
+        query = escape(&fields.target_query(state)),
     );
     layout::page(state, StatusCode::OK, "Check your email", "Check your email", &body)
 }

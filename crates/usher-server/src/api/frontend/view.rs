@@ -181,6 +181,7 @@ async fn session_users(
     let mut users: Vec<UserRecord> = known.into_iter().cloned().collect();
     let mut missing: Vec<String> =
         sessions.iter().map(|s| s.user_id.clone()).filter(|id| !users.iter().any(|u| &u.id == id)).collect();
+    missing.sort_unstable();
     missing.dedup();
     if !missing.is_empty() {
         let limit = missing.len() as i64;
