@@ -65,6 +65,12 @@ pub struct CreateUser {
     /// How many organizations the user may create.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_organizations_limit: Option<i64>,
+    /// An authenticator app's base32 secret to import (a Clerk export's `totp_secret`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_secret: Option<String>,
+    /// Backup codes to import, in the clear; stored hashed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backup_codes: Vec<String>,
 }
 
 /// `PATCH /v1/users/{id}`.

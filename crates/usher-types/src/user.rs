@@ -289,6 +289,10 @@ pub enum Strategy {
     PhoneCode,
     /// A Backend API sign-in token.
     Ticket,
+    /// A code from an authenticator app (second factor).
+    Totp,
+    /// A single-use backup code (second factor).
+    BackupCode,
     /// A strategy this version does not know (a newer server's).
     #[serde(other)]
     Unknown,
@@ -303,6 +307,8 @@ impl Strategy {
             Self::EmailCode => "email_code",
             Self::PhoneCode => "phone_code",
             Self::Ticket => "ticket",
+            Self::Totp => "totp",
+            Self::BackupCode => "backup_code",
             Self::Unknown => "unknown",
         }
     }

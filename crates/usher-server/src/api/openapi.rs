@@ -63,6 +63,11 @@ fn envelope() -> Value {
     json!({"$ref": "#/components/schemas/FrontendEnvelope"})
 }
 
+/// `{user_id}`: what the Backend API's second-factor deletions answer.
+fn user_id_only() -> Value {
+    json!({"type": "object", "required": ["user_id"], "properties": {"user_id": {"type": "string"}}})
+}
+
 fn form(properties: Value) -> Value {
     json!({"type": "object", "properties": properties})
 }
@@ -156,6 +161,19 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
             Some(r::<VerifyPassword>(g)),
             json!({"type": "object", "required": ["verified"], "properties": {"verified": {"type": "boolean"}}}),
         ),
+        op(
+            "post",
+            "/v1/users/{user_id}/verify_totp",
+            "VerifyTOTP",
+            B,
+            Some(json!({"type": "object", "required": ["code"], "additionalProperties": false,
+                "properties": {"code": {"type": "string"}}})),
+            json!({"type": "object", "required": ["verified", "code_type"], "properties": {
+                "verified": {"type": "boolean"}, "code_type": {"type": "string", "enum": ["totp", "backup_code"]}}}),
+        ),
+        op("delete", "/v1/users/{user_id}/mfa", "DisableMFA", B, None, user_id_only()),
+        op("delete", "/v1/users/{user_id}/totp", "DeleteTOTP", B, None, user_id_only()),
+        op("delete", "/v1/users/{user_id}/backup_code", "DeleteBackupCode", B, None, user_id_only()),
         // Backend API: sessions.
         with_query(
             op("get", "/v1/sessions", "GetSessionList", B, None, list::<Session>(g)),
@@ -438,6 +456,25 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
             envelope(),
         ),
         op("get", "/v1/me/sessions/active", "GetUsersSessions", F, None, envelope()),
+        op(
+            "post",
+            "/v1/client/sign_ins/{sign_in_id}/attempt_second_factor",
+            "AttemptSignInFactorTwo",
+            F,
+            Some(form(json!({"strategy": {"type": "string"}, "code": {"type": "string"}}))),
+            envelope(),
+        ),
+        op("post", "/v1/me/totp", "PostTOTP", F, None, envelope()),
+        op("delete", "/v1/me/totp", "DeleteTOTP", F, None, envelope()),
+        op(
+            "post",
+            "/v1/me/totp/attempt_verification",
+            "VerifyTOTP",
+            F,
+            Some(form(json!({"code": {"type": "string"}}))),
+            envelope(),
+        ),
+        op("post", "/v1/me/backup_codes", "CreateBackupCodes", F, None, envelope()),
         op("post", "/v1/me/sessions/{session_id}/revoke", "RevokeSession", F, None, envelope()),
     ]
 }

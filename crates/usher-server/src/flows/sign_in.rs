@@ -10,6 +10,7 @@ use usher_types::{Strategy, VerificationStatus};
 use super::{
     Browser, account,
     codes::{self, CodeCheck},
+    second_factor,
 };
 use crate::{
     error::{ApiError, ApiResult},
@@ -30,6 +31,8 @@ pub enum SignInStatus {
     NeedsIdentifier,
     /// The identifier is known; a first factor is due.
     NeedsFirstFactor,
+    /// The first factor is verified; the account has a second factor, which is due.
+    NeedsSecondFactor,
     /// Signed in: the attempt created a session.
     Complete,
 }
@@ -40,6 +43,7 @@ impl SignInStatus {
         match self {
             Self::NeedsIdentifier => "needs_identifier",
             Self::NeedsFirstFactor => "needs_first_factor",
+            Self::NeedsSecondFactor => "needs_second_factor",
             Self::Complete => "complete",
         }
     }
@@ -75,6 +79,15 @@ pub struct SignIn {
     pub email_address_id: Option<String>,
     /// Where the first factor stands.
     pub first_factor: Option<Verification>,
+    /// When the first factor was verified.
+    #[serde(default)]
+    pub first_factor_at: Option<i64>,
+    /// The second factors the account offers (once the first factor is verified).
+    #[serde(default)]
+    pub supported_second_factors: Vec<Strategy>,
+    /// Where the second factor stands.
+    #[serde(default)]
+    pub second_factor: Option<Verification>,
     /// The session created on completion.
     pub created_session_id: Option<String>,
     /// When the attempt is abandoned.
@@ -284,7 +297,7 @@ pub fn code_error(check: CodeCheck) -> ApiError {
 /// Whether `user` is locked now. Without enumeration protection a locked account is refused
 /// here with Clerk's `user_locked`; with it, the attempt goes on and fails like a wrong guess
 /// (an unknown identifier could never answer `user_locked`).
-fn refuse_locked(state: &AppState, user: Option<&UserRecord>) -> ApiResult<bool> {
+pub(super) fn refuse_locked(state: &AppState, user: Option<&UserRecord>) -> ApiResult<bool> {
     if !state.config.enumeration_protection {
         account::ensure_unlocked(state, user)?;
     }
@@ -292,8 +305,24 @@ fn refuse_locked(state: &AppState, user: Option<&UserRecord>) -> ApiResult<bool>
 }
 
 /// Signs in: a new session, the attempt complete, in one transaction.
-async fn finish(state: &AppState, browser: &mut Browser, mut sign_in: SignIn, user: &UserRecord) -> ApiResult<SignIn> {
-    let session = account::new_session(state, browser, user).await?;
+pub(super) async fn finish(
+    state: &AppState,
+    browser: &mut Browser,
+    mut sign_in: SignIn,
+    user: &UserRecord,
+) -> ApiResult<SignIn> {
+    let now = state.now();
+    let first_factor_at = *sign_in.first_factor_at.get_or_insert(now);
+    let second_verified = sign_in.second_factor.as_ref().is_some_and(|f| f.status == VerificationStatus::Verified);
+    if user.two_factor_enabled() && !second_verified {
+        sign_in.status = SignInStatus::NeedsSecondFactor;
+        sign_in.supported_second_factors = second_factor::supported(user);
+        save(state, browser, &sign_in).await?;
+        return Ok(sign_in);
+    }
+    let mut session = account::new_session(state, browser, user).await?;
+    session.first_factor_at = Some(first_factor_at);
+    session.second_factor_at = second_verified.then_some(now);
     sign_in.status = SignInStatus::Complete;
     sign_in.created_session_id = Some(session.id.clone());
     let key = (&*sign_in.id, sign_in.created_at, sign_in.abandon_at);
@@ -301,14 +330,14 @@ async fn finish(state: &AppState, browser: &mut Browser, mut sign_in: SignIn, us
     Ok(sign_in)
 }
 
-async fn save(state: &AppState, browser: &mut Browser, sign_in: &SignIn) -> ApiResult<()> {
+pub(super) async fn save(state: &AppState, browser: &mut Browser, sign_in: &SignIn) -> ApiResult<()> {
     let key = (&*sign_in.id, sign_in.created_at, sign_in.abandon_at);
     browser.save_attempt(state, AttemptKind::SignIn, key, sign_in).await
 }
 
 /// The account the attempt's identifier names, if any. Without one the same read runs for an
 /// id nobody has, so both cost the same.
-async fn account_of(state: &AppState, sign_in: &SignIn) -> ApiResult<Option<UserRecord>> {
+pub(super) async fn account_of(state: &AppState, sign_in: &SignIn) -> ApiResult<Option<UserRecord>> {
     Ok(state.store.get_user(sign_in.user_id.as_deref().unwrap_or(account::NO_USER)).await?)
 }
 
@@ -324,7 +353,7 @@ fn needs_first_factor(sign_in: &SignIn) -> ApiResult<()> {
     }
 }
 
-fn verified(strategy: Strategy) -> Verification {
+pub(super) fn verified(strategy: Strategy) -> Verification {
     Verification { status: VerificationStatus::Verified, strategy, attempts: 1, expire_at: None }
 }
 

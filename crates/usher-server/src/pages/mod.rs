@@ -9,6 +9,7 @@
 //! on failure, shows the form the post came from again with the message (`Redo`).
 
 pub(crate) mod layout;
+mod second_factor;
 mod sign_in;
 mod sign_up;
 mod user;
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/sign-in", get(sign_in::page).post(sign_in::submit))
         .route("/sign-in/code", post(sign_in::send_code))
         .route("/sign-in/code/verify", post(sign_in::verify_code))
+        .route("/sign-in/second-factor", post(second_factor::verify))
         .route("/sign-up", get(sign_up::page).post(sign_up::submit))
         .route("/sign-up/resend", post(sign_up::resend))
         .route("/sign-up/verify", post(sign_up::verify))
@@ -53,6 +55,10 @@ pub fn router() -> Router<AppState> {
         .route("/user/email/{id}/send", post(user::send_email_code))
         .route("/user/email/{id}/remove", post(user::remove_email))
         .route("/user/sessions/{id}/revoke", post(user::revoke_session))
+        .route("/user/totp", post(second_factor::start))
+        .route("/user/totp/verify", post(second_factor::finish))
+        .route("/user/totp/remove", post(second_factor::remove))
+        .route("/user/backup-codes", post(second_factor::new_codes))
 }
 
 /// Every field any page form (or page query) carries; pages read the ones they need.
@@ -62,6 +68,7 @@ pub(crate) struct Fields {
     identifier: Option<String>,
     password: Option<String>,
     code: Option<String>,
+    strategy: Option<String>,
     sign_in_id: Option<String>,
     sign_up_id: Option<String>,
     email_address: Option<String>,
@@ -102,6 +109,8 @@ pub(crate) enum Redo {
     SignIn,
     /// The sign-in code form.
     SignInCode,
+    /// The sign-in second-factor form.
+    SignInSecondFactor,
     /// The sign-up form.
     SignUp,
     /// The sign-up code form.
@@ -119,6 +128,7 @@ impl Redo {
         let mut response = match self {
             Self::SignIn => sign_in::form(state, fields, Some(&problem)),
             Self::SignInCode => sign_in::code_form(state, fields, Some(&problem)),
+            Self::SignInSecondFactor => second_factor::form(state, fields, Some(&problem)),
             Self::SignUp => sign_up::form(state, fields, Some(&problem)),
             Self::SignUpCode => sign_up::code_form(state, fields, Some(&problem)),
             Self::Account(section) => match user::with_problem(state, browser, section, fields, &problem).await {

@@ -99,6 +99,10 @@ async fn check_code(state: &AppState, browser: &mut Browser, fields: &mut Fields
 
 /// A finished sign-in goes to the target; anything else is unexpected here.
 async fn completed(state: &AppState, browser: &Browser, fields: &Fields, attempt: &SignIn) -> ApiResult<Response> {
+    if attempt.status == SignInStatus::NeedsSecondFactor {
+        let fields = Fields { sign_in_id: Some(attempt.id.clone()), ..fields.clone() };
+        return with_cookies(state, browser, super::second_factor::form(state, &fields, None)).await;
+    }
     if attempt.status != SignInStatus::Complete {
         let message = "Sign-in could not be completed. Start again.";
         return Err(ApiError::Unprocessable(ClerkError::new("sign_in_incomplete", message, message)));

@@ -13,6 +13,7 @@
 pub mod attempts;
 pub mod clients;
 pub mod codes;
+pub mod factors;
 pub mod keys;
 pub mod organizations;
 pub mod outbox;
@@ -26,6 +27,7 @@ pub mod users;
 pub use attempts::*;
 pub use clients::*;
 pub use codes::*;
+pub use factors::*;
 pub use keys::*;
 pub use organizations::*;
 pub use outbox::*;
@@ -114,6 +116,7 @@ pub trait Store:
     + TemplateStore
     + OrganizationStore
     + RoleStore
+    + FactorStore
 {
     /// Checks the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

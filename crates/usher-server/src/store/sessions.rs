@@ -31,6 +31,11 @@ pub struct SessionRecord {
     pub created_at: i64,
     /// Last change.
     pub updated_at: i64,
+    /// When the sign-in that made the session verified its first factor (`None`: made
+    /// without a sign-in, counted from `created_at`).
+    pub first_factor_at: Option<i64>,
+    /// When it verified a second factor, if it did.
+    pub second_factor_at: Option<i64>,
 }
 
 impl SessionRecord {

@@ -4,6 +4,7 @@ mod organizations;
 mod sessions;
 mod sign_in_tokens;
 mod templates;
+mod user_factors;
 mod user_list;
 mod users;
 
@@ -24,6 +25,7 @@ use crate::{error::ApiError, ids, state::AppState};
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(users::router())
+        .merge(user_factors::router())
         .merge(sessions::router())
         .merge(templates::router())
         .merge(organizations::router())

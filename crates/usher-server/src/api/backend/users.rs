@@ -50,6 +50,7 @@ async fn create_user(State(state): State<AppState>, JsonBody(body): JsonBody<Cre
         body.skip_password_checks,
     )
     .await?;
+    crate::flows::second_factor::check_import(body.totp_secret.as_deref(), &body.backup_codes)?;
     let user = UserRecord {
         id: ids::new_id("user"),
         external_id: validate::opt_text("external_id", body.external_id)?,
@@ -74,6 +75,12 @@ async fn create_user(State(state): State<AppState>, JsonBody(body): JsonBody<Cre
         ..UserRecord::default()
     };
     state.store.create_user(&user).await?;
+    // A Clerk export's second factors come over intact (checked above, so this cannot refuse).
+    if body.totp_secret.is_some() || !body.backup_codes.is_empty() {
+        crate::flows::second_factor::import(&state, &user.id, body.totp_secret.as_deref(), &body.backup_codes).await?;
+        let user = state.store.get_user(&user.id).await?.ok_or(ApiError::NotFound("user"))?;
+        return Ok(Json(wire::user(&user, state.user_context())));
+    }
     Ok(Json(wire::user(&user, state.user_context())))
 }
 

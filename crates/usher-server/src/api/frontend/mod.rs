@@ -5,6 +5,7 @@
 //! limits in [`crate::http`].
 
 mod client;
+mod factors;
 mod me;
 pub mod view;
 
@@ -32,6 +33,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/v1/environment", get(environment))
         .merge(client::router(state))
         .merge(me::router(state))
+        .merge(factors::router(state))
         .route_layer(middleware::from_fn_with_state(state.clone(), origin::refuse_foreign))
         .layer(origin::cors(state))
 }

@@ -6,7 +6,11 @@ use usher_types::Strategy;
 
 use crate::{
     error::ApiResult,
-    flows::{Browser, sign_in::SignIn, sign_up::SignUp},
+    flows::{
+        Browser,
+        sign_in::{SignIn, SignInStatus},
+        sign_up::SignUp,
+    },
     state::AppState,
     store::{Page, SessionRecord, UserFilter, UserOrder, UserQuery, UserRecord},
     tokens::mint,
@@ -94,9 +98,13 @@ pub fn sign_in(s: &SignIn) -> Value {
         "supported_identifiers": ["email_address", "username"],
         "identifier": s.identifier,
         "supported_first_factors": if s.identifier.is_some() { Value::Array(factors) } else { json!([]) },
-        "supported_second_factors": null,
+        "supported_second_factors": if s.status == SignInStatus::NeedsSecondFactor {
+            json!(s.supported_second_factors.iter().map(|strategy| json!({"strategy": strategy})).collect::<Vec<_>>())
+        } else {
+            Value::Null
+        },
         "first_factor_verification": s.first_factor,
-        "second_factor_verification": null,
+        "second_factor_verification": s.second_factor,
         "user_data": null,
         "created_session_id": s.created_session_id,
         "abandon_at": s.abandon_at,

@@ -10,6 +10,7 @@
 mod attempts;
 mod clients;
 mod codes;
+mod factors;
 mod keys;
 mod organizations;
 mod outbox;

@@ -7,7 +7,7 @@ use super::{Bind, SqlBuilder, SqlStore, json, map_write_err, state};
 use crate::store::{Page, SessionFilter, SessionRecord, SessionStatus, SessionStore, StoreResult};
 
 pub(super) const SESSION_COLUMNS: &str = "id, user_id, client_id, status, actor, last_active_organization_id, \
-    last_active_at, expire_at, abandon_at, created_at, updated_at";
+    last_active_at, expire_at, abandon_at, created_at, updated_at, first_factor_at, second_factor_at";
 
 /// The statuses of a session that is still signed in, as SQL.
 const LIVE: &str = "status IN ('active', 'pending')";
@@ -121,7 +121,7 @@ pub(super) async fn insert_session<'e>(
     s: &SessionRecord,
 ) -> StoreResult<()> {
     sqlx::query(&format!(
-        "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     ))
     .bind(&s.id)
     .bind(&s.user_id)
@@ -134,6 +134,8 @@ pub(super) async fn insert_session<'e>(
     .bind(s.abandon_at)
     .bind(s.created_at)
     .bind(s.updated_at)
+    .bind(s.first_factor_at)
+    .bind(s.second_factor_at)
     .execute(executor)
     .await
     .map_err(map_write_err)?;
@@ -170,5 +172,7 @@ fn session_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
         abandon_at: row.try_get("abandon_at")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        first_factor_at: row.try_get("first_factor_at")?,
+        second_factor_at: row.try_get("second_factor_at")?,
     })
 }

@@ -19,6 +19,10 @@ const USER_COLUMNS: &str = "id, version, external_id, username, first_name, last
     primary_phone_number_id, banned, locked_until, failed_attempts, delete_self_enabled, create_organization_enabled, \
     create_organizations_limit, legal_accepted_at, last_sign_in_at, last_active_at, created_at, updated_at";
 
+/// Whether the user (`u`) has each second factor, read with the user (no statement of its own).
+const FACTOR_FLAGS: &str = "(SELECT COUNT(*) FROM user_totp t WHERE t.user_id = u.id AND t.verified = 1) AS totp_on, \
+    (SELECT COUNT(*) FROM user_backup_codes c WHERE c.user_id = u.id) AS backup_codes_on";
+
 #[async_trait]
 impl UserStore for SqlStore {
     async fn create_user(&self, u: &UserRecord) -> StoreResult<()> {
@@ -31,7 +35,7 @@ impl UserStore for SqlStore {
     }
 
     async fn get_user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, {FACTOR_FLAGS} FROM users u WHERE u.id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -41,7 +45,7 @@ impl UserStore for SqlStore {
     }
 
     async fn list_users(&self, q: &UserQuery) -> StoreResult<Vec<UserRecord>> {
-        let mut b = SqlBuilder::new(&format!("SELECT {} FROM users u WHERE 1 = 1", prefixed_user_columns()));
+        let mut b = SqlBuilder::new(&format!("SELECT {}, {FACTOR_FLAGS} FROM users u WHERE 1 = 1", prefixed_user_columns()));
         push_filter(&mut b, &q.filter);
         let column = match q.order_by {
             UserOrder::CreatedAt => "u.created_at",
@@ -330,6 +334,8 @@ fn user_from_row(row: &AnyRow) -> StoreResult<UserRecord> {
         banned: read_flag(row, "banned")?,
         locked_until: row.try_get("locked_until")?,
         failed_attempts: row.try_get("failed_attempts")?,
+        totp_enabled: read_flag(row, "totp_on")?,
+        backup_code_enabled: read_flag(row, "backup_codes_on")?,
         delete_self_enabled: read_flag(row, "delete_self_enabled")?,
         create_organization_enabled: read_flag(row, "create_organization_enabled")?,
         create_organizations_limit: row.try_get("create_organizations_limit")?,
