@@ -48,9 +48,15 @@ export function createResources({ fapi, meCall, getSessionToken, reloadClient, s
       emailAddresses: emails, phoneNumbers: [],
       publicMetadata: r.public_metadata || {}, unsafeMetadata: r.unsafe_metadata || {},
       passwordEnabled: !!r.password_enabled, twoFactorEnabled: !!r.two_factor_enabled,
+      totpEnabled: !!r.totp_enabled, backupCodeEnabled: !!r.backup_code_enabled,
       lastSignInAt: toDate(r.last_sign_in_at), createdAt: toDate(r.created_at), updatedAt: toDate(r.updated_at),
       update: params => meCall('PATCH', '/me', snake(params)).then(toUser),
       updatePassword: params => meCall('POST', '/me/change_password', snake(params)).then(toUser),
+      // Second factors (Clerk's TOTPResource and BackupCodeResource shapes, camelCased).
+      createTOTP: () => meCall('POST', '/me/totp').then(camel),
+      verifyTOTP: ({ code }) => meCall('POST', '/me/totp/attempt_verification', { code }).then(camel),
+      disableTOTP: () => meCall('DELETE', '/me/totp').then(camel),
+      createBackupCode: () => meCall('POST', '/me/backup_codes').then(camel),
       createEmailAddress: ({ email }) => meCall('POST', '/me/email_addresses', { email_address: email }).then(toEmail),
       getSessions: () =>
         fapi('GET', '/me/sessions/active').then(list => (Array.isArray(list) ? list : []).map(toSession)),
@@ -86,7 +92,8 @@ export function createResources({ fapi, meCall, getSessionToken, reloadClient, s
       supportedIdentifiers: r.supported_identifiers || [],
       supportedFirstFactors: camel(r.supported_first_factors || []),
       firstFactorVerification: toVerification(r.first_factor_verification),
-      secondFactorVerification: null, createdSessionId: r.created_session_id || null, abandonAt: toDate(r.abandon_at),
+      supportedSecondFactors: camel(r.supported_second_factors || []),
+      secondFactorVerification: toVerification(r.second_factor_verification), createdSessionId: r.created_session_id || null, abandonAt: toDate(r.abandon_at),
       create: params => fapi('POST', '/client/sign_ins', snake(params)).then(toSignIn),
       prepareFirstFactor(params) {
         const p = Object.assign({}, params);
@@ -97,6 +104,7 @@ export function createResources({ fapi, meCall, getSessionToken, reloadClient, s
         return fapi('POST', path() + '/prepare_first_factor', snake(p)).then(toSignIn);
       },
       attemptFirstFactor: params => fapi('POST', path() + '/attempt_first_factor', snake(params)).then(toSignIn),
+      attemptSecondFactor: params => fapi('POST', path() + '/attempt_second_factor', snake(params)).then(toSignIn),
       reload: () => fapi('GET', path()).then(toSignIn),
     };
     return si;

@@ -10,6 +10,7 @@ export class SignInElement extends FlowElement {
     const cls = 'usher-sign-in';
     const done = this.finished(cls, t('signIn.start.title'), app.afterSignIn);
     if (done) return done;
+    if (this.s.step === 'second') return this.secondFactorStep(cls);
     if (this.s.step === 'code') {
       const signIn = () => this.si || app.clerk.signIn;
       const subtitle = t('signIn.emailCode.subtitle', { identifier: this.s.safeId });
@@ -58,7 +59,39 @@ export class SignInElement extends FlowElement {
     this._discard = ['code'];
     Object.assign(this.s, { step: 'code', safeId: (factor && factor.safeIdentifier) || identifier });
   }
+  /** The second factor: a code from the authenticator app, or a backup code. */
+  secondFactorStep(cls) {
+    const err = this.s.form.error;
+    const backup = this.s.factor === 'backup_code';
+    const attrs = backup
+      ? { autocomplete: 'one-time-code', required: true, maxlength: '64' }
+      : { inputmode: 'numeric', autocomplete: 'one-time-code', required: true, maxlength: '10' };
+    const label = backup ? t('formFieldLabel__backupCode') : t('formFieldLabel__totpCode');
+    const subtitle = backup ? t('signIn.backupCodeMfa.subtitle') : t('signIn.totpMfa.subtitle');
+    const other = backup ? 'totp' : 'backup_code';
+    const offered = (this.si.supportedSecondFactors || []).some(f => f.strategy === other);
+    return card(cls, t('signIn.totpMfa.title'), subtitle, this.alert('form-alert', err),
+      this.form('form', v => this.attemptSecond((v.code || '').trim()),
+        this.field('code', label, attrs, err, this.id('form-alert')),
+        this.submit(t('formButtonPrimary'), this.s.form.busy)),
+      h('div', { class: 'usher-links' }, offered
+        ? this.linkButton('to-' + other, backup ? t('signIn.backupCodeMfa.useTotp') : t('signIn.totpMfa.useBackupCode'),
+          () => { this._discard = ['code']; this.setState({ factor: other, form: {} }); })
+        : null));
+  }
+  async attemptSecond(code) {
+    this._discard = ['code'];
+    await this.complete(await this.si.attemptSecondFactor({ strategy: this.s.factor, code }));
+  }
   async complete(si) {
+    if (si.status === 'needs_second_factor') {
+      // The first factor was right; the account asks for its second (totp first, as Clerk offers it).
+      this.si = si;
+      const factors = si.supportedSecondFactors.map(f => f.strategy);
+      this._focus = 'input[name="code"]';
+      Object.assign(this.s, { step: 'second', factor: factors.includes('totp') ? 'totp' : factors[0] });
+      return;
+    }
     if (si.status !== 'complete' || !si.createdSessionId) throw new UsherError(t('unstable__errors.unexpected'));
     this.s.step = 'done';
     await finish(si.createdSessionId, app.afterSignIn());
