@@ -107,6 +107,9 @@ pub struct Config {
     pub lockout_duration: Option<Duration>,
     /// Sign-in and sign-up never reveal whether an account exists (same answers for both).
     pub enumeration_protection: bool,
+    /// Every user must have a second factor: one without gets a `pending` session with Clerk's
+    /// `setup-mfa` task (no active session) until they set one up.
+    pub second_factor_required: bool,
     /// SMTP delivery; `None` keeps mail in the dev mailbox (`usher dev`).
     pub smtp: Option<SmtpSettings>,
     /// Name shown on hosted pages and in mail.
@@ -153,6 +156,7 @@ impl Config {
             lockout_attempts: 100,
             lockout_duration: Some(Duration::from_secs(3600)),
             enumeration_protection: true,
+            second_factor_required: false,
             smtp: None,
             application_name: "usher".to_owned(),
             redis_url: None,
@@ -197,6 +201,8 @@ pub struct FileConfig {
     pub lockout_secs: Option<u64>,
     /// Same answers for unknown and known accounts (default true).
     pub enumeration_protection: Option<bool>,
+    /// Every user must set up a second factor before their session becomes active (default false).
+    pub second_factor_required: Option<bool>,
     /// `smtp://…` URL for outgoing mail (prefer USHER_SMTP_URL); required.
     pub smtp_url: Option<String>,
     /// The `From` address of outgoing mail; required.
@@ -336,6 +342,7 @@ impl FileConfig {
             None => Some(Duration::from_secs(3600)),
         };
         config.enumeration_protection = self.enumeration_protection.unwrap_or(true);
+        config.second_factor_required = self.second_factor_required.unwrap_or(false);
         config.smtp = smtp;
         if let Some(name) = self.application_name {
             config.application_name = name;

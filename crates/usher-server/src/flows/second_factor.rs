@@ -227,6 +227,10 @@ pub async fn verify_totp_setup(state: &AppState, user: &UserRecord, code: &str) 
     if !accepted {
         return Err(ApiError::invalid("form_code_incorrect", "code", "Incorrect code. Try again."));
     }
+    if state.config.second_factor_required {
+        // The `setup-mfa` task is done: the user's pending sessions become active.
+        state.store.activate_user_sessions(&user.id, now).await?;
+    }
     Ok(TotpView {
         object: "totp",
         id: record.id,

@@ -323,6 +323,10 @@ pub(super) async fn finish(
     let mut session = account::new_session(state, browser, user).await?;
     session.first_factor_at = Some(first_factor_at);
     session.second_factor_at = second_verified.then_some(now);
+    if state.config.second_factor_required && !user.two_factor_enabled() {
+        // Signed in, but pending (Clerk's `setup-mfa` task) until a second factor is set up.
+        session.status = usher_types::SessionStatus::Pending;
+    }
     sign_in.status = SignInStatus::Complete;
     sign_in.created_session_id = Some(session.id.clone());
     let key = (&*sign_in.id, sign_in.created_at, sign_in.abandon_at);

@@ -107,6 +107,13 @@ async fn completed(state: &AppState, browser: &Browser, fields: &Fields, attempt
         let message = "Sign-in could not be completed. Start again.";
         return Err(ApiError::Unprocessable(ClerkError::new("sign_in_incomplete", message, message)));
     }
+    if state.config.second_factor_required
+        && let Some(id) = attempt.created_session_id.as_deref()
+        && state.store.get_session(id).await?.is_some_and(|s| s.status == usher_types::SessionStatus::Pending)
+    {
+        // Required two-step verification not set up yet: the account page's setup comes first.
+        return see_other(state, browser, "/user#totp").await;
+    }
     see_other(state, browser, &after_sign_in(state, fields)).await
 }
 

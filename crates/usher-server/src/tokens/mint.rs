@@ -74,10 +74,7 @@ pub async fn mint_session_token(
         exp: Some(iat + lifetime_secs),
         fea,
         // Minutes since the sign-in verified each factor; -1 for a second factor never verified.
-        fva: Some([
-            (now - session.first_factor_at.unwrap_or(session.created_at)).max(0) / 60_000,
-            session.second_factor_at.map_or(-1, |at| (now - at).max(0) / 60_000),
-        ]),
+        fva: Some(session.factor_verification_age(now)),
         iat: Some(iat),
         iss: Some(minter.issuer.into()),
         jti: Some(jti.as_str().into()),

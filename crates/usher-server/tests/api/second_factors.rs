@@ -265,6 +265,34 @@ async fn the_backend_api_imports_verifies_and_removes_second_factors() {
 }
 
 #[tokio::test]
+async fn with_a_second_factor_required_the_session_stays_pending_until_one_is_set_up() {
+    let app = spawn_app_with(Db::Sqlite, |c| {
+        c.frontend_rate_limits = false;
+        c.allow_localhost_origins = true;
+        c.second_factor_required = true;
+    })
+    .await;
+    let env: Value = app.http.get(format!("{}/v1/environment", app.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(env["user_settings"]["sign_in"]["second_factor"]["required"], true);
+    app.create_user("req@example.com").await;
+    let mut browser = Browser::new(&app);
+    let (status, body) = browser.sign_in("req@example.com", PASSWORD).await;
+    assert_eq!((status, body["response"]["status"].as_str()), (StatusCode::OK, Some("complete")), "{body}");
+    let session = &body["client"]["sessions"][0];
+    assert_eq!((session["status"].as_str(), &session["tasks"]), (Some("pending"), &json!([{"key": "setup-mfa"}])));
+    let token = session["last_active_token"]["jwt"].as_str().unwrap();
+    assert_eq!(decode(token).1["sts"], "pending", "no active session before the setup");
+
+    let (_, body) = browser.post("/v1/me/totp", &[]).await;
+    let secret = body["response"]["secret"].as_str().unwrap().to_owned();
+    let (status, body) = browser.post("/v1/me/totp/attempt_verification", &[("code", &code_now(&app, &secret))]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let session = &body["client"]["sessions"][0];
+    assert_eq!((session["status"].as_str(), &session["tasks"]), (Some("active"), &Value::Null), "{body}");
+    assert_eq!(decode(session["last_active_token"]["jwt"].as_str().unwrap()).1["sts"], "active");
+}
+
+#[tokio::test]
 async fn the_totp_secret_is_sealed_and_backup_codes_hashed_at_rest() {
     let app = app_with(100).await;
     let mut browser = Browser::new(&app);

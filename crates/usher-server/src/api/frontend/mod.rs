@@ -88,7 +88,7 @@ async fn environment(State(state): State<AppState>) -> Json<Value> {
                 "min_length": state.config.password_min_length,
                 "max_length": state.config.password_max_length,
             },
-            "sign_in": {"second_factor": {"required": false}},
+            "sign_in": {"second_factor": {"required": state.config.second_factor_required}},
             "sign_up": {"mode": "public", "progressive": true},
         },
         "organization_settings": {"enabled": false},

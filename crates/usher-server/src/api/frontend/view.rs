@@ -2,7 +2,7 @@
 //! attempts. The Backend API's shapes live in [`crate::wire`]; these reuse them where they agree.
 
 use serde_json::{Value, json};
-use usher_types::Strategy;
+use usher_types::{SessionStatus, Strategy};
 
 use crate::{
     error::ApiResult,
@@ -59,7 +59,13 @@ pub fn session(state: &AppState, s: &SessionRecord, u: &UserRecord, jwt: &str) -
             "user_id": u.id,
         },
         "last_active_token": {"object": "token", "jwt": jwt},
-        "factor_verification_age": [(state.now() - s.created_at).max(0) / 60_000, -1],
+        "factor_verification_age": s.factor_verification_age(state.now()),
+        // Clerk's session task for "require MFA": the session stays pending until it is done.
+        "tasks": if s.status == SessionStatus::Pending && state.config.second_factor_required && !u.two_factor_enabled() {
+            json!([{"key": "setup-mfa"}])
+        } else {
+            Value::Null
+        },
         "created_at": s.created_at,
         "updated_at": s.updated_at,
     })

@@ -93,6 +93,19 @@ impl SessionStore for SqlStore {
         self.get_session(id).await
     }
 
+    async fn activate_user_sessions(&self, user_id: &str, now: i64) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE sessions SET status = $2, updated_at = $3 WHERE user_id = $1 AND status = $4",
+        )
+        .bind(user_id)
+        .bind(SessionStatus::Active.as_str())
+        .bind(now)
+        .bind(SessionStatus::Pending.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn end_user_sessions(&self, user_id: &str, status: SessionStatus, now: i64) -> StoreResult<u64> {
         self.end_where("user_id", user_id, status, now).await
     }
