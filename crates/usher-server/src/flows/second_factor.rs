@@ -215,9 +215,10 @@ fn account_name(user: &UserRecord) -> String {
 /// new backup codes (shown once, in the answer).
 pub async fn verify_totp_setup(state: &AppState, user: &UserRecord, code: &str) -> ApiResult<TotpView> {
     let now = state.now();
-    let record = state.store.get_totp(&user.id).await?.filter(|t| !t.verified).ok_or_else(|| {
-        ApiError::invalid("totp_not_started", "code", "Start setting up an authenticator app first.")
-    })?;
+    let record =
+        state.store.get_totp(&user.id).await?.filter(|t| !t.verified).ok_or_else(|| {
+            ApiError::invalid("totp_not_started", "code", "Start setting up an authenticator app first.")
+        })?;
     let secret = open_secret(state, &record)?;
     let codes = new_backup_codes();
     let accepted = match matching_step(&secret, code, now) {
@@ -360,7 +361,8 @@ pub async fn attempt(
         return sign_in::finish(state, browser, attempt, &user).await;
     }
     account::record_failure(state, Some(&user).filter(|_| !locked)).await?;
-    attempt.second_factor = Some(Verification { status: VerificationStatus::Failed, strategy, attempts, expire_at: None });
+    attempt.second_factor =
+        Some(Verification { status: VerificationStatus::Failed, strategy, attempts, expire_at: None });
     sign_in::save(state, browser, &attempt).await?;
     Err(ApiError::invalid("form_code_incorrect", "code", "Incorrect code. Try again."))
 }

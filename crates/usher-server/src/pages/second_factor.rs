@@ -77,9 +77,8 @@ pub(super) fn section(
     codes: Option<&[String]>,
     problem: Option<&Problem>,
 ) -> String {
-    let mut body = String::from(
-        r#"<section aria-labelledby="totp-h" id="totp"><h2 id="totp-h">Two-step verification</h2>"#,
-    );
+    let mut body =
+        String::from(r#"<section aria-labelledby="totp-h" id="totp"><h2 id="totp-h">Two-step verification</h2>"#);
     if let Some(codes) = codes {
         body.push_str(
             r#"<div class="status" role="status"><p><strong>Save these backup codes.</strong> Each signs in once if you lose your authenticator app; they are not shown again.</p><ol id="backup-codes">"#,
@@ -91,7 +90,9 @@ pub(super) fn section(
     }
     if user.totp_enabled {
         body.push_str(r#"<p>Authenticator app: <span class="tag ok" id="totp-on">On</span></p><div class="row">"#);
-        body.push_str(r#"<form method="post" action="/user/backup-codes"><button type="submit">New backup codes</button></form>"#);
+        body.push_str(
+            r#"<form method="post" action="/user/backup-codes"><button type="submit">New backup codes</button></form>"#,
+        );
         body.push_str(r#"<form method="post" action="/user/totp/remove"><button type="submit" class="danger">Remove authenticator app</button></form></div>"#);
     } else if let Some(totp) = pending {
         let form = Form::new(problem, &["code"], true);

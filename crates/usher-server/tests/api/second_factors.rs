@@ -105,7 +105,10 @@ async fn enable_totp(app: &TestApp, browser: &mut Browser<'_>, email: &str) -> (
         body["response"]["backup_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
     assert_eq!(codes.len(), 10);
     let user = &body["client"]["sessions"][0]["user"];
-    assert_eq!((&user["totp_enabled"], &user["backup_code_enabled"], &user["two_factor_enabled"]), (&json!(true), &json!(true), &json!(true)));
+    assert_eq!(
+        (&user["totp_enabled"], &user["backup_code_enabled"], &user["two_factor_enabled"]),
+        (&json!(true), &json!(true), &json!(true))
+    );
     (secret, codes)
 }
 
@@ -144,7 +147,10 @@ async fn totp_and_backup_codes_sign_in_once_each_and_fva_counts_both_factors() {
     assert_eq!(decode(token).1["fva"], json!([0, 0]), "both factors just now");
     app.clock.advance_ms(5 * 60_000);
     let (_, refreshed) = browser
-        .post(&format!("/v1/client/sessions/{}/tokens", body["client"]["last_active_session_id"].as_str().unwrap()), &[])
+        .post(
+            &format!("/v1/client/sessions/{}/tokens", body["client"]["last_active_session_id"].as_str().unwrap()),
+            &[],
+        )
         .await;
     assert_eq!(decode(refreshed["jwt"].as_str().unwrap()).1["fva"], json!([5, 5]));
 
@@ -199,7 +205,7 @@ async fn second_factor_failures_count_toward_the_lockout() {
     app.clock.advance_ms(STEP_MS);
     let right = browser.second_factor(&id, "totp", &code_now(&app, &secret)).await;
     assert_ne!(right.0, StatusCode::OK, "{:?}", right.1);
-    let (_, user) = app.get(&format!("/v1/users?email_address=lock2@example.com")).await;
+    let (_, user) = app.get("/v1/users?email_address=lock2@example.com").await;
     assert_eq!(user[0]["locked"], true, "{user}");
 }
 
@@ -216,7 +222,10 @@ async fn the_backend_api_imports_verifies_and_removes_second_factors() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{user}");
-    assert_eq!((&user["totp_enabled"], &user["backup_code_enabled"], &user["two_factor_enabled"]), (&json!(true), &json!(true), &json!(true)));
+    assert_eq!(
+        (&user["totp_enabled"], &user["backup_code_enabled"], &user["two_factor_enabled"]),
+        (&json!(true), &json!(true), &json!(true))
+    );
     let id = user["id"].as_str().unwrap();
     let bad = app.post("/v1/users", json!({"email_address": ["bad@example.com"], "totp_secret": "not base32!"})).await;
     assert_error(&bad, StatusCode::UNPROCESSABLE_ENTITY, "form_param_format_invalid");

@@ -1,12 +1,6 @@
 //! Second factors: `/v1/me/totp`, `/v1/me/backup_codes`, and a sign-in's second step.
 
-use axum::{
-    Router,
-    extract::State,
-    middleware,
-    response::Response,
-    routing::post,
-};
+use axum::{Router, extract::State, middleware, response::Response, routing::post};
 use serde::Deserialize;
 use serde_json::json;
 use usher_types::Strategy;

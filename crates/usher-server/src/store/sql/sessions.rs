@@ -94,15 +94,13 @@ impl SessionStore for SqlStore {
     }
 
     async fn activate_user_sessions(&self, user_id: &str, now: i64) -> StoreResult<u64> {
-        let done = sqlx::query(
-            "UPDATE sessions SET status = $2, updated_at = $3 WHERE user_id = $1 AND status = $4",
-        )
-        .bind(user_id)
-        .bind(SessionStatus::Active.as_str())
-        .bind(now)
-        .bind(SessionStatus::Pending.as_str())
-        .execute(&self.pool)
-        .await?;
+        let done = sqlx::query("UPDATE sessions SET status = $2, updated_at = $3 WHERE user_id = $1 AND status = $4")
+            .bind(user_id)
+            .bind(SessionStatus::Active.as_str())
+            .bind(now)
+            .bind(SessionStatus::Pending.as_str())
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected())
     }
 

@@ -45,7 +45,8 @@ impl UserStore for SqlStore {
     }
 
     async fn list_users(&self, q: &UserQuery) -> StoreResult<Vec<UserRecord>> {
-        let mut b = SqlBuilder::new(&format!("SELECT {}, {FACTOR_FLAGS} FROM users u WHERE 1 = 1", prefixed_user_columns()));
+        let mut b =
+            SqlBuilder::new(&format!("SELECT {}, {FACTOR_FLAGS} FROM users u WHERE 1 = 1", prefixed_user_columns()));
         push_filter(&mut b, &q.filter);
         let column = match q.order_by {
             UserOrder::CreatedAt => "u.created_at",
