@@ -289,6 +289,10 @@ pub enum Strategy {
     PhoneCode,
     /// A Backend API sign-in token.
     Ticket,
+    /// A one-time code sent by email to reset a forgotten password.
+    ResetPasswordEmailCode,
+    /// A one-time link sent by email.
+    EmailLink,
     /// A strategy this version does not know (a newer server's).
     #[serde(other)]
     Unknown,
@@ -303,6 +307,8 @@ impl Strategy {
             Self::EmailCode => "email_code",
             Self::PhoneCode => "phone_code",
             Self::Ticket => "ticket",
+            Self::ResetPasswordEmailCode => "reset_password_email_code",
+            Self::EmailLink => "email_link",
             Self::Unknown => "unknown",
         }
     }

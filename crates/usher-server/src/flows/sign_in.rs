@@ -30,6 +30,8 @@ pub enum SignInStatus {
     NeedsIdentifier,
     /// The identifier is known; a first factor is due.
     NeedsFirstFactor,
+    /// A reset code was verified; a new password is due (see [`super::reset`]).
+    NeedsNewPassword,
     /// Signed in: the attempt created a session.
     Complete,
 }
@@ -40,6 +42,7 @@ impl SignInStatus {
         match self {
             Self::NeedsIdentifier => "needs_identifier",
             Self::NeedsFirstFactor => "needs_first_factor",
+            Self::NeedsNewPassword => "needs_new_password",
             Self::Complete => "complete",
         }
     }
@@ -77,6 +80,12 @@ pub struct SignIn {
     pub first_factor: Option<Verification>,
     /// The session created on completion.
     pub created_session_id: Option<String>,
+    /// A password reset in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<super::reset::ResetProgress>,
+    /// An email link sent for this attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_link: Option<super::email_link::LinkProgress>,
     /// When the attempt is abandoned.
     pub abandon_at: i64,
     /// Creation time.
@@ -178,11 +187,7 @@ pub async fn prepare_email_code(state: &AppState, browser: &mut Browser, id: &st
     let mut sign_in = load(state, browser, id).await?;
     needs_first_factor(&sign_in)?;
     let user = account_of(state, &sign_in).await?;
-    let email = user.as_ref().and_then(|u| {
-        let id = sign_in.email_address_id.as_deref()?;
-        u.emails.iter().find(|e| e.id == id).map(|e| e.value.clone())
-    });
-    match email {
+    match factor_email(&sign_in, user.as_ref()) {
         Some(to) => codes::issue(state, &sign_in.id, &to, "sign in").await?,
         None => codes::issue_decoy(state, &sign_in.id, None).await?,
     }
@@ -194,6 +199,12 @@ pub async fn prepare_email_code(state: &AppState, browser: &mut Browser, id: &st
     });
     save(state, browser, &sign_in).await?;
     Ok(sign_in)
+}
+
+/// The address the attempt's codes and links go to, when the identifier names an account.
+pub(super) fn factor_email(sign_in: &SignIn, user: Option<&UserRecord>) -> Option<String> {
+    let id = sign_in.email_address_id.as_deref()?;
+    user?.emails.iter().find(|e| e.id == id).map(|e| e.value.clone())
 }
 
 /// Attempts the first factor: `password` or `email_code`.
@@ -209,11 +220,14 @@ pub async fn attempt(
     match (strategy, secret) {
         (Some(Strategy::Password), Some(password)) => attempt_password(state, browser, sign_in, &password).await,
         (Some(Strategy::EmailCode), Some(code)) => attempt_code(state, browser, sign_in, &code).await,
+        (Some(Strategy::ResetPasswordEmailCode), Some(code)) => {
+            super::reset::attempt(state, browser, sign_in, &code).await
+        }
         (Some(Strategy::Password), None) => {
             Err(ApiError::invalid("form_param_missing", "password", "Enter your password."))
         }
-        (Some(Strategy::EmailCode), None) => Err(ApiError::invalid("form_param_missing", "code", "Enter the code.")),
-        _ => Err(ApiError::format("strategy", "strategy must be password or email_code.")),
+        (Some(Strategy::EmailCode | Strategy::ResetPasswordEmailCode), None) => Err(ApiError::invalid("form_param_missing", "code", "Enter the code.")),
+        _ => Err(ApiError::format("strategy", "strategy must be password, email_code or reset_password_email_code.")),
     }
 }
 
@@ -284,7 +298,7 @@ pub fn code_error(check: CodeCheck) -> ApiError {
 /// Whether `user` is locked now. Without enumeration protection a locked account is refused
 /// here with Clerk's `user_locked`; with it, the attempt goes on and fails like a wrong guess
 /// (an unknown identifier could never answer `user_locked`).
-fn refuse_locked(state: &AppState, user: Option<&UserRecord>) -> ApiResult<bool> {
+pub(super) fn refuse_locked(state: &AppState, user: Option<&UserRecord>) -> ApiResult<bool> {
     if !state.config.enumeration_protection {
         account::ensure_unlocked(state, user)?;
     }
@@ -292,7 +306,7 @@ fn refuse_locked(state: &AppState, user: Option<&UserRecord>) -> ApiResult<bool>
 }
 
 /// Signs in: a new session, the attempt complete, in one transaction.
-async fn finish(state: &AppState, browser: &mut Browser, mut sign_in: SignIn, user: &UserRecord) -> ApiResult<SignIn> {
+pub(super) async fn finish(state: &AppState, browser: &mut Browser, mut sign_in: SignIn, user: &UserRecord) -> ApiResult<SignIn> {
     let session = account::new_session(state, browser, user).await?;
     sign_in.status = SignInStatus::Complete;
     sign_in.created_session_id = Some(session.id.clone());
@@ -301,18 +315,18 @@ async fn finish(state: &AppState, browser: &mut Browser, mut sign_in: SignIn, us
     Ok(sign_in)
 }
 
-async fn save(state: &AppState, browser: &mut Browser, sign_in: &SignIn) -> ApiResult<()> {
+pub(super) async fn save(state: &AppState, browser: &mut Browser, sign_in: &SignIn) -> ApiResult<()> {
     let key = (&*sign_in.id, sign_in.created_at, sign_in.abandon_at);
     browser.save_attempt(state, AttemptKind::SignIn, key, sign_in).await
 }
 
 /// The account the attempt's identifier names, if any. Without one the same read runs for an
 /// id nobody has, so both cost the same.
-async fn account_of(state: &AppState, sign_in: &SignIn) -> ApiResult<Option<UserRecord>> {
+pub(super) async fn account_of(state: &AppState, sign_in: &SignIn) -> ApiResult<Option<UserRecord>> {
     Ok(state.store.get_user(sign_in.user_id.as_deref().unwrap_or(account::NO_USER)).await?)
 }
 
-fn needs_first_factor(sign_in: &SignIn) -> ApiResult<()> {
+pub(super) fn needs_first_factor(sign_in: &SignIn) -> ApiResult<()> {
     if sign_in.status == SignInStatus::NeedsFirstFactor {
         Ok(())
     } else {
@@ -324,7 +338,7 @@ fn needs_first_factor(sign_in: &SignIn) -> ApiResult<()> {
     }
 }
 
-fn verified(strategy: Strategy) -> Verification {
+pub(super) fn verified(strategy: Strategy) -> Verification {
     Verification { status: VerificationStatus::Verified, strategy, attempts: 1, expire_at: None }
 }
 

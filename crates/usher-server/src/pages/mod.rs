@@ -9,6 +9,8 @@
 //! on failure, shows the form the post came from again with the message (`Redo`).
 
 pub(crate) mod layout;
+mod link;
+mod reset;
 mod sign_in;
 mod sign_up;
 mod user;
@@ -41,6 +43,10 @@ pub fn router() -> Router<AppState> {
         .route("/sign-in", get(sign_in::page).post(sign_in::submit))
         .route("/sign-in/code", post(sign_in::send_code))
         .route("/sign-in/code/verify", post(sign_in::verify_code))
+        .route("/sign-in/forgot", get(reset::page).post(reset::send_code))
+        .route("/sign-in/forgot/reset", post(reset::reset))
+        .route("/sign-in/link", get(link::wait).post(link::send_link))
+        .route("/v1/verify", get(link::open).post(link::confirm))
         .route("/sign-up", get(sign_up::page).post(sign_up::submit))
         .route("/sign-up/resend", post(sign_up::resend))
         .route("/sign-up/verify", post(sign_up::verify))
@@ -74,6 +80,7 @@ pub(crate) struct Fields {
     redirect_url: Option<String>,
     done: Option<String>,
     verify: Option<String>,
+    token: Option<String>,
     #[serde(rename = "__clerk_ticket")]
     ticket: Option<String>,
 }
@@ -102,6 +109,10 @@ pub(crate) enum Redo {
     SignIn,
     /// The sign-in code form.
     SignInCode,
+    /// The forgotten-password form.
+    Forgot,
+    /// The reset code and new password form.
+    Reset,
     /// The sign-up form.
     SignUp,
     /// The sign-up code form.
@@ -119,6 +130,8 @@ impl Redo {
         let mut response = match self {
             Self::SignIn => sign_in::form(state, fields, Some(&problem)),
             Self::SignInCode => sign_in::code_form(state, fields, Some(&problem)),
+            Self::Forgot => reset::form(state, fields, Some(&problem)),
+            Self::Reset => reset::reset_form(state, fields, Some(&problem)),
             Self::SignUp => sign_up::form(state, fields, Some(&problem)),
             Self::SignUpCode => sign_up::code_form(state, fields, Some(&problem)),
             Self::Account(section) => match user::with_problem(state, browser, section, fields, &problem).await {
