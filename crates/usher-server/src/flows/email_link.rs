@@ -200,7 +200,11 @@ async fn verify_sign_in(
             sign_in.email_link = Some(progress.clone());
             if same {
                 let done = sign_in::finish(state, browser, sign_in, &user).await?;
-                Ok(Outcome::Redirect(with_status(&progress.redirect_url, "verified", done.created_session_id.as_deref())))
+                Ok(Outcome::Redirect(with_status(
+                    &progress.redirect_url,
+                    "verified",
+                    done.created_session_id.as_deref(),
+                )))
             } else {
                 save_for_origin(state, &record, &sign_in).await?;
                 Ok(Outcome::VerifiedElsewhere)
@@ -233,11 +237,8 @@ async fn verify_sign_up(
     match check {
         // Nobody was sent a taken address's secret; should it be guessed, it verifies nothing.
         CodeCheck::Accepted if !sign_up.email_taken => {
-            sign_up.email_verification = Some(Verification {
-                status: VerificationStatus::Verified,
-                attempts: 1,
-                ..unverified()
-            });
+            sign_up.email_verification =
+                Some(Verification { status: VerificationStatus::Verified, attempts: 1, ..unverified() });
             progress.verified_at_client = verifier;
             sign_up.email_link = Some(progress.clone());
             if !same {
@@ -249,7 +250,11 @@ async fn verify_sign_up(
             } else {
                 sign_up::save(state, browser, &sign_up).await?;
             }
-            Ok(Outcome::Redirect(with_status(&progress.redirect_url, "verified", sign_up.created_session_id.as_deref())))
+            Ok(Outcome::Redirect(with_status(
+                &progress.redirect_url,
+                "verified",
+                sign_up.created_session_id.as_deref(),
+            )))
         }
         CodeCheck::Expired => {
             if let Some(v) = sign_up.email_verification.as_mut() {
@@ -273,9 +278,10 @@ async fn save_for_origin<T: Serialize>(state: &AppState, record: &AttemptRecord,
 /// The browser that started a sign-in finishes it once its link was verified elsewhere (what
 /// the polling tab's next read does).
 pub async fn finish_sign_in(state: &AppState, browser: &mut Browser, sign_in: SignIn) -> ApiResult<SignIn> {
-    let verified = sign_in.first_factor.as_ref().is_some_and(|f| {
-        f.strategy == Strategy::EmailLink && f.status == VerificationStatus::Verified
-    });
+    let verified = sign_in
+        .first_factor
+        .as_ref()
+        .is_some_and(|f| f.strategy == Strategy::EmailLink && f.status == VerificationStatus::Verified);
     if sign_in.status != SignInStatus::NeedsFirstFactor || !verified {
         return Ok(sign_in);
     }

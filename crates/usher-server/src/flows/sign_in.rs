@@ -226,7 +226,9 @@ pub async fn attempt(
         (Some(Strategy::Password), None) => {
             Err(ApiError::invalid("form_param_missing", "password", "Enter your password."))
         }
-        (Some(Strategy::EmailCode | Strategy::ResetPasswordEmailCode), None) => Err(ApiError::invalid("form_param_missing", "code", "Enter the code.")),
+        (Some(Strategy::EmailCode | Strategy::ResetPasswordEmailCode), None) => {
+            Err(ApiError::invalid("form_param_missing", "code", "Enter the code."))
+        }
         _ => Err(ApiError::format("strategy", "strategy must be password, email_code or reset_password_email_code.")),
     }
 }
@@ -306,7 +308,12 @@ pub(super) fn refuse_locked(state: &AppState, user: Option<&UserRecord>) -> ApiR
 }
 
 /// Signs in: a new session, the attempt complete, in one transaction.
-pub(super) async fn finish(state: &AppState, browser: &mut Browser, mut sign_in: SignIn, user: &UserRecord) -> ApiResult<SignIn> {
+pub(super) async fn finish(
+    state: &AppState,
+    browser: &mut Browser,
+    mut sign_in: SignIn,
+    user: &UserRecord,
+) -> ApiResult<SignIn> {
     let session = account::new_session(state, browser, user).await?;
     sign_in.status = SignInStatus::Complete;
     sign_in.created_session_id = Some(session.id.clone());

@@ -129,11 +129,9 @@ async fn answer(state: &AppState, browser: &Browser, token: &str, result: ApiRes
     let response = match result {
         Ok(Outcome::Redirect(target) | Outcome::Expired(Some(target))) => see_other(state, browser, &target).await,
         Ok(Outcome::Confirm) => Ok(confirm_page(state, token)),
-        Ok(Outcome::VerifiedElsewhere) => Ok(message(
-            StatusCode::OK,
-            "Signed in",
-            "Verified. Return to your original tab to continue.",
-        )),
+        Ok(Outcome::VerifiedElsewhere) => {
+            Ok(message(StatusCode::OK, "Signed in", "Verified. Return to your original tab to continue."))
+        }
         Ok(Outcome::Expired(None)) => {
             Ok(message(StatusCode::BAD_REQUEST, "Link expired", "This link has expired. Ask for a new one."))
         }

@@ -98,7 +98,12 @@ async fn check_code(state: &AppState, browser: &mut Browser, fields: &mut Fields
 }
 
 /// A finished sign-in goes to the target; anything else is unexpected here.
-pub(super) async fn completed(state: &AppState, browser: &Browser, fields: &Fields, attempt: &SignIn) -> ApiResult<Response> {
+pub(super) async fn completed(
+    state: &AppState,
+    browser: &Browser,
+    fields: &Fields,
+    attempt: &SignIn,
+) -> ApiResult<Response> {
     if attempt.status != SignInStatus::Complete {
         let message = "Sign-in could not be completed. Start again.";
         return Err(ApiError::Unprocessable(ClerkError::new("sign_in_incomplete", message, message)));

@@ -20,6 +20,7 @@ mod mail;
 mod openapi;
 mod organizations;
 mod pages;
+mod reset;
 mod sessions;
 mod templates;
 mod users;

@@ -20,8 +20,7 @@ use super::{
 use crate::{
     error::{ApiError, ApiResult},
     flows::{
-        Browser, account,
-        email_link, reset,
+        Browser, account, email_link, reset,
         sign_in::{self, CreateSignIn},
         sign_up::{self, SignUpInput},
     },
@@ -124,7 +123,12 @@ async fn prepare_first_factor(
         }
         // A password needs no preparation.
         Some(Strategy::Password) => sign_in::load(&state, &browser, &id).await?,
-        _ => return Err(ApiError::format("strategy", "strategy must be email_code, email_link, reset_password_email_code or password.")),
+        _ => {
+            return Err(ApiError::format(
+                "strategy",
+                "strategy must be email_code, email_link, reset_password_email_code or password.",
+            ));
+        }
     };
     respond(&state, &browser, view::sign_in(&attempt), Known { sign_in: Some(&attempt), ..Known::default() }).await
 }

@@ -114,7 +114,8 @@ pub fn sign_in(s: &SignIn) -> Value {
 
 /// A verification with Clerk's `verified_at_client` when an email link verified it.
 fn with_link(mut verification: Value, link: Option<&crate::flows::email_link::LinkProgress>) -> Value {
-    if let (Some(map), Some(client)) = (verification.as_object_mut(), link.and_then(|l| l.verified_at_client.as_ref())) {
+    if let (Some(map), Some(client)) = (verification.as_object_mut(), link.and_then(|l| l.verified_at_client.as_ref()))
+    {
         map.insert("verified_at_client".into(), json!(client));
     }
     verification

@@ -63,7 +63,10 @@ impl CodeStore for SqlStore {
     }
 
     async fn delete_code(&self, subject_id: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM verification_codes WHERE subject_id = $1").bind(subject_id).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM verification_codes WHERE subject_id = $1")
+            .bind(subject_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }
