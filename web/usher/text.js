@@ -10,6 +10,14 @@ export const TEXT = {
   'signIn.emailCode.subtitle': 'Enter the code sent to {{identifier}}', 'signIn.emailCode.resend': 'Resend code',
   'signIn.password.start': 'Use your password instead', 'signIn.alreadySignedIn': 'You are already signed in.',
   'signIn.continue': 'Continue',
+  'signIn.forgotPasswordAlternativeMethods.title': 'Forgot password?',
+  'signIn.forgotPassword.send': 'Send reset code', 'signIn.resetPassword.title': 'Set a new password',
+  'signIn.resetPassword.subtitle': 'Enter the code sent to {{identifier}} and a new password',
+  'signIn.resetPassword.submit': 'Reset password',
+  'signIn.emailLink.start': 'Email me a sign-in link', 'signIn.emailLink.send': 'Send link',
+  'signIn.emailLink.title': 'Check your email',
+  'signIn.emailLink.subtitle': 'Open the link sent to {{identifier}} to continue',
+  'signIn.emailLink.resend': 'Resend link',
   'signUp.start.title': 'Create your account',
   'signUp.start.subtitle': 'Welcome! Please fill in the details to get started',
   'signUp.start.actionText': 'Already have an account?', 'signUp.start.actionLink': 'Sign in',
@@ -40,6 +48,7 @@ export const TEXT = {
   'userProfile.sessionsSection.revoke': 'Sign out of this device', 'userProfile.signedOut': 'You are signed out.',
   'unstable__errors.network_error': 'Could not reach the server. Check your connection and try again.',
   'unstable__errors.too_many_requests': 'Too many attempts. Try again in {{seconds}} seconds.',
+  'unstable__errors.verification_expired': 'This link or code has expired. Ask for a new one.',
   'unstable__errors.unexpected': 'Something went wrong. Please try again.',
 };
 

@@ -85,7 +85,13 @@ async fn create_sign_in(
     if input.password.is_some() {
         throttle::take(&state, Limit::Attempt, ip).await?;
     }
-    let attempt = sign_in::create(&state, &mut browser, input).await?;
+    let reset = input.strategy == Some(Strategy::ResetPasswordEmailCode);
+    let mut attempt = sign_in::create(&state, &mut browser, input).await?;
+    // As Clerk does: creating a reset sign-in with an identifier mails the code at once
+    // (clerk-js's forgot-password flow goes straight from `create` to `attempt_first_factor`).
+    if reset && attempt.status == sign_in::SignInStatus::NeedsFirstFactor {
+        attempt = reset::prepare(&state, &mut browser, &attempt.id).await?;
+    }
     respond(&state, &browser, view::sign_in(&attempt), Known { sign_in: Some(&attempt), ..Known::default() }).await
 }
 
