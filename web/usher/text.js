@@ -10,7 +10,7 @@ export const TEXT = {
   'signIn.emailCode.subtitle': 'Enter the code sent to {{identifier}}', 'signIn.emailCode.resend': 'Resend code',
   'signIn.password.start': 'Use your password instead', 'signIn.alreadySignedIn': 'You are already signed in.',
   'signIn.continue': 'Continue',
-  'signIn.forgotPasswordAlternativeMethods.title': 'Forgot password?',
+  'formFieldAction__forgotPassword': 'Forgot password?',
   'signIn.forgotPassword.send': 'Send reset code', 'signIn.resetPassword.title': 'Set a new password',
   'signIn.resetPassword.subtitle': 'Enter the code sent to {{identifier}} and a new password',
   'signIn.resetPassword.submit': 'Reset password',

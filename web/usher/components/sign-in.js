@@ -46,7 +46,7 @@ export class SignInElement extends FlowElement {
           switchTo(pw ? 'email_code' : 'password')),
         this.s.mode !== 'email_link' ? this.linkButton('to-link', t('signIn.emailLink.start'), switchTo('email_link')) : null,
         this.s.mode !== 'reset'
-          ? this.linkButton('forgot', t('signIn.forgotPasswordAlternativeMethods.title'), switchTo('reset')) : null),
+          ? this.linkButton('forgot', t('formFieldAction__forgotPassword'), switchTo('reset')) : null),
       h('p', { class: 'usher-foot' }, t('signIn.start.actionText') + ' ',
         h('a', { href: app.withRedirect(app.signUpBase(), app.requestedRedirect()) }, t('signIn.start.actionLink'))));
   }
