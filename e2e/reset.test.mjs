@@ -117,3 +117,44 @@ test('<usher-sign-in>: an email link opened in another tab', async t => {
   await waitForLoaded(p);
   assert.equal(await authOf(p), user.id);
 });
+
+test('hosted /sign-up and <usher-sign-up>: verified with an email link instead of a code', async t => {
+  const ctx = await newContext(s.browser);
+  t.after(() => ctx.close());
+  // Hosted page.
+  const email = `link-${Date.now()}@example.com`;
+  const p = await ctx.newPage();
+  await p.goto(`${s.usher.url}/sign-up`);
+  await p.getByLabel('Email address').fill(email);
+  await p.getByLabel('Password', { exact: true }).fill(NEW_PASSWORD);
+  await p.getByRole('button', { name: 'Continue' }).click();
+  await p.getByRole('heading', { name: 'Check your email' }).waitFor();
+  let before = await s.usher.mailCount(email);
+  await p.getByRole('button', { name: 'Email me a link instead' }).click();
+  let link = await waitForLink(email, before);
+  const tab = await ctx.newPage();
+  await tab.goto(link);
+  await tab.waitForURL(/\/user/);
+  await p.waitForURL(`${s.usher.url}/user`);
+
+  // Component, in a browser of its own.
+  const other = await newContext(s.browser);
+  t.after(() => other.close());
+  const email2 = `link2-${Date.now()}@example.com`;
+  const q = await other.newPage();
+  await q.goto(`${s.pages.url}/sign-up`);
+  const form = q.locator('usher-sign-up');
+  await form.getByLabel('Email address').fill(email2);
+  await form.getByLabel('Password', { exact: true }).fill(NEW_PASSWORD);
+  await form.getByRole('button', { name: 'Continue' }).click();
+  await form.getByLabel('Verification code').waitFor();
+  before = await s.usher.mailCount(email2);
+  await form.getByRole('button', { name: 'Email me a link instead' }).click();
+  link = await waitForLink(email2, before);
+  const tab2 = await other.newPage();
+  await tab2.goto(link);
+  await tab2.waitForURL(/__clerk_status=verified/);
+  await q.waitForURL(`${s.pages.url}/after`);
+  await waitForLoaded(q);
+  assert.ok(await authOf(q));
+});

@@ -23,6 +23,8 @@ export const TEXT = {
   'signUp.start.actionText': 'Already have an account?', 'signUp.start.actionLink': 'Sign in',
   'signUp.emailCode.title': 'Verify your email',
   'signUp.emailCode.subtitle': 'Enter the code sent to {{emailAddress}}', 'signUp.emailCode.resend': 'Resend code',
+  'signUp.emailLink.start': 'Email me a link instead',
+  'signUp.emailLink.subtitle': 'Open the link sent to {{emailAddress}} to finish signing up',
   'redirecting': 'Signed in. Redirecting…', 'loading': 'Loading…', 'signInButton': 'Sign in',
   'signUpButton': 'Sign up', 'signOutButton': 'Sign out',
   'formButtonPrimary': 'Continue', 'formFieldLabel__emailAddress': 'Email address',

@@ -1,4 +1,5 @@
-//! Email links on the hosted pages: `/sign-in/link` (mail a link, then wait for it) and the
+//! Email links on the hosted pages: `/sign-in/link` and `/sign-up/link` (mail a link, then wait
+//! for it) and the
 //! link itself, `/v1/verify?token=…` (see [`crate::flows::email_link`] for which browser gets
 //! the session and why).
 
@@ -19,6 +20,7 @@ use crate::{
         Browser,
         email_link::{self, Outcome},
         sign_in::{self, CreateSignIn, SignInStatus},
+        sign_up::{self, SignUpStatus},
     },
     http::{
         extract::Query,
@@ -69,6 +71,76 @@ async fn check(state: &AppState, browser: &mut Browser, fields: &Fields) -> ApiR
     with_cookies(state, browser, waiting(state, fields)).await
 }
 
+/// `POST /sign-up/link`: mails a link instead of a code for the sign-up in progress.
+pub(super) async fn send_sign_up_link(State(state): State<AppState>, post: Post) -> Response {
+    post.answer(&state, &[Limit::Create], Redo::SignUpCode, mail_sign_up_link).await
+}
+
+async fn mail_sign_up_link(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
+    let Some(id) = given(fields.sign_up_id.as_ref()).map(str::to_owned) else {
+        return Err(ApiError::invalid("form_param_missing", "sign_up_id", "This sign-up expired. Start again."));
+    };
+    let target = after_sign_in(state, fields);
+    let attempt = email_link::prepare_sign_up(state, browser, &id, Some(&target)).await?;
+    fields.email_address = attempt.email_address;
+    with_cookies(state, browser, waiting_sign_up(state, fields)).await
+}
+
+/// `GET /sign-up/link?sign_up_id=…`: the sign-up tab waiting for its link.
+pub(super) async fn wait_sign_up(
+    State(state): State<AppState>,
+    mut browser: Browser,
+    Query(fields): Query<Fields>,
+) -> Response {
+    let result = check_sign_up(&state, &mut browser, &fields).await;
+    Redo::SignUp.or_show(&state, &browser, &fields, result).await
+}
+
+async fn check_sign_up(state: &AppState, browser: &mut Browser, fields: &Fields) -> ApiResult<Response> {
+    let Some(id) = given(fields.sign_up_id.as_ref()) else {
+        return Err(ApiError::invalid("form_param_missing", "sign_up_id", "This sign-up expired. Start again."));
+    };
+    let attempt = sign_up::load(state, browser, id).await?;
+    let attempt = email_link::finish_sign_up(state, browser, attempt).await?;
+    if attempt.status == SignUpStatus::Complete {
+        return see_other(state, browser, &after_sign_in(state, fields)).await;
+    }
+    with_cookies(state, browser, waiting_sign_up(state, fields)).await
+}
+
+fn waiting_sign_up(state: &AppState, fields: &Fields) -> Response {
+    let mut query = format!("?sign_up_id={}", url_encode(given(fields.sign_up_id.as_ref()).unwrap_or_default()));
+    if let Some(to) = given(fields.email_address.as_ref()) {
+        query.push_str(&format!("&email_address={}", url_encode(to)));
+    }
+    if let Some(target) = fields.target(state) {
+        query.push_str(&format!("&redirect_url={}", url_encode(&target)));
+    }
+    let sent_to = given(fields.email_address.as_ref()).map_or_else(
+        || "<p>We sent a link to your email address.</p>".to_owned(),
+        |to| format!("<p>We sent a link to <strong>{}</strong>.</p>", escape(to)),
+    );
+    let body = format!(
+        r#"{sent_to}<p>Open it to finish signing up; this page then continues by itself.</p>
+<p class="alt"><a id="link-continue" href="/sign-up/link{query}">I opened the link — continue</a></p>"#,
+        query = escape(&query),
+    );
+    refreshing(
+        layout::page(state, StatusCode::OK, "Check your email", "Check your email", &body),
+        "/sign-up/link",
+        &query,
+    )
+}
+
+/// `response`, reloading `path` + `query` every few seconds: a refresh, not a script (the
+/// hosted pages run none); it polls as clerk-js does.
+fn refreshing(mut response: Response, path: &str, query: &str) -> Response {
+    if let Ok(value) = axum::http::HeaderValue::from_str(&format!("3; url={path}{query}")) {
+        response.headers_mut().insert("refresh", value);
+    }
+    response
+}
+
 fn waiting(state: &AppState, fields: &Fields) -> Response {
     let identifier = given(fields.identifier.as_ref());
     let sent_to = match identifier {
@@ -89,12 +161,11 @@ fn waiting(state: &AppState, fields: &Fields) -> Response {
         query = escape(&query),
         back = escape(&fields.target_query(state)),
     );
-    let mut response = layout::page(state, StatusCode::OK, "Check your email", "Check your email", &body);
-    // A refresh, not a script: the hosted pages run none. It polls as clerk-js does.
-    if let Ok(value) = axum::http::HeaderValue::from_str(&format!("3; url=/sign-in/link{query}")) {
-        response.headers_mut().insert("refresh", value);
-    }
-    response
+    refreshing(
+        layout::page(state, StatusCode::OK, "Check your email", "Check your email", &body),
+        "/sign-in/link",
+        &query,
+    )
 }
 
 /// `GET /v1/verify?token=…`: the emailed link.

@@ -50,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .route("/sign-up", get(sign_up::page).post(sign_up::submit))
         .route("/sign-up/resend", post(sign_up::resend))
         .route("/sign-up/verify", post(sign_up::verify))
+        .route("/sign-up/link", get(link::wait_sign_up).post(link::send_sign_up_link))
         .route("/sign-out", post(user::sign_out))
         .route("/user", get(user::page))
         .route("/user/profile", post(user::profile))

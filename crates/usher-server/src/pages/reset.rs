@@ -46,6 +46,8 @@ async fn mail_code(state: &AppState, browser: &mut Browser, fields: &mut Fields)
     let attempt = reset::prepare(state, browser, &id).await?;
     fields.sign_in_id = Some(attempt.id);
     fields.identifier = Some(identifier);
+    // Ending the other sessions is the safe default after a forgotten password (as Clerk's is).
+    fields.sign_out_of_other_sessions = Some("true".to_owned());
     with_cookies(state, browser, reset_form(state, fields, None)).await
 }
 
