@@ -94,10 +94,10 @@ async fn send(
     codes::issue_secret(state, &subject, &subject, &secret, mail).await
 }
 
-fn link_mail(state: &AppState, url: &str, purpose: &str) -> (String, String) {
+fn link_mail(state: &AppState, url: &str, kind: &str, purpose: &str) -> (String, String) {
     let app = &state.config.application_name;
     (
-        format!("Your {app} sign-in link"),
+        format!("Your {app} {kind} link"),
         format!(
             "Open this link to {purpose}:\n\n{url}\n\nIt expires in 10 minutes and works once.\n\
              If you did not ask for it, you can ignore this message."
@@ -121,7 +121,7 @@ pub async fn prepare_sign_in(
     let redirect_url = checked_redirect(state, redirect_url)?;
     let user = sign_in::account_of(state, &sign_in).await?;
     let to = sign_in::factor_email(&sign_in, user.as_ref());
-    send(state, &sign_in.id, to.as_deref(), |url| link_mail(state, url, "sign in")).await?;
+    send(state, &sign_in.id, to.as_deref(), |url| link_mail(state, url, "sign-in", "sign in")).await?;
     sign_in.first_factor =
         Some(Verification { expire_at: Some(state.now() + codes::CODE_LIFETIME_MS), ..unverified() });
     sign_in.email_link = Some(LinkProgress { redirect_url, verified_at_client: None });
@@ -146,7 +146,7 @@ pub async fn prepare_sign_up(
         let subject = subject(&sign_up.id);
         codes::issue_secret(state, &subject, &subject, &ids::random_base62(32), Some((&to, title, body))).await?;
     } else {
-        send(state, &sign_up.id, Some(&to), |url| link_mail(state, url, "finish signing up")).await?;
+        send(state, &sign_up.id, Some(&to), |url| link_mail(state, url, "sign-up", "finish signing up")).await?;
     }
     sign_up.email_verification =
         Some(Verification { expire_at: Some(state.now() + codes::CODE_LIFETIME_MS), ..unverified() });

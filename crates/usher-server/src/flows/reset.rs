@@ -28,9 +28,14 @@ use crate::{
 /// What a sign-in remembers between the verified code and the new password.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResetProgress {
-    /// The account's `password_updated_at` when the code was verified: a reset finished
-    /// meanwhile (by another attempt) makes this one stale.
-    pub password_updated_at: Option<i64>,
+    /// A digest of the account's password hash when the code was verified: a reset finished
+    /// meanwhile (by another attempt) changes the hash (salted, so even to the same password)
+    /// and makes this one stale. A time would not do: two resets can share a millisecond.
+    pub password_fingerprint: String,
+}
+
+fn fingerprint(user: &UserRecord) -> String {
+    ids::sha256_hex(user.password_hash.as_deref().unwrap_or_default().as_bytes())
 }
 
 fn subject(email_address_id: &str) -> String {
@@ -76,7 +81,7 @@ pub async fn attempt(state: &AppState, browser: &mut Browser, mut sign_in: SignI
         (CodeCheck::Accepted, Some(u)) if !u.banned && !locked => {
             sign_in.first_factor = Some(sign_in::verified(Strategy::ResetPasswordEmailCode));
             sign_in.status = SignInStatus::NeedsNewPassword;
-            sign_in.reset = Some(ResetProgress { password_updated_at: u.password_updated_at });
+            sign_in.reset = Some(ResetProgress { password_fingerprint: fingerprint(&u) });
             sign_in::save(state, browser, &sign_in).await?;
             Ok(sign_in)
         }
@@ -108,7 +113,9 @@ pub async fn reset_password(
     }
     let user = sign_in::account_of(state, &sign_in).await?;
     let progress = sign_in.reset.clone().unwrap_or_default();
-    let Some(user) = user.filter(|u| u.password_updated_at == progress.password_updated_at) else {
+    let fresh =
+        |u: &UserRecord| ids::secrets_equal(fingerprint(u).as_bytes(), progress.password_fingerprint.as_bytes());
+    let Some(user) = user.filter(fresh) else {
         return Err(ApiError::invalid(
             "verification_failed",
             "code",

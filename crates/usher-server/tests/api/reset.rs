@@ -25,6 +25,24 @@ async fn mail_to(app: &TestApp, to: &str, subject: &str) -> usher_server::mail::
     panic!("no mail to {to} about {subject}");
 }
 
+/// Waits until `to` has received `n` codes and returns the newest.
+async fn nth_code(app: &TestApp, to: &str, n: usize) -> String {
+    let mailbox = app.state.dev_mailbox.clone().expect("the dev mailbox");
+    for _ in 0..100 {
+        let codes: Vec<String> = mailbox
+            .messages()
+            .into_iter()
+            .filter(|m| m.to == to && m.subject.contains("code"))
+            .filter_map(|m| m.code)
+            .collect();
+        if codes.len() >= n {
+            return codes[0].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no code number {n} to {to}");
+}
+
 /// Gives the outbox time to deliver anything queued, then counts the messages to `to`.
 async fn mails_to(app: &TestApp, to: &str) -> usize {
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -153,8 +171,7 @@ async fn five_wrong_codes_kill_a_reset_code() {
     );
     // And after ten minutes a fresh code is expired, too.
     prepare_reset(&mut browser, &id).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let code = mail_to(&app, "ada@example.com", "verification code").await.code.unwrap();
+    let code = nth_code(&app, "ada@example.com", 2).await;
     app.clock.advance_ms(10 * 60 * 1000 + 1);
     assert_error(
         &attempt_reset(&mut browser, &id, &code).await,
@@ -181,21 +198,32 @@ async fn a_reset_revokes_outstanding_codes_and_keeps_other_sessions_unless_asked
     let mut second = Browser::new(&app);
     let second_id = start(&mut second, "ada@example.com").await["id"].as_str().unwrap().to_owned();
     prepare_reset(&mut second, &second_id).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let second_code = mail_to(&app, "ada@example.com", "verification code").await.code.unwrap();
-    assert_ne!(first_code, second_code);
+    let second_code = nth_code(&app, "ada@example.com", 2).await;
+    let (status, body) = attempt_reset(&mut second, &second_id, &second_code).await;
+    assert_eq!(body["response"]["status"], "needs_new_password", "{status} {body}");
+    // And a third, not yet checked.
+    let mut third = Browser::new(&app);
+    let third_id = start(&mut third, "ada@example.com").await["id"].as_str().unwrap().to_owned();
+    prepare_reset(&mut third, &third_id).await;
+    let third_code = nth_code(&app, "ada@example.com", 3).await;
 
     let (status, body) =
         first.post(&format!("/v1/client/sign_ins/{first_id}/reset_password"), &[("password", NEW_PASSWORD)]).await;
     assert_eq!((status, body["response"]["status"].as_str()), (StatusCode::OK, Some("complete")), "{body}");
     // Not asked to: the laptop stays signed in.
     assert_eq!(laptop.get("/v1/me").await.0, StatusCode::OK);
-    // The second code died with the reset.
+    // The outstanding code died with the reset, and the checked one can no longer set a password.
     assert_error(
-        &attempt_reset(&mut second, &second_id, &second_code).await,
+        &attempt_reset(&mut third, &third_id, &third_code).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "verification_failed",
     );
+    let stale = second
+        .post(&format!("/v1/client/sign_ins/{second_id}/reset_password"), &[("password", "yet another passphrase")])
+        .await;
+    assert_error(&stale, StatusCode::UNPROCESSABLE_ENTITY, "verification_failed");
+    let mut check = Browser::new(&app);
+    assert_eq!(check.sign_in("ada@example.com", NEW_PASSWORD).await.1["response"]["status"], "complete");
 }
 
 /// Ids, which differ between any two attempts, replaced by their prefix.
@@ -376,7 +404,7 @@ async fn an_email_link_verifies_a_sign_up() {
     let (status, body) = browser.post(&prepare, &[("strategy", "email_link"), ("redirect_url", &redirect)]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["response"]["verifications"]["email_address"]["strategy"], "email_link");
-    let link = link_path(&mail_to(&app, "new@example.com", "sign-in link").await);
+    let link = link_path(&mail_to(&app, "new@example.com", "sign-up link").await);
     let (status, _) = browser.get(&link).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(
