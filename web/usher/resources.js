@@ -7,6 +7,42 @@ function toVerification(v) {
   return v ? Object.assign(camel(v), { expireAt: toDate(v.expire_at) }) : null;
 }
 
+/** Strategies whose prepare takes the factor's `emailAddressId`. */
+const EMAILED = ['email_code', 'email_link', 'reset_password_email_code'];
+/** How often an email-link flow reads its attempt (the server finishes it on that read). */
+export const EMAIL_LINK_POLL_MS = 2000;
+
+/**
+ * Clerk's `createEmailLinkFlow()`: `startEmailLinkFlow({ redirectUrl })` mails the link, then reads
+ * the attempt every EMAIL_LINK_POLL_MS until its verification is `verified` or `expired` and
+ * resolves with it; `cancelEmailLinkFlow()` stops reading.
+ */
+function emailLinkFlow(prepare, reload, verificationOf) {
+  let timer = null;
+  let cancelled = false;
+  return {
+    async startEmailLinkFlow(params = {}) {
+      cancelled = false;
+      await prepare(params);
+      return new Promise((resolve, reject) => {
+        const poll = () => {
+          if (cancelled) return;
+          reload().then(x => {
+            const v = verificationOf(x);
+            if (v && (v.status === 'verified' || v.status === 'expired')) resolve(x);
+            else if (!cancelled) timer = setTimeout(poll, EMAIL_LINK_POLL_MS);
+          }, reject);
+        };
+        timer = setTimeout(poll, EMAIL_LINK_POLL_MS);
+      });
+    },
+    cancelEmailLinkFlow() {
+      cancelled = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
 function needId(id, what) {
   if (!id) {
     throw new UsherError(`No ${what} in progress: call create() first`, {
@@ -97,15 +133,20 @@ export function createResources({ fapi, meCall, getSessionToken, reloadClient, s
       create: params => fapi('POST', '/client/sign_ins', snake(params)).then(toSignIn),
       prepareFirstFactor(params) {
         const p = Object.assign({}, params);
-        if (p.strategy === 'email_code' && !p.emailAddressId) {
-          const f = si.supportedFirstFactors.find(x => x.strategy === 'email_code');
+        if (EMAILED.includes(p.strategy) && !p.emailAddressId) {
+          const f = si.supportedFirstFactors.find(x => x.strategy === p.strategy);
           if (f) p.emailAddressId = f.emailAddressId;
         }
         return fapi('POST', path() + '/prepare_first_factor', snake(p)).then(toSignIn);
       },
       attemptFirstFactor: params => fapi('POST', path() + '/attempt_first_factor', snake(params)).then(toSignIn),
       attemptSecondFactor: params => fapi('POST', path() + '/attempt_second_factor', snake(params)).then(toSignIn),
+      /** After a verified `reset_password_email_code`: `{ password, signOutOfOtherSessions }`. */
+      resetPassword: params => fapi('POST', path() + '/reset_password', snake(params)).then(toSignIn),
       reload: () => fapi('GET', path()).then(toSignIn),
+      createEmailLinkFlow: () => emailLinkFlow(
+        p => si.prepareFirstFactor(Object.assign({ strategy: 'email_link' }, p)),
+        () => si.reload(), x => x.firstFactorVerification),
     };
     return si;
   }
@@ -131,6 +172,10 @@ export function createResources({ fapi, meCall, getSessionToken, reloadClient, s
         fapi('POST', path() + '/prepare_verification', { strategy: p.strategy || 'email_code' }).then(toSignUp),
       attemptEmailAddressVerification: ({ code }) =>
         fapi('POST', path() + '/attempt_verification', { strategy: 'email_code', code }).then(toSignUp),
+      createEmailLinkFlow: () => emailLinkFlow(
+        p => fapi('POST', path() + '/prepare_verification',
+          snake(Object.assign({ strategy: 'email_link' }, p))).then(toSignUp),
+        () => fapi('GET', path()).then(toSignUp), x => x.verifications.emailAddress),
     };
   }
 

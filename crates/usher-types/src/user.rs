@@ -293,6 +293,10 @@ pub enum Strategy {
     Totp,
     /// A single-use backup code (second factor).
     BackupCode,
+    /// A one-time code sent by email to reset a forgotten password.
+    ResetPasswordEmailCode,
+    /// A one-time link sent by email.
+    EmailLink,
     /// A strategy this version does not know (a newer server's).
     #[serde(other)]
     Unknown,
@@ -309,6 +313,8 @@ impl Strategy {
             Self::Ticket => "ticket",
             Self::Totp => "totp",
             Self::BackupCode => "backup_code",
+            Self::ResetPasswordEmailCode => "reset_password_email_code",
+            Self::EmailLink => "email_link",
             Self::Unknown => "unknown",
         }
     }

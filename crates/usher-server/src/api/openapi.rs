@@ -123,8 +123,11 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
     let token_options = r::<TokenOptions>(g);
     let template_params = r::<JwtTemplateParams>(g);
     let metadata = r::<UserMetadata>(g);
-    let factor =
-        form(json!({"strategy": {"type": "string"}, "password": {"type": "string"}, "code": {"type": "string"}}));
+    let factor = form(json!({
+        "strategy": {"type": "string"}, "password": {"type": "string"}, "code": {"type": "string"},
+        "redirect_url": {"type": "string"},
+    }));
+    let html = json!({"type": "string"});
     let sign_up = form(json!({
         "email_address": {"type": "string"}, "password": {"type": "string"},
         "first_name": {"type": "string"}, "last_name": {"type": "string"},
@@ -368,6 +371,19 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
             Some(factor.clone()),
             envelope(),
         ),
+        op(
+            "post",
+            "/v1/client/sign_ins/{sign_in_id}/reset_password",
+            "ResetPassword",
+            F,
+            Some(form(json!({
+                "password": {"type": "string"}, "sign_out_of_other_sessions": {"type": "boolean"},
+            }))),
+            envelope(),
+        ),
+        // The emailed link (served by the hosted pages: it answers HTML or a redirect).
+        with_query(op("get", "/v1/verify", "VerifyEmailLink", F, None, html.clone()), &[("token", "string")]),
+        op("post", "/v1/verify", "ConfirmEmailLink", F, Some(form(json!({"token": {"type": "string"}}))), html),
         op("post", "/v1/client/sign_ups", "CreateSignUp", F, Some(sign_up.clone()), envelope()),
         op("get", "/v1/client/sign_ups/{sign_up_id}", "GetSignUp", F, None, envelope()),
         op("patch", "/v1/client/sign_ups/{sign_up_id}", "UpdateSignUp", F, Some(sign_up), envelope()),
@@ -479,6 +495,9 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
     ]
 }
 
+/// The one documented path that answers HTML (a page of [`crate::pages`]).
+const HTML_PATH: &str = "/v1/verify";
+
 /// Path parameters of `path`, in order.
 fn path_params(path: &str) -> impl Iterator<Item = &str> {
     path.split('/').filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
@@ -500,14 +519,24 @@ fn build() -> Value {
             };
             parameters.push(json!({"name": name, "in": "query", "required": false, "schema": schema}));
         }
-        let ok_type = if matches!(op.path, "/healthz" | "/readyz") { "text/plain" } else { "application/json" };
+        let ok_type = match op.path {
+            "/healthz" | "/readyz" => "text/plain",
+            HTML_PATH => "text/html",
+            _ => "application/json",
+        };
+        // The link page shows its errors as HTML too, and answers a redirect once verified.
+        let (error_type, error_schema) = if op.path == HTML_PATH {
+            ("text/html", json!({"type": "string"}))
+        } else {
+            ("application/json", error.clone())
+        };
         let mut operation = json!({
             "operationId": format!("{}{}", if op.caller == Caller::Frontend { "Frontend" } else { "" }, op.id),
             "tags": [match op.caller { Caller::Backend => "Backend API", Caller::Frontend => "Frontend API", Caller::Public => "Public" }],
             "parameters": parameters,
             "responses": {
                 "200": {"description": "Success", "content": {ok_type: {"schema": op.ok}}},
-                "default": {"description": "A Clerk error", "content": {"application/json": {"schema": error}}},
+                "default": {"description": "A Clerk error", "content": {error_type: {"schema": error_schema}}},
             },
         });
         if let Some(body) = op.body {

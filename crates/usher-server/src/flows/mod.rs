@@ -13,8 +13,10 @@
 pub mod account;
 pub mod browser;
 pub mod codes;
+pub mod email_link;
 pub mod profile;
 pub mod second_factor;
+pub mod reset;
 pub mod sign_in;
 pub mod sign_up;
 

@@ -33,6 +33,8 @@ pub enum SignInStatus {
     NeedsFirstFactor,
     /// The first factor is verified; the account has a second factor, which is due.
     NeedsSecondFactor,
+    /// A reset code was verified; a new password is due (see [`super::reset`]).
+    NeedsNewPassword,
     /// Signed in: the attempt created a session.
     Complete,
 }
@@ -44,6 +46,7 @@ impl SignInStatus {
             Self::NeedsIdentifier => "needs_identifier",
             Self::NeedsFirstFactor => "needs_first_factor",
             Self::NeedsSecondFactor => "needs_second_factor",
+            Self::NeedsNewPassword => "needs_new_password",
             Self::Complete => "complete",
         }
     }
@@ -90,6 +93,12 @@ pub struct SignIn {
     pub second_factor: Option<Verification>,
     /// The session created on completion.
     pub created_session_id: Option<String>,
+    /// A password reset in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<super::reset::ResetProgress>,
+    /// An email link sent for this attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_link: Option<super::email_link::LinkProgress>,
     /// When the attempt is abandoned.
     pub abandon_at: i64,
     /// Creation time.
@@ -191,11 +200,7 @@ pub async fn prepare_email_code(state: &AppState, browser: &mut Browser, id: &st
     let mut sign_in = load(state, browser, id).await?;
     needs_first_factor(&sign_in)?;
     let user = account_of(state, &sign_in).await?;
-    let email = user.as_ref().and_then(|u| {
-        let id = sign_in.email_address_id.as_deref()?;
-        u.emails.iter().find(|e| e.id == id).map(|e| e.value.clone())
-    });
-    match email {
+    match factor_email(&sign_in, user.as_ref()) {
         Some(to) => codes::issue(state, &sign_in.id, &to, "sign in").await?,
         None => codes::issue_decoy(state, &sign_in.id, None).await?,
     }
@@ -207,6 +212,12 @@ pub async fn prepare_email_code(state: &AppState, browser: &mut Browser, id: &st
     });
     save(state, browser, &sign_in).await?;
     Ok(sign_in)
+}
+
+/// The address the attempt's codes and links go to, when the identifier names an account.
+pub(super) fn factor_email(sign_in: &SignIn, user: Option<&UserRecord>) -> Option<String> {
+    let id = sign_in.email_address_id.as_deref()?;
+    user?.emails.iter().find(|e| e.id == id).map(|e| e.value.clone())
 }
 
 /// Attempts the first factor: `password` or `email_code`.
@@ -222,11 +233,16 @@ pub async fn attempt(
     match (strategy, secret) {
         (Some(Strategy::Password), Some(password)) => attempt_password(state, browser, sign_in, &password).await,
         (Some(Strategy::EmailCode), Some(code)) => attempt_code(state, browser, sign_in, &code).await,
+        (Some(Strategy::ResetPasswordEmailCode), Some(code)) => {
+            super::reset::attempt(state, browser, sign_in, &code).await
+        }
         (Some(Strategy::Password), None) => {
             Err(ApiError::invalid("form_param_missing", "password", "Enter your password."))
         }
-        (Some(Strategy::EmailCode), None) => Err(ApiError::invalid("form_param_missing", "code", "Enter the code.")),
-        _ => Err(ApiError::format("strategy", "strategy must be password or email_code.")),
+        (Some(Strategy::EmailCode | Strategy::ResetPasswordEmailCode), None) => {
+            Err(ApiError::invalid("form_param_missing", "code", "Enter the code."))
+        }
+        _ => Err(ApiError::format("strategy", "strategy must be password, email_code or reset_password_email_code.")),
     }
 }
 
@@ -345,7 +361,7 @@ pub(super) async fn account_of(state: &AppState, sign_in: &SignIn) -> ApiResult<
     Ok(state.store.get_user(sign_in.user_id.as_deref().unwrap_or(account::NO_USER)).await?)
 }
 
-fn needs_first_factor(sign_in: &SignIn) -> ApiResult<()> {
+pub(super) fn needs_first_factor(sign_in: &SignIn) -> ApiResult<()> {
     if sign_in.status == SignInStatus::NeedsFirstFactor {
         Ok(())
     } else {

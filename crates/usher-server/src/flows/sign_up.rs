@@ -61,6 +61,9 @@ pub struct SignUp {
     pub created_user_id: Option<String>,
     /// The session created on completion.
     pub created_session_id: Option<String>,
+    /// An email link sent to verify the address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_link: Option<super::email_link::LinkProgress>,
     /// When the attempt is abandoned.
     pub abandon_at: i64,
     /// Creation time.
@@ -175,7 +178,7 @@ pub async fn load(state: &AppState, browser: &Browser, id: &str) -> ApiResult<Si
     }
 }
 
-async fn in_progress(state: &AppState, browser: &Browser, id: &str) -> ApiResult<SignUp> {
+pub(super) async fn in_progress(state: &AppState, browser: &Browser, id: &str) -> ApiResult<SignUp> {
     let sign_up = load(state, browser, id).await?;
     if sign_up.status == SignUpStatus::Complete {
         return Err(ApiError::invalid("sign_up_status_invalid", "status", "This sign-up is already complete."));
@@ -192,17 +195,8 @@ pub async fn prepare_verification(state: &AppState, browser: &mut Browser, id: &
     if sign_up.email_taken {
         // A decoy code nobody knows, so guesses on this attempt are counted and expire exactly
         // as on a new address's; the owner gets a notice instead.
-        let app = &state.config.application_name;
-        let notice = (
-            to.as_str(),
-            format!("You already have a {app} account"),
-            format!(
-                "Someone tried to sign up for {app} with this address, which already has an account.\n\n\
-                 If it was you, sign in instead (you can sign in with a code sent to this address).\n\
-                 If not, you can ignore this message."
-            ),
-        );
-        codes::issue_decoy(state, &sign_up.id, Some(notice)).await?;
+        let (title, body) = taken_notice(state);
+        codes::issue_decoy(state, &sign_up.id, Some((to.as_str(), title, body))).await?;
     } else {
         codes::issue(state, &sign_up.id, &to, "finish signing up").await?;
     }
@@ -214,6 +208,19 @@ pub async fn prepare_verification(state: &AppState, browser: &mut Browser, id: &
     });
     save(state, browser, &sign_up).await?;
     Ok(sign_up)
+}
+
+/// The mail the owner of an address gets when someone signs up with it again.
+pub(super) fn taken_notice(state: &AppState) -> (String, String) {
+    let app = &state.config.application_name;
+    (
+        format!("You already have a {app} account"),
+        format!(
+            "Someone tried to sign up for {app} with this address, which already has an account.\n\n\
+             If it was you, sign in instead (you can sign in with a code sent to this address).\n\
+             If not, you can ignore this message."
+        ),
+    )
 }
 
 /// Checks the emailed code; with every requirement met the user and a session are created.
@@ -247,7 +254,7 @@ pub async fn attempt_verification(state: &AppState, browser: &mut Browser, id: &
     Ok(sign_up)
 }
 
-async fn complete(state: &AppState, browser: &mut Browser, sign_up: &mut SignUp) -> ApiResult<()> {
+pub(super) async fn complete(state: &AppState, browser: &mut Browser, sign_up: &mut SignUp) -> ApiResult<()> {
     let now = state.now();
     let email_id = ids::new_id("idn");
     let user = UserRecord {
@@ -285,7 +292,7 @@ async fn complete(state: &AppState, browser: &mut Browser, sign_up: &mut SignUp)
     Ok(())
 }
 
-async fn save(state: &AppState, browser: &mut Browser, sign_up: &SignUp) -> ApiResult<()> {
+pub(super) async fn save(state: &AppState, browser: &mut Browser, sign_up: &SignUp) -> ApiResult<()> {
     let key = (&*sign_up.id, sign_up.created_at, sign_up.abandon_at);
     browser.save_attempt(state, AttemptKind::SignUp, key, sign_up).await
 }

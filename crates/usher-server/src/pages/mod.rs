@@ -10,6 +10,8 @@
 
 pub(crate) mod layout;
 mod second_factor;
+mod link;
+mod reset;
 mod sign_in;
 mod sign_up;
 mod user;
@@ -43,9 +45,14 @@ pub fn router() -> Router<AppState> {
         .route("/sign-in/code", post(sign_in::send_code))
         .route("/sign-in/code/verify", post(sign_in::verify_code))
         .route("/sign-in/second-factor", post(second_factor::verify))
+        .route("/sign-in/forgot", get(reset::page).post(reset::send_code))
+        .route("/sign-in/forgot/reset", post(reset::reset))
+        .route("/sign-in/link", get(link::wait).post(link::send_link))
+        .route("/v1/verify", get(link::open).post(link::confirm))
         .route("/sign-up", get(sign_up::page).post(sign_up::submit))
         .route("/sign-up/resend", post(sign_up::resend))
         .route("/sign-up/verify", post(sign_up::verify))
+        .route("/sign-up/link", get(link::wait_sign_up).post(link::send_sign_up_link))
         .route("/sign-out", post(user::sign_out))
         .route("/user", get(user::page))
         .route("/user/profile", post(user::profile))
@@ -81,6 +88,7 @@ pub(crate) struct Fields {
     redirect_url: Option<String>,
     done: Option<String>,
     verify: Option<String>,
+    token: Option<String>,
     #[serde(rename = "__clerk_ticket")]
     ticket: Option<String>,
 }
@@ -111,6 +119,10 @@ pub(crate) enum Redo {
     SignInCode,
     /// The sign-in second-factor form.
     SignInSecondFactor,
+    /// The forgotten-password form.
+    Forgot,
+    /// The reset code and new password form.
+    Reset,
     /// The sign-up form.
     SignUp,
     /// The sign-up code form.
@@ -129,6 +141,8 @@ impl Redo {
             Self::SignIn => sign_in::form(state, fields, Some(&problem)),
             Self::SignInCode => sign_in::code_form(state, fields, Some(&problem)),
             Self::SignInSecondFactor => second_factor::form(state, fields, Some(&problem)),
+            Self::Forgot => reset::form(state, fields, Some(&problem)),
+            Self::Reset => reset::reset_form(state, fields, Some(&problem)),
             Self::SignUp => sign_up::form(state, fields, Some(&problem)),
             Self::SignUpCode => sign_up::code_form(state, fields, Some(&problem)),
             Self::Account(section) => match user::with_problem(state, browser, section, fields, &problem).await {

@@ -98,7 +98,12 @@ async fn check_code(state: &AppState, browser: &mut Browser, fields: &mut Fields
 }
 
 /// A finished sign-in goes to the target; anything else is unexpected here.
-async fn completed(state: &AppState, browser: &Browser, fields: &Fields, attempt: &SignIn) -> ApiResult<Response> {
+pub(super) async fn completed(
+    state: &AppState,
+    browser: &Browser,
+    fields: &Fields,
+    attempt: &SignIn,
+) -> ApiResult<Response> {
     if attempt.status == SignInStatus::NeedsSecondFactor {
         let fields = Fields { sign_in_id: Some(attempt.id.clone()), ..fields.clone() };
         return with_cookies(state, browser, super::second_factor::form(state, &fields, None)).await;
@@ -127,7 +132,9 @@ pub(super) fn form(state: &AppState, fields: &Fields, problem: Option<&Problem>)
     let body = format!(
         r#"{alert}<form method="post" action="/sign-in">{target}{email}{password}<button type="submit" class="primary">Continue</button>
 <p class="alt"><button type="submit" class="link" formaction="/sign-in/code" formnovalidate>Email me a code instead</button></p>
+<p class="alt"><button type="submit" class="link" formaction="/sign-in/link" formnovalidate>Email me a sign-in link</button></p>
 </form>
+<p class="alt"><a href="/sign-in/forgot{query}">Forgot password?</a></p>
 <p class="alt">No account? <a href="/sign-up{query}">Sign up</a></p>"#,
         alert = layout::alert(problem, layout::alert_focus(problem, &names)),
         target = hidden("redirect_url", fields.target(state).as_deref()),

@@ -137,6 +137,7 @@ fn code_page(state: &AppState, fields: &Fields, problem: Option<&Problem>, statu
     let body = format!(
         r#"{status}{alert}{sent_to}<form method="post" action="/sign-up/verify">{id}{email}{target}{code}<button type="submit" class="primary">Continue</button></form>
 <form method="post" action="/sign-up/resend" class="alt">{id}{email}{target}<button type="submit" class="link">Send a new code</button></form>
+<form method="post" action="/sign-up/link" class="alt">{id}{email}{target}<button type="submit" class="link">Email me a link instead</button></form>
 <p class="alt"><a href="/sign-up{query}">Start over</a></p>"#,
         alert = layout::alert(problem, layout::alert_focus(problem, &names)),
         code = form.input(&Field::code(), None),

@@ -9,24 +9,33 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Db, TestApp, assert_error, decode, spawn_app_with};
 
-const ORIGIN: &str = "http://localhost:3000";
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const ORIGIN: &str = "http://localhost:3000";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
 /// A browser: a cookie jar and an `Origin`.
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     app: &'a TestApp,
-    cookies: BTreeMap<String, String>,
+    pub(crate) cookies: BTreeMap<String, String>,
+    /// Redirects are not followed, so tests see them (and their cookies).
+    http: reqwest::Client,
+    /// The `Location` of the last answer.
+    pub(crate) location: Option<String>,
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Self { app, cookies: BTreeMap::new() }
+    pub(crate) fn new(app: &'a TestApp) -> Self {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { app, cookies: BTreeMap::new(), http, location: None }
     }
 
-    async fn send(&mut self, method: reqwest::Method, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    pub(crate) async fn send(
+        &mut self,
+        method: reqwest::Method,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
         let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let mut request = self
-            .app
             .http
             .request(method, format!("{}{path}", self.app.url))
             .header(header::ORIGIN, ORIGIN)
@@ -46,29 +55,30 @@ impl<'a> Browser<'a> {
             }
         }
         let status = response.status();
+        self.location = response.headers().get(header::LOCATION).map(|l| l.to_str().unwrap().to_owned());
         let text = response.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
-    async fn get(&mut self, path: &str) -> (StatusCode, Value) {
+    pub(crate) async fn get(&mut self, path: &str) -> (StatusCode, Value) {
         self.send(reqwest::Method::GET, path, &[]).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
         self.send(reqwest::Method::POST, path, form).await
     }
 
-    async fn sign_in(&mut self, email: &str, password: &str) -> (StatusCode, Value) {
+    pub(crate) async fn sign_in(&mut self, email: &str, password: &str) -> (StatusCode, Value) {
         self.post("/v1/client/sign_ins", &[("identifier", email), ("password", password)]).await
     }
 
-    fn session_id(body: &Value) -> String {
+    pub(crate) fn session_id(body: &Value) -> String {
         body["client"]["last_active_session_id"].as_str().expect("a signed-in client").to_owned()
     }
 }
 
 /// Waits for the outbox to deliver the newest message to `to` and returns its code.
-async fn code_for(app: &TestApp, to: &str) -> String {
+pub(crate) async fn code_for(app: &TestApp, to: &str) -> String {
     let mailbox = app.state.dev_mailbox.clone().expect("the dev mailbox");
     for _ in 0..100 {
         if let Some(m) = mailbox.messages().into_iter().find(|m| m.to == to) {
@@ -79,7 +89,7 @@ async fn code_for(app: &TestApp, to: &str) -> String {
     panic!("no mail to {to}");
 }
 
-async fn app() -> TestApp {
+pub(crate) async fn app() -> TestApp {
     spawn_app_with(Db::Sqlite, |c| {
         c.frontend_rate_limits = false;
         c.allow_localhost_origins = true;

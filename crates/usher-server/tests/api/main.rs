@@ -21,6 +21,7 @@ mod openapi;
 mod organizations;
 mod pages;
 mod second_factors;
+mod reset;
 mod sessions;
 mod templates;
 mod users;

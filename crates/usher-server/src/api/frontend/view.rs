@@ -96,6 +96,15 @@ pub fn sign_in(s: &SignIn) -> Value {
             "email_address_id": email_id,
             "primary": true,
         }));
+        // Offered for every identifier, known or not, so the list reveals nothing.
+        for strategy in [Strategy::EmailLink, Strategy::ResetPasswordEmailCode] {
+            factors.push(json!({
+                "strategy": strategy,
+                "safe_identifier": identifier,
+                "email_address_id": email_id,
+                "primary": true,
+            }));
+        }
     }
     json!({
         "object": "sign_in_attempt",
@@ -109,12 +118,21 @@ pub fn sign_in(s: &SignIn) -> Value {
         } else {
             Value::Null
         },
-        "first_factor_verification": s.first_factor,
+        "first_factor_verification": with_link(json!(s.first_factor), s.email_link.as_ref()),
         "second_factor_verification": s.second_factor,
         "user_data": null,
         "created_session_id": s.created_session_id,
         "abandon_at": s.abandon_at,
     })
+}
+
+/// A verification with Clerk's `verified_at_client` when an email link verified it.
+fn with_link(mut verification: Value, link: Option<&crate::flows::email_link::LinkProgress>) -> Value {
+    if let (Some(map), Some(client)) = (verification.as_object_mut(), link.and_then(|l| l.verified_at_client.as_ref()))
+    {
+        map.insert("verified_at_client".into(), json!(client));
+    }
+    verification
 }
 
 /// A sign-up attempt.
@@ -129,7 +147,7 @@ pub fn sign_up(s: &SignUp) -> Value {
         "optional_fields": ["first_name", "last_name"],
         "missing_fields": s.missing_fields(),
         "unverified_fields": unverified,
-        "verifications": {"email_address": s.email_verification, "phone_number": null, "web3_wallet": null, "external_account": null},
+        "verifications": {"email_address": with_link(json!(s.email_verification), s.email_link.as_ref()), "phone_number": null, "web3_wallet": null, "external_account": null},
         "email_address": s.email_address,
         "first_name": s.first_name,
         "last_name": s.last_name,

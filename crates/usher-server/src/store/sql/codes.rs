@@ -61,6 +61,14 @@ impl CodeStore for SqlStore {
         .await?;
         row.as_ref().map(code_from_row).transpose()
     }
+
+    async fn delete_code(&self, subject_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM verification_codes WHERE subject_id = $1")
+            .bind(subject_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 }
 
 fn code_from_row(row: &sqlx::any::AnyRow) -> StoreResult<CodeRecord> {
