@@ -316,3 +316,48 @@ async fn the_totp_secret_is_sealed_and_backup_codes_hashed_at_rest() {
     let odd = browser.second_factor(&id, "phone_code", "123456").await;
     assert_error(&odd, StatusCode::UNPROCESSABLE_ENTITY, "form_param_format_invalid");
 }
+
+#[tokio::test]
+async fn a_password_reset_of_an_account_with_a_second_factor_still_asks_for_it() {
+    let app = app_with(100).await;
+    let mut browser = Browser::new(&app);
+    let email = "reset-two@example.com";
+    let (secret, _codes) = enable_totp(&app, &mut browser, email).await;
+    browser.send(reqwest::Method::DELETE, "/v1/client/sessions", &[]).await;
+
+    let (status, body) = browser.post("/v1/client/sign_ins", &[("identifier", email)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let id = body["response"]["id"].as_str().unwrap().to_owned();
+    let (status, body) = browser
+        .post(&format!("/v1/client/sign_ins/{id}/prepare_first_factor"), &[("strategy", "reset_password_email_code")])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mailbox = app.state.dev_mailbox.clone().expect("the dev mailbox");
+    let mut code = None;
+    for _ in 0..100 {
+        code = mailbox.messages().into_iter().find(|m| m.to == email).and_then(|m| m.code);
+        if code.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let code = code.expect("a reset code by mail");
+    let (status, body) = browser
+        .post(
+            &format!("/v1/client/sign_ins/{id}/attempt_first_factor"),
+            &[("strategy", "reset_password_email_code"), ("code", &code)],
+        )
+        .await;
+    assert_eq!((status, body["response"]["status"].as_str()), (StatusCode::OK, Some("needs_new_password")), "{body}");
+
+    // The new password is set, but the reset is a first factor only: the app is still asked for.
+    let (status, body) = browser
+        .post(&format!("/v1/client/sign_ins/{id}/reset_password"), &[("password", "a brand new passphrase")])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["response"]["status"], "needs_second_factor", "{body}");
+    assert_eq!(body["client"]["sessions"], json!([]), "no session before the second factor");
+    app.clock.advance_ms(STEP_MS); // the step that turned the app on is spent
+    let (status, body) = browser.second_factor(&id, "totp", &code_now(&app, &secret)).await;
+    assert_eq!((status, body["response"]["status"].as_str()), (StatusCode::OK, Some("complete")), "{body}");
+}
