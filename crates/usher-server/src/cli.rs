@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::{
     App,
     clock::{Clock, SystemClock},
-    config::{Config, Database, FileConfig, Secret, check_secret_key},
+    config::{Config, Database, FileConfig, Secret, WebhookSettings, check_secret_key},
     ids,
     seal::Sealer,
     store::{SqlStore, Store},
@@ -80,6 +80,13 @@ pub struct DevArgs {
     /// Extra browser origins allowed besides any http://localhost:* and http://127.0.0.1:*.
     #[arg(long = "allowed-origin", env = "USHER_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// Waits before each webhook attempt in ms, comma-separated (default Svix's schedule,
+    /// 0,5000,300000,1800000,…); shorter in tests.
+    #[arg(long, env = "USHER_WEBHOOK_RETRY_SCHEDULE_MS")]
+    pub webhook_retry_schedule_ms: Option<String>,
+    /// Webhook receiver timeout in ms (default 15000).
+    #[arg(long, env = "USHER_WEBHOOK_TIMEOUT_MS")]
+    pub webhook_timeout_ms: Option<u64>,
     /// Share rate limits with other nodes through this Redis.
     #[arg(long, env = "USHER_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
@@ -173,6 +180,15 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
     config.session_token_lifetime = std::time::Duration::from_secs(args.session_token_lifetime);
     config.allow_localhost_origins = true;
     config.redis_url = args.redis_url.map(Secret::new);
+    // Local receivers are what development uses.
+    config.webhooks.allow_private_addresses = true;
+    if let Some(text) = &args.webhook_retry_schedule_ms {
+        config.webhooks.retry_schedule = WebhookSettings::parse_schedule_ms(text)
+            .map_err(|e| anyhow::anyhow!("--webhook-retry-schedule-ms: {e}"))?;
+    }
+    if let Some(ms) = args.webhook_timeout_ms {
+        config.webhooks.timeout = std::time::Duration::from_millis(ms);
+    }
     for origin in &args.allowed_origins {
         let parsed = crate::origins::parse_origin(origin)
             .with_context(|| format!("--allowed-origin {origin:?} is not an http(s) origin"))?;

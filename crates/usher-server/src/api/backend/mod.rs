@@ -6,6 +6,7 @@ mod sign_in_tokens;
 mod templates;
 mod user_list;
 mod users;
+pub(crate) mod webhooks;
 
 use axum::{
     Json, Router,
@@ -28,6 +29,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(templates::router())
         .merge(organizations::router())
         .merge(sign_in_tokens::router())
+        .merge(webhooks::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key_within_limit))
         // The JWKS needs the key too but is never rate limited: every verifier depends on it.
         .route("/jwks", get(jwks).route_layer(middleware::from_fn_with_state(state.clone(), require_key)))
