@@ -23,3 +23,4 @@ mod pages;
 mod sessions;
 mod templates;
 mod users;
+mod webhooks;
