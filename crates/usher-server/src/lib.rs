@@ -93,6 +93,7 @@ impl App {
             mail_sealer: sealer.clone(),
             payload_sealer: webhook_sealer.clone(),
             wake: webhook_wakeup.clone(),
+            organization: api::backend::organizations::organization_event,
         };
         let store = SqlStore::open(&config.database.url()).await.context("opening the database")?;
         let store: Arc<dyn Store> = Arc::new(store.with_events(Arc::new(events)));

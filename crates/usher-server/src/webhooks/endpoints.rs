@@ -19,6 +19,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "session.removed",
     "session.revoked",
     "email.created",
+    "organization.created",
+    "organization.updated",
+    "organization.deleted",
 ];
 
 /// How long the secret a rotation replaced still signs (Svix: 24 hours), so receivers can

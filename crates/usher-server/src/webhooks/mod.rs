@@ -21,7 +21,7 @@ use crate::{
     clock::Clock,
     ids,
     seal::Sealer,
-    store::{Change, EventRenderer, MailRecord, NewEvent, SessionStatus, request_origin},
+    store::{Change, EventRenderer, MailRecord, NewEvent, OrganizationRecord, SessionStatus, request_origin},
     wire,
 };
 
@@ -42,6 +42,8 @@ pub struct Events {
     pub payload_sealer: Arc<Sealer>,
     /// Woken after events are written, so the delivery loop runs at once.
     pub wake: Arc<Notify>,
+    /// The Backend API's organization shape (passed in: it lives above this layer).
+    pub organization: fn(&OrganizationRecord) -> Value,
 }
 
 /// The instance id of the instance with this secret key: stable, and telling nothing about it.
@@ -68,14 +70,12 @@ impl EventRenderer for Events {
                 (event_type, to_value(wire::session(s)))
             }
             Change::EmailCreated(m) => ("email.created", self.email(m)),
-            // Organizations are rendered by the Backend API module, which the store cannot
-            // reach from here yet; see DEVELOPERS.md.
-            Change::OrganizationCreated(_)
-            | Change::OrganizationUpdated(_)
-            | Change::OrganizationDeleted(_)
-            | Change::MembershipCreated(_)
-            | Change::MembershipUpdated(_)
-            | Change::MembershipDeleted(_) => return None,
+            Change::OrganizationCreated(o) => ("organization.created", (self.organization)(o)),
+            Change::OrganizationUpdated(o) => ("organization.updated", (self.organization)(o)),
+            Change::OrganizationDeleted(id) => ("organization.deleted", deleted("organization", id)),
+            // A membership's Backend API shape needs its role, permissions and user, read by
+            // the API module; not emitted yet.
+            Change::MembershipCreated(_) | Change::MembershipUpdated(_) | Change::MembershipDeleted(_) => return None,
         };
         let origin = request_origin();
         let envelope = json!({

@@ -357,3 +357,28 @@ async fn two_nodes_on_one_postgres_deliver_each_message_once() {
     ids.dedup();
     assert_eq!((got.len(), ids.len()), (USERS, USERS), "each message exactly once");
 }
+
+#[tokio::test]
+async fn organization_changes_arrive() {
+    let app = spawn_app_with(Db::Sqlite, fast).await;
+    let (r, url) = receiver().await;
+    let (_, secret) =
+        add_endpoint(&app, &url, &["organization.created", "organization.updated", "organization.deleted"]).await;
+    let user = app.create_user("org-hooks@example.com").await;
+    let (status, org) = app.post("/v1/organizations", json!({"name": "Acme", "created_by": user["id"]})).await;
+    assert_eq!(status, StatusCode::OK, "{org}");
+    let id = org["id"].as_str().unwrap();
+    let created = r.wait_for_type("organization.created").await;
+    assert_eq!(valid_signatures(&created, &secret), 1);
+    let data = created.json()["data"].clone();
+    assert_eq!(
+        (data["id"].as_str(), data["name"].as_str(), data["object"].as_str()),
+        (Some(id), Some("Acme"), Some("organization"))
+    );
+    app.patch(&format!("/v1/organizations/{id}"), json!({"name": "Acme 2"})).await;
+    assert_eq!(r.wait_for_type("organization.updated").await.json()["data"]["name"], "Acme 2");
+    app.call(reqwest::Method::DELETE, &format!("/v1/organizations/{id}"), None).await;
+    let deleted = r.wait_for_type("organization.deleted").await.json();
+    assert_eq!(deleted["data"], json!({"id": id, "object": "organization", "deleted": true}));
+    assert!(r.got.lock().unwrap().iter().all(|g| g.json()["type"].as_str().unwrap().starts_with("organization.")));
+}

@@ -1,6 +1,6 @@
 //! The Backend API (`/v1/…`), authenticated with the instance's secret key.
 
-mod organizations;
+pub(crate) mod organizations;
 mod sessions;
 mod sign_in_tokens;
 mod templates;
