@@ -28,7 +28,7 @@ impl SqlStore {
         if events.is_empty() {
             return Ok(());
         }
-        insert_events(&mut **tx, &events).await?;
+        insert_events(tx, &events).await?;
         renderer.written();
         Ok(())
     }
