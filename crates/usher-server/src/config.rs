@@ -118,6 +118,54 @@ pub struct Config {
     pub redis_url: Option<Secret>,
     /// Prefix of this instance's Redis keys.
     pub redis_prefix: String,
+    /// Outbound webhook delivery.
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// The wait before each attempt (the first is normally 0); after the last the message is
+    /// marked failed. Svix's: 0, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+    pub retry_schedule: Vec<Duration>,
+    /// How long a receiver has to answer.
+    pub timeout: Duration,
+    /// Allow endpoints on loopback, link-local and private addresses (`usher dev`; off in
+    /// `serve` unless configured, against SSRF).
+    pub allow_private_addresses: bool,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        let s = Duration::from_secs;
+        Self {
+            retry_schedule: vec![s(0), s(5), s(300), s(1800), s(7200), s(18_000), s(36_000), s(36_000)],
+            timeout: s(15),
+            allow_private_addresses: false,
+        }
+    }
+}
+
+impl WebhookSettings {
+    /// How often the delivery loop looks for due retries: once a second, or the shortest retry
+    /// wait when shorter (tests).
+    pub fn poll_interval(&self) -> Duration {
+        let shortest = self.retry_schedule.iter().copied().filter(|d| !d.is_zero()).min();
+        shortest.unwrap_or(Duration::from_secs(1)).clamp(Duration::from_millis(10), Duration::from_secs(1))
+    }
+
+    /// Parses a retry schedule in milliseconds, `0,5000,300000`.
+    pub fn parse_schedule_ms(text: &str) -> Result<Vec<Duration>, String> {
+        let schedule = text
+            .split(',')
+            .map(|p| p.trim().parse::<u64>().map(Duration::from_millis))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| format!("{text:?} is not a list of milliseconds like 0,5000,300000"))?;
+        if schedule.is_empty() {
+            return Err("the retry schedule needs at least one entry".into());
+        }
+        Ok(schedule)
+    }
 }
 
 /// Where outgoing mail goes.
@@ -161,6 +209,7 @@ impl Config {
             application_name: "usher".to_owned(),
             redis_url: None,
             redis_prefix: "usher".to_owned(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -213,6 +262,13 @@ pub struct FileConfig {
     pub redis_url: Option<String>,
     /// Prefix of this instance's Redis keys (default `usher`).
     pub redis_prefix: Option<String>,
+    /// Waits before each webhook attempt in ms (default Svix's: 0,5000,300000,…; or
+    /// USHER_WEBHOOK_RETRY_SCHEDULE_MS).
+    pub webhook_retry_schedule_ms: Option<Vec<u64>>,
+    /// Webhook receiver timeout in ms (default 15000; or USHER_WEBHOOK_TIMEOUT_MS).
+    pub webhook_timeout_ms: Option<u64>,
+    /// Allow webhook endpoints on loopback, link-local and private addresses (default false).
+    pub webhook_allow_private_addresses: Option<bool>,
 }
 
 /// Environment variables `usher serve` reads, overriding the file.
@@ -229,6 +285,12 @@ impl FileConfig {
     /// process environment).
     pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) {
         let [listen, db, secret, url, smtp, redis] = ENV_OVERRIDES.map(&env);
+        if let Some(text) = env("USHER_WEBHOOK_RETRY_SCHEDULE_MS") {
+            self.webhook_retry_schedule_ms = Some(text.split(',').filter_map(|p| p.trim().parse().ok()).collect());
+        }
+        if let Some(ms) = env("USHER_WEBHOOK_TIMEOUT_MS").and_then(|t| t.parse().ok()) {
+            self.webhook_timeout_ms = Some(ms);
+        }
         self.redis_url = redis.or(self.redis_url.take());
         self.smtp_url = smtp.or(self.smtp_url.take());
         self.listen = listen.or(self.listen.take());
@@ -348,6 +410,13 @@ impl FileConfig {
             config.application_name = name;
         }
         config.redis_url = self.redis_url.map(Secret::new);
+        if let Some(schedule) = self.webhook_retry_schedule_ms.filter(|s| !s.is_empty()) {
+            config.webhooks.retry_schedule = schedule.into_iter().map(Duration::from_millis).collect();
+        }
+        if let Some(ms) = self.webhook_timeout_ms {
+            config.webhooks.timeout = Duration::from_millis(ms);
+        }
+        config.webhooks.allow_private_addresses = self.webhook_allow_private_addresses.unwrap_or(false);
         if let Some(prefix) = self.redis_prefix {
             config.redis_prefix = prefix;
         }

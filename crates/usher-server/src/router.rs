@@ -15,7 +15,13 @@ use axum::{
 use tower::ServiceBuilder;
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
-use crate::{api, assets, error::ApiError, http::tunnel, pages, state::AppState};
+use crate::{
+    api, assets,
+    error::ApiError,
+    http::{request_origin, tunnel},
+    pages,
+    state::AppState,
+};
 
 /// The server's router.
 pub fn router(state: AppState) -> Router {
@@ -45,6 +51,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .fallback_service(inner)
         .layer(middleware::from_fn_with_state(state, tunnel::before_routing))
+        .layer(middleware::from_fn(request_origin::record))
         .layer(middleware::map_response(move |response| security_headers(response, hsts)))
 }
 

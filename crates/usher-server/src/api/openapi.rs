@@ -7,6 +7,8 @@
 use std::sync::LazyLock;
 
 use axum::{Json, http::header, response::IntoResponse};
+
+use super::backend::webhooks as wh;
 use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
 use usher_types::{
@@ -123,6 +125,9 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
     let token_options = r::<TokenOptions>(g);
     let template_params = r::<JwtTemplateParams>(g);
     let metadata = r::<UserMetadata>(g);
+    let wh_endpoint = r::<wh::WebhookEndpoint>(g);
+    let wh_params = r::<wh::WebhookEndpointParams>(g);
+    let wh_replay = r::<wh::WebhookReplay>(g);
     let factor = form(json!({
         "strategy": {"type": "string"}, "password": {"type": "string"}, "code": {"type": "string"},
         "redirect_url": {"type": "string"},
@@ -337,6 +342,45 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
             ),
             MEMBERSHIP_FILTERS,
         ),
+        // Backend API: outbound webhooks (usher's own routes).
+        with_query(
+            op("get", "/v1/webhooks/endpoints", "ListWebhookEndpoints", B, None, list::<wh::WebhookEndpoint>(g)),
+            PAGING,
+        ),
+        op("post", "/v1/webhooks/endpoints", "CreateWebhookEndpoint", B, Some(wh_params.clone()), wh_endpoint.clone()),
+        op("get", "/v1/webhooks/endpoints/{endpoint_id}", "GetWebhookEndpoint", B, None, wh_endpoint.clone()),
+        op(
+            "patch",
+            "/v1/webhooks/endpoints/{endpoint_id}",
+            "UpdateWebhookEndpoint",
+            B,
+            Some(wh_params),
+            wh_endpoint.clone(),
+        ),
+        op("delete", "/v1/webhooks/endpoints/{endpoint_id}", "DeleteWebhookEndpoint", B, None, deleted.clone()),
+        op("post", "/v1/webhooks/endpoints/{endpoint_id}/rotate_secret", "RotateWebhookSecret", B, None, wh_endpoint),
+        with_query(
+            op(
+                "get",
+                "/v1/webhooks/endpoints/{endpoint_id}/attempts",
+                "ListWebhookAttempts",
+                B,
+                None,
+                list::<wh::WebhookAttempt>(g),
+            ),
+            PAGING,
+        ),
+        op(
+            "post",
+            "/v1/webhooks/endpoints/{endpoint_id}/messages/{message_id}/replay",
+            "ReplayWebhookMessageToEndpoint",
+            B,
+            None,
+            wh_replay.clone(),
+        ),
+        op("get", "/v1/webhooks/messages/{message_id}", "GetWebhookMessage", B, None, r::<wh::WebhookMessage>(g)),
+        op("post", "/v1/webhooks/messages/{message_id}/replay", "ReplayWebhookMessage", B, None, wh_replay),
+        op("get", "/v1/webhooks/stats", "GetWebhookStats", B, None, r::<wh::WebhookStats>(g)),
         // Frontend API.
         op("get", "/v1/environment", "GetEnvironment", F, None, json!({"type": "object", "required": ["object"]})),
         op("get", "/v1/client", "GetClient", F, None, envelope()),

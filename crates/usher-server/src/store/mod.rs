@@ -3,7 +3,7 @@
 //! Everything that must survive a restart or be shared between nodes lives behind these
 //! traits. Each resource has its records and its trait in one module here ([`users`],
 //! [`sessions`], [`clients`], [`attempts`], [`codes`], [`outbox`], [`sign_in_tokens`],
-//! [`keys`], [`settings`], [`templates`], [`organizations`]) and its SQL in the file of the same name under `sql/`.
+//! [`keys`], [`settings`], [`templates`], [`organizations`], [`webhooks`]) and its SQL in the file of the same name under `sql/`.
 //! [`Store`] is all of them at once, which is what the server holds. Uniqueness (email addresses
 //! case-insensitively, phone numbers, usernames, external ids, template names) is enforced by
 //! the database and reported as [`StoreError::Conflict`]; callers never check-then-insert.
@@ -23,6 +23,7 @@ pub mod sign_in_tokens;
 mod sql;
 pub mod templates;
 pub mod users;
+pub mod webhooks;
 
 pub use attempts::*;
 pub use clients::*;
@@ -37,6 +38,7 @@ pub use sign_in_tokens::*;
 pub use sql::{Backend, SqlStore};
 pub use templates::*;
 pub use users::*;
+pub use webhooks::*;
 
 use async_trait::async_trait;
 
@@ -117,6 +119,7 @@ pub trait Store:
     + OrganizationStore
     + RoleStore
     + FactorStore
+    + WebhookStore
 {
     /// Checks the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

@@ -25,3 +25,4 @@ mod reset;
 mod sessions;
 mod templates;
 mod users;
+mod webhooks;

@@ -1,12 +1,13 @@
 //! The Backend API (`/v1/…`), authenticated with the instance's secret key.
 
-mod organizations;
+pub(crate) mod organizations;
 mod sessions;
 mod sign_in_tokens;
 mod templates;
 mod user_factors;
 mod user_list;
 mod users;
+pub(crate) mod webhooks;
 
 use axum::{
     Json, Router,
@@ -30,6 +31,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(templates::router())
         .merge(organizations::router())
         .merge(sign_in_tokens::router())
+        .merge(webhooks::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key_within_limit))
         // The JWKS needs the key too but is never rate limited: every verifier depends on it.
         .route("/jwks", get(jwks).route_layer(middleware::from_fn_with_state(state.clone(), require_key)))

@@ -42,6 +42,11 @@ pub(super) fn router() -> Router<AppState> {
         .route("/users/{id}/organization_memberships", get(list_user_memberships))
 }
 
+/// An organization as a webhook's `data` (no members count, as Clerk sends it).
+pub(crate) fn organization_event(o: &OrganizationRecord) -> serde_json::Value {
+    serde_json::to_value(organization(o, None)).unwrap_or_default()
+}
+
 /// The wire organization.
 pub(crate) fn organization(o: &OrganizationRecord, members_count: Option<i64>) -> Organization {
     Organization {

@@ -20,6 +20,7 @@ mod settings;
 mod sign_in_tokens;
 mod templates;
 mod users;
+mod webhooks;
 
 use std::{path::Path, str::FromStr, time::Duration};
 
@@ -48,6 +49,8 @@ pub enum Backend {
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    /// Renders the webhook events write methods emit; none, none written.
+    events: super::webhooks::Renderer,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
@@ -89,7 +92,13 @@ impl SqlStore {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, events: None })
+    }
+
+    /// This store, writing webhook events rendered by `renderer` with the changes they describe.
+    pub fn with_events(mut self, renderer: std::sync::Arc<dyn super::webhooks::EventRenderer>) -> Self {
+        self.events = Some(renderer);
+        self
     }
 
     /// Which database this is.

@@ -6,7 +6,7 @@ use sqlx::{Row, any::AnyRow};
 
 use super::{Bind, SqlBuilder, SqlStore, flag, json_object, map_write_err, read_flag, state, users::like_pattern};
 use crate::store::{
-    ADMIN_ROLE, InvitationFilter, InvitationRecord, InvitationStatus, MembershipChange, MembershipFilter,
+    ADMIN_ROLE, Change, InvitationFilter, InvitationRecord, InvitationStatus, MembershipChange, MembershipFilter,
     MembershipRecord, OrganizationOrder, OrganizationQuery, OrganizationRecord, OrganizationStore, Page, StoreResult,
 };
 
@@ -54,6 +54,7 @@ impl OrganizationStore for SqlStore {
                 .await
                 .map_err(map_write_err)?;
         }
+        self.emit(&mut tx, &[Change::OrganizationCreated(o)]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -104,6 +105,7 @@ impl OrganizationStore for SqlStore {
     }
 
     async fn update_organization(&self, o: &OrganizationRecord) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE organizations SET name = $2, slug = $3, image_url = $4, created_by = $5, public_metadata = $6, \
              private_metadata = $7, max_allowed_memberships = $8, admin_delete_enabled = $9, updated_at = $10 WHERE id = $1",
@@ -118,14 +120,23 @@ impl OrganizationStore for SqlStore {
         .bind(o.max_allowed_memberships)
         .bind(flag(o.admin_delete_enabled))
         .bind(o.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(map_write_err)?;
+        if done.rows_affected() == 1 {
+            self.emit(&mut tx, &[Change::OrganizationUpdated(o)]).await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn delete_organization(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM organizations WHERE id = $1").bind(id).execute(&self.pool).await?;
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM organizations WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        if done.rows_affected() == 1 {
+            self.emit(&mut tx, &[Change::OrganizationDeleted(id)]).await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -13,6 +13,7 @@ mod settings;
 mod sign_in_tokens;
 mod templates;
 mod users;
+mod webhooks;
 
 use serde_json::json;
 use usher_server::store::*;
