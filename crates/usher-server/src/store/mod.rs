@@ -13,6 +13,7 @@
 pub mod attempts;
 pub mod clients;
 pub mod codes;
+pub mod decoy_emails;
 pub mod keys;
 pub mod organizations;
 pub mod outbox;
@@ -26,6 +27,7 @@ pub mod users;
 pub use attempts::*;
 pub use clients::*;
 pub use codes::*;
+pub use decoy_emails::*;
 pub use keys::*;
 pub use organizations::*;
 pub use outbox::*;
@@ -114,6 +116,7 @@ pub trait Store:
     + TemplateStore
     + OrganizationStore
     + RoleStore
+    + DecoyEmailStore
 {
     /// Checks the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

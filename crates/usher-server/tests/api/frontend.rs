@@ -800,3 +800,89 @@ async fn adding_email_addresses_is_rate_limited() {
     let limited = browser.post("/v1/me/email_addresses", &[("email_address", "extra9@example.com")]).await;
     assert_error(&limited, StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
 }
+
+/// Issue 11 item 2: an address another account has is accepted like a new one (listed,
+/// prepared and guessed at with the same answers); its code goes to nobody, the owner gets a
+/// notice, and it never verifies.
+#[tokio::test]
+async fn adding_a_taken_address_answers_like_a_new_one() {
+    let app = app().await;
+    app.create_user("owner@example.com").await;
+    app.create_user("adder@example.com").await;
+    let mut browser = Browser::new(&app);
+    assert_eq!(browser.sign_in("adder@example.com", PASSWORD).await.0, StatusCode::OK);
+    let mut runs = Vec::new();
+    let mut ids = Vec::new();
+    for email in ["owner@example.com", "fresh@example.com"] {
+        let (status, body) = browser.post("/v1/me/email_addresses", &[("email_address", email)]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let id = body["response"]["id"].as_str().unwrap().to_owned();
+        let mask = |mut v: Value| {
+            for key in ["created_at", "updated_at"] {
+                if let Some(map) = v.as_object_mut() {
+                    map.remove(key);
+                }
+            }
+            v.to_string().replace(email, "EMAIL").replace(&id, "ID")
+        };
+        let mut seen = vec![(status, mask(body["response"].clone()))];
+        let (status, me) = browser.get("/v1/me").await;
+        let listed = me["response"]["email_addresses"].as_array().unwrap().iter().find(|e| e["id"] == id.as_str());
+        seen.push((status, mask(listed.expect("listed among the user's addresses").clone())));
+        let prepare = format!("/v1/me/email_addresses/{id}/prepare_verification");
+        let (status, body) = browser.post(&prepare, &[("strategy", "email_code")]).await;
+        seen.push((status, mask(body["response"].clone())));
+        let attempt = format!("/v1/me/email_addresses/{id}/attempt_verification");
+        for _ in 0..6 {
+            let (status, body) = browser.post(&attempt, &[("code", "000000")]).await;
+            seen.push((status, mask(body["errors"].clone())));
+        }
+        runs.push(seen);
+        ids.push(id);
+    }
+    assert_eq!(runs[0], runs[1]);
+    assert_eq!(runs[0][3].0, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let mailbox = app.state.dev_mailbox.clone().unwrap();
+    let fresh_code = code_for(&app, "fresh@example.com").await;
+    assert!(fresh_code.len() == 6);
+    let to_owner: Vec<_> = mailbox.messages().into_iter().filter(|m| m.to == "owner@example.com").collect();
+    assert_eq!(to_owner.len(), 1, "the owner is told once");
+    assert_eq!(to_owner[0].code, None, "and given no code");
+
+    // A fresh prepare and the right code verify the new address; the decoy's code reached
+    // nobody, and its address stays unverified and unusable as primary.
+    for id in &ids {
+        let prepare = format!("/v1/me/email_addresses/{id}/prepare_verification");
+        assert_eq!(browser.post(&prepare, &[("strategy", "email_code")]).await.0, StatusCode::OK);
+    }
+    let fresh_code = {
+        let mut code = None;
+        for _ in 0..100 {
+            let codes: Vec<String> = mailbox
+                .messages()
+                .into_iter()
+                .filter(|m| m.to == "fresh@example.com")
+                .filter_map(|m| m.code)
+                .collect();
+            if codes.len() == 2 {
+                code = codes.into_iter().find(|c| *c != fresh_code);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        code.expect("a second code for the new address")
+    };
+    let verify = |id: &str| format!("/v1/me/email_addresses/{id}/attempt_verification");
+    let (status, body) = browser.post(&verify(&ids[1]), &[("code", &fresh_code)]).await;
+    assert_eq!((status, body["response"]["verification"]["status"].as_str()), (StatusCode::OK, Some("verified")));
+    let (status, _) = browser.post(&verify(&ids[0]), &[("code", &fresh_code)]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = browser.send(reqwest::Method::PATCH, "/v1/me", &[("primary_email_address_id", &ids[0])]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a decoy is never a verified address");
+    // The owner's account is untouched, and the decoy can be removed like any address.
+    let (_, owner) = app.get("/v1/users?email_address=owner@example.com").await;
+    assert_eq!(owner.as_array().map(Vec::len), Some(1));
+    let (status, _) = browser.send(reqwest::Method::DELETE, &format!("/v1/me/email_addresses/{}", ids[0]), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+}

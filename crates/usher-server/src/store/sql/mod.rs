@@ -10,6 +10,7 @@
 mod attempts;
 mod clients;
 mod codes;
+mod decoy_emails;
 mod keys;
 mod organizations;
 mod outbox;
