@@ -39,6 +39,7 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sign-in", get(sign_in::page).post(sign_in::submit))
+        .route("/sign-in/ticket", post(sign_in::redeem_ticket))
         .route("/sign-in/code", post(sign_in::send_code))
         .route("/sign-in/code/verify", post(sign_in::verify_code))
         .route("/sign-up", get(sign_up::page).post(sign_up::submit))
