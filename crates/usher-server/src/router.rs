@@ -15,7 +15,13 @@ use axum::{
 use tower::ServiceBuilder;
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
-use crate::{api, assets, error::ApiError, http::tunnel, pages, state::AppState};
+use crate::{
+    api, assets,
+    error::ApiError,
+    http::{throttle, tunnel},
+    pages, password,
+    state::AppState,
+};
 
 /// The server's router.
 pub fn router(state: AppState) -> Router {
@@ -45,8 +51,15 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .fallback_service(inner)
         .layer(middleware::from_fn_with_state(state, tunnel::before_routing))
+        .layer(middleware::from_fn(charge_hashing))
         .layer(middleware::from_fn(move |request: Request, next: Next| refuse_oversized(max_body, request, next)))
         .layer(middleware::map_response(move |response| security_headers(response, hsts)))
+}
+
+/// Password hashing done for a request is charged to its client's share of the pool.
+async fn charge_hashing(request: Request, next: Next) -> Response {
+    let client = throttle::client_ip(request.extensions());
+    password::charged_to(client, next.run(request)).await
 }
 
 /// A body announced larger than the cap gets its 413 at once, before any of it is read

@@ -16,11 +16,13 @@ const PASSWORD: &str = "correct horse battery";
 struct Browser<'a> {
     app: &'a TestApp,
     cookies: BTreeMap<String, String>,
+    /// `X-Forwarded-For` to send (for servers that trust the loopback proxy).
+    forwarded_for: Option<String>,
 }
 
 impl<'a> Browser<'a> {
     fn new(app: &'a TestApp) -> Self {
-        Self { app, cookies: BTreeMap::new() }
+        Self { app, cookies: BTreeMap::new(), forwarded_for: None }
     }
 
     async fn send(&mut self, method: reqwest::Method, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
@@ -31,6 +33,9 @@ impl<'a> Browser<'a> {
             .request(method, format!("{}{path}", self.app.url))
             .header(header::ORIGIN, ORIGIN)
             .header(header::COOKIE, cookie.join("; "));
+        if let Some(ip) = &self.forwarded_for {
+            request = request.header("x-forwarded-for", ip);
+        }
         if !form.is_empty() {
             request = request.form(form);
         }
@@ -885,4 +890,42 @@ async fn adding_a_taken_address_answers_like_a_new_one() {
     assert_eq!(owner.as_array().map(Vec::len), Some(1));
     let (status, _) = browser.send(reqwest::Method::DELETE, &format!("/v1/me/email_addresses/{}", ids[0]), &[]).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// Issue 11 item 15: sign-up code guesses are capped per address, whatever address they come
+/// from and however many sign-ups and codes are started for it.
+#[tokio::test]
+async fn sign_up_code_guesses_are_capped_per_address() {
+    let app = spawn_app_with(Db::Sqlite, |c| {
+        c.allow_localhost_origins = true;
+        c.trusted_proxies = usher_server::proxies::TrustedProxies::parse(&["127.0.0.0/8"]).unwrap();
+    })
+    .await;
+    let mut browser = Browser::new(&app);
+    let mut n = 0u32;
+    let mut next_ip = |b: &mut Browser| {
+        n += 1;
+        b.forwarded_for = Some(format!("198.51.100.{n}"));
+    };
+    let mut guesses = Vec::new();
+    for _ in 0..3 {
+        next_ip(&mut browser);
+        let form = [("email_address", "brand.new@example.com"), ("password", PASSWORD)];
+        let (status, body) = browser.post("/v1/client/sign_ups", &form).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let id = body["response"]["id"].as_str().unwrap().to_owned();
+        next_ip(&mut browser);
+        let prepare = format!("/v1/client/sign_ups/{id}/prepare_verification");
+        assert_eq!(browser.post(&prepare, &[("strategy", "email_code")]).await.0, StatusCode::OK);
+        for _ in 0..4 {
+            next_ip(&mut browser);
+            let attempt = format!("/v1/client/sign_ups/{id}/attempt_verification");
+            let answer = browser.post(&attempt, &[("strategy", "email_code"), ("code", "000000")]).await;
+            guesses.push(answer);
+        }
+    }
+    for answer in &guesses[..usher_server::limits::ADDRESS_GUESSES_PER_HOUR as usize] {
+        assert_stripped(answer, StatusCode::UNPROCESSABLE_ENTITY, "form_code_incorrect");
+    }
+    assert_error(&guesses[10], StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
 }
