@@ -101,8 +101,9 @@ fn lower_this_threads_priority() {
     }
 }
 
-/// Hard cap on characters even when checks are skipped: an unbounded input would tie up Argon2.
-pub const HARD_MAX_LEN: usize = 1024;
+/// Hard cap on characters (after NFKC) even when checks are skipped, so a long input never
+/// reaches Argon2; 128 as ASVS 2.1.2 and issue 11 item 13 ask (more is refused unhashed).
+pub const HARD_MAX_LEN: usize = 128;
 
 impl Passwords {
     /// A policy of `min_len..=max_len` characters, hashing at most `slots` passwords at once.
@@ -206,8 +207,10 @@ impl Passwords {
         self.runs.fetch_add(1, Ordering::Relaxed);
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
-            let _permit = permit;
-            let _ = reply.send(work());
+            let result = work();
+            // The slot is free before the caller hears back, so it can be had again at once.
+            drop(permit);
+            let _ = reply.send(result);
         });
         self.jobs.send(job).map_err(|_| PasswordError::Failed)?;
         answer.await.map_err(|_| PasswordError::Failed)?
