@@ -941,3 +941,16 @@ async fn sign_up_code_guesses_are_capped_per_address() {
     }
     assert_error(&guesses[10], StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
 }
+
+/// Issue 11 item 12: addresses are stored NFKC-normalised, and a sign-in identifier is read the
+/// same way, so the full-width spelling of an address names that account.
+#[tokio::test]
+async fn a_full_width_identifier_finds_the_account_it_spells() {
+    let app = app().await;
+    app.create_user("ada.fw@example.com").await;
+    let mut browser = Browser::new(&app);
+    let full_width = "\u{FF41}\u{FF44}\u{FF41}.\u{FF46}\u{FF57}@\u{FF45}xample.com";
+    let (status, body) = browser.sign_in(full_width, PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["response"]["status"], "complete", "{body}");
+}
