@@ -351,15 +351,18 @@ impl FileConfig {
         if !(1..=100).contains(&lockout_attempts) {
             problems.push("`lockout_attempts` must be between 1 and 100".to_owned());
         }
-        let trusted_proxies =
-            crate::proxies::TrustedProxies::parse(self.trusted_proxies.as_deref().unwrap_or_default())
-                .unwrap_or_else(|e| {
-                    problems.push(format!("`trusted_proxies`: {e}"));
-                    Default::default()
-                });
+        let trusted_proxies = crate::proxies::TrustedProxies::parse(
+            self.trusted_proxies.as_deref().unwrap_or_default(),
+        )
+        .unwrap_or_else(|e| {
+            problems.push(format!("`trusted_proxies`: {e}"));
+            Default::default()
+        });
         let header_read_timeout = self.header_read_timeout_secs.unwrap_or(10);
         let body_read_timeout = self.body_read_timeout_secs.unwrap_or(10);
-        for (name, secs) in [("header_read_timeout_secs", header_read_timeout), ("body_read_timeout_secs", body_read_timeout)] {
+        for (name, secs) in
+            [("header_read_timeout_secs", header_read_timeout), ("body_read_timeout_secs", body_read_timeout)]
+        {
             if !(1..=300).contains(&secs) {
                 problems.push(format!("`{name}` must be between 1 and 300"));
             }

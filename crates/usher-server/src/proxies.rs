@@ -154,7 +154,8 @@ mod tests {
         let trusted = TrustedProxies::parse(&["10.0.0.0/8", "192.168.1.1"]).unwrap();
         let h = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.7"), ("x-forwarded-for", "10.1.2.3")]);
         assert_eq!(trusted.client_ip(ip("192.168.1.1"), &h), ip("203.0.113.7"));
-        let forwarded = headers(&[("forwarded", "for=6.6.6.6, for=\"[2001:db8::7]:4711\";proto=https, for=10.0.0.2:80")]);
+        let forwarded =
+            headers(&[("forwarded", "for=6.6.6.6, for=\"[2001:db8::7]:4711\";proto=https, for=10.0.0.2:80")]);
         assert_eq!(trusted.client_ip(ip("10.0.0.1"), &forwarded), ip("2001:db8::7"));
         // Only trusted hops: the leftmost one is the best known.
         assert_eq!(trusted.client_ip(ip("10.0.0.1"), &headers(&[("x-forwarded-for", "10.0.0.5")])), ip("10.0.0.5"));

@@ -683,7 +683,8 @@ async fn over_long_passwords_are_refused_without_hashing() {
         let unknown = without_trace(browser.sign_in("nobody@example.com", &long).await);
         // 128 characters after NFKC: a ligature counts as the two letters it stands for.
         let ligatures = without_trace(browser.sign_in("long@example.com", &"\u{FB01}".repeat(65)).await);
-        let checked = app.post(&format!("/v1/users/{}/verify_password", user_id(&app).await), json!({"password": long})).await;
+        let checked =
+            app.post(&format!("/v1/users/{}/verify_password", user_id(&app).await), json!({"password": long})).await;
         assert_eq!(app.state.passwords.runs(), before, "no hashing for {length} characters");
         assert_stripped(&known, StatusCode::UNPROCESSABLE_ENTITY, "form_password_incorrect");
         assert_eq!(known, unknown);
@@ -876,12 +877,8 @@ async fn adding_a_taken_address_answers_like_a_new_one() {
     let fresh_code = {
         let mut code = None;
         for _ in 0..100 {
-            let codes: Vec<String> = mailbox
-                .messages()
-                .into_iter()
-                .filter(|m| m.to == "fresh@example.com")
-                .filter_map(|m| m.code)
-                .collect();
+            let codes: Vec<String> =
+                mailbox.messages().into_iter().filter(|m| m.to == "fresh@example.com").filter_map(|m| m.code).collect();
             if codes.len() == 2 {
                 code = codes.into_iter().find(|c| *c != fresh_code);
                 break;
