@@ -79,6 +79,34 @@ pub(crate) struct Fields {
     ticket: Option<String>,
 }
 
+/// Every field name [`Fields`] has (its serde names), the only ones a page post may carry.
+const FIELD_NAMES: [&str; 16] = [
+    "identifier",
+    "password",
+    "code",
+    "sign_in_id",
+    "sign_up_id",
+    "email_address",
+    "email_id",
+    "first_name",
+    "last_name",
+    "current_password",
+    "new_password",
+    "sign_out_of_other_sessions",
+    "redirect_url",
+    "done",
+    "verify",
+    "__clerk_ticket",
+];
+
+/// The first field of a form body that no page takes.
+fn unknown_field(bytes: &[u8]) -> Option<String> {
+    url::form_urlencoded::parse(bytes)
+        .map(|(name, _)| name)
+        .find(|n| !FIELD_NAMES.contains(&n.as_ref()))
+        .map(|n| n.into_owned())
+}
+
 impl Fields {
     /// The `redirect_url`, when it is safe; a refused one is dropped everywhere.
     fn target(&self, state: &AppState) -> Option<String> {
@@ -174,7 +202,16 @@ impl FromRequest<AppState> for Post {
             match Bytes::from_request(request, state).await {
                 Err(_) => refused = Some(ApiError::TooLarge),
                 Ok(bytes) => match serde_html_form::from_bytes(&bytes) {
-                    Ok(parsed) => fields = parsed,
+                    Ok(parsed) => match unknown_field(&bytes) {
+                        // The pages post only their own forms: anything else is not ours to guess at.
+                        Some(name) => {
+                            refused = Some(ApiError::malformed(
+                                "Invalid form body",
+                                format!("The form has a field this page does not take: {name:?}."),
+                            ))
+                        }
+                        None => fields = parsed,
+                    },
                     Err(e) => refused = Some(ApiError::malformed("Invalid form body", e.to_string())),
                 },
             }

@@ -489,3 +489,26 @@ async fn non_ascii_redirect_targets_are_percent_encoded() {
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
     assert_eq!(answer.location(), "/caf%C3%A9%20menu");
 }
+
+/// Issue 11 item 11: a page post carries only the fields of usher's own forms, each once; an
+/// unknown or repeated field is refused before anything is done.
+#[tokio::test]
+async fn page_posts_refuse_unknown_and_repeated_fields() {
+    let app = app().await;
+    app.create_user("strict.user@example.com").await;
+    let b = Browser::new(&app);
+    let unknown =
+        b.post("/sign-in", &[("identifier", "strict.user@example.com"), ("password", PASSWORD), ("admin", "1")]).await;
+    assert_page(&unknown, StatusCode::BAD_REQUEST);
+    assert!(unknown.body.contains("admin") && b.cookie("__session").is_none(), "{}", unknown.body);
+    let repeated = b
+        .post(
+            "/sign-in",
+            &[("identifier", "strict.user@example.com"), ("identifier", "other@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_page(&repeated, StatusCode::BAD_REQUEST);
+    assert!(b.cookie("__session").is_none());
+    let fine = b.sign_in("strict.user@example.com", None).await;
+    assert_eq!(fine.status, StatusCode::SEE_OTHER, "{}", fine.body);
+}
