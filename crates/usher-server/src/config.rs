@@ -118,6 +118,19 @@ pub struct Config {
     pub redis_url: Option<Secret>,
     /// Prefix of this instance's Redis keys.
     pub redis_prefix: String,
+    /// A connection that has not sent a whole request head in this long is closed, so slow
+    /// clients cannot hold sockets.
+    pub header_read_timeout: Duration,
+    /// A request body that sends nothing for this long is refused.
+    pub body_read_timeout: Duration,
+    /// Open connections at most; further clients wait to be accepted.
+    pub max_connections: usize,
+    /// Open connections from one client address at most (trusted proxies are exempt: they
+    /// carry many clients); further ones are closed at once.
+    pub max_connections_per_ip: usize,
+    /// Proxies (CIDRs) whose `X-Forwarded-For`/`Forwarded` name the client; from anyone else
+    /// those headers are ignored.
+    pub trusted_proxies: crate::proxies::TrustedProxies,
     /// Outbound webhook delivery.
     pub webhooks: WebhookSettings,
 }
@@ -209,6 +222,11 @@ impl Config {
             application_name: "usher".to_owned(),
             redis_url: None,
             redis_prefix: "usher".to_owned(),
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            max_connections: 4096,
+            max_connections_per_ip: 256,
+            trusted_proxies: Default::default(),
             webhooks: WebhookSettings::default(),
         }
     }
@@ -262,6 +280,19 @@ pub struct FileConfig {
     pub redis_url: Option<String>,
     /// Prefix of this instance's Redis keys (default `usher`).
     pub redis_prefix: Option<String>,
+    /// Seconds a client may take to send a request head (default 10).
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a request body may stay silent (default 10).
+    pub body_read_timeout_secs: Option<u64>,
+    /// Open connections at most (default 4096).
+    pub max_connections: Option<usize>,
+    /// Open connections per client address at most (default 256).
+    pub max_connections_per_ip: Option<usize>,
+    /// CIDRs of proxies whose forwarding headers are believed (default none).
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Environment values that did not parse, reported by [`FileConfig::validate`].
+    #[serde(skip)]
+    env_problems: Vec<String>,
     /// Waits before each webhook attempt in ms (default Svix's: 0,5000,300000,…; or
     /// USHER_WEBHOOK_RETRY_SCHEDULE_MS).
     pub webhook_retry_schedule_ms: Option<Vec<u64>>,
@@ -274,6 +305,16 @@ pub struct FileConfig {
 /// Environment variables `usher serve` reads, overriding the file.
 pub const ENV_OVERRIDES: [&str; 6] =
     ["USHER_LISTEN", "USHER_DATABASE_URL", "USHER_SECRET_KEY", "USHER_PUBLIC_URL", "USHER_SMTP_URL", "USHER_REDIS_URL"];
+
+/// Environment variables for the connection limits and proxies, overriding the file; numbers
+/// as text, `USHER_TRUSTED_PROXIES` comma-separated.
+pub const ENV_EDGE_OVERRIDES: [&str; 5] = [
+    "USHER_HEADER_READ_TIMEOUT_SECS",
+    "USHER_BODY_READ_TIMEOUT_SECS",
+    "USHER_MAX_CONNECTIONS",
+    "USHER_MAX_CONNECTIONS_PER_IP",
+    "USHER_TRUSTED_PROXIES",
+];
 
 impl FileConfig {
     /// Parses the TOML text of a config file.
@@ -297,11 +338,34 @@ impl FileConfig {
         self.database_url = db.or(self.database_url.take());
         self.secret_key = secret.or(self.secret_key.take());
         self.public_url = url.or(self.public_url.take());
+        let [header, body, total, per_ip, proxies] = ENV_EDGE_OVERRIDES.map(&env);
+        let mut number = |name: &str, value: Option<String>| -> Option<u64> {
+            let value = value?;
+            match value.trim().parse() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    self.env_problems.push(format!("{name} must be a whole number, not {value:?}"));
+                    None
+                }
+            }
+        };
+        let header = number(ENV_EDGE_OVERRIDES[0], header);
+        let body = number(ENV_EDGE_OVERRIDES[1], body);
+        let total = number(ENV_EDGE_OVERRIDES[2], total);
+        let per_ip = number(ENV_EDGE_OVERRIDES[3], per_ip);
+        self.header_read_timeout_secs = header.or(self.header_read_timeout_secs);
+        self.body_read_timeout_secs = body.or(self.body_read_timeout_secs);
+        self.max_connections = total.map(|n| n as usize).or(self.max_connections);
+        self.max_connections_per_ip = per_ip.map(|n| n as usize).or(self.max_connections_per_ip);
+        if let Some(list) = proxies {
+            self.trusted_proxies =
+                Some(list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect());
+        }
     }
 
     /// Checks everything and builds the runtime config; every problem is reported at once.
-    pub fn validate(self) -> Result<Config, String> {
-        let mut problems = Vec::new();
+    pub fn validate(mut self) -> Result<Config, String> {
+        let mut problems = std::mem::take(&mut self.env_problems);
         if self.version.is_some_and(|v| v != 1) {
             problems.push("`version` must be 1".to_owned());
         }
@@ -354,6 +418,25 @@ impl FileConfig {
         let lockout_attempts = self.lockout_attempts.unwrap_or(100);
         if !(1..=100).contains(&lockout_attempts) {
             problems.push("`lockout_attempts` must be between 1 and 100".to_owned());
+        }
+        let trusted_proxies = crate::proxies::TrustedProxies::parse(
+            self.trusted_proxies.as_deref().unwrap_or_default(),
+        )
+        .unwrap_or_else(|e| {
+            problems.push(format!("`trusted_proxies`: {e}"));
+            Default::default()
+        });
+        let header_read_timeout = self.header_read_timeout_secs.unwrap_or(10);
+        let body_read_timeout = self.body_read_timeout_secs.unwrap_or(10);
+        for (name, secs) in
+            [("header_read_timeout_secs", header_read_timeout), ("body_read_timeout_secs", body_read_timeout)]
+        {
+            if !(1..=300).contains(&secs) {
+                problems.push(format!("`{name}` must be between 1 and 300"));
+            }
+        }
+        if self.max_connections == Some(0) || self.max_connections_per_ip == Some(0) {
+            problems.push("`max_connections` and `max_connections_per_ip` must be at least 1".to_owned());
         }
         if self.redis_url.as_deref().is_some_and(|u| !(u.starts_with("redis://") || u.starts_with("rediss://"))) {
             problems.push("`redis_url` must start with redis:// or rediss://".to_owned());
@@ -420,6 +503,15 @@ impl FileConfig {
         if let Some(prefix) = self.redis_prefix {
             config.redis_prefix = prefix;
         }
+        config.header_read_timeout = Duration::from_secs(header_read_timeout);
+        config.body_read_timeout = Duration::from_secs(body_read_timeout);
+        if let Some(n) = self.max_connections {
+            config.max_connections = n;
+        }
+        if let Some(n) = self.max_connections_per_ip {
+            config.max_connections_per_ip = n;
+        }
+        config.trusted_proxies = trusted_proxies;
         Ok(config)
     }
 }
@@ -470,6 +562,35 @@ mod tests {
         for needle in ["database_url", "secret key", "https", "password_min_length"] {
             assert!(err.contains(needle), "{needle} missing from: {err}");
         }
+    }
+
+    #[test]
+    fn edge_settings_come_from_the_file_and_the_environment() {
+        let mut file = FileConfig::parse(
+            "database_url = \"sqlite:///tmp/u.db\"\npublic_url = \"https://auth.example.com\"\n\
+             smtp_url = \"smtp://127.0.0.1:2525\"\nsmtp_from = \"auth@example.com\"\n\
+             max_connections = 100\ntrusted_proxies = [\"10.0.0.0/8\"]",
+        )
+        .unwrap();
+        file.apply_env(env(&[
+            ("USHER_SECRET_KEY", KEY),
+            ("USHER_HEADER_READ_TIMEOUT_SECS", "5"),
+            ("USHER_TRUSTED_PROXIES", "192.168.0.0/16, 127.0.0.1"),
+        ]));
+        let config = file.validate().unwrap();
+        assert_eq!(config.max_connections, 100);
+        assert_eq!(config.header_read_timeout, Duration::from_secs(5));
+        assert!(config.trusted_proxies.contains("192.168.1.2".parse().unwrap()));
+        assert!(config.trusted_proxies.contains("127.0.0.1".parse().unwrap()));
+        assert!(!config.trusted_proxies.contains("10.1.1.1".parse().unwrap()), "the environment replaces the file");
+    }
+
+    #[test]
+    fn bad_edge_settings_are_reported() {
+        let mut file = FileConfig::parse("trusted_proxies = [\"10.0.0.0/33\"]").unwrap();
+        file.apply_env(env(&[("USHER_MAX_CONNECTIONS", "lots")]));
+        let err = file.validate().unwrap_err();
+        assert!(err.contains("trusted_proxies") && err.contains("USHER_MAX_CONNECTIONS"), "{err}");
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //! - [`tokens`]: signing keys, JWS encoding, session and template tokens, shortcodes;
 //!   [`mail`]: the outbox worker, SMTP and the development mailbox.
 //! - [`store`]: one trait per resource and their SQL implementation (SQLite, PostgreSQL).
+//! - [`serve`]: the accept loop (connection caps, header and body timeouts);
+//!   [`proxies`]: the client address behind trusted proxies.
 //! - [`validate`]: input rules; [`origins`]: the origin allowlist and redirect checks;
 //!   [`wire`]: records in Clerk's Backend API shapes; [`html`]: escaping.
 //! - [`password`], [`ids`], [`clock`], [`seal`], [`limits`]: hashing, randomness, time,
@@ -37,8 +39,10 @@ pub mod mail;
 pub mod origins;
 pub mod pages;
 pub mod password;
+pub mod proxies;
 pub mod router;
 pub mod seal;
+pub mod serve;
 pub mod state;
 pub mod store;
 #[cfg(feature = "testing")]
@@ -181,9 +185,8 @@ impl App {
             .map_err(std::io::Error::other)?,
         );
         let webhooks = tokio::spawn(deliverer.run(state.webhook_wakeup.clone()));
-        let result = axum::serve(listener, router::router(state).into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let edge = serve::Edge::from_config(&state.config, serve::raise_open_file_limit());
+        let result = serve::serve(listener, router::router(state), edge, shutdown).await;
         reloader.abort();
         outbox.abort();
         pruner.abort();

@@ -17,6 +17,7 @@ use crate::{
     ids,
     state::AppState,
     store::{AttemptKind, UserRecord},
+    validate,
 };
 
 /// A sign-in attempt lives this long.
@@ -147,7 +148,7 @@ pub async fn create(state: &AppState, browser: &mut Browser, input: CreateSignIn
         sign_in.first_factor = Some(verified(Strategy::Ticket));
         return finish(state, browser, sign_in, &user).await;
     }
-    if let Some(identifier) = input.identifier.map(|i| i.trim().to_owned()).filter(|i| !i.is_empty()) {
+    if let Some(identifier) = input.identifier.map(|i| validate::identifier(&i)).filter(|i| !i.is_empty()) {
         if identifier.len() > 320 {
             return Err(ApiError::format("identifier", "identifier is too long."));
         }

@@ -226,6 +226,12 @@ pub(super) fn taken_notice(state: &AppState) -> (String, String) {
 /// Checks the emailed code; with every requirement met the user and a session are created.
 pub async fn attempt_verification(state: &AppState, browser: &mut Browser, id: &str, code: &str) -> ApiResult<SignUp> {
     let mut sign_up = in_progress(state, browser, id).await?;
+    // Per address, from whatever IP: fresh sign-ups and fresh codes do not reset it. Taken and
+    // new addresses are charged alike.
+    if let Some(bucket) = &state.limits.address {
+        let key = sign_up.email_address.as_deref().map_or_else(|| sign_up.id.clone(), str::to_lowercase);
+        bucket.check(&key).await.map_err(ApiError::TooManyRequests)?;
+    }
     let check = match codes::check(state, &sign_up.id, code).await? {
         // Nobody was told a taken address's code; should one be guessed, it still verifies nothing.
         CodeCheck::Accepted if sign_up.email_taken => CodeCheck::Incorrect,

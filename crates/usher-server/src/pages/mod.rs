@@ -42,6 +42,7 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sign-in", get(sign_in::page).post(sign_in::submit))
+        .route("/sign-in/ticket", post(sign_in::redeem_ticket))
         .route("/sign-in/code", post(sign_in::send_code))
         .route("/sign-in/code/verify", post(sign_in::verify_code))
         .route("/sign-in/second-factor", post(second_factor::verify))
@@ -91,6 +92,34 @@ pub(crate) struct Fields {
     token: Option<String>,
     #[serde(rename = "__clerk_ticket")]
     ticket: Option<String>,
+}
+
+/// Every field name [`Fields`] has (its serde names), the only ones a page post may carry.
+const FIELD_NAMES: [&str; 16] = [
+    "identifier",
+    "password",
+    "code",
+    "sign_in_id",
+    "sign_up_id",
+    "email_address",
+    "email_id",
+    "first_name",
+    "last_name",
+    "current_password",
+    "new_password",
+    "sign_out_of_other_sessions",
+    "redirect_url",
+    "done",
+    "verify",
+    "__clerk_ticket",
+];
+
+/// The first field of a form body that no page takes.
+fn unknown_field(bytes: &[u8]) -> Option<String> {
+    url::form_urlencoded::parse(bytes)
+        .map(|(name, _)| name)
+        .find(|n| !FIELD_NAMES.contains(&n.as_ref()))
+        .map(|n| n.into_owned())
 }
 
 impl Fields {
@@ -197,7 +226,16 @@ impl FromRequest<AppState> for Post {
             match Bytes::from_request(request, state).await {
                 Err(_) => refused = Some(ApiError::TooLarge),
                 Ok(bytes) => match serde_html_form::from_bytes(&bytes) {
-                    Ok(parsed) => fields = parsed,
+                    Ok(parsed) => match unknown_field(&bytes) {
+                        // The pages post only their own forms: anything else is not ours to guess at.
+                        Some(name) => {
+                            refused = Some(ApiError::malformed(
+                                "Invalid form body",
+                                format!("The form has a field this page does not take: {name:?}."),
+                            ))
+                        }
+                        None => fields = parsed,
+                    },
                     Err(e) => refused = Some(ApiError::malformed("Invalid form body", e.to_string())),
                 },
             }

@@ -14,6 +14,7 @@ pub mod attempts;
 pub mod clients;
 pub mod codes;
 pub mod factors;
+pub mod decoy_emails;
 pub mod keys;
 pub mod organizations;
 pub mod outbox;
@@ -29,6 +30,7 @@ pub use attempts::*;
 pub use clients::*;
 pub use codes::*;
 pub use factors::*;
+pub use decoy_emails::*;
 pub use keys::*;
 pub use organizations::*;
 pub use outbox::*;
@@ -120,6 +122,7 @@ pub trait Store:
     + RoleStore
     + FactorStore
     + WebhookStore
+    + DecoyEmailStore
 {
     /// Checks the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

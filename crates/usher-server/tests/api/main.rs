@@ -12,6 +12,7 @@ mod clerk_rs;
 mod cli;
 mod contract;
 mod durability;
+mod edge;
 mod frontend;
 mod helpers;
 mod jwks;

@@ -218,12 +218,17 @@ impl UserStore for SqlStore {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        let decoy = sqlx::query("DELETE FROM decoy_email_addresses WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
         if let (1, Some(mut user)) = (done.rows_affected(), before) {
             user.emails.retain(|e| e.id != id);
             self.emit(&mut tx, &[Change::UserUpdated(&user)]).await?;
         }
         tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        Ok(done.rows_affected() + decoy.rows_affected() == 1)
     }
 }
 
@@ -244,6 +249,12 @@ impl SqlStore {
         b.push(
             " UNION ALL SELECT CAST(0 AS BIGINT) AS is_email, user_id, id, phone_number AS value, verified, strategy, created_at, \
              updated_at FROM phone_numbers WHERE user_id IN ",
+        );
+        b.bind_list(&ids);
+        // Decoys (see `DecoyEmailStore`) are listed like any unverified address of the user.
+        b.push(
+            " UNION ALL SELECT CAST(1 AS BIGINT) AS is_email, user_id, id, email_address AS value, CAST(0 AS BIGINT) AS verified, \
+             strategy, created_at, updated_at FROM decoy_email_addresses WHERE user_id IN ",
         );
         b.bind_list(&ids).push(" ORDER BY created_at, id");
         let mut by_user: HashMap<String, (Vec<IdentifierRecord>, Vec<IdentifierRecord>)> = HashMap::new();

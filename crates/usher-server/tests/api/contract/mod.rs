@@ -5,6 +5,7 @@ mod attempts;
 mod clients;
 mod codes;
 mod factors;
+mod decoy_emails;
 mod keys;
 mod organizations;
 mod outbox;
