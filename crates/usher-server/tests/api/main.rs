@@ -14,6 +14,7 @@ mod contract;
 mod durability;
 mod frontend;
 mod helpers;
+mod invitations;
 mod jwks;
 mod limits;
 mod mail;

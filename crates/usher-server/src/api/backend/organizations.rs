@@ -104,6 +104,10 @@ fn name(raw: &str) -> ApiResult<String> {
     Ok(n)
 }
 
+pub(super) async fn load_organization(state: &AppState, id_or_slug: &str) -> ApiResult<OrganizationRecord> {
+    load(state, id_or_slug).await
+}
+
 async fn load(state: &AppState, id_or_slug: &str) -> ApiResult<OrganizationRecord> {
     state.store.get_organization(id_or_slug).await?.ok_or(ApiError::NotFound("organization"))
 }
