@@ -372,7 +372,14 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
             envelope(),
         ),
         op("delete", "/v1/client/sessions", "RemoveClientSessionsAndRetainCookie", F, None, envelope()),
-        op("post", "/v1/client/sessions/{session_id}/touch", "TouchSession", F, None, envelope()),
+        op(
+            "post",
+            "/v1/client/sessions/{session_id}/touch",
+            "TouchSession",
+            F,
+            Some(form(json!({"active_organization_id": {"type": "string"}, "intent": {"type": "string"}}))),
+            envelope(),
+        ),
         op("post", "/v1/client/sessions/{session_id}/end", "EndSession", F, None, envelope()),
         op("post", "/v1/client/sessions/{session_id}/remove", "RemoveSession", F, None, envelope()),
         op(
@@ -579,6 +586,40 @@ fn organization_ops(g: &mut SchemaGenerator) -> Vec<Op> {
             permission,
         ),
         op("delete", "/v1/organization_permissions/{permission_id}", "DeleteOrganizationPermission", None, deleted),
+    ]
+    .into_iter()
+    .chain(frontend_organization_ops())
+    .collect()
+}
+
+/// The Frontend API's organization routes (answers in the `{response, client}` envelope). Its
+/// `/v1/organizations…` routes share method and path with the Backend API's (a request without
+/// the secret key reaches them), so the document lists those once, as the Backend API's.
+fn frontend_organization_ops() -> Vec<Op> {
+    let op = |method, path, id, body: Option<Value>, query: &'static [(&'static str, &'static str)]| Op {
+        method,
+        path,
+        id,
+        caller: Caller::Frontend,
+        query,
+        body,
+        ok: envelope(),
+    };
+    const PAGE: &[(&str, &str)] = &[("limit", "integer"), ("offset", "integer"), ("paginated", "boolean")];
+    const NONE: &[(&str, &str)] = &[];
+    vec![
+        op("get", "/v1/me/organization_memberships", "GetOrganizationMemberships", None, PAGE),
+        op("delete", "/v1/me/organization_memberships/{organization_id}", "DeleteOrganizationMembership", None, NONE),
+        op("get", "/v1/me/organization_invitations", "GetUserOrganizationInvitations", None, PAGE),
+        op(
+            "post",
+            "/v1/me/organization_invitations/{invitation_id}/accept",
+            "AcceptUserOrganizationInvitation",
+            None,
+            NONE,
+        ),
+        op("get", "/v1/me/organization_suggestions", "GetOrganizationSuggestions", None, PAGE),
+        op("get", "/v1/organizations/{organization_id}/roles", "ListOrganizationRoles", None, PAGE),
     ]
 }
 

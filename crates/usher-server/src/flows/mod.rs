@@ -14,6 +14,7 @@ pub mod account;
 pub mod browser;
 pub mod codes;
 pub mod invitations;
+pub mod organizations;
 pub mod profile;
 pub mod sign_in;
 pub mod sign_up;

@@ -235,6 +235,9 @@ pub trait OrganizationStore: Send + Sync {
         filter: &MembershipFilter,
         page: Page,
     ) -> StoreResult<(Vec<(MembershipRecord, OrganizationRecord)>, i64)>;
+    /// Every membership of a user with its organization, oldest first, in one statement (the
+    /// Frontend API embeds them in each answer's user).
+    async fn user_memberships(&self, user_id: &str) -> StoreResult<Vec<(MembershipRecord, OrganizationRecord)>>;
     /// Changes a member's role, unless that demotes the organization's last admin.
     async fn update_membership_role(
         &self,

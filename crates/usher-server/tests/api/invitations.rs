@@ -479,3 +479,168 @@ async fn concurrent_removals_never_leave_an_organization_without_an_admin() {
         assert_eq!(admins["total_count"], 1, "round {round}");
     }
 }
+
+impl Browser<'_> {
+    async fn signed_in<'b>(app: &'b TestApp, email: &str) -> (Browser<'b>, String, String) {
+        let user = app.create_user(email).await;
+        let mut browser = Browser::new(app);
+        let (status, body) =
+            browser.post("/v1/client/sign_ins", &[("identifier", email), ("password", "correct horse battery")]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let session = body["client"]["last_active_session_id"].as_str().unwrap().to_owned();
+        (browser, user["id"].as_str().unwrap().to_owned(), session)
+    }
+
+    async fn get(&mut self, path: &str) -> (StatusCode, Value) {
+        self.send(Method::GET, path, &[]).await
+    }
+}
+
+#[tokio::test]
+async fn the_frontend_api_lets_members_act_by_their_role() {
+    let app = app(Db::Sqlite).await;
+    let (mut admin, admin_id, admin_session) = Browser::signed_in(&app, "admin@example.com").await;
+    let (status, created) = admin.post("/v1/organizations", &[("name", "Frontend Co")]).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let org = created["response"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["response"]["slug"], "frontend-co");
+    assert!(created["response"].get("private_metadata").is_none());
+    // The client's user embeds the membership, with every permission of the role.
+    let m = &created["client"]["sessions"][0]["user"]["organization_memberships"][0];
+    assert_eq!((m["role"].as_str(), m["organization"]["id"].as_str()), (Some("org:admin"), Some(org.as_str())));
+    assert!(m["permissions"].as_array().unwrap().iter().any(|p| p == "org:sys_memberships:manage"));
+
+    let (mut member, member_id, member_session) = Browser::signed_in(&app, "member@example.com").await;
+    let (mut outsider, _, outsider_session) = Browser::signed_in(&app, "outsider@example.com").await;
+    let (status, _) = admin
+        .post(&format!("/v1/organizations/{org}/memberships"), &[("user_id", &member_id), ("role", "org:member")])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A member may read but not manage; an outsider does not see the organization at all.
+    assert_eq!(member.get(&format!("/v1/organizations/{org}/memberships")).await.1["response"]["total_count"], 2);
+    for (method, path, form) in [
+        (Method::PATCH, format!("/v1/organizations/{org}"), vec![("name", "Mine")]),
+        (Method::DELETE, format!("/v1/organizations/{org}"), vec![]),
+        (Method::POST, format!("/v1/organizations/{org}/invitations"), vec![("email_address", "x@example.com")]),
+        (Method::PATCH, format!("/v1/organizations/{org}/memberships/{member_id}"), vec![("role", "org:admin")]),
+        (Method::DELETE, format!("/v1/organizations/{org}/memberships/{admin_id}"), vec![]),
+        (Method::GET, format!("/v1/organizations/{org}/invitations"), vec![]),
+    ] {
+        let answer = member.send(method.clone(), &path, &form).await;
+        assert_error(&answer, StatusCode::FORBIDDEN, "missing_permissions");
+        let answer = outsider.send(method.clone(), &path, &form).await;
+        assert_error(&answer, StatusCode::NOT_FOUND, "resource_not_found");
+    }
+    assert_error(&outsider.get(&format!("/v1/organizations/{org}")).await, StatusCode::NOT_FOUND, "resource_not_found");
+
+    // Tokens: a member's for the organization carries it; an outsider's request is refused.
+    let (_, token) =
+        member.post(&format!("/v1/client/sessions/{member_session}/tokens"), &[("organization_id", &org)]).await;
+    let (_, claims) = decode(token["jwt"].as_str().unwrap());
+    assert_eq!(
+        (claims["o"]["id"].as_str(), claims["o"]["rol"].as_str()),
+        (Some(org.as_str()), Some("member")),
+        "{claims}"
+    );
+    let refused =
+        outsider.post(&format!("/v1/client/sessions/{outsider_session}/tokens"), &[("organization_id", &org)]).await;
+    assert_error(&refused, StatusCode::NOT_FOUND, "resource_not_found");
+    let refused = outsider
+        .post(&format!("/v1/client/sessions/{outsider_session}/touch"), &[("active_organization_id", &org)])
+        .await;
+    assert_error(&refused, StatusCode::NOT_FOUND, "resource_not_found");
+
+    // Touch makes it active for every later token; empty goes back to the personal account.
+    let (status, touched) = admin
+        .post(
+            &format!("/v1/client/sessions/{admin_session}/touch"),
+            &[("active_organization_id", &org), ("intent", "select_org")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{touched}");
+    assert_eq!(touched["response"]["last_active_organization_id"], org.as_str());
+    let (_, token) = admin.post(&format!("/v1/client/sessions/{admin_session}/tokens"), &[]).await;
+    assert_eq!(decode(token["jwt"].as_str().unwrap()).1["o"]["rol"], "admin");
+    admin.post(&format!("/v1/client/sessions/{admin_session}/touch"), &[("active_organization_id", "")]).await;
+    let (_, token) = admin.post(&format!("/v1/client/sessions/{admin_session}/tokens"), &[]).await;
+    let claims = decode(token["jwt"].as_str().unwrap()).1;
+    assert!(claims.get("o").is_none(), "{claims}");
+
+    // The admin invites by email; the invitee, signed in, sees and accepts it.
+    let (status, inv) =
+        admin.post(&format!("/v1/organizations/{org}/invitations"), &[("email_address", "outsider@example.com")]).await;
+    assert_eq!(status, StatusCode::OK, "{inv}");
+    assert!(inv["response"]["url"].is_null(), "the link goes only to the mailbox");
+    let inv_id = inv["response"]["id"].as_str().unwrap().to_owned();
+    let (_, mine) = outsider.get("/v1/me/organization_invitations").await;
+    assert_eq!(mine["response"]["data"][0]["id"], inv_id.as_str());
+    assert_error(
+        &member.post(&format!("/v1/me/organization_invitations/{inv_id}/accept"), &[]).await,
+        StatusCode::NOT_FOUND,
+        "resource_not_found",
+    );
+    let (status, accepted) = outsider.post(&format!("/v1/me/organization_invitations/{inv_id}/accept"), &[]).await;
+    assert_eq!((status, accepted["response"]["status"].as_str()), (StatusCode::OK, Some("accepted")), "{accepted}");
+    assert_error(
+        &outsider.post(&format!("/v1/me/organization_invitations/{inv_id}/accept"), &[]).await,
+        StatusCode::NOT_FOUND,
+        "resource_not_found",
+    );
+    let (_, mine) = outsider.get("/v1/me/organization_memberships?paginated=true").await;
+    assert_eq!(mine["response"]["total_count"], 1);
+
+    // Roles are listed for members; the admin changes a role, and the last admin cannot leave.
+    let (_, roles) = member.get(&format!("/v1/organizations/{org}/roles")).await;
+    assert_eq!(roles["response"]["total_count"], 2);
+    let (status, promoted) = admin
+        .send(Method::PATCH, &format!("/v1/organizations/{org}/memberships/{member_id}"), &[("role", "org:admin")])
+        .await;
+    assert_eq!((status, promoted["response"]["role"].as_str()), (StatusCode::OK, Some("org:admin")), "{promoted}");
+    let (status, _) = member.send(Method::DELETE, &format!("/v1/me/organization_memberships/{org}"), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_error(
+        &admin.send(Method::DELETE, &format!("/v1/me/organization_memberships/{org}"), &[]).await,
+        StatusCode::FORBIDDEN,
+        "organization_minimum_permissions_needed",
+    );
+    let (status, deleted) = admin.send(Method::DELETE, &format!("/v1/organizations/{org}"), &[]).await;
+    assert_eq!((status, deleted["response"]["deleted"].as_bool()), (StatusCode::OK, Some(true)), "{deleted}");
+    // The Backend API still answers on the same paths with the secret key.
+    assert_error(&app.get(&format!("/v1/organizations/{org}")).await, StatusCode::NOT_FOUND, "resource_not_found");
+}
+
+#[tokio::test]
+async fn a_custom_role_that_manages_members_cannot_grant_admin() {
+    let app = app(Db::Sqlite).await;
+    let (_, perms) = app.get("/v1/organization_permissions").await;
+    let manage =
+        perms["data"].as_array().unwrap().iter().find(|p| p["key"] == "org:sys_memberships:manage").unwrap()["id"]
+            .clone();
+    let read = perms["data"].as_array().unwrap().iter().find(|p| p["key"] == "org:sys_memberships:read").unwrap()["id"]
+        .clone();
+    app.post("/v1/organization_roles", json!({"key": "org:manager", "name": "Manager", "permissions": [manage, read]}))
+        .await;
+    let (org, _) = org_with_admin(&app, "boss@example.com").await;
+    let (mut manager, manager_id, _) = Browser::signed_in(&app, "manager@example.com").await;
+    app.post(&format!("/v1/organizations/{org}/memberships"), json!({"user_id": manager_id, "role": "org:manager"}))
+        .await;
+    let promote = manager
+        .send(Method::PATCH, &format!("/v1/organizations/{org}/memberships/{manager_id}"), &[("role", "org:admin")])
+        .await;
+    assert_error(&promote, StatusCode::FORBIDDEN, "missing_permissions");
+    let invite = manager
+        .post(
+            &format!("/v1/organizations/{org}/invitations"),
+            &[("email_address", "x@example.com"), ("role", "org:admin")],
+        )
+        .await;
+    assert_error(&invite, StatusCode::FORBIDDEN, "missing_permissions");
+    let (status, _) = manager
+        .post(
+            &format!("/v1/organizations/{org}/invitations"),
+            &[("email_address", "x@example.com"), ("role", "org:member")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -1,8 +1,8 @@
 //! The Backend API (`/v1/…`), authenticated with the instance's secret key.
 
-mod invitations;
-mod organizations;
-mod roles;
+pub(crate) mod invitations;
+pub(crate) mod organizations;
+pub(crate) mod roles;
 mod sessions;
 mod sign_in_tokens;
 mod templates;

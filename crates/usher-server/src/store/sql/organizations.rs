@@ -154,6 +154,19 @@ impl OrganizationStore for SqlStore {
         row.as_ref().map(|r| membership_from_row(r, "")).transpose()
     }
 
+    async fn user_memberships(&self, user_id: &str) -> StoreResult<Vec<(MembershipRecord, OrganizationRecord)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {}, {} FROM organization_memberships m JOIN organizations o ON o.id = m.organization_id \
+             WHERE m.user_id = $1 ORDER BY m.created_at, m.id",
+            qualified(MEMBERSHIP_COLUMNS, "m", "m_"),
+            qualified(ORG_COLUMNS, "o", "o_"),
+        ))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((membership_from_row(r, "m_")?, org_from_row(r, "o_")?))).collect()
+    }
+
     async fn list_memberships(
         &self,
         f: &MembershipFilter,

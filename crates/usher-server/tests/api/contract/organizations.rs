@@ -211,6 +211,9 @@ async fn accepting_an_invitation_joins_once_within_the_limit(store: Arc<dyn Stor
         InvitationAcceptance::Joined(joining.clone())
     );
     assert_eq!(store.get_membership("org_1", "user_b").await.unwrap(), Some(joining.clone()));
+    let mine = store.user_memberships("user_b").await.unwrap();
+    assert_eq!((mine.len(), mine[0].0.clone(), mine[0].1.id.as_str()), (1, joining.clone(), "org_1"));
+    assert_eq!(store.user_memberships("user_x").await.unwrap(), vec![]);
     assert_eq!(store.accept_invitation("orginv_1", &joining, 7).await.unwrap(), InvitationAcceptance::NotPending);
     store
         .create_invitation(&InvitationRecord { id: "orginv_2".into(), ticket_digest: "digest2".into(), ..inv.clone() })
