@@ -59,6 +59,15 @@ test('an invitation link signs the invitee up as a member; the organization beco
   await waitFor(async () => (await p.evaluate(() => usher.$organizationStore.get())) === null, { message: 'personal again' });
   assert.equal((await claimsOf()).o, undefined);
 
+  // The switcher lists the memberships and switches with setActive.
+  await p.evaluate(() => document.querySelector('main').append(document.createElement('usher-organization-switcher')));
+  const select = p.locator('usher-organization-switcher').getByLabel('Organization');
+  assert.equal(await select.inputValue(), '', 'the personal account is selected');
+  await select.selectOption(org.id);
+  await waitFor(async () => (await p.evaluate(() => usher.$organizationStore.get()?.id)) === org.id, { message: 'switched' });
+  // The token follows once setActive has fetched a fresh one.
+  await waitFor(async () => (await claimsOf()).o?.id === org.id, { message: "the token's o claim" });
+
   // The link worked once.
   const replay = await (await s.browser.newContext()).newPage();
   await replay.goto(link);
