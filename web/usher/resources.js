@@ -86,6 +86,7 @@ export function createResources({ fapi, meCall, getSessionToken, reloadClient, s
       passwordEnabled: !!r.password_enabled, twoFactorEnabled: !!r.two_factor_enabled,
       totpEnabled: !!r.totp_enabled, backupCodeEnabled: !!r.backup_code_enabled,
       lastSignInAt: toDate(r.last_sign_in_at), createdAt: toDate(r.created_at), updatedAt: toDate(r.updated_at),
+      organizationMemberships: (r.organization_memberships || []).map(toMembership),
       update: params => meCall('PATCH', '/me', snake(params)).then(toUser),
       updatePassword: params => meCall('POST', '/me/change_password', snake(params)).then(toUser),
       // Second factors (Clerk's TOTPResource and BackupCodeResource shapes, camelCased).
@@ -97,6 +98,25 @@ export function createResources({ fapi, meCall, getSessionToken, reloadClient, s
       getSessions: () =>
         fapi('GET', '/me/sessions/active').then(list => (Array.isArray(list) ? list : []).map(toSession)),
       reload: () => reloadClient(false).then(() => (state.session ? state.session.user : null)),
+    };
+  }
+
+  function toOrganization(r) {
+    if (!r) return null;
+    return {
+      object: 'organization', id: r.id, name: r.name, slug: r.slug, imageUrl: r.image_url || '',
+      hasImage: !!r.has_image, membersCount: r.members_count == null ? null : r.members_count,
+      maxAllowedMemberships: r.max_allowed_memberships || 0, adminDeleteEnabled: !!r.admin_delete_enabled,
+      publicMetadata: r.public_metadata || {}, createdAt: toDate(r.created_at), updatedAt: toDate(r.updated_at),
+    };
+  }
+
+  // A membership as clerk-js's User carries it: the role's permissions include the system ones.
+  function toMembership(r) {
+    return {
+      object: 'organization_membership', id: r.id, role: r.role, roleName: r.role_name || r.role,
+      permissions: r.permissions || [], publicMetadata: r.public_metadata || {},
+      organization: toOrganization(r.organization), createdAt: toDate(r.created_at), updatedAt: toDate(r.updated_at),
     };
   }
 

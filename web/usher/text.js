@@ -40,6 +40,7 @@ export const TEXT = {
   'formFieldHintText__optional': 'Optional',
   'userButton.label': 'Open user menu', 'userButton.action__manageAccount': 'Manage account',
   'userButton.action__signOut': 'Sign out',
+  'organizationSwitcher.label': 'Organization', 'organizationSwitcher.personalWorkspace': 'Personal account',
   'userProfile.title': 'Account', 'userProfile.profileSection.title': 'Profile',
   'userProfile.profileSection.save': 'Save', 'userProfile.profileSection.saved': 'Profile saved',
   'userProfile.emailAddressesSection.title': 'Email addresses',

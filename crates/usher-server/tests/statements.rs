@@ -24,9 +24,10 @@ use usher_server::{
 
 /// Statements of one password sign-in: the client, the user and its identifiers, one
 /// transaction (session, sign-in marks, attempt, client, and the `session.created` webhook
-/// event, written in the same transaction so it is never lost), and the client's sessions for
-/// the answer.
-const SIGN_IN_MAX: usize = 13;
+/// event, written in the same transaction so it is never lost), the client's sessions for the
+/// answer, and the user's organization memberships (one statement; clerk-js reads them from the
+/// user).
+const SIGN_IN_MAX: usize = 14;
 /// Statements of one token refresh: the client and the session.
 const REFRESH_MAX: usize = 2;
 

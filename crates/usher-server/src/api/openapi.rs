@@ -13,10 +13,11 @@ use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
 use usher_types::{
     ClerkErrors, DeletedObject, Jwks, JwtTemplate, Paginated, Session, SignInToken, Token, TotalCount, User,
-    organization::{Organization, OrganizationMembership},
+    organization::{Organization, OrganizationInvitation, OrganizationMembership, Permission, Role},
     requests::{
-        CreateSession, CreateSignInToken, CreateUser, JwtTemplateParams, MembershipParams, OrganizationMetadataParams,
-        OrganizationParams, TokenOptions, UpdateUser, UserMetadata, VerifyPassword,
+        CreateSession, CreateSignInToken, CreateUser, InvitationParams, JwtTemplateParams, MembershipParams,
+        OrganizationMetadataParams, OrganizationParams, PermissionParams, RevokeInvitationParams, RoleParams,
+        TokenOptions, UpdateUser, UserMetadata, VerifyPassword,
     },
 };
 
@@ -136,6 +137,7 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
     let sign_up = form(json!({
         "email_address": {"type": "string"}, "password": {"type": "string"},
         "first_name": {"type": "string"}, "last_name": {"type": "string"},
+        "strategy": {"type": "string"}, "ticket": {"type": "string"},
     }));
     let frontend_token = json!({"$ref": "#/components/schemas/FrontendToken"});
     let text = json!({"type": "string"});
@@ -448,7 +450,14 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
             envelope(),
         ),
         op("delete", "/v1/client/sessions", "RemoveClientSessionsAndRetainCookie", F, None, envelope()),
-        op("post", "/v1/client/sessions/{session_id}/touch", "TouchSession", F, None, envelope()),
+        op(
+            "post",
+            "/v1/client/sessions/{session_id}/touch",
+            "TouchSession",
+            F,
+            Some(form(json!({"active_organization_id": {"type": "string"}, "intent": {"type": "string"}}))),
+            envelope(),
+        ),
         op("post", "/v1/client/sessions/{session_id}/end", "EndSession", F, None, envelope()),
         op("post", "/v1/client/sessions/{session_id}/remove", "RemoveSession", F, None, envelope()),
         op(
@@ -536,6 +545,178 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
         ),
         op("post", "/v1/me/backup_codes", "CreateBackupCodes", F, None, envelope()),
         op("post", "/v1/me/sessions/{session_id}/revoke", "RevokeSession", F, None, envelope()),
+    ]
+    .into_iter()
+    .chain(organization_ops(g))
+    .collect()
+}
+
+/// Organization invitations, roles and permissions (Backend API).
+fn organization_ops(g: &mut SchemaGenerator) -> Vec<Op> {
+    let op = |method, path, id, body: Option<Value>, ok: Value| Op {
+        method,
+        path,
+        id,
+        caller: Caller::Backend,
+        query: &[],
+        body,
+        ok,
+    };
+    let with_query = |mut op: Op, query| {
+        op.query = query;
+        op
+    };
+    const INVITATION_FILTERS: &[(&str, &str)] =
+        &[("status", "string"), ("email_address", "string"), ("limit", "integer"), ("offset", "integer")];
+    const PAGE: &[(&str, &str)] = &[("limit", "integer"), ("offset", "integer")];
+    let invitation = r::<OrganizationInvitation>(g);
+    let invitations = r::<Paginated<OrganizationInvitation>>(g);
+    let params = r::<InvitationParams>(g);
+    let role = r::<Role>(g);
+    let permission = r::<Permission>(g);
+    let deleted = r::<DeletedObject>(g);
+    let role_params = r::<RoleParams>(g);
+    let permission_params = r::<PermissionParams>(g);
+    let o = "/v1/organizations/{organization_id}/invitations";
+    vec![
+        with_query(op("get", o, "ListOrganizationInvitations", None, invitations.clone()), INVITATION_FILTERS),
+        op("post", o, "CreateOrganizationInvitation", Some(params.clone()), invitation.clone()),
+        op(
+            "post",
+            "/v1/organizations/{organization_id}/invitations/bulk",
+            "CreateOrganizationInvitationBulk",
+            Some(json!({"type": "array", "items": params})),
+            json!({"type": "array", "items": invitation.clone()}),
+        ),
+        with_query(
+            op(
+                "get",
+                "/v1/organizations/{organization_id}/invitations/pending",
+                "ListPendingOrganizationInvitations",
+                None,
+                invitations.clone(),
+            ),
+            PAGE,
+        ),
+        op(
+            "get",
+            "/v1/organizations/{organization_id}/invitations/{invitation_id}",
+            "GetOrganizationInvitation",
+            None,
+            invitation.clone(),
+        ),
+        op(
+            "post",
+            "/v1/organizations/{organization_id}/invitations/{invitation_id}/revoke",
+            "RevokeOrganizationInvitation",
+            Some(r::<RevokeInvitationParams>(g)),
+            invitation,
+        ),
+        with_query(
+            op("get", "/v1/organization_invitations", "ListInstanceOrganizationInvitations", None, invitations.clone()),
+            INVITATION_FILTERS,
+        ),
+        with_query(
+            op(
+                "get",
+                "/v1/users/{user_id}/organization_invitations",
+                "UsersGetOrganizationInvitations",
+                None,
+                invitations,
+            ),
+            INVITATION_FILTERS,
+        ),
+        with_query(op("get", "/v1/organization_roles", "ListOrganizationRoles", None, r::<Paginated<Role>>(g)), PAGE),
+        op("post", "/v1/organization_roles", "CreateOrganizationRole", Some(role_params.clone()), role.clone()),
+        op("get", "/v1/organization_roles/{organization_role_id}", "GetOrganizationRole", None, role.clone()),
+        op(
+            "patch",
+            "/v1/organization_roles/{organization_role_id}",
+            "UpdateOrganizationRole",
+            Some(role_params),
+            role.clone(),
+        ),
+        op("delete", "/v1/organization_roles/{organization_role_id}", "DeleteOrganizationRole", None, deleted.clone()),
+        op(
+            "post",
+            "/v1/organization_roles/{organization_role_id}/permissions/{permission_id}",
+            "AssignPermissionToOrganizationRole",
+            None,
+            role.clone(),
+        ),
+        op(
+            "delete",
+            "/v1/organization_roles/{organization_role_id}/permissions/{permission_id}",
+            "RemovePermissionFromOrganizationRole",
+            None,
+            role,
+        ),
+        with_query(
+            op(
+                "get",
+                "/v1/organization_permissions",
+                "ListOrganizationPermissions",
+                None,
+                r::<Paginated<Permission>>(g),
+            ),
+            PAGE,
+        ),
+        op(
+            "post",
+            "/v1/organization_permissions",
+            "CreateOrganizationPermission",
+            Some(permission_params.clone()),
+            permission.clone(),
+        ),
+        op(
+            "get",
+            "/v1/organization_permissions/{permission_id}",
+            "GetOrganizationPermission",
+            None,
+            permission.clone(),
+        ),
+        op(
+            "patch",
+            "/v1/organization_permissions/{permission_id}",
+            "UpdateOrganizationPermission",
+            Some(permission_params),
+            permission,
+        ),
+        op("delete", "/v1/organization_permissions/{permission_id}", "DeleteOrganizationPermission", None, deleted),
+    ]
+    .into_iter()
+    .chain(frontend_organization_ops())
+    .collect()
+}
+
+/// The Frontend API's organization routes (answers in the `{response, client}` envelope). Its
+/// `/v1/organizations…` routes share method and path with the Backend API's (a request without
+/// the secret key reaches them), so the document lists those once, as the Backend API's.
+fn frontend_organization_ops() -> Vec<Op> {
+    let op = |method, path, id, body: Option<Value>, query: &'static [(&'static str, &'static str)]| Op {
+        method,
+        path,
+        id,
+        caller: Caller::Frontend,
+        query,
+        body,
+        ok: envelope(),
+    };
+    const PAGE: &[(&str, &str)] = &[("limit", "integer"), ("offset", "integer"), ("paginated", "boolean")];
+    const NONE: &[(&str, &str)] = &[];
+    vec![
+        op("get", "/v1/me/organization_memberships", "GetOrganizationMemberships", None, PAGE),
+        op("delete", "/v1/me/organization_memberships/{organization_id}", "DeleteOrganizationMembership", None, NONE),
+        op("get", "/v1/me/organization_invitations", "GetUserOrganizationInvitations", None, PAGE),
+        op(
+            "post",
+            "/v1/me/organization_invitations/{invitation_id}/accept",
+            "AcceptUserOrganizationInvitation",
+            None,
+            NONE,
+        ),
+        op("get", "/v1/me/organization_suggestions", "GetOrganizationSuggestions", None, PAGE),
+        op("get", "/v1/organizations/{organization_id}/roles", "ListOrganizationRoles", None, PAGE),
     ]
 }
 

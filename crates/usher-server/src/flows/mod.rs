@@ -14,6 +14,8 @@ pub mod account;
 pub mod browser;
 pub mod codes;
 pub mod email_link;
+pub mod invitations;
+pub mod organizations;
 pub mod profile;
 pub mod second_factor;
 pub mod reset;

@@ -134,6 +134,11 @@ pub async fn create(state: &AppState, browser: &mut Browser, input: CreateSignIn
     if input.strategy == Some(Strategy::Ticket) || input.ticket.is_some() {
         let ticket = input.ticket.unwrap_or_default();
         let accepted = state.store.accept_sign_in_token(&ids::sha256_hex(ticket.trim().as_bytes()), now).await?;
+        if accepted.is_none()
+            && let Some(invitation) = super::invitations::pending(state, &ticket).await?
+        {
+            return sign_in_invited(state, browser, sign_in, &invitation).await;
+        }
         let Some(token) = accepted else {
             return Err(ApiError::invalid(
                 "ticket_invalid",
@@ -178,6 +183,31 @@ pub async fn create(state: &AppState, browser: &mut Browser, input: CreateSignIn
             Ok(sign_in)
         }
     }
+}
+
+/// Signs in the invitee of an organization invitation, who holds its ticket, and makes them a
+/// member. Someone without an account must sign up through the link instead.
+async fn sign_in_invited(
+    state: &AppState,
+    browser: &mut Browser,
+    mut sign_in: SignIn,
+    invitation: &crate::store::InvitationRecord,
+) -> ApiResult<SignIn> {
+    let Some(user) = account::find_user(state, &invitation.email_address).await? else {
+        return Err(ApiError::invalid(
+            "form_identifier_not_found",
+            "ticket",
+            "No account uses the invited email address; sign up with this invitation instead.",
+        ));
+    };
+    if user.banned {
+        return Err(ApiError::invalid("user_banned", "ticket", "This account is banned and cannot sign in."));
+    }
+    super::invitations::accept(state, invitation, &user.id).await?;
+    sign_in.user_id = Some(user.id.clone());
+    sign_in.identifier = Some(invitation.email_address.clone());
+    sign_in.first_factor = Some(verified(Strategy::Ticket));
+    finish(state, browser, sign_in, &user).await
 }
 
 /// The browser's sign-in attempt `id`.

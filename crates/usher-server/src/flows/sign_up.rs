@@ -57,6 +57,9 @@ pub struct SignUp {
     pub email_verification: Option<Verification>,
     /// The address belongs to an account already (kept secret).
     pub email_taken: bool,
+    /// The organization invitation whose ticket proved the address; joined on completion.
+    #[serde(default)]
+    pub invitation_id: Option<String>,
     /// The user created on completion.
     pub created_user_id: Option<String>,
     /// The session created on completion.
@@ -103,6 +106,12 @@ pub struct SignUpInput {
     /// Metadata the browser may set (an object, or its JSON text in a form).
     #[serde(default, deserialize_with = "crate::validate::json_object_or_text")]
     pub unsafe_metadata: Option<Map<String, Value>>,
+    /// `ticket` with an organization invitation's ticket.
+    #[serde(default)]
+    pub strategy: Option<Strategy>,
+    /// An organization invitation's ticket: it proves the invited address.
+    #[serde(default)]
+    pub ticket: Option<String>,
 }
 
 /// Starts a sign-up.
@@ -118,21 +127,60 @@ pub async fn create(state: &AppState, browser: &mut Browser, input: SignUpInput)
         ..SignUp::default()
     };
     apply(state, &mut sign_up, input).await?;
-    save(state, browser, &sign_up).await?;
+    save_or_complete(state, browser, &mut sign_up).await?;
     Ok(sign_up)
+}
+
+/// A ticket sign-up has its address proved already: it completes as soon as nothing is missing.
+async fn save_or_complete(state: &AppState, browser: &mut Browser, sign_up: &mut SignUp) -> ApiResult<()> {
+    if sign_up.invitation_id.is_some() && sign_up.email_verified() && sign_up.missing_fields().is_empty() {
+        complete(state, browser, sign_up).await
+    } else {
+        save(state, browser, sign_up).await
+    }
 }
 
 /// Changes fields of a sign-up in progress.
 pub async fn update(state: &AppState, browser: &mut Browser, id: &str, input: SignUpInput) -> ApiResult<SignUp> {
     let mut sign_up = in_progress(state, browser, id).await?;
     apply(state, &mut sign_up, input).await?;
-    save(state, browser, &sign_up).await?;
+    save_or_complete(state, browser, &mut sign_up).await?;
     Ok(sign_up)
 }
 
 async fn apply(state: &AppState, sign_up: &mut SignUp, input: SignUpInput) -> ApiResult<()> {
+    if input.strategy == Some(Strategy::Ticket) || input.ticket.is_some() {
+        let ticket = input.ticket.as_deref().unwrap_or_default();
+        let invitation =
+            super::invitations::pending(state, ticket).await?.ok_or_else(super::invitations::ticket_invalid)?;
+        // The holder of the ticket is the invitee, so saying the address is taken reveals
+        // nothing they could not learn by signing in through the same link.
+        if account::find_user(state, &invitation.email_address).await?.is_some() {
+            return Err(ApiError::invalid(
+                "form_identifier_exists",
+                "email_address",
+                "That email address already has an account; sign in with this invitation instead.",
+            ));
+        }
+        sign_up.invitation_id = Some(invitation.id.clone());
+        sign_up.email_taken = false;
+        sign_up.email_address = Some(invitation.email_address);
+        sign_up.email_verification = Some(Verification {
+            status: VerificationStatus::Verified,
+            strategy: Strategy::Ticket,
+            attempts: 0,
+            expire_at: None,
+        });
+    }
     if let Some(raw) = input.email_address {
         let email = validate::email("email_address", &raw)?;
+        if sign_up.invitation_id.is_some() && sign_up.email_address.as_deref() != Some(email.as_str()) {
+            return Err(ApiError::invalid(
+                "form_param_value_invalid",
+                "email_address",
+                "An invitation sign-up uses the invited email address.",
+            ));
+        }
         if sign_up.email_address.as_deref() != Some(email.as_str()) {
             let taken = account::find_user(state, &email).await?.is_some();
             if taken && !state.config.enumeration_protection {
@@ -294,6 +342,15 @@ pub(super) async fn complete(state: &AppState, browser: &mut Browser, sign_up: &
     // Someone may have taken the address since the code was sent: then nothing is written and
     // the conflict is the answer (`form_identifier_exists` on `email_address`).
     browser.complete_attempt(state, AttemptKind::SignUp, key, &completed, &session, Some(&user)).await?;
+    if let Some(invitation_id) = &completed.invitation_id {
+        // The account exists now whatever happens here; a ticket revoked or used meanwhile
+        // leaves a user who is simply not a member.
+        if let Some(invitation) = state.store.get_invitation(invitation_id).await?
+            && let Err(e) = super::invitations::accept(state, &invitation, &user.id).await
+        {
+            tracing::info!(invitation = %invitation.id, error = ?e, "signed up, but the invitation could not be accepted");
+        }
+    }
     *sign_up = completed;
     Ok(())
 }

@@ -15,6 +15,7 @@ mod durability;
 mod edge;
 mod frontend;
 mod helpers;
+mod invitations;
 mod jwks;
 mod limits;
 mod mail;

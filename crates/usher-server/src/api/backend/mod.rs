@@ -1,6 +1,8 @@
 //! The Backend API (`/v1/…`), authenticated with the instance's secret key.
 
+pub(crate) mod invitations;
 pub(crate) mod organizations;
+pub(crate) mod roles;
 mod sessions;
 mod sign_in_tokens;
 mod templates;
@@ -30,6 +32,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(sessions::router())
         .merge(templates::router())
         .merge(organizations::router())
+        .merge(invitations::router())
+        .merge(roles::router())
         .merge(sign_in_tokens::router())
         .merge(webhooks::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key_within_limit))

@@ -243,12 +243,43 @@ async fn live_session(state: &AppState, browser: &Browser, id: &str) -> ApiResul
     Ok(session)
 }
 
+#[derive(Debug, Default, Deserialize)]
+struct TouchRequest {
+    /// The organization to make active; empty for the personal account; absent leaves it.
+    #[serde(default, deserialize_with = "present")]
+    active_organization_id: Option<String>,
+}
+
+/// `Some` whenever the field is there, even empty (form decoding would make an empty value `None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d).map(|v| Some(v.unwrap_or_default()))
+}
+
+/// The organization `org_id` (id or slug) if the session's user is a member, for a token or
+/// to make it active; `None` for empty (the personal account).
+async fn member_organization(state: &AppState, session: &SessionRecord, org_id: &str) -> ApiResult<Option<String>> {
+    if org_id.trim().is_empty() {
+        return Ok(None);
+    }
+    let standing = crate::flows::organizations::standing(state, org_id.trim(), &session.user_id).await?;
+    Ok(Some(standing.organization.id))
+}
+
 async fn touch_session(
     State(state): State<AppState>,
     mut browser: Browser,
     Path(id): Path<String>,
+    FormOrJson(body): FormOrJson<TouchRequest>,
 ) -> ApiResult<Response> {
-    let session = live_session(&state, &browser, &id).await?;
+    let mut session = live_session(&state, &browser, &id).await?;
+    if let Some(org_id) = body.active_organization_id.as_deref() {
+        let active = member_organization(&state, &session, org_id).await?;
+        session = state
+            .store
+            .set_session_organization(&session.id, active.as_deref(), state.now())
+            .await?
+            .ok_or(ApiError::SignedOut)?;
+    }
     let session = account::touch(&state, &session).await?;
     if let Some(client) = browser.client.as_mut() {
         client.last_active_session_id = Some(session.id.clone());
@@ -294,12 +325,14 @@ async fn session_token(
     Path(id): Path<String>,
     FormOrJson(body): FormOrJson<TokenRequest>,
 ) -> ApiResult<Response> {
-    if body.organization_id.is_some_and(|o| !o.is_empty()) {
-        return Err(ApiError::invalid("organization_not_found", "organization_id", "Organizations are not enabled."));
-    }
     let session = live_session(&state, &browser, &id).await?;
-    let session = account::touch(&state, &session).await?;
+    let mut session = account::touch(&state, &session).await?;
     ensure_live(&session, state.now())?;
+    // A token for the organization asked for (a member's only), without changing which one is
+    // active: that is the touch's job.
+    if let Some(org_id) = body.organization_id.as_deref() {
+        session.last_active_organization_id = member_organization(&state, &session, org_id).await?;
+    }
     let lifetime = state.config.session_token_lifetime.as_secs() as i64;
     let jwt = mint_session_token(state.minter(), &session, lifetime, browser.origin.as_deref()).await?;
     let mut res = Json(json!({"object": "token", "jwt": jwt})).into_response();

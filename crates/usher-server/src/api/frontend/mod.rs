@@ -7,6 +7,7 @@
 mod client;
 mod factors;
 mod me;
+pub mod organizations;
 pub mod view;
 
 use axum::{
@@ -34,6 +35,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(client::router(state))
         .merge(me::router(state))
         .merge(factors::router(state))
+        .merge(organizations::me_router())
+        // (Reached through the rewrite in `http::tunnel`.)
+        .nest(crate::http::tunnel::BROWSER_ORGANIZATIONS, organizations::org_router())
         .route_layer(middleware::from_fn_with_state(state.clone(), origin::refuse_foreign))
         .layer(origin::cors(state))
 }
@@ -91,7 +95,15 @@ async fn environment(State(state): State<AppState>) -> Json<Value> {
             "sign_in": {"second_factor": {"required": state.config.second_factor_required}},
             "sign_up": {"mode": "public", "progressive": true},
         },
-        "organization_settings": {"enabled": false},
+        "organization_settings": {
+            "enabled": true,
+            "max_allowed_memberships": 0,
+            "force_organization_selection": false,
+            "actions": {"admin_delete": true},
+            "domains": {"enabled": false, "enrollment_modes": [], "default_role": null},
+            "slug": {"disabled": false},
+            "organization_creation_defaults": {"enabled": false},
+        },
         "maintenance_mode": false,
         "client_debug_mode": false,
     }))

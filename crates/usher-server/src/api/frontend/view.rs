@@ -177,7 +177,13 @@ pub async fn client(state: &AppState, browser: &Browser, known: Known<'_>) -> Ap
             active_token = Some(jwt.clone());
             active_id = Some(s.id.clone());
         }
-        sessions.push(session(state, s, u, &jwt));
+        let mut v = session(state, s, u, &jwt);
+        // clerk-js finds the active organization among the user's memberships.
+        if let Some(user) = v.get_mut("user").and_then(Value::as_object_mut) {
+            let memberships = super::organizations::user_memberships(state, &u.id).await?;
+            user.insert("organization_memberships".into(), Value::Array(memberships));
+        }
+        sessions.push(v);
     }
     let sign_in = match (&client.sign_in_id, known.sign_in) {
         (Some(id), Some(attempt)) if *id == attempt.id => Some(sign_in(attempt)),
