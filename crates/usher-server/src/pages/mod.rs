@@ -94,31 +94,48 @@ pub(crate) struct Fields {
     ticket: Option<String>,
 }
 
-/// Every field name [`Fields`] has (its serde names), the only ones a page post may carry.
-const FIELD_NAMES: [&str; 16] = [
-    "identifier",
-    "password",
-    "code",
-    "sign_in_id",
-    "sign_up_id",
-    "email_address",
-    "email_id",
-    "first_name",
-    "last_name",
-    "current_password",
-    "new_password",
-    "sign_out_of_other_sessions",
-    "redirect_url",
-    "done",
-    "verify",
-    "__clerk_ticket",
-];
+/// Every field name [`Fields`] has (its serde names), the only ones a page post may carry:
+/// read from serde's own list, so a field added to `Fields` is accepted without a second list.
+fn field_names() -> &'static [&'static str] {
+    static NAMES: std::sync::LazyLock<&'static [&'static str]> = std::sync::LazyLock::new(|| {
+        let mut names = None;
+        let _ = Fields::deserialize(StructFields(&mut names));
+        names.expect("Fields is a struct")
+    });
+    &NAMES
+}
+
+/// A deserializer that only records the field names a struct asks for.
+struct StructFields<'a>(&'a mut Option<&'static [&'static str]>);
+
+impl<'de> serde::Deserializer<'de> for StructFields<'_> {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(serde::de::Error::custom("only structs"))
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Self::Error> {
+        *self.0 = Some(fields);
+        Err(serde::de::Error::custom("names recorded"))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+    }
+}
 
 /// The first field of a form body that no page takes.
 fn unknown_field(bytes: &[u8]) -> Option<String> {
     url::form_urlencoded::parse(bytes)
         .map(|(name, _)| name)
-        .find(|n| !FIELD_NAMES.contains(&n.as_ref()))
+        .find(|n| !field_names().contains(&n.as_ref()))
         .map(|n| n.into_owned())
 }
 
@@ -311,4 +328,20 @@ fn signed_out_redirect() -> Response {
             .into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_posts_take_exactly_the_fields_of_fields() {
+        let names = field_names();
+        for name in ["identifier", "strategy", "token", "__clerk_ticket", "sign_out_of_other_sessions"] {
+            assert!(names.contains(&name), "{name} is a page field");
+        }
+        assert!(!names.contains(&"ticket"), "serde's names, not Rust's");
+        assert_eq!(unknown_field(b"identifier=a&strategy=totp&token=t"), None);
+        assert_eq!(unknown_field(b"identifier=a&admin=1").as_deref(), Some("admin"));
+    }
 }
