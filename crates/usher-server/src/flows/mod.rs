@@ -17,8 +17,8 @@ pub mod email_link;
 pub mod invitations;
 pub mod organizations;
 pub mod profile;
-pub mod second_factor;
 pub mod reset;
+pub mod second_factor;
 pub mod sign_in;
 pub mod sign_up;
 

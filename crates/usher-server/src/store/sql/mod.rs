@@ -10,8 +10,8 @@
 mod attempts;
 mod clients;
 mod codes;
-mod factors;
 mod decoy_emails;
+mod factors;
 mod keys;
 mod organizations;
 mod outbox;

@@ -147,54 +147,58 @@ impl WebhookStore for SqlStore {
     }
 
     async fn route_messages(&self, now: i64, limit: i64) -> StoreResult<usize> {
+        // The transaction starts with its write (the claim), never with a read: on SQLite a
+        // transaction that reads first and then writes fails at once with "database is locked"
+        // when another connection wrote meanwhile, where a first write waits its turn. On
+        // PostgreSQL a second node's claim waits for this one and then takes nothing, so each
+        // message is routed once.
         let mut tx = self.pool.begin().await?;
-        let messages = sqlx::query(
-            "SELECT id, event_type, created_at, position FROM webhook_messages WHERE fanned_out = 0 \
-             ORDER BY created_at, position, id LIMIT $1",
+        let mut messages = sqlx::query(
+            "UPDATE webhook_messages SET fanned_out = 1 WHERE fanned_out = 0 AND id IN \
+             (SELECT id FROM webhook_messages WHERE fanned_out = 0 ORDER BY created_at, position, id LIMIT $1) \
+             RETURNING id, event_type, created_at, position",
         )
         .bind(limit)
         .fetch_all(&mut *tx)
-        .await?;
+        .await?
+        .iter()
+        .map(|m| {
+            Ok::<_, StoreError>((
+                m.try_get::<i64, _>("created_at")?,
+                m.try_get::<i64, _>("position")?,
+                m.try_get::<String, _>("id")?,
+                m.try_get::<String, _>("event_type")?,
+            ))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
         if messages.is_empty() {
             return Ok(0);
         }
+        messages.sort();
         let endpoints = sqlx::query(&format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE enabled = 1"))
             .fetch_all(&mut *tx)
             .await?
             .iter()
             .map(endpoint_from_row)
             .collect::<StoreResult<Vec<_>>>()?;
-        let mut routed = 0;
-        for m in &messages {
-            let id: String = m.try_get("id")?;
-            let event_type: String = m.try_get("event_type")?;
-            // The conditional update is the claim: a second node's waits for this transaction
-            // and then changes nothing, so each message is routed once.
-            let took = sqlx::query("UPDATE webhook_messages SET fanned_out = 1 WHERE id = $1 AND fanned_out = 0")
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-            if took.rows_affected() != 1 {
-                continue;
-            }
-            routed += 1;
-            for e in endpoints.iter().filter(|e| e.wants(&event_type)) {
+        for (created_at, position, id, event_type) in &messages {
+            for e in endpoints.iter().filter(|e| e.wants(event_type)) {
                 sqlx::query(&format!(
                     "INSERT INTO webhook_deliveries ({DELIVERY_COLUMNS}) VALUES ($1, $2, $3, 0, $4, $5, $6, $4) \
                      ON CONFLICT (endpoint_id, message_id) DO NOTHING"
                 ))
                 .bind(&e.id)
-                .bind(&id)
+                .bind(id)
                 .bind(DeliveryStatus::Pending.as_str())
                 .bind(now)
-                .bind(m.try_get::<i64, _>("created_at")?)
-                .bind(m.try_get::<i64, _>("position")?)
+                .bind(created_at)
+                .bind(position)
                 .execute(&mut *tx)
                 .await?;
             }
         }
         tx.commit().await?;
-        Ok(routed)
+        Ok(messages.len())
     }
 
     async fn due_deliveries(&self, now: i64, limit: i64) -> StoreResult<Vec<DeliveryRecord>> {
@@ -320,11 +324,13 @@ impl WebhookStore for SqlStore {
     }
 
     async fn replay_message(&self, message_id: &str, endpoint_id: Option<&str>, now: i64) -> StoreResult<u64> {
-        let mut tx = self.pool.begin().await?;
+        // A message never changes, so it is read outside the transaction, which then starts with
+        // its write (see `route_messages` for why that matters on SQLite).
         let message = sqlx::query("SELECT created_at, position FROM webhook_messages WHERE id = $1")
             .bind(message_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&self.pool)
             .await?;
+        let mut tx = self.pool.begin().await?;
         let Some(message) = message else { return Ok(0) };
         let pending = DeliveryStatus::Pending.as_str();
         let mut count = 0;
@@ -359,22 +365,20 @@ impl WebhookStore for SqlStore {
     }
 
     async fn disable_failing_endpoints(&self, before: i64, now: i64) -> StoreResult<Vec<String>> {
+        // Write first (see `route_messages`).
         let mut tx = self.pool.begin().await?;
         let ids: Vec<String> = sqlx::query(
-            "SELECT id FROM webhook_endpoints WHERE enabled = 1 AND failing_since IS NOT NULL AND failing_since < $1",
+            "UPDATE webhook_endpoints SET enabled = 0, updated_at = $2 \
+             WHERE enabled = 1 AND failing_since IS NOT NULL AND failing_since < $1 RETURNING id",
         )
         .bind(before)
+        .bind(now)
         .fetch_all(&mut *tx)
         .await?
         .iter()
         .map(|r| r.try_get("id"))
         .collect::<Result<_, _>>()?;
         for id in &ids {
-            sqlx::query("UPDATE webhook_endpoints SET enabled = 0, updated_at = $2 WHERE id = $1")
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
             sqlx::query(
                 "UPDATE webhook_deliveries SET status = $2, updated_at = $3 WHERE endpoint_id = $1 AND status = $4",
             )
