@@ -17,6 +17,7 @@ mod helpers;
 mod jwks;
 mod limits;
 mod mail;
+mod oauth;
 mod openapi;
 mod organizations;
 mod pages;

@@ -55,6 +55,18 @@ fn envelope(state: &AppState, browser: &Browser, response: Value, client: Value,
     res
 }
 
+/// `user_settings.social`: one entry per configured provider, keyed by strategy, in Clerk's shape.
+fn social(state: &AppState) -> Value {
+    let entries = state.config.oauth_providers.iter().map(|p| {
+        let entry = json!({
+            "enabled": true, "required": false, "authenticatable": true, "block_email_subaddresses": false,
+            "strategy": p.strategy, "not_selectable": false, "deprecated": false, "name": p.name, "logo_url": null,
+        });
+        (p.strategy.clone(), entry)
+    });
+    Value::Object(entries.collect())
+}
+
 /// `GET /v1/environment`: what the instance offers, and where its pages are.
 async fn environment(State(state): State<AppState>) -> Json<Value> {
     let base = &state.issuer;
@@ -88,6 +100,7 @@ async fn environment(State(state): State<AppState>) -> Json<Value> {
             },
             "sign_in": {"second_factor": {"required": false}},
             "sign_up": {"mode": "public", "progressive": true},
+            "social": social(&state),
         },
         "organization_settings": {"enabled": false},
         "maintenance_mode": false,
