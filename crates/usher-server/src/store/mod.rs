@@ -13,6 +13,7 @@
 pub mod attempts;
 pub mod clients;
 pub mod codes;
+pub mod external_accounts;
 pub mod keys;
 pub mod organizations;
 pub mod outbox;
@@ -26,6 +27,7 @@ pub mod users;
 pub use attempts::*;
 pub use clients::*;
 pub use codes::*;
+pub use external_accounts::*;
 pub use keys::*;
 pub use organizations::*;
 pub use outbox::*;
@@ -59,6 +61,8 @@ pub enum UniqueField {
     RoleKey,
     /// `organization_permissions.permission_key`.
     PermissionKey,
+    /// `external_accounts (provider, provider_user_id)`: the provider account is linked already.
+    ExternalAccount,
     /// Anything else (an id collision, which 160 random bits make theoretical).
     Other,
 }
@@ -114,6 +118,7 @@ pub trait Store:
     + TemplateStore
     + OrganizationStore
     + RoleStore
+    + ExternalAccountStore
 {
     /// Checks the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

@@ -4,6 +4,7 @@
 mod attempts;
 mod clients;
 mod codes;
+mod external_accounts;
 mod keys;
 mod organizations;
 mod outbox;
