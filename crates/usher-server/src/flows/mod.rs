@@ -13,6 +13,7 @@
 pub mod account;
 pub mod browser;
 pub mod codes;
+pub mod oauth;
 pub mod profile;
 pub mod sign_in;
 pub mod sign_up;

@@ -81,6 +81,37 @@ pub struct SignIn {
     pub abandon_at: i64,
     /// Creation time.
     pub created_at: i64,
+    /// The first factor of an `oauth_*` sign-in (its strategy names a provider, which
+    /// `Strategy` does not list); shown instead of `first_factor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<super::oauth::ExternalVerification>,
+    /// A verified provider account no user has (`transferable`), kept for a sign-up with
+    /// `transfer: true`; never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<super::oauth::Profile>,
+}
+
+/// A new, unsaved sign-in attempt of a client.
+pub fn new_attempt(state: &AppState, client_id: String) -> SignIn {
+    let now = state.now();
+    SignIn {
+        id: ids::new_id("sia"),
+        client_id,
+        status: SignInStatus::NeedsIdentifier,
+        abandon_at: now + ATTEMPT_LIFETIME_MS,
+        created_at: now,
+        ..SignIn::default()
+    }
+}
+
+/// Signs `user` in for a verified attempt (a provider vouched for the account).
+pub(super) async fn complete(
+    state: &AppState,
+    browser: &mut Browser,
+    sign_in: SignIn,
+    user: &UserRecord,
+) -> ApiResult<SignIn> {
+    finish(state, browser, sign_in, user).await
 }
 
 /// What `POST /v1/client/sign_ins` takes.
@@ -88,12 +119,17 @@ pub struct SignIn {
 pub struct CreateSignIn {
     /// An email address or username.
     pub identifier: Option<String>,
-    /// `password` or `ticket` (or a factor strategy to prepare later).
-    pub strategy: Option<Strategy>,
+    /// `password` or `ticket` (or a factor strategy to prepare later), or `oauth_<provider>`
+    /// (a provider's name, which `Strategy` does not list; see [`super::oauth`]).
+    pub strategy: Option<String>,
     /// Signs in at once when right.
     pub password: Option<String>,
     /// A Backend API sign-in token.
     pub ticket: Option<String>,
+    /// `oauth_*`: where the browser goes after the provider (Clerk's `redirect_url`).
+    pub redirect_url: Option<String>,
+    /// `oauth_*`: where it goes once signed in.
+    pub action_complete_redirect_url: Option<String>,
 }
 
 /// Starts a sign-in; completes it at once when a right password or a valid ticket is given.
@@ -108,7 +144,7 @@ pub async fn create(state: &AppState, browser: &mut Browser, input: CreateSignIn
         created_at: now,
         ..SignIn::default()
     };
-    if input.strategy == Some(Strategy::Ticket) || input.ticket.is_some() {
+    if input.strategy.as_deref() == Some(Strategy::Ticket.as_str()) || input.ticket.is_some() {
         let ticket = input.ticket.unwrap_or_default();
         let accepted = state.store.accept_sign_in_token(&ids::sha256_hex(ticket.trim().as_bytes()), now).await?;
         let Some(token) = accepted else {
@@ -301,7 +337,7 @@ async fn finish(state: &AppState, browser: &mut Browser, mut sign_in: SignIn, us
     Ok(sign_in)
 }
 
-async fn save(state: &AppState, browser: &mut Browser, sign_in: &SignIn) -> ApiResult<()> {
+pub(super) async fn save(state: &AppState, browser: &mut Browser, sign_in: &SignIn) -> ApiResult<()> {
     let key = (&*sign_in.id, sign_in.created_at, sign_in.abandon_at);
     browser.save_attempt(state, AttemptKind::SignIn, key, sign_in).await
 }

@@ -30,8 +30,11 @@ pub(super) async fn page(
 
 async fn show(state: &AppState, browser: &mut Browser, fields: &Fields) -> ApiResult<Response> {
     if let Some(ticket) = given(fields.ticket.as_ref()) {
-        let input =
-            CreateSignIn { strategy: Some(Strategy::Ticket), ticket: Some(ticket.to_owned()), ..Default::default() };
+        let input = CreateSignIn {
+            strategy: Some(Strategy::Ticket.as_str().to_owned()),
+            ticket: Some(ticket.to_owned()),
+            ..Default::default()
+        };
         let attempt = sign_in::create(state, browser, input).await?;
         return completed(state, browser, fields, &attempt).await;
     }
@@ -55,9 +58,9 @@ async fn with_password(state: &AppState, browser: &mut Browser, fields: &mut Fie
     };
     let input = CreateSignIn {
         identifier: Some(identifier.to_owned()),
-        strategy: Some(Strategy::Password),
+        strategy: Some(Strategy::Password.as_str().to_owned()),
         password: Some(password),
-        ticket: None,
+        ..Default::default()
     };
     let attempt = sign_in::create(state, browser, input).await?;
     completed(state, browser, fields, &attempt).await

@@ -18,6 +18,7 @@ mod jwks;
 mod limits;
 mod mail;
 mod oauth;
+mod oidc_standin;
 mod openapi;
 mod organizations;
 mod pages;

@@ -59,3 +59,270 @@ fn dev_refuses_an_unknown_strategy_a_missing_secret_and_a_remote_http_issuer() {
     let remote = run("strategy=oauth_custom_t,client_id=x,issuer=http://id.example.com", Some("shh-value"));
     assert!(remote.contains("https") && !remote.contains("shh-value"), "{remote}");
 }
+
+// ---- the flow, against the in-test OpenID Connect stand-in (`oidc_standin.rs`) ----
+
+use std::collections::BTreeMap;
+
+use reqwest::{StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::TestApp,
+    oidc_standin::{Account, CLIENT_ID, CLIENT_SECRET, Quirks, StandIn},
+};
+
+const ORIGIN: &str = "http://localhost:3000";
+const STRATEGY: &str = "oauth_custom_standin";
+
+/// A browser that does not follow redirects: a cookie jar, and the `Location` it was sent to.
+struct Browser<'a> {
+    app: &'a TestApp,
+    http: reqwest::Client,
+    cookies: BTreeMap<String, String>,
+}
+
+struct Answer {
+    status: StatusCode,
+    location: Option<String>,
+    body: Value,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { app, http, cookies: BTreeMap::new() }
+    }
+
+    async fn send(&mut self, method: reqwest::Method, url: &str, form: &[(&str, &str)]) -> Answer {
+        let url = if url.starts_with("http") { url.to_owned() } else { format!("{}{url}", self.app.url) };
+        let ours = url.starts_with(&self.app.url);
+        let mut request = self.http.request(method, &url);
+        if ours {
+            let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            request = request.header(header::ORIGIN, ORIGIN).header(header::COOKIE, cookie.join("; "));
+        }
+        if !form.is_empty() {
+            request = request.form(form);
+        }
+        let response = request.send().await.expect("request");
+        if ours {
+            for set in response.headers().get_all(header::SET_COOKIE) {
+                let text = set.to_str().unwrap();
+                let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
+                let (name, value) = pair.split_once('=').unwrap();
+                if attributes.contains("Max-Age=0") {
+                    self.cookies.remove(name);
+                } else {
+                    self.cookies.insert(name.to_owned(), value.to_owned());
+                }
+            }
+        }
+        let status = response.status();
+        let location = response.headers().get(header::LOCATION).map(|l| l.to_str().unwrap().to_owned());
+        let text = response.text().await.unwrap();
+        Answer { status, location, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
+    }
+
+    /// Starts a sign-in at the provider; the authorize URL.
+    async fn start(&mut self) -> String {
+        let answer = self
+            .send(
+                reqwest::Method::POST,
+                "/v1/client/sign_ins",
+                &[
+                    ("strategy", STRATEGY),
+                    ("redirect_url", "http://localhost:3000/sso-callback"),
+                    ("action_complete_redirect_url", "http://localhost:3000/done"),
+                ],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        let factor = &answer.body["response"]["first_factor_verification"];
+        assert_eq!(factor["status"], "unverified");
+        assert_eq!(factor["strategy"], STRATEGY);
+        factor["external_verification_redirect_url"].as_str().unwrap().to_owned()
+    }
+
+    /// The provider's answer: where it sends the browser back.
+    async fn at_provider(&mut self, authorize: &str) -> String {
+        let answer = self.send(reqwest::Method::GET, authorize, &[]).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+        answer.location.unwrap()
+    }
+
+    async fn get(&mut self, path: &str) -> Answer {
+        self.send(reqwest::Method::GET, path, &[]).await
+    }
+
+    async fn signed_in_user(&mut self) -> Option<String> {
+        let client = self.get("/v1/client").await.body;
+        client["response"]["sessions"][0]["user"]["id"].as_str().map(str::to_owned)
+    }
+}
+
+fn account(sub: &str, email: &str, verified: bool) -> Account {
+    Account { sub: sub.into(), email: email.into(), email_verified: verified, given_name: "Grace".into() }
+}
+
+async fn app_with(standin: &StandIn) -> TestApp {
+    let spec = format!("strategy={STRATEGY},client_id={CLIENT_ID},issuer={},name=Stand-in ID", standin.issuer);
+    spawn_app_with(Db::Sqlite, |c| {
+        let mut entry = FileProvider::parse_spec(&spec).unwrap();
+        entry.client_secret = Some(Secret::new(CLIENT_SECRET));
+        c.oauth_providers = validate_all(vec![entry], true).unwrap();
+        c.allow_localhost_origins = true;
+        c.frontend_rate_limits = false;
+    })
+    .await
+}
+
+fn query(url: &str) -> BTreeMap<String, String> {
+    url::Url::parse(url).unwrap().query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+#[tokio::test]
+async fn a_verified_address_links_the_existing_user_and_the_next_sign_in_reuses_the_account() {
+    let standin = StandIn::start(account("sub-grace", "grace@example.com", true)).await;
+    let app = app_with(&standin).await;
+    let (status, user) = app
+        .post("/v1/users", json!({"email_address": ["grace@example.com"], "password": "correct horse battery"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+
+    for round in 0..2 {
+        let mut browser = Browser::new(&app);
+        let authorize = browser.start().await;
+        let q = query(&authorize);
+        assert_eq!(q["code_challenge_method"], "S256");
+        assert!(q.contains_key("nonce") && q.contains_key("state"), "{authorize}");
+        assert_eq!(q["redirect_uri"], format!("{}/v1/oauth_callback", app.url));
+        let back = browser.at_provider(&authorize).await;
+        let done = browser.get(&back).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "round {round}: {}", done.body);
+        assert_eq!(done.location.as_deref(), Some("http://localhost:3000/done"));
+        assert_eq!(browser.signed_in_user().await.as_deref(), user["id"].as_str(), "round {round}");
+        // The state was single use: the same callback again is refused and signs nobody in.
+        let mut replay = Browser::new(&app);
+        let again = replay.get(&back).await;
+        assert_eq!(again.status, StatusCode::BAD_REQUEST);
+        assert!(again.body.as_str().unwrap().contains("oauth_state_invalid"));
+        assert_eq!(replay.signed_in_user().await, None);
+    }
+    let accounts = app.state.store.external_accounts_of_user(user["id"].as_str().unwrap()).await.unwrap();
+    assert_eq!(accounts.len(), 1, "the second sign-in reused the external account");
+    assert_eq!(accounts[0].provider_user_id, "sub-grace");
+    let sealed = accounts[0].access_token_sealed.as_deref().unwrap();
+    assert!(!sealed.contains("standin-access"), "the provider's token is stored sealed");
+}
+
+#[tokio::test]
+async fn an_unverified_address_never_links_and_the_sign_in_becomes_transferable() {
+    let standin = StandIn::start(account("sub-mallory", "grace@example.com", false)).await;
+    let app = app_with(&standin).await;
+    let (_, user) = app.post("/v1/users", json!({"email_address": ["grace@example.com"]})).await;
+    let mut browser = Browser::new(&app);
+    let authorize = browser.start().await;
+    let back = browser.at_provider(&authorize).await;
+    let done = browser.get(&back).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(done.location.as_deref(), Some("http://localhost:3000/sso-callback"));
+    assert_eq!(browser.signed_in_user().await, None);
+    let client = browser.get("/v1/client").await.body;
+    let factor = &client["response"]["sign_in"]["first_factor_verification"];
+    assert_eq!(factor["status"], "transferable", "{client}");
+    assert_eq!(factor["error"]["code"], "external_account_not_found");
+    assert!(app.state.store.external_accounts_of_user(user["id"].as_str().unwrap()).await.unwrap().is_empty());
+}
+
+/// Runs one sign-in whose callback must fail with `code`: an error page, no session, no 5xx.
+async fn refused(app: &TestApp, standin: &mut StandIn, quirks: Quirks, tamper: impl Fn(&str) -> String, code: &str) {
+    standin.set_quirks(quirks);
+    let mut browser = Browser::new(app);
+    let authorize = browser.start().await;
+    let back = browser.at_provider(&authorize).await;
+    let answer = browser.get(&tamper(&back)).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{code}: {}", answer.body);
+    let page = answer.body.as_str().unwrap_or_default();
+    assert!(page.contains(code), "{code} not in: {page}");
+    assert_eq!(browser.signed_in_user().await, None, "{code}: nobody is signed in");
+}
+
+#[tokio::test]
+async fn tampered_replayed_and_forged_callbacks_are_refused_clearly() {
+    let mut standin = StandIn::start(account("sub-ada", "ada@example.com", true)).await;
+    let app = app_with(&standin).await;
+    app.post("/v1/users", json!({"email_address": ["ada@example.com"]})).await;
+    let same = |url: &str| url.to_owned();
+    let tampered = |url: &str| url.replace("state=", "state=x");
+    refused(&app, &mut standin, Quirks::default(), tampered, "oauth_state_invalid").await;
+    let nonce = Quirks { nonce: Some("another-nonce".into()), ..Quirks::default() };
+    refused(&app, &mut standin, nonce, same, "oauth_token_invalid").await;
+    refused(&app, &mut standin, Quirks { foreign_key: true, ..Quirks::default() }, same, "oauth_token_invalid").await;
+    let aud = Quirks { aud: Some("someone-else".into()), ..Quirks::default() };
+    refused(&app, &mut standin, aud, same, "oauth_token_invalid").await;
+    refused(&app, &mut standin, Quirks { codes_expired: true, ..Quirks::default() }, same, "oauth_token_invalid").await;
+    let provider_error = |url: &str| {
+        let state = query(url)["state"].clone();
+        format!("/v1/oauth_callback?error=access_denied&error_description=no&state={state}")
+    };
+    refused(&app, &mut standin, Quirks::default(), provider_error, "oauth_access_denied").await;
+
+    // A callback from another browser (its cookie does not match the state's client).
+    standin.set_quirks(Quirks::default());
+    let mut browser = Browser::new(&app);
+    let authorize = browser.start().await;
+    let back = browser.at_provider(&authorize).await;
+    let mut other = Browser::new(&app);
+    let answer = other.get(&back).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert_eq!(other.signed_in_user().await, None);
+    assert_eq!(browser.get(&back).await.status, StatusCode::BAD_REQUEST, "the state was spent by the other try");
+
+    // Expired: ten minutes pass at the provider.
+    let mut browser = Browser::new(&app);
+    let authorize = browser.start().await;
+    let back = browser.at_provider(&authorize).await;
+    app.clock.advance_ms(601_000);
+    let answer = browser.get(&back).await;
+    assert!(answer.body.as_str().unwrap().contains("oauth_state_expired"));
+    assert_eq!(browser.signed_in_user().await, None);
+
+    // The provider goes down between the redirect and the callback.
+    let mut browser = Browser::new(&app);
+    let authorize = browser.start().await;
+    let back = browser.at_provider(&authorize).await;
+    standin.stop();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let answer = browser.get(&back).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+    assert_eq!(browser.signed_in_user().await, None);
+    // And a new sign-in is refused with a clear error, not a 5xx.
+    let mut browser = Browser::new(&app);
+    let start = browser
+        .send(reqwest::Method::POST, "/v1/client/sign_ins", &[("strategy", STRATEGY), ("redirect_url", "/")])
+        .await;
+    assert_eq!(start.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", start.body);
+    assert_eq!(start.body["errors"][0]["code"], "oauth_provider_unreachable");
+}
+
+#[tokio::test]
+async fn unknown_strategies_and_foreign_redirects_are_refused() {
+    let standin = StandIn::start(account("s", "s@example.com", true)).await;
+    let app = app_with(&standin).await;
+    let mut browser = Browser::new(&app);
+    let unknown = browser
+        .send(reqwest::Method::POST, "/v1/client/sign_ins", &[("strategy", "oauth_google"), ("redirect_url", "/")])
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unknown.body);
+    let foreign = browser
+        .send(
+            reqwest::Method::POST,
+            "/v1/client/sign_ins",
+            &[("strategy", STRATEGY), ("redirect_url", "https://evil.example/steal")],
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", foreign.body);
+    let no_state = browser.get("/v1/oauth_callback?code=x").await;
+    assert_eq!(no_state.status, StatusCode::BAD_REQUEST);
+}

@@ -20,7 +20,7 @@ use super::{
 use crate::{
     error::{ApiError, ApiResult},
     flows::{
-        Browser, account,
+        Browser, account, oauth,
         sign_in::{self, CreateSignIn},
         sign_up::{self, SignUpInput},
     },
@@ -83,7 +83,13 @@ async fn create_sign_in(
     if input.password.is_some() {
         throttle::take(&state, Limit::Attempt, ip).await?;
     }
-    let attempt = sign_in::create(&state, &mut browser, input).await?;
+    let attempt = match input.strategy.as_deref() {
+        Some(strategy) if strategy.starts_with("oauth_") => {
+            let (redirect, complete) = (input.redirect_url.as_deref(), input.action_complete_redirect_url.as_deref());
+            oauth::start_sign_in(&state, &mut browser, strategy, redirect, complete).await?
+        }
+        _ => sign_in::create(&state, &mut browser, input).await?,
+    };
     respond(&state, &browser, view::sign_in(&attempt), Known { sign_in: Some(&attempt), ..Known::default() }).await
 }
 

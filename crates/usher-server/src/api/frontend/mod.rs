@@ -6,6 +6,7 @@
 
 mod client;
 mod me;
+mod oauth_callback;
 pub mod view;
 
 use axum::{
@@ -33,6 +34,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(client::router(state))
         .merge(me::router(state))
         .route_layer(middleware::from_fn_with_state(state.clone(), origin::refuse_foreign))
+        // After the origin check: providers post Apple's form from their own origin.
+        .merge(oauth_callback::router())
         .layer(origin::cors(state))
 }
 

@@ -95,7 +95,7 @@ pub fn sign_in(s: &SignIn) -> Value {
         "identifier": s.identifier,
         "supported_first_factors": if s.identifier.is_some() { Value::Array(factors) } else { json!([]) },
         "supported_second_factors": null,
-        "first_factor_verification": s.first_factor,
+        "first_factor_verification": s.external.as_ref().map_or_else(|| json!(s.first_factor), |e| e.view()),
         "second_factor_verification": null,
         "user_data": null,
         "created_session_id": s.created_session_id,
