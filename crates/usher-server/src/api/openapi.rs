@@ -129,7 +129,7 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
         form(json!({"strategy": {"type": "string"}, "password": {"type": "string"}, "code": {"type": "string"}}));
     let sign_up = form(json!({
         "email_address": {"type": "string"}, "password": {"type": "string"},
-        "first_name": {"type": "string"}, "last_name": {"type": "string"},
+        "first_name": {"type": "string"}, "last_name": {"type": "string"}, "transfer": {"type": "boolean"},
     }));
     let frontend_token = json!({"$ref": "#/components/schemas/FrontendToken"});
     let text = json!({"type": "string"});

@@ -23,6 +23,7 @@ use usher_types::ClerkError;
 use super::{
     Browser, account,
     sign_in::{self, SignIn, SignInStatus},
+    sign_up::{self, SignUp, SignUpStatus},
 };
 use crate::{
     config::oauth::{Endpoints, OAuthProvider, ProviderKind},
@@ -30,7 +31,8 @@ use crate::{
     ids,
     seal::Sealer,
     state::AppState,
-    store::{ExternalAccountRecord, OAuthIntent, OAuthStateRecord, UserRecord},
+    store::{AttemptKind, ExternalAccountRecord, IdentifierRecord, OAuthIntent, OAuthStateRecord, UserRecord},
+    validate,
 };
 
 /// A redirect to a provider must come back within this long.
@@ -585,19 +587,18 @@ async fn finish(
     let mut attempt = sign_in::load(state, browser, attempt_id).await?;
     let now = state.now();
     let existing = state.store.external_account_by_provider(&p.strategy, &profile.provider_user_id).await?;
-    let user = match existing {
+    let (user, link) = match existing {
         Some(mut account) => {
             refresh(&mut account, &profile, now);
             state.store.update_external_account(&account).await?;
-            state.store.get_user(&account.user_id).await?
+            (state.store.get_user(&account.user_id).await?, None)
         }
         None => match linkable_user(state, p, &profile).await? {
             Some(user) => {
                 let account = new_account(&user.id, p, &profile, now);
-                state.store.create_external_account(&account).await?;
-                Some(user)
+                (Some(user), Some(account))
             }
-            None => None,
+            None => (None, None),
         },
     };
     let ext = attempt.external.get_or_insert_with(|| ExternalVerification {
@@ -611,7 +612,7 @@ async fn finish(
     match user {
         Some(user) => {
             ext.status = ExternalStatus::Verified;
-            sign_in::complete(state, browser, attempt, &user).await?;
+            sign_in::complete(state, browser, attempt, &user, link.as_ref()).await?;
             Ok(saved.action_complete_redirect_url.clone().unwrap_or_else(|| saved.redirect_url.clone()))
         }
         None => {
@@ -670,4 +671,71 @@ fn refresh(account: &mut ExternalAccountRecord, profile: &Profile, now: i64) {
     }
     account.token_expire_at = profile.token_expire_at;
     account.updated_at = now;
+}
+
+/// `POST /v1/client/sign_ups` with `transfer=true`: creates the user of the client's
+/// `transferable` sign-in, with the provider account linked and a session, in one transaction.
+/// The address must be one the provider verified (an unverified one proves nothing and would
+/// let someone claim another person's address).
+pub async fn transfer(state: &AppState, browser: &mut Browser) -> ApiResult<SignUp> {
+    let not_transferable =
+        || ApiError::invalid("transfer_invalid", "transfer", "There is no sign-in with a provider to transfer.");
+    let sign_in_id = browser.client.as_ref().and_then(|c| c.sign_in_id.clone()).ok_or_else(not_transferable)?;
+    let attempt = sign_in::load(state, browser, &sign_in_id).await.map_err(|_| not_transferable())?;
+    let (Some(profile), Some(ext)) = (attempt.transfer.as_ref(), attempt.external.as_ref()) else {
+        return Err(not_transferable());
+    };
+    let p = provider(state, &ext.strategy)?;
+    let Some(raw) = profile.email.as_deref().filter(|_| profile.email_verified) else {
+        return Err(ApiError::invalid(
+            "form_param_missing",
+            "email_address",
+            format!("{} gave no verified email address: sign up with your email address instead.", p.name),
+        ));
+    };
+    let email = validate::email("email_address", raw)?;
+    let now = state.now();
+    let email_id = ids::new_id("idn");
+    let user = UserRecord {
+        id: ids::new_id("user"),
+        first_name: profile.first_name.clone(),
+        last_name: profile.last_name.clone(),
+        primary_email_address_id: Some(email_id.clone()),
+        delete_self_enabled: true,
+        create_organization_enabled: true,
+        created_at: now,
+        updated_at: now,
+        emails: vec![IdentifierRecord {
+            id: email_id,
+            value: email.clone(),
+            verified: true,
+            // `Strategy` has no `from_oauth_*` names; the provider's verification is recorded
+            // on the external account.
+            strategy: usher_types::Strategy::Admin,
+            created_at: now,
+            updated_at: now,
+        }],
+        ..UserRecord::default()
+    };
+    let account = new_account(&user.id, p, profile, now);
+    let session = account::new_session(state, browser, &user).await?;
+    let sign_up = SignUp {
+        id: ids::new_id("sua"),
+        client_id: attempt.client_id.clone(),
+        status: SignUpStatus::Complete,
+        email_address: Some(email),
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        created_user_id: Some(user.id.clone()),
+        created_session_id: Some(session.id.clone()),
+        abandon_at: now + sign_up::ATTEMPT_LIFETIME_MS,
+        created_at: now,
+        ..SignUp::default()
+    };
+    let key = (&*sign_up.id, sign_up.created_at, sign_up.abandon_at);
+    // An address or provider account taken meanwhile is a conflict, and nothing is written.
+    browser
+        .complete_attempt_linking(state, AttemptKind::SignUp, key, &sign_up, &session, Some(&user), Some(&account))
+        .await?;
+    Ok(sign_up)
 }

@@ -104,14 +104,21 @@ pub fn new_attempt(state: &AppState, client_id: String) -> SignIn {
     }
 }
 
-/// Signs `user` in for a verified attempt (a provider vouched for the account).
+/// Signs `user` in for a verified attempt (a provider vouched for the account), linking
+/// `account` in the same transaction.
 pub(super) async fn complete(
     state: &AppState,
     browser: &mut Browser,
-    sign_in: SignIn,
+    mut sign_in: SignIn,
     user: &UserRecord,
+    account: Option<&crate::store::ExternalAccountRecord>,
 ) -> ApiResult<SignIn> {
-    finish(state, browser, sign_in, user).await
+    let session = account::new_session(state, browser, user).await?;
+    sign_in.status = SignInStatus::Complete;
+    sign_in.created_session_id = Some(session.id.clone());
+    let key = (&*sign_in.id, sign_in.created_at, sign_in.abandon_at);
+    browser.complete_attempt_linking(state, AttemptKind::SignIn, key, &sign_in, &session, None, account).await?;
+    Ok(sign_in)
 }
 
 /// What `POST /v1/client/sign_ins` takes.

@@ -46,6 +46,7 @@ async fn start(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> 
         first_name: fields.first_name.clone(),
         last_name: fields.last_name.clone(),
         unsafe_metadata: None,
+        transfer: None,
     };
     let attempt = sign_up::create(state, browser, input).await?;
     let attempt = sign_up::prepare_verification(state, browser, &attempt.id).await?;

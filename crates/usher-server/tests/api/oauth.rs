@@ -326,3 +326,29 @@ async fn unknown_strategies_and_foreign_redirects_are_refused() {
     let no_state = browser.get("/v1/oauth_callback?code=x").await;
     assert_eq!(no_state.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_new_person_is_transferred_to_a_sign_up_and_signs_in_directly_next_time() {
+    let standin = StandIn::start(account("sub-new", "newcomer@example.com", true)).await;
+    let app = app_with(&standin).await;
+    let mut browser = Browser::new(&app);
+    let authorize = browser.start().await;
+    let back = browser.at_provider(&authorize).await;
+    assert_eq!(browser.get(&back).await.location.as_deref(), Some("http://localhost:3000/sso-callback"));
+    assert_eq!(browser.signed_in_user().await, None);
+    let sign_up = browser.send(reqwest::Method::POST, "/v1/client/sign_ups", &[("transfer", "true")]).await;
+    assert_eq!(sign_up.status, StatusCode::OK, "{}", sign_up.body);
+    assert_eq!(sign_up.body["response"]["status"], "complete");
+    let user_id = browser.signed_in_user().await.expect("signed up and in");
+    let again = browser.send(reqwest::Method::POST, "/v1/client/sign_ups", &[("transfer", "true")]).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "a transfer happens once: {}", again.body);
+
+    let mut later = Browser::new(&app);
+    let authorize = later.start().await;
+    let back = later.at_provider(&authorize).await;
+    assert_eq!(later.get(&back).await.location.as_deref(), Some("http://localhost:3000/done"));
+    assert_eq!(later.signed_in_user().await.as_deref(), Some(user_id.as_str()));
+    let (_, user) = app.get(&format!("/v1/users/{user_id}")).await;
+    assert_eq!(user["email_addresses"][0]["email_address"], "newcomer@example.com");
+    assert_eq!(user["first_name"], "Grace");
+}

@@ -14,34 +14,42 @@ const ACCOUNT_COLUMNS: &str = "id, user_id, provider, provider_user_id, identifi
 const STATE_COLUMNS: &str = "state_hash, client_id, provider, intent, attempt_id, user_id, pkce_verifier_sealed, \
      nonce_hash, redirect_url, action_complete_redirect_url, expire_at, created_at";
 
+/// Inserts an external account (alone, or inside an attempt's completion).
+pub(super) async fn insert_account<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    a: &ExternalAccountRecord,
+) -> StoreResult<()> {
+    sqlx::query(&format!(
+        "INSERT INTO external_accounts ({ACCOUNT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+    ))
+    .bind(&a.id)
+    .bind(&a.user_id)
+    .bind(&a.provider)
+    .bind(&a.provider_user_id)
+    .bind(&a.identification_id)
+    .bind(&a.email_address)
+    .bind(i64::from(a.email_verified))
+    .bind(&a.first_name)
+    .bind(&a.last_name)
+    .bind(&a.username)
+    .bind(&a.avatar_url)
+    .bind(&a.approved_scopes)
+    .bind(&a.access_token_sealed)
+    .bind(&a.refresh_token_sealed)
+    .bind(a.token_expire_at)
+    .bind(a.created_at)
+    .bind(a.updated_at)
+    .execute(executor)
+    .await
+    .map_err(map_write_err)?;
+    Ok(())
+}
+
 #[async_trait]
 impl ExternalAccountStore for SqlStore {
     async fn create_external_account(&self, a: &ExternalAccountRecord) -> StoreResult<()> {
-        sqlx::query(&format!(
-            "INSERT INTO external_accounts ({ACCOUNT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-        ))
-        .bind(&a.id)
-        .bind(&a.user_id)
-        .bind(&a.provider)
-        .bind(&a.provider_user_id)
-        .bind(&a.identification_id)
-        .bind(&a.email_address)
-        .bind(i64::from(a.email_verified))
-        .bind(&a.first_name)
-        .bind(&a.last_name)
-        .bind(&a.username)
-        .bind(&a.avatar_url)
-        .bind(&a.approved_scopes)
-        .bind(&a.access_token_sealed)
-        .bind(&a.refresh_token_sealed)
-        .bind(a.token_expire_at)
-        .bind(a.created_at)
-        .bind(a.updated_at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_write_err)?;
-        Ok(())
+        insert_account(&self.pool, a).await
     }
 
     async fn external_account_by_provider(
