@@ -13,6 +13,7 @@ mod cli;
 mod contract;
 mod durability;
 mod frontend;
+mod github_standin;
 mod helpers;
 mod jwks;
 mod limits;

@@ -352,3 +352,70 @@ async fn a_new_person_is_transferred_to_a_sign_up_and_signs_in_directly_next_tim
     assert_eq!(user["email_addresses"][0]["email_address"], "newcomer@example.com");
     assert_eq!(user["first_name"], "Grace");
 }
+
+// ---- GitHub (plain OAuth 2.0 and its REST API), against the GitHub stand-in ----
+
+async fn github_app(github: &crate::github_standin::GithubStandIn) -> TestApp {
+    let (id, url) = (crate::github_standin::CLIENT_ID, &github.url);
+    let spec = format!(
+        "strategy=oauth_github,client_id={id},authorization_url={url}/login/oauth/authorize,\
+         token_url={url}/login/oauth/access_token,api_url={url}"
+    );
+    spawn_app_with(Db::Sqlite, |c| {
+        let mut entry = FileProvider::parse_spec(&spec).unwrap();
+        entry.client_secret = Some(Secret::new(crate::github_standin::CLIENT_SECRET));
+        c.oauth_providers = validate_all(vec![entry], true).unwrap();
+        c.allow_localhost_origins = true;
+        c.frontend_rate_limits = false;
+    })
+    .await
+}
+
+async fn github_sign_in(browser: &mut Browser<'_>) -> Answer {
+    let started = browser
+        .send(
+            reqwest::Method::POST,
+            "/v1/client/sign_ins",
+            &[("strategy", "oauth_github"), ("redirect_url", "http://localhost:3000/sso-callback")],
+        )
+        .await;
+    let authorize = started.body["response"]["first_factor_verification"]["external_verification_redirect_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(query(&authorize)["code_challenge_method"], "S256");
+    let back = browser.at_provider(&authorize).await;
+    browser.get(&back).await
+}
+
+#[tokio::test]
+async fn github_links_on_its_verified_primary_email_only() {
+    let emails = json!([
+        {"email": "octo@example.com", "primary": true, "verified": true, "visibility": "public"},
+        {"email": "other@example.com", "primary": false, "verified": true, "visibility": null},
+    ]);
+    let github = crate::github_standin::GithubStandIn::start(emails).await;
+    let app = github_app(&github).await;
+    let (_, user) = app.post("/v1/users", json!({"email_address": ["octo@example.com"]})).await;
+    let mut browser = Browser::new(&app);
+    let done = github_sign_in(&mut browser).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(browser.signed_in_user().await.as_deref(), user["id"].as_str());
+    let accounts = app.state.store.external_accounts_of_user(user["id"].as_str().unwrap()).await.unwrap();
+    assert_eq!((accounts[0].provider_user_id.as_str(), accounts[0].username.as_deref()), ("583231", Some("octocat")));
+    assert_eq!(accounts[0].approved_scopes, "read:user user:email");
+
+    // An unverified primary address links nobody, even when a verified secondary one matches.
+    let emails = json!([
+        {"email": "octo@example.com", "primary": true, "verified": false, "visibility": "public"},
+        {"email": "second@example.com", "primary": false, "verified": true, "visibility": null},
+    ]);
+    let github = crate::github_standin::GithubStandIn::start(emails).await;
+    let app = github_app(&github).await;
+    app.post("/v1/users", json!({"email_address": ["octo@example.com"]})).await;
+    app.post("/v1/users", json!({"email_address": ["second@example.com"]})).await;
+    let mut browser = Browser::new(&app);
+    let done = github_sign_in(&mut browser).await;
+    assert_eq!(done.location.as_deref(), Some("http://localhost:3000/sso-callback"));
+    assert_eq!(browser.signed_in_user().await, None);
+}
