@@ -323,6 +323,22 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
             ),
             MEMBERSHIP_FILTERS,
         ),
+        op(
+            "get",
+            "/v1/users/{user_id}/oauth_access_tokens/{provider}",
+            "GetOAuthAccessToken",
+            B,
+            None,
+            json!({"type": "array", "items": {"type": "object", "required": ["object", "token", "provider"]}}),
+        ),
+        op(
+            "delete",
+            "/v1/users/{user_id}/external_accounts/{external_account_id}",
+            "DeleteExternalAccount",
+            B,
+            None,
+            deleted.clone(),
+        ),
         // Frontend API.
         op("get", "/v1/environment", "GetEnvironment", F, None, json!({"type": "object", "required": ["object"]})),
         op("get", "/v1/client", "GetClient", F, None, envelope()),

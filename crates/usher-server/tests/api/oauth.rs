@@ -214,6 +214,28 @@ async fn a_verified_address_links_the_existing_user_and_the_next_sign_in_reuses_
     assert_eq!(accounts[0].provider_user_id, "sub-grace");
     let sealed = accounts[0].access_token_sealed.as_deref().unwrap();
     assert!(!sealed.contains("standin-access"), "the provider's token is stored sealed");
+
+    // The Backend API: the user's external accounts, the provider's token, disconnecting.
+    let id = user["id"].as_str().unwrap();
+    let (_, shown) = app.get(&format!("/v1/users/{id}")).await;
+    let external = &shown["external_accounts"][0];
+    assert_eq!(
+        (external["object"].as_str(), external["provider"].as_str()),
+        (Some("external_account"), Some(STRATEGY))
+    );
+    assert_eq!(external["provider_user_id"], "sub-grace");
+    assert_eq!(external["email_address"], "grace@example.com");
+    assert_eq!(external["verification"]["status"], "verified");
+    let (status, tokens) = app.get(&format!("/v1/users/{id}/oauth_access_tokens/{STRATEGY}")).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert!(tokens[0]["token"].as_str().unwrap().starts_with("standin-access-"), "{tokens}");
+    assert_eq!(tokens[0]["external_account_id"], accounts[0].id.as_str());
+    let path = format!("/v1/users/{id}/external_accounts/{}", accounts[0].id);
+    let (status, deleted) = app.call(reqwest::Method::DELETE, &path, None).await;
+    assert_eq!((status, deleted["deleted"].as_bool()), (StatusCode::OK, Some(true)), "{deleted}");
+    assert_eq!(app.call(reqwest::Method::DELETE, &path, None).await.0, StatusCode::NOT_FOUND);
+    let (_, tokens) = app.get(&format!("/v1/users/{id}/oauth_access_tokens/{STRATEGY}")).await;
+    assert_eq!(tokens, json!([]));
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! The Backend API (`/v1/…`), authenticated with the instance's secret key.
 
+mod external_accounts;
 mod organizations;
 mod sessions;
 mod sign_in_tokens;
@@ -24,6 +25,7 @@ use crate::{error::ApiError, ids, state::AppState};
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(users::router())
+        .merge(external_accounts::router())
         .merge(sessions::router())
         .merge(templates::router())
         .merge(organizations::router())
