@@ -116,6 +116,20 @@ pub struct OAuthProvider {
     pub link_verified_email: bool,
 }
 
+impl OAuthProvider {
+    /// The origin of the page the browser is sent to sign in at (for discovery, the issuer's,
+    /// where providers keep their authorize endpoint).
+    pub fn sign_in_origin(&self) -> Option<String> {
+        let url = match &self.endpoints {
+            Endpoints::Discovery { issuer } => issuer,
+            Endpoints::Explicit { authorization_url, .. } | Endpoints::Github { authorization_url, .. } => {
+                authorization_url
+            }
+        };
+        url::Url::parse(url).ok().map(|u| u.origin().ascii_serialization())
+    }
+}
+
 /// One `[[oauth_providers]]` table (or one `--oauth-provider` spec), before validation.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

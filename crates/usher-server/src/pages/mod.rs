@@ -9,6 +9,7 @@
 //! on failure, shows the form the post came from again with the message (`Redo`).
 
 pub(crate) mod layout;
+mod oauth;
 mod sign_in;
 mod sign_up;
 mod user;
@@ -41,6 +42,8 @@ pub fn router() -> Router<AppState> {
         .route("/sign-in", get(sign_in::page).post(sign_in::submit))
         .route("/sign-in/code", post(sign_in::send_code))
         .route("/sign-in/code/verify", post(sign_in::verify_code))
+        .route("/sign-in/oauth", post(oauth::start))
+        .route("/sign-in/oauth/continue", get(oauth::resume))
         .route("/sign-up", get(sign_up::page).post(sign_up::submit))
         .route("/sign-up/resend", post(sign_up::resend))
         .route("/sign-up/verify", post(sign_up::verify))
@@ -72,6 +75,7 @@ pub(crate) struct Fields {
     new_password: Option<String>,
     sign_out_of_other_sessions: Option<String>,
     redirect_url: Option<String>,
+    strategy: Option<String>,
     done: Option<String>,
     verify: Option<String>,
     #[serde(rename = "__clerk_ticket")]

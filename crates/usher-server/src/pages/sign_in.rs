@@ -117,11 +117,12 @@ pub(super) fn form(state: &AppState, fields: &Fields, problem: Option<&Problem>)
     let email = Field::new("identifier", "Email address", "email", "email");
     let password = Field::new("password", "Password", "password", "current-password");
     let body = format!(
-        r#"{alert}<form method="post" action="/sign-in">{target}{email}{password}<button type="submit" class="primary">Continue</button>
+        r#"{alert}{oauth}<form method="post" action="/sign-in">{target}{email}{password}<button type="submit" class="primary">Continue</button>
 <p class="alt"><button type="submit" class="link" formaction="/sign-in/code" formnovalidate>Email me a code instead</button></p>
 </form>
 <p class="alt">No account? <a href="/sign-up{query}">Sign up</a></p>"#,
         alert = layout::alert(problem, layout::alert_focus(problem, &names)),
+        oauth = super::oauth::buttons(state, fields),
         target = hidden("redirect_url", fields.target(state).as_deref()),
         email = form.input(&email, given(fields.identifier.as_ref())),
         password = form.input(&password, None),

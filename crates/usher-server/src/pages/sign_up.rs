@@ -98,9 +98,10 @@ pub(super) fn form(state: &AppState, fields: &Fields, problem: Option<&Problem>)
     let form = Form::new(problem, &names, true);
     let hint = format!("At least {} characters.", state.config.password_min_length);
     let body = format!(
-        r#"{alert}<form method="post" action="/sign-up">{target}{email}{password}<div class="row">{first}{last}</div><button type="submit" class="primary">Continue</button></form>
+        r#"{alert}{oauth}<form method="post" action="/sign-up">{target}{email}{password}<div class="row">{first}{last}</div><button type="submit" class="primary">Continue</button></form>
 <p class="alt">Have an account? <a href="/sign-in{query}">Sign in</a></p>"#,
         alert = layout::alert(problem, layout::alert_focus(problem, &names)),
+        oauth = super::oauth::buttons(state, fields),
         target = hidden("redirect_url", fields.target(state).as_deref()),
         email = form.input(
             &Field::new("email_address", "Email address", "email", "email"),

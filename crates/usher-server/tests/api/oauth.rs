@@ -441,3 +441,46 @@ async fn github_links_on_its_verified_primary_email_only() {
     assert_eq!(done.location.as_deref(), Some("http://localhost:3000/sso-callback"));
     assert_eq!(browser.signed_in_user().await, None);
 }
+
+#[tokio::test]
+async fn the_hosted_pages_continue_with_the_provider_and_sign_up_a_new_person_directly() {
+    let standin = StandIn::start(account("sub-hosted", "hosted@example.com", true)).await;
+    let app = app_with(&standin).await;
+    let mut browser = Browser::new(&app);
+    for page in ["/sign-in", "/sign-up"] {
+        let html = browser.get(page).await.body.as_str().unwrap().to_owned();
+        assert!(html.contains(r#"name="strategy" value="oauth_custom_standin""#), "{html}");
+        assert!(html.contains("<span>Continue with Stand-in ID</span>") && html.contains(r#"aria-hidden="true""#));
+        assert!(!html.contains("src=\"http"), "no external assets");
+    }
+    let csp = app.http.get(format!("{}/sign-in", app.url)).send().await.unwrap();
+    let csp = csp.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains(&standin.issuer), "form-action allows the provider's redirect: {csp}");
+
+    let started = browser
+        .send(
+            reqwest::Method::POST,
+            "/sign-in/oauth",
+            &[("strategy", STRATEGY), ("redirect_url", "http://localhost:3000/welcome")],
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let authorize = started.location.unwrap();
+    assert!(authorize.starts_with(&standin.issuer), "{authorize}");
+    let back = browser.at_provider(&authorize).await;
+    let resumed = browser.get(&back).await;
+    assert_eq!(resumed.status, StatusCode::SEE_OTHER);
+    let resume = resumed.location.unwrap();
+    assert!(resume.starts_with("/sign-in/oauth/continue"), "{resume}");
+    let done = browser.get(&resume).await;
+    assert_eq!(done.location.as_deref(), Some("http://localhost:3000/welcome"), "{}", done.body);
+    let user_id = browser.signed_in_user().await.expect("signed up on the hosted page");
+
+    // Next time the same button signs the same user straight in.
+    let mut later = Browser::new(&app);
+    let started =
+        later.send(reqwest::Method::POST, "/sign-in/oauth", &[("strategy", STRATEGY), ("redirect_url", "/user")]).await;
+    let back = later.at_provider(&started.location.unwrap()).await;
+    assert_eq!(later.get(&back).await.location.as_deref(), Some("/user"));
+    assert_eq!(later.signed_in_user().await, Some(user_id));
+}
