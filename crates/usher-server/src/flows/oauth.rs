@@ -209,6 +209,8 @@ async fn begin(
     };
     let sealer = Sealer::new(state.config.secret_key.expose(), SEAL_PURPOSE);
     let now = state.now();
+    // Redirects nobody came back from are swept as new ones start (one indexed delete).
+    state.store.delete_expired_oauth_states(now).await?;
     state
         .store
         .create_oauth_state(&OAuthStateRecord {
