@@ -124,15 +124,15 @@ test('updateOptions() changes labels and colours live, keeping what was typed', 
   }));
   assert.equal(await button.textContent(), 'Log in now');
   assert.equal(await form.getByRole('heading').textContent(), 'Welcome back');
-  assert.equal(await form.getByRole('button', { name: 'Go' }).count(), 1);
+  assert.equal(await form.getByRole('button', { name: 'Go', exact: true }).count(), 1);
   assert.equal(await form.getByLabel('Email address').inputValue(), 'typed@example.com');
   assert.equal(await p.evaluate(() => document.activeElement.name), 'identifier', 'focus kept');
-  const bg = await form.getByRole('button', { name: 'Go' }).evaluate(e => getComputedStyle(e).backgroundColor);
+  const bg = await form.getByRole('button', { name: 'Go', exact: true }).evaluate(e => getComputedStyle(e).backgroundColor);
   assert.equal(bg, 'rgb(200, 0, 100)');
   // Merged, not replaced.
   await p.evaluate(() => usher.updateOptions({ localization: { formButtonPrimary: 'Next' } }));
   assert.equal(await button.textContent(), 'Log in now');
-  assert.equal(await form.getByRole('button', { name: 'Next' }).count(), 1);
+  assert.equal(await form.getByRole('button', { name: 'Next', exact: true }).count(), 1);
 });
 
 test('usher serves this usher.js at /npm/usher.js', async () => {

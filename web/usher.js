@@ -66,6 +66,7 @@ import {
 import { SignInElement } from './usher/components/sign-in.js';
 import { SignUpElement } from './usher/components/sign-up.js';
 import { UserButtonElement } from './usher/components/user-button.js';
+import { OrganizationSwitcherElement } from './usher/components/organization-switcher.js';
 import { UserProfileElement } from './usher/components/user-profile.js';
 
 const VERSION = '0.1.0';
@@ -138,6 +139,7 @@ function start() {
     initialState,
     $auth: stores.$authStore,
     $user: stores.$userStore,
+    $organization: stores.$organizationStore,
   }));
   window.usher = {
     version: VERSION,
@@ -163,6 +165,7 @@ function start() {
   define('usher-sign-up', SignUpElement);
   define('usher-user-button', UserButtonElement);
   define('usher-user-profile', UserProfileElement);
+  define('usher-organization-switcher', OrganizationSwitcherElement);
   define('usher-signed-in', SignedInElement);
   define('usher-signed-out', SignedOutElement);
   define('usher-protect', ProtectElement);

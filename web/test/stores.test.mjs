@@ -90,12 +90,24 @@ test('before load: auth from the server state, resources undefined, not loaded',
   const silent = createStores(undefined);
   assert.equal(silent.$authStore.get().userId, undefined, 'nothing known yet');
   for (const s of [silent.$userStore, silent.$sessionStore, silent.$clientStore, silent.$sessionListStore,
-    silent.$signInStore, silent.$signUpStore]) {
+    silent.$signInStore, silent.$signUpStore, silent.$organizationStore]) {
     assert.equal(s.get(), undefined);
   }
   assert.equal(silent.$clerkStore.get(), null);
   assert.equal(silent.$isLoadedStore.get(), false);
-  assert.equal(silent.$organizationStore.get(), null);
+});
+
+test('$organizationStore is the membership organization the session has active', () => {
+  const acme = { id: 'org_1', name: 'Acme', slug: 'acme' };
+  const user = { id: 'user_1', organizationMemberships: [{ role: 'org:admin', organization: acme }] };
+  const stores = createStores(undefined);
+  stores.update({ loaded: true, session: { id: 'sess_1', user, lastActiveOrganizationId: null } });
+  assert.equal(stores.$organizationStore.get(), null, 'the personal account');
+  assert.equal(stores.update({ session: { id: 'sess_1', user, lastActiveOrganizationId: 'org_1' } }), true);
+  assert.equal(stores.$organizationStore.get(), acme);
+  assert.equal(stores.$authStore.get().organization, acme);
+  stores.update({ session: { id: 'sess_1', user, lastActiveOrganizationId: 'org_gone' } });
+  assert.equal(stores.$organizationStore.get(), null, 'an organization the user left is not active');
 });
 
 test('after load every public store derives from the client state', () => {

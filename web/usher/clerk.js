@@ -1,5 +1,6 @@
 // The client object (`$clerkStore`, `window.Usher`): loading, URLs and navigation, sign-out and
 // setActive. No DOM access at import: the window (location, events) is passed in.
+import { activeOrganization } from './stores.js';
 import { enc, noop, sleep } from './util.js';
 
 /**
@@ -81,11 +82,25 @@ export function createClerk({ version, frontendApi, options, session, stores, wi
   }
 
   // ── The client object ──────────────────────────────────────────────────────────────────────
-  async function setActive({ session: target, redirectUrl, beforeEmit } = {}) {
-    const id = target && typeof target === 'object' ? target.id : target;
+  async function setActive({ session: target, organization, redirectUrl, beforeEmit } = {}) {
+    const id = target === undefined && state.session ? state.session.id
+      : (target && typeof target === 'object' ? target.id : target);
     if (id == null) return signOut({ redirectUrl: redirectUrl === undefined ? null : redirectUrl });
-    await fapi('POST', `/client/sessions/${enc(id)}/touch`);
-    if (state.session && state.session.id === id) await getSessionToken(id).catch(e => console.warn('usher: token', e));
+    const body = {};
+    if (organization !== undefined) {
+      // An id, a slug (resolved through the user's memberships), an organization, or null for
+      // the personal account.
+      const wanted = organization && typeof organization === 'object' ? organization.id : organization;
+      const memberships = (state.session && state.session.user && state.session.user.organizationMemberships) || [];
+      const m = wanted ? memberships.find(x => x.organization.id === wanted || x.organization.slug === wanted) : null;
+      body.active_organization_id = m ? m.organization.id : (wanted || '');
+      body.intent = 'select_org';
+    }
+    await fapi('POST', `/client/sessions/${enc(id)}/touch`, body);
+    if (state.session && state.session.id === id) {
+      // A new organization means a new token: the cached one carries the old `o` claim.
+      await getSessionToken(id, { skipCache: organization !== undefined }).catch(e => console.warn('usher: token', e));
+    }
     if (beforeEmit) await beforeEmit(state.session);
     if (redirectUrl) navigate(abs(redirectUrl));
   }
@@ -123,7 +138,7 @@ export function createClerk({ version, frontendApi, options, session, stores, wi
     get client() { return state.client; },
     get session() { return state.session; },
     get user() { return state.session ? state.session.user : null; },
-    get organization() { return null; },
+    get organization() { return activeOrganization(state.session); },
     get signIn() { return state.client ? state.client.signIn : resources.toSignIn(null); },
     get signUp() { return state.client ? state.client.signUp : resources.toSignUp(null); },
     load, signOut, setActive, addListener: session.addListener, getToken,

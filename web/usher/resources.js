@@ -7,6 +7,42 @@ function toVerification(v) {
   return v ? Object.assign(camel(v), { expireAt: toDate(v.expire_at) }) : null;
 }
 
+/** Strategies whose prepare takes the factor's `emailAddressId`. */
+const EMAILED = ['email_code', 'email_link', 'reset_password_email_code'];
+/** How often an email-link flow reads its attempt (the server finishes it on that read). */
+export const EMAIL_LINK_POLL_MS = 2000;
+
+/**
+ * Clerk's `createEmailLinkFlow()`: `startEmailLinkFlow({ redirectUrl })` mails the link, then reads
+ * the attempt every EMAIL_LINK_POLL_MS until its verification is `verified` or `expired` and
+ * resolves with it; `cancelEmailLinkFlow()` stops reading.
+ */
+function emailLinkFlow(prepare, reload, verificationOf) {
+  let timer = null;
+  let cancelled = false;
+  return {
+    async startEmailLinkFlow(params = {}) {
+      cancelled = false;
+      await prepare(params);
+      return new Promise((resolve, reject) => {
+        const poll = () => {
+          if (cancelled) return;
+          reload().then(x => {
+            const v = verificationOf(x);
+            if (v && (v.status === 'verified' || v.status === 'expired')) resolve(x);
+            else if (!cancelled) timer = setTimeout(poll, EMAIL_LINK_POLL_MS);
+          }, reject);
+        };
+        timer = setTimeout(poll, EMAIL_LINK_POLL_MS);
+      });
+    },
+    cancelEmailLinkFlow() {
+      cancelled = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
 function needId(id, what) {
   if (!id) {
     throw new UsherError(`No ${what} in progress: call create() first`, {
@@ -48,13 +84,39 @@ export function createResources({ fapi, meCall, getSessionToken, reloadClient, s
       emailAddresses: emails, phoneNumbers: [],
       publicMetadata: r.public_metadata || {}, unsafeMetadata: r.unsafe_metadata || {},
       passwordEnabled: !!r.password_enabled, twoFactorEnabled: !!r.two_factor_enabled,
+      totpEnabled: !!r.totp_enabled, backupCodeEnabled: !!r.backup_code_enabled,
       lastSignInAt: toDate(r.last_sign_in_at), createdAt: toDate(r.created_at), updatedAt: toDate(r.updated_at),
+      organizationMemberships: (r.organization_memberships || []).map(toMembership),
       update: params => meCall('PATCH', '/me', snake(params)).then(toUser),
       updatePassword: params => meCall('POST', '/me/change_password', snake(params)).then(toUser),
+      // Second factors (Clerk's TOTPResource and BackupCodeResource shapes, camelCased).
+      createTOTP: () => meCall('POST', '/me/totp').then(camel),
+      verifyTOTP: ({ code }) => meCall('POST', '/me/totp/attempt_verification', { code }).then(camel),
+      disableTOTP: () => meCall('DELETE', '/me/totp').then(camel),
+      createBackupCode: () => meCall('POST', '/me/backup_codes').then(camel),
       createEmailAddress: ({ email }) => meCall('POST', '/me/email_addresses', { email_address: email }).then(toEmail),
       getSessions: () =>
         fapi('GET', '/me/sessions/active').then(list => (Array.isArray(list) ? list : []).map(toSession)),
       reload: () => reloadClient(false).then(() => (state.session ? state.session.user : null)),
+    };
+  }
+
+  function toOrganization(r) {
+    if (!r) return null;
+    return {
+      object: 'organization', id: r.id, name: r.name, slug: r.slug, imageUrl: r.image_url || '',
+      hasImage: !!r.has_image, membersCount: r.members_count == null ? null : r.members_count,
+      maxAllowedMemberships: r.max_allowed_memberships || 0, adminDeleteEnabled: !!r.admin_delete_enabled,
+      publicMetadata: r.public_metadata || {}, createdAt: toDate(r.created_at), updatedAt: toDate(r.updated_at),
+    };
+  }
+
+  // A membership as clerk-js's User carries it: the role's permissions include the system ones.
+  function toMembership(r) {
+    return {
+      object: 'organization_membership', id: r.id, role: r.role, roleName: r.role_name || r.role,
+      permissions: r.permissions || [], publicMetadata: r.public_metadata || {},
+      organization: toOrganization(r.organization), createdAt: toDate(r.created_at), updatedAt: toDate(r.updated_at),
     };
   }
 
@@ -86,18 +148,25 @@ export function createResources({ fapi, meCall, getSessionToken, reloadClient, s
       supportedIdentifiers: r.supported_identifiers || [],
       supportedFirstFactors: camel(r.supported_first_factors || []),
       firstFactorVerification: toVerification(r.first_factor_verification),
-      secondFactorVerification: null, createdSessionId: r.created_session_id || null, abandonAt: toDate(r.abandon_at),
+      supportedSecondFactors: camel(r.supported_second_factors || []),
+      secondFactorVerification: toVerification(r.second_factor_verification), createdSessionId: r.created_session_id || null, abandonAt: toDate(r.abandon_at),
       create: params => fapi('POST', '/client/sign_ins', snake(params)).then(toSignIn),
       prepareFirstFactor(params) {
         const p = Object.assign({}, params);
-        if (p.strategy === 'email_code' && !p.emailAddressId) {
-          const f = si.supportedFirstFactors.find(x => x.strategy === 'email_code');
+        if (EMAILED.includes(p.strategy) && !p.emailAddressId) {
+          const f = si.supportedFirstFactors.find(x => x.strategy === p.strategy);
           if (f) p.emailAddressId = f.emailAddressId;
         }
         return fapi('POST', path() + '/prepare_first_factor', snake(p)).then(toSignIn);
       },
       attemptFirstFactor: params => fapi('POST', path() + '/attempt_first_factor', snake(params)).then(toSignIn),
+      attemptSecondFactor: params => fapi('POST', path() + '/attempt_second_factor', snake(params)).then(toSignIn),
+      /** After a verified `reset_password_email_code`: `{ password, signOutOfOtherSessions }`. */
+      resetPassword: params => fapi('POST', path() + '/reset_password', snake(params)).then(toSignIn),
       reload: () => fapi('GET', path()).then(toSignIn),
+      createEmailLinkFlow: () => emailLinkFlow(
+        p => si.prepareFirstFactor(Object.assign({ strategy: 'email_link' }, p)),
+        () => si.reload(), x => x.firstFactorVerification),
     };
     return si;
   }
@@ -123,6 +192,10 @@ export function createResources({ fapi, meCall, getSessionToken, reloadClient, s
         fapi('POST', path() + '/prepare_verification', { strategy: p.strategy || 'email_code' }).then(toSignUp),
       attemptEmailAddressVerification: ({ code }) =>
         fapi('POST', path() + '/attempt_verification', { strategy: 'email_code', code }).then(toSignUp),
+      createEmailLinkFlow: () => emailLinkFlow(
+        p => fapi('POST', path() + '/prepare_verification',
+          snake(Object.assign({ strategy: 'email_link' }, p))).then(toSignUp),
+        () => fapi('GET', path()).then(toSignUp), x => x.verifications.emailAddress),
     };
   }
 

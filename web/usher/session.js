@@ -3,6 +3,7 @@
 // at import: the cookie jar, fetch and the cross-tab channel are passed in.
 import { createFapi } from './fapi.js';
 import { createResources } from './resources.js';
+import { activeOrganization } from './stores.js';
 import { decodeJwt, enc, noop, safely } from './util.js';
 
 /**
@@ -57,7 +58,8 @@ export function createSession({ frontendApi, fetch, t, stores, cookies, secureCo
   const onRender = cb => (renderListeners.add(cb), () => renderListeners.delete(cb));
   const rerender = () => Array.from(renderListeners).forEach(cb => safely(cb));
   const clerkEvent = () => ({
-    client: state.client, session: state.session, user: state.session ? state.session.user : null, organization: null,
+    client: state.client, session: state.session, user: state.session ? state.session.user : null,
+    organization: activeOrganization(state.session),
   });
 
   /** Brings every store up to date with `state`, then lets components and listeners know. */

@@ -72,13 +72,22 @@ export function deriveAuth(csr, initial) {
   // v2 session claims put the organization under `o`; v1 used flat org_* claims.
   const o = (claims && claims.o) || {};
   const orgRole = o.rol ? (o.rol.includes(':') ? o.rol : 'org:' + o.rol) : (claims && claims.org_role) || null;
+  const organization = activeOrganization(session);
   return {
     userId: user ? user.id : null, sessionId: session ? session.id : null,
     sessionStatus: session ? session.status : null,
     orgId: (session && session.lastActiveOrganizationId) || o.id || (claims && claims.org_id) || null, orgRole,
     orgSlug: o.slg || (claims && claims.org_slug) || null, orgPermissions: (claims && claims.org_permissions) || null,
-    user, session, sessionClaims: claims, organization: null, actor: session ? session.actor : null,
+    user, session, sessionClaims: claims, organization, actor: session ? session.actor : null,
   };
+}
+
+/** The organization whose id is the session's `lastActiveOrganizationId`, among the user's memberships. */
+export function activeOrganization(session) {
+  const id = session && session.lastActiveOrganizationId;
+  const memberships = (session && session.user && session.user.organizationMemberships) || [];
+  const m = id ? memberships.find(x => x.organization && x.organization.id === id) : null;
+  return m ? m.organization : null;
 }
 
 // Keys of the raw Client JSON. Tokens are left out: a refresh changes no resource.
@@ -116,10 +125,14 @@ export function createStores(initialState) {
     c => rawKey(c, raw => raw.sign_in));
   const $signUpStore = computed(csr, c => loadedOr(c, c.client ? c.client.signUp : null),
     c => rawKey(c, raw => raw.sign_up));
-  const $organizationStore = computed(csr, () => null); // organizations are not supported yet
+  const $organizationStore = computed(csr, c => loadedOr(c, activeOrganization(c.session)),
+    c => (c.loaded ? JSON.stringify(activeOrganization(c.session)) : 'u'));
   const $clerkStore = computed(csr, c => c.clerk);
   const $isLoadedStore = computed(csr, c => c.isLoaded);
-  const data = [$authStore, $userStore, $sessionStore, $clientStore, $sessionListStore, $signInStore, $signUpStore];
+  const data = [
+    $authStore, $userStore, $sessionStore, $clientStore, $sessionListStore, $signInStore, $signUpStore,
+    $organizationStore,
+  ];
   return {
     $initialState, $csrState, $authStore, $userStore, $sessionStore, $sessionListStore, $organizationStore,
     $clientStore, $signInStore, $signUpStore, $clerkStore, $isLoadedStore,

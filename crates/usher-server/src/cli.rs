@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::{
     App,
     clock::{Clock, SystemClock},
-    config::{Config, Database, FileConfig, Secret, check_secret_key},
+    config::{Config, Database, FileConfig, Secret, WebhookSettings, check_secret_key},
     ids,
     seal::Sealer,
     store::{SqlStore, Store},
@@ -55,6 +55,49 @@ pub enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Manage outbound webhook endpoints.
+    Webhooks {
+        /// Where the data lives.
+        #[command(flatten)]
+        data: DataArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
+}
+
+/// `usher webhooks …`.
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Add an endpoint and print its id and signing secret (shown once).
+    Add {
+        /// Where to POST events (http or https).
+        url: String,
+        /// Event types to send, comma-separated (default: all).
+        #[arg(long, value_delimiter = ',')]
+        events: Vec<String>,
+        /// Free text.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Allow a loopback, link-local or private address (a local receiver).
+        #[arg(long)]
+        allow_private_addresses: bool,
+    },
+    /// List the endpoints.
+    List,
+    /// Give an endpoint a new secret; the old one keeps signing for 24 hours.
+    RotateSecret {
+        /// `ep_…`.
+        id: String,
+    },
+    /// Send a message again (to every endpoint that had it, or to one).
+    Replay {
+        /// `msg_…`.
+        message_id: String,
+        /// Only to this endpoint (`ep_…`).
+        #[arg(long)]
+        endpoint: Option<String>,
+    },
 }
 
 /// Where `usher dev` keeps its data and listens.
@@ -80,6 +123,13 @@ pub struct DevArgs {
     /// Extra browser origins allowed besides any http://localhost:* and http://127.0.0.1:*.
     #[arg(long = "allowed-origin", env = "USHER_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// Waits before each webhook attempt in ms, comma-separated (default Svix's schedule,
+    /// 0,5000,300000,1800000,…); shorter in tests.
+    #[arg(long, env = "USHER_WEBHOOK_RETRY_SCHEDULE_MS")]
+    pub webhook_retry_schedule_ms: Option<String>,
+    /// Webhook receiver timeout in ms (default 15000).
+    #[arg(long, env = "USHER_WEBHOOK_TIMEOUT_MS")]
+    pub webhook_timeout_ms: Option<u64>,
     /// Share rate limits with other nodes through this Redis.
     #[arg(long, env = "USHER_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
@@ -114,7 +164,17 @@ impl DataArgs {
     /// The store and its signing keys, opened with the secret key: `USHER_SECRET_KEY`, else
     /// the development key in the data directory.
     async fn key_ring(&self) -> anyhow::Result<(SqlStore, KeyRing)> {
-        let secret = match std::env::var("USHER_SECRET_KEY") {
+        let secret = self.secret_key()?;
+        let store = SqlStore::open(&self.database()?.url()).await?;
+        let sealer = Sealer::new(&secret, keys::SEAL_PURPOSE);
+        let ring = KeyRing::load(&store, SystemClock.now_ms(), sealer).await?;
+        Ok((store, ring))
+    }
+
+    /// The secret key secrets are sealed under: `USHER_SECRET_KEY`, else the development key in
+    /// the data directory.
+    fn secret_key(&self) -> anyhow::Result<String> {
+        Ok(match std::env::var("USHER_SECRET_KEY") {
             Ok(key) => key,
             Err(_) if self.database_url.is_none() => {
                 std::fs::create_dir_all(&self.data_dir)
@@ -122,11 +182,7 @@ impl DataArgs {
                 dev_secret_key(&self.data_dir)?
             }
             Err(_) => bail!("USHER_SECRET_KEY is required: the signing keys are sealed under it"),
-        };
-        let store = SqlStore::open(&self.database()?.url()).await?;
-        let sealer = Sealer::new(&secret, keys::SEAL_PURPOSE);
-        let ring = KeyRing::load(&store, SystemClock.now_ms(), sealer).await?;
-        Ok((store, ring))
+        })
     }
 
     fn database(&self) -> anyhow::Result<Database> {
@@ -160,7 +216,54 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", ring.signer().public_pem());
             Ok(())
         }
+        Command::Webhooks { data, command } => webhooks(&data, command).await,
     }
+}
+
+async fn webhooks(data: &DataArgs, command: WebhookCommand) -> anyhow::Result<()> {
+    use crate::webhooks::endpoints::{self, EndpointChange, EndpointError};
+    let sealer = Sealer::new(&data.secret_key()?, crate::webhooks::SEAL_PURPOSE);
+    let store = open_store(data).await?;
+    let now = SystemClock.now_ms();
+    let refused = |e: EndpointError| match e {
+        EndpointError::Invalid(_, message) => anyhow::anyhow!(message),
+        EndpointError::Store(e) => e.into(),
+    };
+    match command {
+        WebhookCommand::Add { url, events, description, allow_private_addresses } => {
+            let change = EndpointChange {
+                url: Some(url),
+                description: Some(description),
+                event_types: Some(events),
+                enabled: Some(true),
+            };
+            let (e, secret) = endpoints::create(store.as_ref(), &sealer, change, allow_private_addresses, now)
+                .await
+                .map_err(refused)?;
+            println!("{} {}", e.id, secret);
+        }
+        WebhookCommand::List => {
+            let (list, _) = store.list_endpoints(crate::store::Page { limit: 500, offset: 0 }).await?;
+            for e in list {
+                let types = if e.event_types.is_empty() { "*".to_owned() } else { e.event_types.join(",") };
+                let state = if e.enabled { "enabled" } else { "disabled" };
+                println!("{} {state} {} {types}", e.id, e.url);
+            }
+        }
+        WebhookCommand::RotateSecret { id } => {
+            let rotated = endpoints::rotate_secret(store.as_ref(), &sealer, &id, now).await.map_err(refused)?;
+            let (e, secret) = rotated.with_context(|| format!("no webhook endpoint {id}"))?;
+            println!("{} {}", e.id, secret);
+        }
+        WebhookCommand::Replay { message_id, endpoint } => {
+            if store.get_message(&message_id).await?.is_none() {
+                bail!("no webhook message {message_id}");
+            }
+            let n = store.replay_message(&message_id, endpoint.as_deref(), now).await?;
+            println!("{message_id}: {n} deliveries queued again");
+        }
+    }
+    Ok(())
 }
 
 async fn dev(args: DevArgs) -> anyhow::Result<()> {
@@ -178,6 +281,15 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
     config.session_token_lifetime = std::time::Duration::from_secs(args.session_token_lifetime);
     config.allow_localhost_origins = true;
     config.redis_url = args.redis_url.map(Secret::new);
+    // Local receivers are what development uses.
+    config.webhooks.allow_private_addresses = true;
+    if let Some(text) = &args.webhook_retry_schedule_ms {
+        config.webhooks.retry_schedule = WebhookSettings::parse_schedule_ms(text)
+            .map_err(|e| anyhow::anyhow!("--webhook-retry-schedule-ms: {e}"))?;
+    }
+    if let Some(ms) = args.webhook_timeout_ms {
+        config.webhooks.timeout = std::time::Duration::from_millis(ms);
+    }
     for origin in &args.allowed_origins {
         let parsed = crate::origins::parse_origin(origin)
             .with_context(|| format!("--allowed-origin {origin:?} is not an http(s) origin"))?;

@@ -109,6 +109,9 @@ pub struct Config {
     pub lockout_duration: Option<Duration>,
     /// Sign-in and sign-up never reveal whether an account exists (same answers for both).
     pub enumeration_protection: bool,
+    /// Every user must have a second factor: one without gets a `pending` session with Clerk's
+    /// `setup-mfa` task (no active session) until they set one up.
+    pub second_factor_required: bool,
     /// SMTP delivery; `None` keeps mail in the dev mailbox (`usher dev`).
     pub smtp: Option<SmtpSettings>,
     /// Name shown on hosted pages and in mail.
@@ -119,6 +122,67 @@ pub struct Config {
     pub redis_prefix: String,
     /// Social / OpenID Connect sign-in providers, validated.
     pub oauth_providers: Vec<oauth::OAuthProvider>,
+    /// A connection that has not sent a whole request head in this long is closed, so slow
+    /// clients cannot hold sockets.
+    pub header_read_timeout: Duration,
+    /// A request body that sends nothing for this long is refused.
+    pub body_read_timeout: Duration,
+    /// Open connections at most; further clients wait to be accepted.
+    pub max_connections: usize,
+    /// Open connections from one client address at most (trusted proxies are exempt: they
+    /// carry many clients); further ones are closed at once.
+    pub max_connections_per_ip: usize,
+    /// Proxies (CIDRs) whose `X-Forwarded-For`/`Forwarded` name the client; from anyone else
+    /// those headers are ignored.
+    pub trusted_proxies: crate::proxies::TrustedProxies,
+    /// Outbound webhook delivery.
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// The wait before each attempt (the first is normally 0); after the last the message is
+    /// marked failed. Svix's: 0, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+    pub retry_schedule: Vec<Duration>,
+    /// How long a receiver has to answer.
+    pub timeout: Duration,
+    /// Allow endpoints on loopback, link-local and private addresses (`usher dev`; off in
+    /// `serve` unless configured, against SSRF).
+    pub allow_private_addresses: bool,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        let s = Duration::from_secs;
+        Self {
+            retry_schedule: vec![s(0), s(5), s(300), s(1800), s(7200), s(18_000), s(36_000), s(36_000)],
+            timeout: s(15),
+            allow_private_addresses: false,
+        }
+    }
+}
+
+impl WebhookSettings {
+    /// How often the delivery loop looks for due retries: once a second, or the shortest retry
+    /// wait when shorter (tests).
+    pub fn poll_interval(&self) -> Duration {
+        let shortest = self.retry_schedule.iter().copied().filter(|d| !d.is_zero()).min();
+        shortest.unwrap_or(Duration::from_secs(1)).clamp(Duration::from_millis(10), Duration::from_secs(1))
+    }
+
+    /// Parses a retry schedule in milliseconds, `0,5000,300000`.
+    pub fn parse_schedule_ms(text: &str) -> Result<Vec<Duration>, String> {
+        let schedule = text
+            .split(',')
+            .map(|p| p.trim().parse::<u64>().map(Duration::from_millis))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| format!("{text:?} is not a list of milliseconds like 0,5000,300000"))?;
+        if schedule.is_empty() {
+            return Err("the retry schedule needs at least one entry".into());
+        }
+        Ok(schedule)
+    }
 }
 
 /// Where outgoing mail goes.
@@ -157,11 +221,18 @@ impl Config {
             lockout_attempts: 100,
             lockout_duration: Some(Duration::from_secs(3600)),
             enumeration_protection: true,
+            second_factor_required: false,
             smtp: None,
             application_name: "usher".to_owned(),
             redis_url: None,
             redis_prefix: "usher".to_owned(),
             oauth_providers: Vec::new(),
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            max_connections: 4096,
+            max_connections_per_ip: 256,
+            trusted_proxies: Default::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -202,6 +273,8 @@ pub struct FileConfig {
     pub lockout_secs: Option<u64>,
     /// Same answers for unknown and known accounts (default true).
     pub enumeration_protection: Option<bool>,
+    /// Every user must set up a second factor before their session becomes active (default false).
+    pub second_factor_required: Option<bool>,
     /// `smtp://…` URL for outgoing mail (prefer USHER_SMTP_URL); required.
     pub smtp_url: Option<String>,
     /// The `From` address of outgoing mail; required.
@@ -215,11 +288,41 @@ pub struct FileConfig {
     /// Social and OpenID Connect sign-in providers (`[[oauth_providers]]`), secrets from the
     /// environment.
     pub oauth_providers: Option<Vec<oauth::FileProvider>>,
+    /// Seconds a client may take to send a request head (default 10).
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a request body may stay silent (default 10).
+    pub body_read_timeout_secs: Option<u64>,
+    /// Open connections at most (default 4096).
+    pub max_connections: Option<usize>,
+    /// Open connections per client address at most (default 256).
+    pub max_connections_per_ip: Option<usize>,
+    /// CIDRs of proxies whose forwarding headers are believed (default none).
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Environment values that did not parse, reported by [`FileConfig::validate`].
+    #[serde(skip)]
+    env_problems: Vec<String>,
+    /// Waits before each webhook attempt in ms (default Svix's: 0,5000,300000,…; or
+    /// USHER_WEBHOOK_RETRY_SCHEDULE_MS).
+    pub webhook_retry_schedule_ms: Option<Vec<u64>>,
+    /// Webhook receiver timeout in ms (default 15000; or USHER_WEBHOOK_TIMEOUT_MS).
+    pub webhook_timeout_ms: Option<u64>,
+    /// Allow webhook endpoints on loopback, link-local and private addresses (default false).
+    pub webhook_allow_private_addresses: Option<bool>,
 }
 
 /// Environment variables `usher serve` reads, overriding the file.
 pub const ENV_OVERRIDES: [&str; 6] =
     ["USHER_LISTEN", "USHER_DATABASE_URL", "USHER_SECRET_KEY", "USHER_PUBLIC_URL", "USHER_SMTP_URL", "USHER_REDIS_URL"];
+
+/// Environment variables for the connection limits and proxies, overriding the file; numbers
+/// as text, `USHER_TRUSTED_PROXIES` comma-separated.
+pub const ENV_EDGE_OVERRIDES: [&str; 5] = [
+    "USHER_HEADER_READ_TIMEOUT_SECS",
+    "USHER_BODY_READ_TIMEOUT_SECS",
+    "USHER_MAX_CONNECTIONS",
+    "USHER_MAX_CONNECTIONS_PER_IP",
+    "USHER_TRUSTED_PROXIES",
+];
 
 impl FileConfig {
     /// Parses the TOML text of a config file.
@@ -231,6 +334,12 @@ impl FileConfig {
     /// process environment).
     pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) {
         let [listen, db, secret, url, smtp, redis] = ENV_OVERRIDES.map(&env);
+        if let Some(text) = env("USHER_WEBHOOK_RETRY_SCHEDULE_MS") {
+            self.webhook_retry_schedule_ms = Some(text.split(',').filter_map(|p| p.trim().parse().ok()).collect());
+        }
+        if let Some(ms) = env("USHER_WEBHOOK_TIMEOUT_MS").and_then(|t| t.parse().ok()) {
+            self.webhook_timeout_ms = Some(ms);
+        }
         self.redis_url = redis.or(self.redis_url.take());
         self.smtp_url = smtp.or(self.smtp_url.take());
         self.listen = listen.or(self.listen.take());
@@ -240,11 +349,34 @@ impl FileConfig {
         for provider in self.oauth_providers.iter_mut().flatten() {
             provider.read_secret(&env);
         }
+        let [header, body, total, per_ip, proxies] = ENV_EDGE_OVERRIDES.map(&env);
+        let mut number = |name: &str, value: Option<String>| -> Option<u64> {
+            let value = value?;
+            match value.trim().parse() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    self.env_problems.push(format!("{name} must be a whole number, not {value:?}"));
+                    None
+                }
+            }
+        };
+        let header = number(ENV_EDGE_OVERRIDES[0], header);
+        let body = number(ENV_EDGE_OVERRIDES[1], body);
+        let total = number(ENV_EDGE_OVERRIDES[2], total);
+        let per_ip = number(ENV_EDGE_OVERRIDES[3], per_ip);
+        self.header_read_timeout_secs = header.or(self.header_read_timeout_secs);
+        self.body_read_timeout_secs = body.or(self.body_read_timeout_secs);
+        self.max_connections = total.map(|n| n as usize).or(self.max_connections);
+        self.max_connections_per_ip = per_ip.map(|n| n as usize).or(self.max_connections_per_ip);
+        if let Some(list) = proxies {
+            self.trusted_proxies =
+                Some(list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect());
+        }
     }
 
     /// Checks everything and builds the runtime config; every problem is reported at once.
     pub fn validate(mut self) -> Result<Config, String> {
-        let mut problems = Vec::new();
+        let mut problems = std::mem::take(&mut self.env_problems);
         if self.version.is_some_and(|v| v != 1) {
             problems.push("`version` must be 1".to_owned());
         }
@@ -297,6 +429,25 @@ impl FileConfig {
         let lockout_attempts = self.lockout_attempts.unwrap_or(100);
         if !(1..=100).contains(&lockout_attempts) {
             problems.push("`lockout_attempts` must be between 1 and 100".to_owned());
+        }
+        let trusted_proxies = crate::proxies::TrustedProxies::parse(
+            self.trusted_proxies.as_deref().unwrap_or_default(),
+        )
+        .unwrap_or_else(|e| {
+            problems.push(format!("`trusted_proxies`: {e}"));
+            Default::default()
+        });
+        let header_read_timeout = self.header_read_timeout_secs.unwrap_or(10);
+        let body_read_timeout = self.body_read_timeout_secs.unwrap_or(10);
+        for (name, secs) in
+            [("header_read_timeout_secs", header_read_timeout), ("body_read_timeout_secs", body_read_timeout)]
+        {
+            if !(1..=300).contains(&secs) {
+                problems.push(format!("`{name}` must be between 1 and 300"));
+            }
+        }
+        if self.max_connections == Some(0) || self.max_connections_per_ip == Some(0) {
+            problems.push("`max_connections` and `max_connections_per_ip` must be at least 1".to_owned());
         }
         if self.redis_url.as_deref().is_some_and(|u| !(u.starts_with("redis://") || u.starts_with("rediss://"))) {
             problems.push("`redis_url` must start with redis:// or rediss://".to_owned());
@@ -354,15 +505,32 @@ impl FileConfig {
             None => Some(Duration::from_secs(3600)),
         };
         config.enumeration_protection = self.enumeration_protection.unwrap_or(true);
+        config.second_factor_required = self.second_factor_required.unwrap_or(false);
         config.smtp = smtp;
         if let Some(name) = self.application_name {
             config.application_name = name;
         }
         config.redis_url = self.redis_url.map(Secret::new);
+        if let Some(schedule) = self.webhook_retry_schedule_ms.filter(|s| !s.is_empty()) {
+            config.webhooks.retry_schedule = schedule.into_iter().map(Duration::from_millis).collect();
+        }
+        if let Some(ms) = self.webhook_timeout_ms {
+            config.webhooks.timeout = Duration::from_millis(ms);
+        }
+        config.webhooks.allow_private_addresses = self.webhook_allow_private_addresses.unwrap_or(false);
         if let Some(prefix) = self.redis_prefix {
             config.redis_prefix = prefix;
         }
         config.oauth_providers = oauth_providers;
+        config.header_read_timeout = Duration::from_secs(header_read_timeout);
+        config.body_read_timeout = Duration::from_secs(body_read_timeout);
+        if let Some(n) = self.max_connections {
+            config.max_connections = n;
+        }
+        if let Some(n) = self.max_connections_per_ip {
+            config.max_connections_per_ip = n;
+        }
+        config.trusted_proxies = trusted_proxies;
         Ok(config)
     }
 }
@@ -432,6 +600,35 @@ mod tests {
         assert_eq!(config.oauth_providers[0].strategy, "oauth_google");
         assert!(!format!("{config:?}").contains("gsecret"));
         assert!(FileConfig::parse("[[oauth_providers]]\nstrategy = \"oauth_google\"\nclient_secret = \"x\"").is_err());
+    }
+
+    #[test]
+    fn edge_settings_come_from_the_file_and_the_environment() {
+        let mut file = FileConfig::parse(
+            "database_url = \"sqlite:///tmp/u.db\"\npublic_url = \"https://auth.example.com\"\n\
+             smtp_url = \"smtp://127.0.0.1:2525\"\nsmtp_from = \"auth@example.com\"\n\
+             max_connections = 100\ntrusted_proxies = [\"10.0.0.0/8\"]",
+        )
+        .unwrap();
+        file.apply_env(env(&[
+            ("USHER_SECRET_KEY", KEY),
+            ("USHER_HEADER_READ_TIMEOUT_SECS", "5"),
+            ("USHER_TRUSTED_PROXIES", "192.168.0.0/16, 127.0.0.1"),
+        ]));
+        let config = file.validate().unwrap();
+        assert_eq!(config.max_connections, 100);
+        assert_eq!(config.header_read_timeout, Duration::from_secs(5));
+        assert!(config.trusted_proxies.contains("192.168.1.2".parse().unwrap()));
+        assert!(config.trusted_proxies.contains("127.0.0.1".parse().unwrap()));
+        assert!(!config.trusted_proxies.contains("10.1.1.1".parse().unwrap()), "the environment replaces the file");
+    }
+
+    #[test]
+    fn bad_edge_settings_are_reported() {
+        let mut file = FileConfig::parse("trusted_proxies = [\"10.0.0.0/33\"]").unwrap();
+        file.apply_env(env(&[("USHER_MAX_CONNECTIONS", "lots")]));
+        let err = file.validate().unwrap_err();
+        assert!(err.contains("trusted_proxies") && err.contains("USHER_MAX_CONNECTIONS"), "{err}");
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //! - [`tokens`]: signing keys, JWS encoding, session and template tokens, shortcodes;
 //!   [`mail`]: the outbox worker, SMTP and the development mailbox.
 //! - [`store`]: one trait per resource and their SQL implementation (SQLite, PostgreSQL).
+//! - [`serve`]: the accept loop (connection caps, header and body timeouts);
+//!   [`proxies`]: the client address behind trusted proxies.
 //! - [`validate`]: input rules; [`origins`]: the origin allowlist and redirect checks;
 //!   [`wire`]: records in Clerk's Backend API shapes; [`html`]: escaping.
 //! - [`password`], [`ids`], [`clock`], [`seal`], [`limits`]: hashing, randomness, time,
@@ -37,14 +39,17 @@ pub mod mail;
 pub mod origins;
 pub mod pages;
 pub mod password;
+pub mod proxies;
 pub mod router;
 pub mod seal;
+pub mod serve;
 pub mod state;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tokens;
 pub mod validate;
+pub mod webhooks;
 pub mod wire;
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
@@ -81,8 +86,21 @@ impl App {
 
     /// [`App::build`] with a chosen clock (tests move time with [`clock::ManualClock`]).
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let sealer = Arc::new(seal::Sealer::new(config.secret_key.expose(), "outbox"));
+        let webhook_sealer = Arc::new(seal::Sealer::new(config.secret_key.expose(), webhooks::SEAL_PURPOSE));
+        let webhook_wakeup = Arc::new(tokio::sync::Notify::new());
+        // The store writes each change's webhook event in the change's own transaction.
+        let events = webhooks::Events {
+            clock: clock.clone(),
+            instance_id: webhooks::instance_id(config.secret_key.expose()),
+            lockout_attempts: config.lockout_attempts,
+            mail_sealer: sealer.clone(),
+            payload_sealer: webhook_sealer.clone(),
+            wake: webhook_wakeup.clone(),
+            organization: api::backend::organizations::organization_event,
+        };
         let store = SqlStore::open(&config.database.url()).await.context("opening the database")?;
-        let store: Arc<dyn Store> = Arc::new(store);
+        let store: Arc<dyn Store> = Arc::new(store.with_events(Arc::new(events)));
         let key_sealer = seal::Sealer::new(config.secret_key.expose(), keys::SEAL_PURPOSE);
         let keys =
             KeyRing::load(store.as_ref(), clock.now_ms(), key_sealer).await.context("loading the signing keys")?;
@@ -114,7 +132,6 @@ impl App {
                 (mailbox.clone(), Some(mailbox))
             }
         };
-        let sealer = Arc::new(seal::Sealer::new(config.secret_key.expose(), "outbox"));
         let mailer = Arc::new(mail::sealed::OpeningMailer { inner: mailer, sealer: sealer.clone() });
         let state = AppState::new(Inner {
             config,
@@ -131,6 +148,8 @@ impl App {
             sealer,
             mailer,
             dev_mailbox,
+            webhook_wakeup,
+            webhook_sealer,
         });
         Ok(Self { listener, state })
     }
@@ -156,12 +175,22 @@ impl App {
             state.mail_wakeup.clone(),
         ));
         let pruner = tokio::spawn(prune_limiters(state.clone()));
-        let result = axum::serve(listener, router::router(state).into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let deliverer = Arc::new(
+            webhooks::deliver::Deliverer::new(
+                state.store.clone(),
+                state.clock.clone(),
+                state.webhook_sealer.clone(),
+                state.config.webhooks.clone(),
+            )
+            .map_err(std::io::Error::other)?,
+        );
+        let webhooks = tokio::spawn(deliverer.run(state.webhook_wakeup.clone()));
+        let edge = serve::Edge::from_config(&state.config, serve::raise_open_file_limit());
+        let result = serve::serve(listener, router::router(state), edge, shutdown).await;
         reloader.abort();
         outbox.abort();
         pruner.abort();
+        webhooks.abort();
         result
     }
 }

@@ -102,6 +102,14 @@ impl Bucket {
         Some(Self { name, burst: per_10s, interval, local: RateLimiter::keyed(quota), shared })
     }
 
+    /// `n` requests per `window` and key; `None` for 0 (no limit).
+    pub fn per_window(name: &'static str, n: u32, window: Duration, shared: Option<Shared>) -> Option<Self> {
+        let burst = NonZeroU32::new(n)?;
+        let interval = window / n;
+        let quota = Quota::with_period(interval)?.allow_burst(burst);
+        Some(Self { name, burst: n, interval, local: RateLimiter::keyed(quota), shared })
+    }
+
     /// Takes one request from `key`'s bucket, or says how many seconds to wait.
     pub async fn check(&self, key: &str) -> Result<(), u64> {
         if let Some(shared) = self.shared.as_ref().filter(|s| !s.resting()) {
@@ -142,7 +150,13 @@ pub struct Limits {
     pub create: Option<Bucket>,
     /// Attempting a factor, a verification or a password change, per IP.
     pub attempt: Option<Bucket>,
+    /// Sign-up code guesses per email address, from any IP: a new address has no account to
+    /// lock, so without this its codes could be guessed forever from many addresses.
+    pub address: Option<Bucket>,
 }
+
+/// Sign-up code guesses one address gets per hour (two codes' worth of five).
+pub const ADDRESS_GUESSES_PER_HOUR: u32 = 10;
 
 impl Limits {
     /// The limits a configuration asks for.
@@ -152,12 +166,17 @@ impl Limits {
             backend: Bucket::new("backend", backend_per_10s, shared.clone()),
             create: per_ip("create", 5),
             attempt: per_ip("attempt", 3),
+            address: if frontend {
+                Bucket::per_window("address", ADDRESS_GUESSES_PER_HOUR, Duration::from_secs(3600), shared.clone())
+            } else {
+                None
+            },
         }
     }
 
     /// Forgets idle keys of every in-process bucket.
     pub fn prune(&self) {
-        for bucket in [&self.backend, &self.create, &self.attempt].into_iter().flatten() {
+        for bucket in [&self.backend, &self.create, &self.attempt, &self.address].into_iter().flatten() {
             bucket.prune();
         }
     }

@@ -7,6 +7,8 @@
 //! machine, so sign-in throughput is unchanged.
 
 use std::{
+    collections::HashMap,
+    net::IpAddr,
     panic::{AssertUnwindSafe, catch_unwind},
     sync::{
         Arc, Mutex,
@@ -20,7 +22,7 @@ use argon2::{
     Argon2, PasswordHash, PasswordHasher as _, PasswordVerifier as _,
     password_hash::{SaltString, rand_core::OsRng},
 };
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use unicode_normalization::UnicodeNormalization;
 
 /// Why a password was refused or could not be processed.
@@ -49,6 +51,9 @@ pub struct Passwords {
     min_len: usize,
     max_len: usize,
     slots: Arc<Semaphore>,
+    /// How many slots one client address may hold at once, and the per-address semaphores.
+    share: usize,
+    per_client: Arc<Mutex<HashMap<IpAddr, Arc<Semaphore>>>>,
     /// Feeds the hashing threads; they exit when the last clone of this is dropped.
     jobs: mpsc::Sender<Job>,
     /// Verified against when the user does not exist, so the answer takes as long as for a real one.
@@ -96,8 +101,9 @@ fn lower_this_threads_priority() {
     }
 }
 
-/// Hard cap on characters even when checks are skipped: an unbounded input would tie up Argon2.
-pub const HARD_MAX_LEN: usize = 1024;
+/// Hard cap on characters (after NFKC) even when checks are skipped, so a long input never
+/// reaches Argon2; 128 as ASVS 2.1.2 and issue 11 item 13 ask (more is refused unhashed).
+pub const HARD_MAX_LEN: usize = 128;
 
 impl Passwords {
     /// A policy of `min_len..=max_len` characters, hashing at most `slots` passwords at once.
@@ -110,6 +116,8 @@ impl Passwords {
             min_len,
             max_len,
             slots: Arc::new(Semaphore::new(slots)),
+            share: client_share(slots),
+            per_client: Arc::default(),
             jobs: hashing_threads(slots),
             dummy_hash: dummy.into(),
             runs: Arc::default(),
@@ -192,18 +200,82 @@ impl Passwords {
     ) -> Result<T, PasswordError> {
         // Each Argon2 run holds 19 MiB and a core for ~15 ms: bound how many run at once, and
         // answer "busy" rather than queueing without limit.
-        let permit = tokio::time::timeout(Duration::from_secs(5), self.slots.clone().acquire_owned())
+        let client = CLIENT.try_with(|ip| *ip).ok();
+        let permit = tokio::time::timeout(Duration::from_secs(5), self.slot(client))
             .await
-            .map_err(|_| PasswordError::Busy)?
-            .map_err(|_| PasswordError::Failed)?;
+            .map_err(|_| PasswordError::Busy)??;
         self.runs.fetch_add(1, Ordering::Relaxed);
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
-            let _permit = permit;
-            let _ = reply.send(work());
+            let result = work();
+            // The slot is free before the caller hears back, so it can be had again at once.
+            drop(permit);
+            let _ = reply.send(result);
         });
         self.jobs.send(job).map_err(|_| PasswordError::Failed)?;
         answer.await.map_err(|_| PasswordError::Failed)?
+    }
+}
+
+tokio::task_local! {
+    /// The client address the current request's hashing is charged to (set at the HTTP edge).
+    static CLIENT: IpAddr;
+}
+
+/// Runs `work` with its password hashing charged to `client`: one address gets at most its
+/// share of the pool, so a flood from it queues behind itself while others still get slots
+/// (issue 11, item 5).
+pub async fn charged_to<F: std::future::Future>(client: IpAddr, work: F) -> F::Output {
+    CLIENT.scope(client, work).await
+}
+
+/// Half the slots (at least one) per client: with 2 slots one address never takes both.
+fn client_share(slots: usize) -> usize {
+    (slots / 2).max(1)
+}
+
+/// A hashing slot: one of the pool's, and (for a known client) one of its share.
+struct Slot {
+    _pool: OwnedSemaphorePermit,
+    _client: Option<ClientPermit>,
+}
+
+/// One of a client's share; the client's entry goes when its last permit does.
+struct ClientPermit {
+    permit: Option<OwnedSemaphorePermit>,
+    ip: IpAddr,
+    table: Arc<Mutex<HashMap<IpAddr, Arc<Semaphore>>>>,
+}
+
+impl Drop for ClientPermit {
+    fn drop(&mut self) {
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        drop(self.permit.take());
+        // Only the table holds it and nobody waits: forget the address.
+        if table.get(&self.ip).is_some_and(|s| Arc::strong_count(s) == 1) {
+            table.remove(&self.ip);
+        }
+    }
+}
+
+impl Passwords {
+    /// Waits for a slot: first one of `client`'s share, then one of the pool.
+    async fn slot(&self, client: Option<IpAddr>) -> Result<Slot, PasswordError> {
+        let client = match client {
+            None => None,
+            Some(ip) => {
+                let semaphore = {
+                    let mut table = self.per_client.lock().unwrap_or_else(|e| e.into_inner());
+                    table.entry(ip).or_insert_with(|| Arc::new(Semaphore::new(self.share))).clone()
+                };
+                let table = self.per_client.clone();
+                // The clone above counts until acquired; the permit keeps the entry alive after.
+                let permit = semaphore.acquire_owned().await.map_err(|_| PasswordError::Failed)?;
+                Some(ClientPermit { permit: Some(permit), ip, table })
+            }
+        };
+        let pool = self.slots.clone().acquire_owned().await.map_err(|_| PasswordError::Failed)?;
+        Ok(Slot { _pool: pool, _client: client })
     }
 }
 
@@ -220,6 +292,37 @@ fn verify_digest(password: &str, digest: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pending<F: std::future::Future>(f: std::pin::Pin<&mut F>) -> bool {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        f.poll(&mut cx).is_pending()
+    }
+
+    /// Issue 11 item 5: a client holding its share waits for itself, not for the pool, and
+    /// another client still gets a slot.
+    #[tokio::test]
+    async fn one_client_cannot_take_the_whole_pool() {
+        let p = Passwords::new(8, 128, 2);
+        let (a, b): (IpAddr, IpAddr) = ([10, 0, 0, 1].into(), [10, 0, 0, 2].into());
+        let first = p.slot(Some(a)).await.unwrap();
+        let mut second = std::pin::pin!(p.slot(Some(a)));
+        assert!(pending(second.as_mut()), "a second slot for the same client waits");
+        let other = tokio::time::timeout(Duration::from_secs(10), p.slot(Some(b))).await;
+        let other = other.expect("another client is not starved").unwrap();
+        drop(first);
+        let second = tokio::time::timeout(Duration::from_secs(10), second).await.expect("freed").unwrap();
+        drop((second, other));
+        assert!(p.per_client.lock().unwrap().is_empty(), "idle clients are forgotten");
+    }
+
+    #[tokio::test]
+    async fn hashing_inside_charged_to_counts_against_the_client() {
+        let p = Passwords::new(8, 128, 2);
+        let ip: IpAddr = [10, 0, 0, 3].into();
+        let hashed = charged_to(ip, p.hash("correct horse battery".into())).await.unwrap();
+        assert!(hashed.starts_with("$argon2id$"));
+        assert!(p.per_client.lock().unwrap().is_empty());
+    }
 
     fn policy() -> Passwords {
         Passwords::new(8, 128, 2)

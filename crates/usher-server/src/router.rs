@@ -7,15 +7,21 @@ use std::time::Duration;
 use axum::{
     BoxError, Router,
     error_handling::HandleErrorLayer,
-    extract::DefaultBodyLimit,
+    extract::{DefaultBodyLimit, Request},
     http::{HeaderValue, header},
-    middleware,
+    middleware::{self, Next},
     response::{IntoResponse, Response},
 };
 use tower::ServiceBuilder;
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
-use crate::{api, assets, error::ApiError, http::tunnel, pages, state::AppState};
+use crate::{
+    api, assets,
+    error::ApiError,
+    http::{request_origin, throttle, tunnel},
+    pages, password,
+    state::AppState,
+};
 
 /// The server's router.
 pub fn router(state: AppState) -> Router {
@@ -45,7 +51,30 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .fallback_service(inner)
         .layer(middleware::from_fn_with_state(state, tunnel::before_routing))
+        .layer(middleware::from_fn(request_origin::record))
+        .layer(middleware::from_fn(charge_hashing))
+        .layer(middleware::from_fn(move |request: Request, next: Next| refuse_oversized(max_body, request, next)))
         .layer(middleware::map_response(move |response| security_headers(response, hsts)))
+}
+
+/// Password hashing done for a request is charged to its client's share of the pool.
+async fn charge_hashing(request: Request, next: Next) -> Response {
+    let client = throttle::client_ip(request.extensions());
+    password::charged_to(client, next.run(request)).await
+}
+
+/// A body announced larger than the cap gets its 413 at once, before any of it is read
+/// (otherwise the client decides how long the connection is held).
+async fn refuse_oversized(max_body: usize, request: Request, next: Next) -> Response {
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > max_body as u64) {
+        return ApiError::TooLarge.into_response();
+    }
+    next.run(request).await
 }
 
 /// Headers every answer carries (JSON and the development mailbox included): no MIME sniffing,

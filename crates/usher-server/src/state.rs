@@ -52,6 +52,10 @@ pub struct Inner {
     pub mailer: Arc<dyn Mailer>,
     /// The development mailbox (`usher dev` without SMTP), shown at `/dev/mailbox`.
     pub dev_mailbox: Option<Arc<DevMailbox>>,
+    /// Wakes the webhook delivery loop when events are written.
+    pub webhook_wakeup: Arc<Notify>,
+    /// Seals webhook secrets and payloads at rest.
+    pub webhook_sealer: Arc<Sealer>,
 }
 
 impl AppState {

@@ -48,6 +48,13 @@ pub fn email(param: &str, raw: &str) -> Result<String, ApiError> {
     }
 }
 
+/// A sign-in identifier as typed, in the form identifiers are stored in: trimmed and
+/// NFKC-normalised, so the full-width spelling of an address finds the account it looks like.
+pub fn identifier(raw: &str) -> String {
+    let normalized: String = raw.trim().nfkc().collect();
+    normalized.trim().to_owned()
+}
+
 /// A phone number in E.164 form (`+` and 7 to 15 digits); spaces, dashes and parentheses are dropped.
 pub fn phone(param: &str, raw: &str) -> Result<String, ApiError> {
     let compact: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.')).collect();
@@ -217,6 +224,12 @@ mod tests {
         }
         assert_eq!(text("first_name", "Zoë 山田").unwrap(), "Zoë 山田");
         assert_eq!(email("email_address", "\u{FF41}da@\u{FF45}xample.com").unwrap(), "ada@example.com");
+    }
+
+    #[test]
+    fn identifiers_are_nfkc() {
+        assert_eq!(identifier(" \u{FF41}da@\u{FF25}xample.com "), "ada@Example.com");
+        assert_eq!(identifier("ada_l"), "ada_l");
     }
 
     #[test]

@@ -65,6 +65,12 @@ pub struct CreateUser {
     /// How many organizations the user may create.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_organizations_limit: Option<i64>,
+    /// An authenticator app's base32 secret to import (a Clerk export's `totp_secret`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_secret: Option<String>,
+    /// Backup codes to import, in the clear; stored hashed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backup_codes: Vec<String>,
 }
 
 /// `PATCH /v1/users/{id}`.
@@ -281,4 +287,73 @@ pub struct MembershipParams {
     /// Backend only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private_metadata: Option<Map<String, Value>>,
+}
+
+/// `POST /v1/organizations/{id}/invitations` (and each item of `…/bulk`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct InvitationParams {
+    /// Who is invited (required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_address: Option<String>,
+    /// The role they get on joining; `org:member` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The member who invites them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inviter_user_id: Option<String>,
+    /// Where the invitee lands after joining.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
+    /// Days the link works (1 to 30; 30 when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_days: Option<i64>,
+    /// Copied to the membership.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_metadata: Option<Map<String, Value>>,
+    /// Copied to the membership.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_metadata: Option<Map<String, Value>>,
+}
+
+/// `POST /v1/organizations/{id}/invitations/{inv}/revoke`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct RevokeInvitationParams {
+    /// The member revoking it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requesting_user_id: Option<String>,
+}
+
+/// `POST /v1/organization_roles` and `PATCH /v1/organization_roles/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct RoleParams {
+    /// `org:<name>` (required on create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Display name (required on create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What it is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Permission ids the role starts with (create only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
+}
+
+/// `POST /v1/organization_permissions` and `PATCH /v1/organization_permissions/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct PermissionParams {
+    /// `org:<feature>:<permission>` (required on create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Display name (required on create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What it allows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }

@@ -289,6 +289,14 @@ pub enum Strategy {
     PhoneCode,
     /// A Backend API sign-in token.
     Ticket,
+    /// A code from an authenticator app (second factor).
+    Totp,
+    /// A single-use backup code (second factor).
+    BackupCode,
+    /// A one-time code sent by email to reset a forgotten password.
+    ResetPasswordEmailCode,
+    /// A one-time link sent by email.
+    EmailLink,
     /// A strategy this version does not know (a newer server's).
     #[serde(other)]
     Unknown,
@@ -303,6 +311,10 @@ impl Strategy {
             Self::EmailCode => "email_code",
             Self::PhoneCode => "phone_code",
             Self::Ticket => "ticket",
+            Self::Totp => "totp",
+            Self::BackupCode => "backup_code",
+            Self::ResetPasswordEmailCode => "reset_password_email_code",
+            Self::EmailLink => "email_link",
             Self::Unknown => "unknown",
         }
     }

@@ -16,7 +16,9 @@ use axum::{
 };
 use clap::Parser;
 use serde_json::json;
-use usher::{Auth, CurrentUser, RequireAuth, Usher, UsherConfig, client::ListUsers, types::requests::UpdateUser};
+use usher::{
+    Auth, Check, CurrentUser, RequireAuth, Usher, UsherConfig, client::ListUsers, types::requests::UpdateUser,
+};
 
 #[derive(Parser)]
 struct Args {
@@ -45,6 +47,7 @@ fn app(usher: Usher) -> Router {
         .route("/api/me", get(get_me).post(update_me))
         .route("/api/user", get(user))
         .route("/api/users", get(users))
+        .route("/api/invoices", get(invoices))
         .layer(usher.layer())
 }
 
@@ -127,6 +130,18 @@ async fn users(RequireAuth(auth): RequireAuth) -> Response {
         Ok(page) => Json(json!({ "data": page.data, "totalCount": page.total_count })).into_response(),
         Err(e) => (StatusCode::BAD_GATEWAY, format!("Could not list users: {e}")).into_response(),
     }
+}
+
+/// The docs' authorization example: only members of the active organization whose role holds
+/// `org:invoices:create` get through (`has({ permission: 'org:invoices:create' })`).
+async fn invoices(auth: Auth) -> Response {
+    if auth.user_id.is_none() {
+        return (StatusCode::UNAUTHORIZED, "Unauthorized").into_response();
+    }
+    if !auth.has(Check::Permission("org:invoices:create")) {
+        return (StatusCode::FORBIDDEN, "Forbidden: you may not create invoices in this organization").into_response();
+    }
+    Json(json!({ "orgId": auth.org_id, "invoices": [] })).into_response()
 }
 
 /// `clerkClient(context)`: the Backend API client behind this request's auth.

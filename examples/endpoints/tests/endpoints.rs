@@ -132,3 +132,36 @@ async fn signed_in_requests_work_with_a_bearer_token_and_with_the_session_cookie
     let jwt = supabase["token"].as_str().unwrap();
     assert_eq!(jwt.split('.').count(), 3);
 }
+
+#[tokio::test]
+async fn invoices_need_the_permission_in_the_active_organization() {
+    let s = setup().await;
+    let (user_id, token) = s.signed_in().await;
+    let http = client();
+    let invoices = |token: &str| http.get(format!("{}/api/invoices", s.app)).bearer_auth(token.to_owned()).send();
+    assert_eq!(http.get(format!("{}/api/invoices", s.app)).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    // Signed in without an active organization: no permission.
+    assert_eq!(invoices(&token).await.unwrap().status(), StatusCode::FORBIDDEN);
+
+    let org = s.bapi("/v1/organizations", json!({"name": "Invoicing", "created_by": user_id})).await;
+    let org_id = org["id"].as_str().unwrap();
+    // An admin holds only the system permissions: still 403.
+    let admin_token = org_token(&s, &user_id, org_id).await;
+    assert_eq!(invoices(&admin_token).await.unwrap().status(), StatusCode::FORBIDDEN);
+
+    // The permission granted to the admin role: the next token carries it, and the route opens.
+    let perm =
+        s.bapi("/v1/organization_permissions", json!({"key": "org:invoices:create", "name": "Create invoices"})).await;
+    s.bapi(&format!("/v1/organization_roles/role_admin/permissions/{}", perm["id"].as_str().unwrap()), json!({})).await;
+    let granted = org_token(&s, &user_id, org_id).await;
+    let response = invoices(&granted).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<Value>().await.unwrap()["orgId"], org_id);
+}
+
+/// A token of a new session of `user_id` with `org_id` active.
+async fn org_token(s: &Setup, user_id: &str, org_id: &str) -> String {
+    let session = s.bapi("/v1/sessions", json!({"user_id": user_id, "active_organization_id": org_id})).await;
+    let token = s.bapi(&format!("/v1/sessions/{}/tokens", session["id"].as_str().unwrap()), json!({})).await;
+    token["jwt"].as_str().unwrap().to_owned()
+}

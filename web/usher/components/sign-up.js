@@ -1,4 +1,4 @@
-// <usher-sign-up>: names, email and password, then the emailed code.
+// <usher-sign-up>: names, email and password, then the emailed code (or an emailed link).
 import { UsherError } from '../fapi.js';
 import { app, card, finish, h, t } from './base.js';
 import { FlowElement } from './flow.js';
@@ -10,6 +10,12 @@ export class SignUpElement extends FlowElement {
     const cls = 'usher-sign-up';
     const done = this.finished(cls, t('signUp.start.title'), app.afterSignUp);
     if (done) return done;
+    if (this.s.step === 'link') {
+      return card(cls, t('signIn.emailLink.title'), t('signUp.emailLink.subtitle', { emailAddress: this.s.email }),
+        this.alert('form-alert', f.error),
+        h('div', { class: 'usher-links' },
+          this.linkButton('resend', t('signIn.emailLink.resend'), () => this.run('form', () => this.sendLink()))));
+    }
     if (this.s.step === 'verify') {
       const signUp = () => this.su || app.clerk.signUp;
       const subtitle = t('signUp.emailCode.subtitle', { emailAddress: this.s.email });
@@ -41,6 +47,32 @@ export class SignUpElement extends FlowElement {
     this.su = await su.prepareEmailAddressVerification({ strategy: 'email_code' });
     this._focus = 'input[name="code"]';
     this.s.step = 'verify';
+  }
+  extraLink() {
+    return this.linkButton('to-link', t('signUp.emailLink.start'), () => this.run('form', () => this.sendLink()));
+  }
+  disconnectedCallback() {
+    super.disconnectedCallback();
+    if (this.flow) this.flow.cancelEmailLinkFlow();
+  }
+  /** Mails a link instead of a code and waits for it to be opened. */
+  async sendLink() {
+    const su = this.su || app.clerk.signUp;
+    if (this.flow) this.flow.cancelEmailLinkFlow();
+    const flow = (this.flow = su.createEmailLinkFlow());
+    const waiting = flow.startEmailLinkFlow({ redirectUrl: window.location.href });
+    this.s.step = 'link';
+    this.update();
+    waiting.then(done => {
+      if (flow !== this.flow) return;
+      const v = done.verifications.emailAddress;
+      if (v && v.status === 'expired') {
+        const info = app.errorInfo(new UsherError('expired', { errors: [{ code: 'verification_expired' }] }));
+        this.setState({ form: { error: info } });
+        return;
+      }
+      this.run('form', () => this.complete(done));
+    }, err => this.setState({ form: { error: app.errorInfo(err) } }));
   }
   async complete(su) {
     if (su.status !== 'complete' || !su.createdSessionId) {

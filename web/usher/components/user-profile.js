@@ -6,7 +6,10 @@ const badge = text => h('span', { class: 'usher-badge' }, text);
 
 export class UserProfileElement extends UsherElement {
   init() {
-    return { profile: {}, emails: { pending: null }, password: {}, sessions: { list: null }, sessionsFor: null };
+    return {
+      profile: {}, emails: { pending: null }, password: {}, mfa: { pending: null, codes: null },
+      sessions: { list: null }, sessionsFor: null,
+    };
   }
   viewKey() {
     const user = app.$user.get() ? app.$user.key() : null;
@@ -47,7 +50,8 @@ export class UserProfileElement extends UsherElement {
         h('a', { class: 'usher-button usher-primary', href: app.buildSignInUrl() }, t('signInButton')));
     }
     return card('usher-profile', t('userProfile.title'), null,
-      this.profileSection(u), this.emailsSection(u), this.passwordSection(u), this.sessionsSection());
+      this.profileSection(u), this.emailsSection(u), this.passwordSection(u), this.mfaSection(u),
+      this.sessionsSection());
   }
   profileSection(u) {
     const err = this.s.profile.error;
@@ -103,6 +107,34 @@ export class UserProfileElement extends UsherElement {
           h('label', { for: this.id('signout-others') }, t('formFieldLabel__signOutOfOtherSessions'))),
         this.button('save-password', t('userProfile.passwordSection.submit'), 'password', true)));
   }
+  /** Two-step verification: set up an authenticator app (key and otpauth link), or manage it. */
+  mfaSection(u) {
+    const S = this.s.mfa;
+    const act = (key, label, fn, cls = 'usher-button') =>
+      h('button', { type: 'button', class: cls, 'data-k': key, disabled: !!S.busy, onclick: () => this.run('mfa', fn) },
+        label);
+    const codes = S.codes
+      ? h('div', { class: 'usher-status', role: 'status' }, h('p', null, t('userProfile.mfaSection.saveCodes')),
+        h('ol', { 'data-backup-codes': '' }, S.codes.map(c => h('li', null, h('code', null, c)))))
+      : null;
+    let body;
+    if (u.totpEnabled) {
+      body = [h('p', null, badge(t('userProfile.mfaSection.on'))), codes,
+        h('div', { class: 'usher-row' },
+          act('new-codes', t('userProfile.mfaSection.newCodes'), () => this.newBackupCodes()),
+          act('remove-totp', t('userProfile.mfaSection.remove'), () => this.removeTotp()))];
+    } else if (S.pending) {
+      body = [h('p', null, t('userProfile.mfaSection.scan')),
+        h('p', null, h('code', { 'data-totp-secret': '' }, S.pending.secret)),
+        h('p', null, h('a', { href: S.pending.uri }, t('userProfile.mfaSection.openApp'))),
+        this.form('mfa', v => this.enableTotp((v.totp_code || '').trim()),
+          this.field('totp_code', t('formFieldLabel__totpCode'), CODE, S.error, this.id('mfa-alert')),
+          this.button('enable-totp', t('userProfile.mfaSection.enable'), 'mfa', true))];
+    } else {
+      body = [act('start-totp', t('userProfile.mfaSection.start'), () => this.startTotp())];
+    }
+    return this.section('mfa', t('userProfile.mfaSection.title'), body);
+  }
   sessionsSection() {
     const current = app.state.session && app.state.session.id;
     const lastActive = s => t('userProfile.sessionsSection.lastActive', { time: new Date(s.at).toLocaleString() });
@@ -145,6 +177,24 @@ export class UserProfileElement extends UsherElement {
     await app.resources.toEmail({ id: this.s.emails.pending }).attemptVerification({ code });
     this._discard = ['email_code'];
     this.s.emails = { pending: null, ok: t('userProfile.emailAddressesSection.verified') };
+  }
+  async startTotp() {
+    const totp = await app.$user.get().createTOTP();
+    this._focus = 'input[name="totp_code"]';
+    this.s.mfa = { pending: { secret: totp.secret, uri: totp.uri }, codes: null };
+  }
+  async enableTotp(code) {
+    const totp = await app.$user.get().verifyTOTP({ code });
+    this._discard = ['totp_code'];
+    this.s.mfa = { pending: null, codes: totp.backupCodes || [] };
+  }
+  async newBackupCodes() {
+    const codes = await app.$user.get().createBackupCode();
+    this.s.mfa = { pending: null, codes: codes.codes };
+  }
+  async removeTotp() {
+    await app.$user.get().disableTOTP();
+    this.s.mfa = { pending: null, codes: null, ok: t('userProfile.mfaSection.removed') };
   }
   async revoke(id) {
     await app.resources.toSession({ id }).revoke();

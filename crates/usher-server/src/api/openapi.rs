@@ -7,14 +7,17 @@
 use std::sync::LazyLock;
 
 use axum::{Json, http::header, response::IntoResponse};
+
+use super::backend::webhooks as wh;
 use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
 use usher_types::{
     ClerkErrors, DeletedObject, Jwks, JwtTemplate, Paginated, Session, SignInToken, Token, TotalCount, User,
-    organization::{Organization, OrganizationMembership},
+    organization::{Organization, OrganizationInvitation, OrganizationMembership, Permission, Role},
     requests::{
-        CreateSession, CreateSignInToken, CreateUser, JwtTemplateParams, MembershipParams, OrganizationMetadataParams,
-        OrganizationParams, TokenOptions, UpdateUser, UserMetadata, VerifyPassword,
+        CreateSession, CreateSignInToken, CreateUser, InvitationParams, JwtTemplateParams, MembershipParams,
+        OrganizationMetadataParams, OrganizationParams, PermissionParams, RevokeInvitationParams, RoleParams,
+        TokenOptions, UpdateUser, UserMetadata, VerifyPassword,
     },
 };
 
@@ -61,6 +64,11 @@ fn list<T: JsonSchema>(g: &mut SchemaGenerator) -> Value {
 
 fn envelope() -> Value {
     json!({"$ref": "#/components/schemas/FrontendEnvelope"})
+}
+
+/// `{user_id}`: what the Backend API's second-factor deletions answer.
+fn user_id_only() -> Value {
+    json!({"type": "object", "required": ["user_id"], "properties": {"user_id": {"type": "string"}}})
 }
 
 fn form(properties: Value) -> Value {
@@ -125,11 +133,18 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
     let token_options = r::<TokenOptions>(g);
     let template_params = r::<JwtTemplateParams>(g);
     let metadata = r::<UserMetadata>(g);
-    let factor =
-        form(json!({"strategy": {"type": "string"}, "password": {"type": "string"}, "code": {"type": "string"}}));
+    let wh_endpoint = r::<wh::WebhookEndpoint>(g);
+    let wh_params = r::<wh::WebhookEndpointParams>(g);
+    let wh_replay = r::<wh::WebhookReplay>(g);
+    let factor = form(json!({
+        "strategy": {"type": "string"}, "password": {"type": "string"}, "code": {"type": "string"},
+        "redirect_url": {"type": "string"},
+    }));
+    let html = json!({"type": "string"});
     let sign_up = form(json!({
         "email_address": {"type": "string"}, "password": {"type": "string"},
         "first_name": {"type": "string"}, "last_name": {"type": "string"}, "transfer": {"type": "boolean"},
+        "strategy": {"type": "string"}, "ticket": {"type": "string"},
     }));
     let frontend_token = json!({"$ref": "#/components/schemas/FrontendToken"});
     let text = json!({"type": "string"});
@@ -163,6 +178,19 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
             Some(r::<VerifyPassword>(g)),
             json!({"type": "object", "required": ["verified"], "properties": {"verified": {"type": "boolean"}}}),
         ),
+        op(
+            "post",
+            "/v1/users/{user_id}/verify_totp",
+            "VerifyTOTP",
+            B,
+            Some(json!({"type": "object", "required": ["code"], "additionalProperties": false,
+                "properties": {"code": {"type": "string"}}})),
+            json!({"type": "object", "required": ["verified", "code_type"], "properties": {
+                "verified": {"type": "boolean"}, "code_type": {"type": "string", "enum": ["totp", "backup_code"]}}}),
+        ),
+        op("delete", "/v1/users/{user_id}/mfa", "DisableMFA", B, None, user_id_only()),
+        op("delete", "/v1/users/{user_id}/totp", "DeleteTOTP", B, None, user_id_only()),
+        op("delete", "/v1/users/{user_id}/backup_code", "DeleteBackupCode", B, None, user_id_only()),
         // Backend API: sessions.
         with_query(
             op("get", "/v1/sessions", "GetSessionList", B, None, list::<Session>(g)),
@@ -339,6 +367,45 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
             None,
             deleted.clone(),
         ),
+        // Backend API: outbound webhooks (usher's own routes).
+        with_query(
+            op("get", "/v1/webhooks/endpoints", "ListWebhookEndpoints", B, None, list::<wh::WebhookEndpoint>(g)),
+            PAGING,
+        ),
+        op("post", "/v1/webhooks/endpoints", "CreateWebhookEndpoint", B, Some(wh_params.clone()), wh_endpoint.clone()),
+        op("get", "/v1/webhooks/endpoints/{endpoint_id}", "GetWebhookEndpoint", B, None, wh_endpoint.clone()),
+        op(
+            "patch",
+            "/v1/webhooks/endpoints/{endpoint_id}",
+            "UpdateWebhookEndpoint",
+            B,
+            Some(wh_params),
+            wh_endpoint.clone(),
+        ),
+        op("delete", "/v1/webhooks/endpoints/{endpoint_id}", "DeleteWebhookEndpoint", B, None, deleted.clone()),
+        op("post", "/v1/webhooks/endpoints/{endpoint_id}/rotate_secret", "RotateWebhookSecret", B, None, wh_endpoint),
+        with_query(
+            op(
+                "get",
+                "/v1/webhooks/endpoints/{endpoint_id}/attempts",
+                "ListWebhookAttempts",
+                B,
+                None,
+                list::<wh::WebhookAttempt>(g),
+            ),
+            PAGING,
+        ),
+        op(
+            "post",
+            "/v1/webhooks/endpoints/{endpoint_id}/messages/{message_id}/replay",
+            "ReplayWebhookMessageToEndpoint",
+            B,
+            None,
+            wh_replay.clone(),
+        ),
+        op("get", "/v1/webhooks/messages/{message_id}", "GetWebhookMessage", B, None, r::<wh::WebhookMessage>(g)),
+        op("post", "/v1/webhooks/messages/{message_id}/replay", "ReplayWebhookMessage", B, None, wh_replay),
+        op("get", "/v1/webhooks/stats", "GetWebhookStats", B, None, r::<wh::WebhookStats>(g)),
         // Frontend API.
         op("get", "/v1/environment", "GetEnvironment", F, None, json!({"type": "object", "required": ["object"]})),
         op("get", "/v1/client", "GetClient", F, None, envelope()),
@@ -374,6 +441,19 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
             Some(factor.clone()),
             envelope(),
         ),
+        op(
+            "post",
+            "/v1/client/sign_ins/{sign_in_id}/reset_password",
+            "ResetPassword",
+            F,
+            Some(form(json!({
+                "password": {"type": "string"}, "sign_out_of_other_sessions": {"type": "boolean"},
+            }))),
+            envelope(),
+        ),
+        // The emailed link (served by the hosted pages: it answers HTML or a redirect).
+        with_query(op("get", "/v1/verify", "VerifyEmailLink", F, None, html.clone()), &[("token", "string")]),
+        op("post", "/v1/verify", "ConfirmEmailLink", F, Some(form(json!({"token": {"type": "string"}}))), html),
         op("post", "/v1/client/sign_ups", "CreateSignUp", F, Some(sign_up.clone()), envelope()),
         op("get", "/v1/client/sign_ups/{sign_up_id}", "GetSignUp", F, None, envelope()),
         op("patch", "/v1/client/sign_ups/{sign_up_id}", "UpdateSignUp", F, Some(sign_up), envelope()),
@@ -394,7 +474,14 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
             envelope(),
         ),
         op("delete", "/v1/client/sessions", "RemoveClientSessionsAndRetainCookie", F, None, envelope()),
-        op("post", "/v1/client/sessions/{session_id}/touch", "TouchSession", F, None, envelope()),
+        op(
+            "post",
+            "/v1/client/sessions/{session_id}/touch",
+            "TouchSession",
+            F,
+            Some(form(json!({"active_organization_id": {"type": "string"}, "intent": {"type": "string"}}))),
+            envelope(),
+        ),
         op("post", "/v1/client/sessions/{session_id}/end", "EndSession", F, None, envelope()),
         op("post", "/v1/client/sessions/{session_id}/remove", "RemoveSession", F, None, envelope()),
         op(
@@ -464,9 +551,203 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
         op("get", "/v1/me/sessions/active", "GetUsersSessions", F, None, envelope()),
         with_query(op("get", "/v1/oauth_callback", "GetOAuthCallback", F, None, json!({})), OAUTH_CALLBACK),
         op("post", "/v1/oauth_callback", "PostOAuthCallback", F, Some(form(oauth_callback_form())), json!({})),
+        op(
+            "post",
+            "/v1/client/sign_ins/{sign_in_id}/attempt_second_factor",
+            "AttemptSignInFactorTwo",
+            F,
+            Some(form(json!({"strategy": {"type": "string"}, "code": {"type": "string"}}))),
+            envelope(),
+        ),
+        op("post", "/v1/me/totp", "PostTOTP", F, None, envelope()),
+        op("delete", "/v1/me/totp", "DeleteTOTP", F, None, envelope()),
+        op(
+            "post",
+            "/v1/me/totp/attempt_verification",
+            "VerifyTOTP",
+            F,
+            Some(form(json!({"code": {"type": "string"}}))),
+            envelope(),
+        ),
+        op("post", "/v1/me/backup_codes", "CreateBackupCodes", F, None, envelope()),
         op("post", "/v1/me/sessions/{session_id}/revoke", "RevokeSession", F, None, envelope()),
     ]
+    .into_iter()
+    .chain(organization_ops(g))
+    .collect()
 }
+
+/// Organization invitations, roles and permissions (Backend API).
+fn organization_ops(g: &mut SchemaGenerator) -> Vec<Op> {
+    let op = |method, path, id, body: Option<Value>, ok: Value| Op {
+        method,
+        path,
+        id,
+        caller: Caller::Backend,
+        query: &[],
+        body,
+        ok,
+    };
+    let with_query = |mut op: Op, query| {
+        op.query = query;
+        op
+    };
+    const INVITATION_FILTERS: &[(&str, &str)] =
+        &[("status", "string"), ("email_address", "string"), ("limit", "integer"), ("offset", "integer")];
+    const PAGE: &[(&str, &str)] = &[("limit", "integer"), ("offset", "integer")];
+    let invitation = r::<OrganizationInvitation>(g);
+    let invitations = r::<Paginated<OrganizationInvitation>>(g);
+    let params = r::<InvitationParams>(g);
+    let role = r::<Role>(g);
+    let permission = r::<Permission>(g);
+    let deleted = r::<DeletedObject>(g);
+    let role_params = r::<RoleParams>(g);
+    let permission_params = r::<PermissionParams>(g);
+    let o = "/v1/organizations/{organization_id}/invitations";
+    vec![
+        with_query(op("get", o, "ListOrganizationInvitations", None, invitations.clone()), INVITATION_FILTERS),
+        op("post", o, "CreateOrganizationInvitation", Some(params.clone()), invitation.clone()),
+        op(
+            "post",
+            "/v1/organizations/{organization_id}/invitations/bulk",
+            "CreateOrganizationInvitationBulk",
+            Some(json!({"type": "array", "items": params})),
+            json!({"type": "array", "items": invitation.clone()}),
+        ),
+        with_query(
+            op(
+                "get",
+                "/v1/organizations/{organization_id}/invitations/pending",
+                "ListPendingOrganizationInvitations",
+                None,
+                invitations.clone(),
+            ),
+            PAGE,
+        ),
+        op(
+            "get",
+            "/v1/organizations/{organization_id}/invitations/{invitation_id}",
+            "GetOrganizationInvitation",
+            None,
+            invitation.clone(),
+        ),
+        op(
+            "post",
+            "/v1/organizations/{organization_id}/invitations/{invitation_id}/revoke",
+            "RevokeOrganizationInvitation",
+            Some(r::<RevokeInvitationParams>(g)),
+            invitation,
+        ),
+        with_query(
+            op("get", "/v1/organization_invitations", "ListInstanceOrganizationInvitations", None, invitations.clone()),
+            INVITATION_FILTERS,
+        ),
+        with_query(
+            op(
+                "get",
+                "/v1/users/{user_id}/organization_invitations",
+                "UsersGetOrganizationInvitations",
+                None,
+                invitations,
+            ),
+            INVITATION_FILTERS,
+        ),
+        with_query(op("get", "/v1/organization_roles", "ListOrganizationRoles", None, r::<Paginated<Role>>(g)), PAGE),
+        op("post", "/v1/organization_roles", "CreateOrganizationRole", Some(role_params.clone()), role.clone()),
+        op("get", "/v1/organization_roles/{organization_role_id}", "GetOrganizationRole", None, role.clone()),
+        op(
+            "patch",
+            "/v1/organization_roles/{organization_role_id}",
+            "UpdateOrganizationRole",
+            Some(role_params),
+            role.clone(),
+        ),
+        op("delete", "/v1/organization_roles/{organization_role_id}", "DeleteOrganizationRole", None, deleted.clone()),
+        op(
+            "post",
+            "/v1/organization_roles/{organization_role_id}/permissions/{permission_id}",
+            "AssignPermissionToOrganizationRole",
+            None,
+            role.clone(),
+        ),
+        op(
+            "delete",
+            "/v1/organization_roles/{organization_role_id}/permissions/{permission_id}",
+            "RemovePermissionFromOrganizationRole",
+            None,
+            role,
+        ),
+        with_query(
+            op(
+                "get",
+                "/v1/organization_permissions",
+                "ListOrganizationPermissions",
+                None,
+                r::<Paginated<Permission>>(g),
+            ),
+            PAGE,
+        ),
+        op(
+            "post",
+            "/v1/organization_permissions",
+            "CreateOrganizationPermission",
+            Some(permission_params.clone()),
+            permission.clone(),
+        ),
+        op(
+            "get",
+            "/v1/organization_permissions/{permission_id}",
+            "GetOrganizationPermission",
+            None,
+            permission.clone(),
+        ),
+        op(
+            "patch",
+            "/v1/organization_permissions/{permission_id}",
+            "UpdateOrganizationPermission",
+            Some(permission_params),
+            permission,
+        ),
+        op("delete", "/v1/organization_permissions/{permission_id}", "DeleteOrganizationPermission", None, deleted),
+    ]
+    .into_iter()
+    .chain(frontend_organization_ops())
+    .collect()
+}
+
+/// The Frontend API's organization routes (answers in the `{response, client}` envelope). Its
+/// `/v1/organizations…` routes share method and path with the Backend API's (a request without
+/// the secret key reaches them), so the document lists those once, as the Backend API's.
+fn frontend_organization_ops() -> Vec<Op> {
+    let op = |method, path, id, body: Option<Value>, query: &'static [(&'static str, &'static str)]| Op {
+        method,
+        path,
+        id,
+        caller: Caller::Frontend,
+        query,
+        body,
+        ok: envelope(),
+    };
+    const PAGE: &[(&str, &str)] = &[("limit", "integer"), ("offset", "integer"), ("paginated", "boolean")];
+    const NONE: &[(&str, &str)] = &[];
+    vec![
+        op("get", "/v1/me/organization_memberships", "GetOrganizationMemberships", None, PAGE),
+        op("delete", "/v1/me/organization_memberships/{organization_id}", "DeleteOrganizationMembership", None, NONE),
+        op("get", "/v1/me/organization_invitations", "GetUserOrganizationInvitations", None, PAGE),
+        op(
+            "post",
+            "/v1/me/organization_invitations/{invitation_id}/accept",
+            "AcceptUserOrganizationInvitation",
+            None,
+            NONE,
+        ),
+        op("get", "/v1/me/organization_suggestions", "GetOrganizationSuggestions", None, PAGE),
+        op("get", "/v1/organizations/{organization_id}/roles", "ListOrganizationRoles", None, PAGE),
+    ]
+}
+
+/// The one documented path that answers HTML (a page of [`crate::pages`]).
+const HTML_PATH: &str = "/v1/verify";
 
 /// Path parameters of `path`, in order.
 fn path_params(path: &str) -> impl Iterator<Item = &str> {
@@ -489,14 +770,24 @@ fn build() -> Value {
             };
             parameters.push(json!({"name": name, "in": "query", "required": false, "schema": schema}));
         }
-        let ok_type = if matches!(op.path, "/healthz" | "/readyz") { "text/plain" } else { "application/json" };
+        let ok_type = match op.path {
+            "/healthz" | "/readyz" => "text/plain",
+            HTML_PATH => "text/html",
+            _ => "application/json",
+        };
+        // The link page shows its errors as HTML too, and answers a redirect once verified.
+        let (error_type, error_schema) = if op.path == HTML_PATH {
+            ("text/html", json!({"type": "string"}))
+        } else {
+            ("application/json", error.clone())
+        };
         let mut operation = json!({
             "operationId": format!("{}{}", if op.caller == Caller::Frontend { "Frontend" } else { "" }, op.id),
             "tags": [match op.caller { Caller::Backend => "Backend API", Caller::Frontend => "Frontend API", Caller::Public => "Public" }],
             "parameters": parameters,
             "responses": {
                 "200": {"description": "Success", "content": {ok_type: {"schema": op.ok}}},
-                "default": {"description": "A Clerk error", "content": {"application/json": {"schema": error}}},
+                "default": {"description": "A Clerk error", "content": {error_type: {"schema": error_schema}}},
             },
         });
         if op.path == "/v1/oauth_callback" {

@@ -88,6 +88,8 @@ pub async fn new_session(state: &AppState, browser: &mut Browser, user: &UserRec
         abandon_at: now + state.config.session_inactivity_timeout.as_millis() as i64,
         created_at: now,
         updated_at: now,
+        first_factor_at: None,
+        second_factor_at: None,
     })
 }
 

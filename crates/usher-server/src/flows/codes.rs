@@ -35,19 +35,40 @@ fn code_hash(state: &AppState, subject_id: &str, code: &str) -> String {
 /// earlier code for the same subject stops working.
 pub async fn issue(state: &AppState, subject_id: &str, to: &str, purpose: &str) -> ApiResult<()> {
     let code = ids::random_digits(6);
-    let record = record(state, subject_id, &code);
+    let mail = code_mail(state, &code, purpose);
+    issue_secret(state, subject_id, subject_id, &code, Some((to, mail.0, mail.1))).await
+}
+
+/// The subject line and body of a mail carrying `code`.
+pub fn code_mail(state: &AppState, code: &str, purpose: &str) -> (String, String) {
     let app = &state.config.application_name;
-    let mail = mail(
-        state,
-        to,
+    (
         format!("Your {app} verification code"),
         format!(
             "Your {app} verification code is {code}.\n\nEnter it to {purpose}. It expires in 10 minutes and works once.\n\
              If you did not ask for it, you can ignore this message."
         ),
-    );
-    state.store.issue_code(&record, Some(&mail)).await?;
-    state.mail_wakeup.notify_one();
+    )
+}
+
+/// Stores `secret` (a code or a link token) for `subject_id`, replacing the subject's earlier
+/// one, and queues `mail` (to, subject, body) with it in one transaction. The stored MAC covers
+/// `mac_key` (the subject, or the attempt a shared subject's code is bound to), so the secret
+/// verifies nothing else.
+pub async fn issue_secret(
+    state: &AppState,
+    subject_id: &str,
+    mac_key: &str,
+    secret: &str,
+    mail: Option<(&str, String, String)>,
+) -> ApiResult<()> {
+    let mut record = record(state, subject_id, secret);
+    record.code_hash = code_hash(state, mac_key, secret);
+    let mail = mail.map(|(to, subject, body)| self::mail(state, to, subject, body));
+    state.store.issue_code(&record, mail.as_ref()).await?;
+    if mail.is_some() {
+        state.mail_wakeup.notify_one();
+    }
     Ok(())
 }
 
@@ -102,13 +123,18 @@ fn mail(state: &AppState, to: &str, subject: String, body: String) -> MailRecord
 /// Checks `code` for `subject_id`; every guess takes one of the code's [`MAX_GUESSES`] before
 /// it is compared, and a right code is consumed.
 pub async fn check(state: &AppState, subject_id: &str, code: &str) -> ApiResult<CodeCheck> {
+    check_keyed(state, subject_id, subject_id, code).await
+}
+
+/// [`check`] for a secret stored by [`issue_secret`] under `mac_key`.
+pub async fn check_keyed(state: &AppState, subject_id: &str, mac_key: &str, code: &str) -> ApiResult<CodeCheck> {
     let Some(stored) = state.store.take_guess(subject_id, MAX_GUESSES).await? else {
         return Ok(CodeCheck::Missing);
     };
     if stored.expire_at <= state.now() {
         return Ok(CodeCheck::Expired);
     }
-    let presented = code_hash(state, subject_id, code.trim());
+    let presented = code_hash(state, mac_key, code.trim());
     if !ids::secrets_equal(presented.as_bytes(), stored.code_hash.as_bytes()) {
         return Ok(CodeCheck::Incorrect);
     }

@@ -614,7 +614,12 @@ async fn finish(
     match user {
         Some(user) => {
             ext.status = ExternalStatus::Verified;
-            sign_in::complete(state, browser, attempt, &user, link.as_ref()).await?;
+            let attempt = sign_in::complete(state, browser, attempt, &user, link.as_ref()).await?;
+            if attempt.status == SignInStatus::NeedsSecondFactor {
+                // Not signed in yet: back to the callback page, which asks for the second
+                // factor (clerk-js's handleRedirectCallback goes on to its second-factor step).
+                return Ok(saved.redirect_url.clone());
+            }
             Ok(saved.action_complete_redirect_url.clone().unwrap_or_else(|| saved.redirect_url.clone()))
         }
         None => {
@@ -673,6 +678,14 @@ fn refresh(account: &mut ExternalAccountRecord, profile: &Profile, now: i64) {
     }
     account.token_expire_at = profile.token_expire_at;
     account.updated_at = now;
+}
+
+/// The client's OAuth sign-in when it waits for the account's second factor (the provider's
+/// callback verified the first).
+pub async fn awaiting_second_factor(state: &AppState, browser: &Browser) -> ApiResult<Option<SignIn>> {
+    let Some(id) = browser.client.as_ref().and_then(|c| c.sign_in_id.clone()) else { return Ok(None) };
+    let Ok(attempt) = sign_in::load(state, browser, &id).await else { return Ok(None) };
+    Ok(Some(attempt).filter(|a| a.status == SignInStatus::NeedsSecondFactor && a.external.is_some()))
 }
 
 /// `POST /v1/client/sign_ups` with `transfer=true`: creates the user of the client's

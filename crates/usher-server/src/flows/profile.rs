@@ -14,7 +14,7 @@ use crate::{
     error::{ApiError, ApiResult},
     ids,
     state::AppState,
-    store::{IdentifierRecord, Page, SessionFilter, SessionRecord, SessionStatus, UserRecord},
+    store::{IdentifierRecord, Page, SessionFilter, SessionRecord, SessionStatus, StoreError, UniqueField, UserRecord},
     validate,
 };
 
@@ -145,6 +145,10 @@ pub async fn add_email(state: &AppState, user: &UserRecord, raw: &str) -> ApiRes
     if user.emails.len() >= 20 {
         return Err(ApiError::invalid("too_many_email_addresses", "email_address", "You have too many addresses."));
     }
+    // Their own addresses are no secret to them: adding one twice is refused as before.
+    if user.emails.iter().any(|e| e.value.eq_ignore_ascii_case(&email)) {
+        return Err(StoreError::Conflict(UniqueField::EmailAddress).into());
+    }
     let now = state.now();
     let record = IdentifierRecord {
         id: ids::new_id("idn"),
@@ -154,7 +158,14 @@ pub async fn add_email(state: &AppState, user: &UserRecord, raw: &str) -> ApiRes
         created_at: now,
         updated_at: now,
     };
-    state.store.add_email_address(&user.id, &record).await?;
+    match state.store.add_email_address(&user.id, &record).await {
+        // Another account has it: "taken" would be an oracle for whether it has an account, so
+        // the address is accepted the same way and becomes a decoy that can never be verified.
+        Err(StoreError::Conflict(UniqueField::EmailAddress)) => {
+            state.store.add_decoy_email_address(&user.id, &record).await?;
+        }
+        other => other?,
+    }
     Ok(record)
 }
 
@@ -165,14 +176,34 @@ fn own_email<'u>(user: &'u UserRecord, id: &str) -> ApiResult<&'u IdentifierReco
 /// Mails a code proving an added address.
 pub async fn prepare_email(state: &AppState, user: &UserRecord, id: &str) -> ApiResult<IdentifierRecord> {
     let email = own_email(user, id)?;
-    codes::issue(state, &email.id, &email.value, "verify this email address").await?;
+    if state.store.is_decoy_email_address(&user.id, &email.id).await? {
+        // The code goes to nobody (it is stored and counted like a real one); the address's
+        // owner is told someone tried to add it.
+        let app = &state.config.application_name;
+        let notice = (
+            email.value.as_str(),
+            format!("Someone tried to add your address to another {app} account"),
+            format!(
+                "Someone signed in to {app} asked to add this address to their account. It already belongs to \
+                 yours, so nothing was changed and no code was sent.\n\nIf it was you, you can ignore this message."
+            ),
+        );
+        codes::issue_decoy(state, &email.id, Some(notice)).await?;
+    } else {
+        codes::issue(state, &email.id, &email.value, "verify this email address").await?;
+    }
     Ok(email.clone())
 }
 
 /// Checks the code for an added address.
 pub async fn verify_email(state: &AppState, user: &UserRecord, id: &str, code: &str) -> ApiResult<IdentifierRecord> {
     let email = own_email(user, id)?;
-    match codes::check(state, &email.id, code).await? {
+    let mut check = codes::check(state, &email.id, code).await?;
+    // A decoy's code was sent to nobody; even a lucky guess is only a wrong code.
+    if check == CodeCheck::Accepted && state.store.is_decoy_email_address(&user.id, &email.id).await? {
+        check = CodeCheck::Incorrect;
+    }
+    match check {
         CodeCheck::Accepted => {
             state.store.verify_email_address(&user.id, id, state.now()).await?;
             Ok(IdentifierRecord { verified: true, ..email.clone() })

@@ -10,12 +10,14 @@ use usher_types::{Strategy, VerificationStatus};
 use super::{
     Browser, account,
     codes::{self, CodeCheck},
+    second_factor,
 };
 use crate::{
     error::{ApiError, ApiResult},
     ids,
     state::AppState,
     store::{AttemptKind, UserRecord},
+    validate,
 };
 
 /// A sign-in attempt lives this long.
@@ -30,6 +32,10 @@ pub enum SignInStatus {
     NeedsIdentifier,
     /// The identifier is known; a first factor is due.
     NeedsFirstFactor,
+    /// The first factor is verified; the account has a second factor, which is due.
+    NeedsSecondFactor,
+    /// A reset code was verified; a new password is due (see [`super::reset`]).
+    NeedsNewPassword,
     /// Signed in: the attempt created a session.
     Complete,
 }
@@ -40,6 +46,8 @@ impl SignInStatus {
         match self {
             Self::NeedsIdentifier => "needs_identifier",
             Self::NeedsFirstFactor => "needs_first_factor",
+            Self::NeedsSecondFactor => "needs_second_factor",
+            Self::NeedsNewPassword => "needs_new_password",
             Self::Complete => "complete",
         }
     }
@@ -75,8 +83,23 @@ pub struct SignIn {
     pub email_address_id: Option<String>,
     /// Where the first factor stands.
     pub first_factor: Option<Verification>,
+    /// When the first factor was verified.
+    #[serde(default)]
+    pub first_factor_at: Option<i64>,
+    /// The second factors the account offers (once the first factor is verified).
+    #[serde(default)]
+    pub supported_second_factors: Vec<Strategy>,
+    /// Where the second factor stands.
+    #[serde(default)]
+    pub second_factor: Option<Verification>,
     /// The session created on completion.
     pub created_session_id: Option<String>,
+    /// A password reset in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<super::reset::ResetProgress>,
+    /// An email link sent for this attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_link: Option<super::email_link::LinkProgress>,
     /// When the attempt is abandoned.
     pub abandon_at: i64,
     /// Creation time.
@@ -105,20 +128,16 @@ pub fn new_attempt(state: &AppState, client_id: String) -> SignIn {
 }
 
 /// Signs `user` in for a verified attempt (a provider vouched for the account), linking
-/// `account` in the same transaction.
+/// `account` in the same transaction. The provider is a first factor only: an account with a
+/// second factor goes on to `needs_second_factor`, as after a password ([`finish`]).
 pub(super) async fn complete(
     state: &AppState,
     browser: &mut Browser,
-    mut sign_in: SignIn,
+    sign_in: SignIn,
     user: &UserRecord,
     account: Option<&crate::store::ExternalAccountRecord>,
 ) -> ApiResult<SignIn> {
-    let session = account::new_session(state, browser, user).await?;
-    sign_in.status = SignInStatus::Complete;
-    sign_in.created_session_id = Some(session.id.clone());
-    let key = (&*sign_in.id, sign_in.created_at, sign_in.abandon_at);
-    browser.complete_attempt_linking(state, AttemptKind::SignIn, key, &sign_in, &session, None, account).await?;
-    Ok(sign_in)
+    finish_linking(state, browser, sign_in, user, account).await
 }
 
 /// What `POST /v1/client/sign_ins` takes.
@@ -154,6 +173,11 @@ pub async fn create(state: &AppState, browser: &mut Browser, input: CreateSignIn
     if input.strategy.as_deref() == Some(Strategy::Ticket.as_str()) || input.ticket.is_some() {
         let ticket = input.ticket.unwrap_or_default();
         let accepted = state.store.accept_sign_in_token(&ids::sha256_hex(ticket.trim().as_bytes()), now).await?;
+        if accepted.is_none()
+            && let Some(invitation) = super::invitations::pending(state, &ticket).await?
+        {
+            return sign_in_invited(state, browser, sign_in, &invitation).await;
+        }
         let Some(token) = accepted else {
             return Err(ApiError::invalid(
                 "ticket_invalid",
@@ -168,7 +192,7 @@ pub async fn create(state: &AppState, browser: &mut Browser, input: CreateSignIn
         sign_in.first_factor = Some(verified(Strategy::Ticket));
         return finish(state, browser, sign_in, &user).await;
     }
-    if let Some(identifier) = input.identifier.map(|i| i.trim().to_owned()).filter(|i| !i.is_empty()) {
+    if let Some(identifier) = input.identifier.map(|i| validate::identifier(&i)).filter(|i| !i.is_empty()) {
         if identifier.len() > 320 {
             return Err(ApiError::format("identifier", "identifier is too long."));
         }
@@ -200,6 +224,31 @@ pub async fn create(state: &AppState, browser: &mut Browser, input: CreateSignIn
     }
 }
 
+/// Signs in the invitee of an organization invitation, who holds its ticket, and makes them a
+/// member. Someone without an account must sign up through the link instead.
+async fn sign_in_invited(
+    state: &AppState,
+    browser: &mut Browser,
+    mut sign_in: SignIn,
+    invitation: &crate::store::InvitationRecord,
+) -> ApiResult<SignIn> {
+    let Some(user) = account::find_user(state, &invitation.email_address).await? else {
+        return Err(ApiError::invalid(
+            "form_identifier_not_found",
+            "ticket",
+            "No account uses the invited email address; sign up with this invitation instead.",
+        ));
+    };
+    if user.banned {
+        return Err(ApiError::invalid("user_banned", "ticket", "This account is banned and cannot sign in."));
+    }
+    super::invitations::accept(state, invitation, &user.id).await?;
+    sign_in.user_id = Some(user.id.clone());
+    sign_in.identifier = Some(invitation.email_address.clone());
+    sign_in.first_factor = Some(verified(Strategy::Ticket));
+    finish(state, browser, sign_in, &user).await
+}
+
 /// The browser's sign-in attempt `id`.
 pub async fn load(state: &AppState, browser: &Browser, id: &str) -> ApiResult<SignIn> {
     let client_id = browser.client.as_ref().map(|c| c.id.as_str());
@@ -221,11 +270,7 @@ pub async fn prepare_email_code(state: &AppState, browser: &mut Browser, id: &st
     let mut sign_in = load(state, browser, id).await?;
     needs_first_factor(&sign_in)?;
     let user = account_of(state, &sign_in).await?;
-    let email = user.as_ref().and_then(|u| {
-        let id = sign_in.email_address_id.as_deref()?;
-        u.emails.iter().find(|e| e.id == id).map(|e| e.value.clone())
-    });
-    match email {
+    match factor_email(&sign_in, user.as_ref()) {
         Some(to) => codes::issue(state, &sign_in.id, &to, "sign in").await?,
         None => codes::issue_decoy(state, &sign_in.id, None).await?,
     }
@@ -237,6 +282,12 @@ pub async fn prepare_email_code(state: &AppState, browser: &mut Browser, id: &st
     });
     save(state, browser, &sign_in).await?;
     Ok(sign_in)
+}
+
+/// The address the attempt's codes and links go to, when the identifier names an account.
+pub(super) fn factor_email(sign_in: &SignIn, user: Option<&UserRecord>) -> Option<String> {
+    let id = sign_in.email_address_id.as_deref()?;
+    user?.emails.iter().find(|e| e.id == id).map(|e| e.value.clone())
 }
 
 /// Attempts the first factor: `password` or `email_code`.
@@ -252,11 +303,16 @@ pub async fn attempt(
     match (strategy, secret) {
         (Some(Strategy::Password), Some(password)) => attempt_password(state, browser, sign_in, &password).await,
         (Some(Strategy::EmailCode), Some(code)) => attempt_code(state, browser, sign_in, &code).await,
+        (Some(Strategy::ResetPasswordEmailCode), Some(code)) => {
+            super::reset::attempt(state, browser, sign_in, &code).await
+        }
         (Some(Strategy::Password), None) => {
             Err(ApiError::invalid("form_param_missing", "password", "Enter your password."))
         }
-        (Some(Strategy::EmailCode), None) => Err(ApiError::invalid("form_param_missing", "code", "Enter the code.")),
-        _ => Err(ApiError::format("strategy", "strategy must be password or email_code.")),
+        (Some(Strategy::EmailCode | Strategy::ResetPasswordEmailCode), None) => {
+            Err(ApiError::invalid("form_param_missing", "code", "Enter the code."))
+        }
+        _ => Err(ApiError::format("strategy", "strategy must be password, email_code or reset_password_email_code.")),
     }
 }
 
@@ -327,7 +383,7 @@ pub fn code_error(check: CodeCheck) -> ApiError {
 /// Whether `user` is locked now. Without enumeration protection a locked account is refused
 /// here with Clerk's `user_locked`; with it, the attempt goes on and fails like a wrong guess
 /// (an unknown identifier could never answer `user_locked`).
-fn refuse_locked(state: &AppState, user: Option<&UserRecord>) -> ApiResult<bool> {
+pub(super) fn refuse_locked(state: &AppState, user: Option<&UserRecord>) -> ApiResult<bool> {
     if !state.config.enumeration_protection {
         account::ensure_unlocked(state, user)?;
     }
@@ -335,12 +391,48 @@ fn refuse_locked(state: &AppState, user: Option<&UserRecord>) -> ApiResult<bool>
 }
 
 /// Signs in: a new session, the attempt complete, in one transaction.
-async fn finish(state: &AppState, browser: &mut Browser, mut sign_in: SignIn, user: &UserRecord) -> ApiResult<SignIn> {
-    let session = account::new_session(state, browser, user).await?;
+pub(super) async fn finish(
+    state: &AppState,
+    browser: &mut Browser,
+    sign_in: SignIn,
+    user: &UserRecord,
+) -> ApiResult<SignIn> {
+    finish_linking(state, browser, sign_in, user, None).await
+}
+
+/// [`finish`] that also links a provider account (an OAuth sign-in's).
+async fn finish_linking(
+    state: &AppState,
+    browser: &mut Browser,
+    mut sign_in: SignIn,
+    user: &UserRecord,
+    account: Option<&crate::store::ExternalAccountRecord>,
+) -> ApiResult<SignIn> {
+    let now = state.now();
+    let first_factor_at = *sign_in.first_factor_at.get_or_insert(now);
+    let second_verified = sign_in.second_factor.as_ref().is_some_and(|f| f.status == VerificationStatus::Verified);
+    if user.two_factor_enabled() && !second_verified {
+        // The provider vouched for the address, so the account is linked now (Clerk links on
+        // the verified callback); signing in still takes the second factor, every time.
+        if let Some(account) = account {
+            state.store.create_external_account(account).await?;
+        }
+        sign_in.status = SignInStatus::NeedsSecondFactor;
+        sign_in.supported_second_factors = second_factor::supported(user);
+        save(state, browser, &sign_in).await?;
+        return Ok(sign_in);
+    }
+    let mut session = account::new_session(state, browser, user).await?;
+    session.first_factor_at = Some(first_factor_at);
+    session.second_factor_at = second_verified.then_some(now);
+    if state.config.second_factor_required && !user.two_factor_enabled() {
+        // Signed in, but pending (Clerk's `setup-mfa` task) until a second factor is set up.
+        session.status = usher_types::SessionStatus::Pending;
+    }
     sign_in.status = SignInStatus::Complete;
     sign_in.created_session_id = Some(session.id.clone());
     let key = (&*sign_in.id, sign_in.created_at, sign_in.abandon_at);
-    browser.complete_attempt(state, AttemptKind::SignIn, key, &sign_in, &session, None).await?;
+    browser.complete_attempt_linking(state, AttemptKind::SignIn, key, &sign_in, &session, None, account).await?;
     Ok(sign_in)
 }
 
@@ -351,11 +443,11 @@ pub(super) async fn save(state: &AppState, browser: &mut Browser, sign_in: &Sign
 
 /// The account the attempt's identifier names, if any. Without one the same read runs for an
 /// id nobody has, so both cost the same.
-async fn account_of(state: &AppState, sign_in: &SignIn) -> ApiResult<Option<UserRecord>> {
+pub(super) async fn account_of(state: &AppState, sign_in: &SignIn) -> ApiResult<Option<UserRecord>> {
     Ok(state.store.get_user(sign_in.user_id.as_deref().unwrap_or(account::NO_USER)).await?)
 }
 
-fn needs_first_factor(sign_in: &SignIn) -> ApiResult<()> {
+pub(super) fn needs_first_factor(sign_in: &SignIn) -> ApiResult<()> {
     if sign_in.status == SignInStatus::NeedsFirstFactor {
         Ok(())
     } else {
@@ -367,7 +459,7 @@ fn needs_first_factor(sign_in: &SignIn) -> ApiResult<()> {
     }
 }
 
-fn verified(strategy: Strategy) -> Verification {
+pub(super) fn verified(strategy: Strategy) -> Verification {
     Verification { status: VerificationStatus::Verified, strategy, attempts: 1, expire_at: None }
 }
 

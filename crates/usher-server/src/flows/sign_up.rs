@@ -57,10 +57,16 @@ pub struct SignUp {
     pub email_verification: Option<Verification>,
     /// The address belongs to an account already (kept secret).
     pub email_taken: bool,
+    /// The organization invitation whose ticket proved the address; joined on completion.
+    #[serde(default)]
+    pub invitation_id: Option<String>,
     /// The user created on completion.
     pub created_user_id: Option<String>,
     /// The session created on completion.
     pub created_session_id: Option<String>,
+    /// An email link sent to verify the address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_link: Option<super::email_link::LinkProgress>,
     /// When the attempt is abandoned.
     pub abandon_at: i64,
     /// Creation time.
@@ -102,6 +108,12 @@ pub struct SignUpInput {
     pub unsafe_metadata: Option<Map<String, Value>>,
     /// Creates the user from the client's `transferable` OAuth sign-in ([`super::oauth`]).
     pub transfer: Option<bool>,
+    /// `ticket` with an organization invitation's ticket.
+    #[serde(default)]
+    pub strategy: Option<Strategy>,
+    /// An organization invitation's ticket: it proves the invited address.
+    #[serde(default)]
+    pub ticket: Option<String>,
 }
 
 /// Starts a sign-up.
@@ -120,21 +132,60 @@ pub async fn create(state: &AppState, browser: &mut Browser, input: SignUpInput)
         ..SignUp::default()
     };
     apply(state, &mut sign_up, input).await?;
-    save(state, browser, &sign_up).await?;
+    save_or_complete(state, browser, &mut sign_up).await?;
     Ok(sign_up)
+}
+
+/// A ticket sign-up has its address proved already: it completes as soon as nothing is missing.
+async fn save_or_complete(state: &AppState, browser: &mut Browser, sign_up: &mut SignUp) -> ApiResult<()> {
+    if sign_up.invitation_id.is_some() && sign_up.email_verified() && sign_up.missing_fields().is_empty() {
+        complete(state, browser, sign_up).await
+    } else {
+        save(state, browser, sign_up).await
+    }
 }
 
 /// Changes fields of a sign-up in progress.
 pub async fn update(state: &AppState, browser: &mut Browser, id: &str, input: SignUpInput) -> ApiResult<SignUp> {
     let mut sign_up = in_progress(state, browser, id).await?;
     apply(state, &mut sign_up, input).await?;
-    save(state, browser, &sign_up).await?;
+    save_or_complete(state, browser, &mut sign_up).await?;
     Ok(sign_up)
 }
 
 async fn apply(state: &AppState, sign_up: &mut SignUp, input: SignUpInput) -> ApiResult<()> {
+    if input.strategy == Some(Strategy::Ticket) || input.ticket.is_some() {
+        let ticket = input.ticket.as_deref().unwrap_or_default();
+        let invitation =
+            super::invitations::pending(state, ticket).await?.ok_or_else(super::invitations::ticket_invalid)?;
+        // The holder of the ticket is the invitee, so saying the address is taken reveals
+        // nothing they could not learn by signing in through the same link.
+        if account::find_user(state, &invitation.email_address).await?.is_some() {
+            return Err(ApiError::invalid(
+                "form_identifier_exists",
+                "email_address",
+                "That email address already has an account; sign in with this invitation instead.",
+            ));
+        }
+        sign_up.invitation_id = Some(invitation.id.clone());
+        sign_up.email_taken = false;
+        sign_up.email_address = Some(invitation.email_address);
+        sign_up.email_verification = Some(Verification {
+            status: VerificationStatus::Verified,
+            strategy: Strategy::Ticket,
+            attempts: 0,
+            expire_at: None,
+        });
+    }
     if let Some(raw) = input.email_address {
         let email = validate::email("email_address", &raw)?;
+        if sign_up.invitation_id.is_some() && sign_up.email_address.as_deref() != Some(email.as_str()) {
+            return Err(ApiError::invalid(
+                "form_param_value_invalid",
+                "email_address",
+                "An invitation sign-up uses the invited email address.",
+            ));
+        }
         if sign_up.email_address.as_deref() != Some(email.as_str()) {
             let taken = account::find_user(state, &email).await?.is_some();
             if taken && !state.config.enumeration_protection {
@@ -180,7 +231,7 @@ pub async fn load(state: &AppState, browser: &Browser, id: &str) -> ApiResult<Si
     }
 }
 
-async fn in_progress(state: &AppState, browser: &Browser, id: &str) -> ApiResult<SignUp> {
+pub(super) async fn in_progress(state: &AppState, browser: &Browser, id: &str) -> ApiResult<SignUp> {
     let sign_up = load(state, browser, id).await?;
     if sign_up.status == SignUpStatus::Complete {
         return Err(ApiError::invalid("sign_up_status_invalid", "status", "This sign-up is already complete."));
@@ -197,17 +248,8 @@ pub async fn prepare_verification(state: &AppState, browser: &mut Browser, id: &
     if sign_up.email_taken {
         // A decoy code nobody knows, so guesses on this attempt are counted and expire exactly
         // as on a new address's; the owner gets a notice instead.
-        let app = &state.config.application_name;
-        let notice = (
-            to.as_str(),
-            format!("You already have a {app} account"),
-            format!(
-                "Someone tried to sign up for {app} with this address, which already has an account.\n\n\
-                 If it was you, sign in instead (you can sign in with a code sent to this address).\n\
-                 If not, you can ignore this message."
-            ),
-        );
-        codes::issue_decoy(state, &sign_up.id, Some(notice)).await?;
+        let (title, body) = taken_notice(state);
+        codes::issue_decoy(state, &sign_up.id, Some((to.as_str(), title, body))).await?;
     } else {
         codes::issue(state, &sign_up.id, &to, "finish signing up").await?;
     }
@@ -221,9 +263,28 @@ pub async fn prepare_verification(state: &AppState, browser: &mut Browser, id: &
     Ok(sign_up)
 }
 
+/// The mail the owner of an address gets when someone signs up with it again.
+pub(super) fn taken_notice(state: &AppState) -> (String, String) {
+    let app = &state.config.application_name;
+    (
+        format!("You already have a {app} account"),
+        format!(
+            "Someone tried to sign up for {app} with this address, which already has an account.\n\n\
+             If it was you, sign in instead (you can sign in with a code sent to this address).\n\
+             If not, you can ignore this message."
+        ),
+    )
+}
+
 /// Checks the emailed code; with every requirement met the user and a session are created.
 pub async fn attempt_verification(state: &AppState, browser: &mut Browser, id: &str, code: &str) -> ApiResult<SignUp> {
     let mut sign_up = in_progress(state, browser, id).await?;
+    // Per address, from whatever IP: fresh sign-ups and fresh codes do not reset it. Taken and
+    // new addresses are charged alike.
+    if let Some(bucket) = &state.limits.address {
+        let key = sign_up.email_address.as_deref().map_or_else(|| sign_up.id.clone(), str::to_lowercase);
+        bucket.check(&key).await.map_err(ApiError::TooManyRequests)?;
+    }
     let check = match codes::check(state, &sign_up.id, code).await? {
         // Nobody was told a taken address's code; should one be guessed, it still verifies nothing.
         CodeCheck::Accepted if sign_up.email_taken => CodeCheck::Incorrect,
@@ -252,7 +313,7 @@ pub async fn attempt_verification(state: &AppState, browser: &mut Browser, id: &
     Ok(sign_up)
 }
 
-async fn complete(state: &AppState, browser: &mut Browser, sign_up: &mut SignUp) -> ApiResult<()> {
+pub(super) async fn complete(state: &AppState, browser: &mut Browser, sign_up: &mut SignUp) -> ApiResult<()> {
     let now = state.now();
     let email_id = ids::new_id("idn");
     let user = UserRecord {
@@ -286,11 +347,20 @@ async fn complete(state: &AppState, browser: &mut Browser, sign_up: &mut SignUp)
     // Someone may have taken the address since the code was sent: then nothing is written and
     // the conflict is the answer (`form_identifier_exists` on `email_address`).
     browser.complete_attempt(state, AttemptKind::SignUp, key, &completed, &session, Some(&user)).await?;
+    if let Some(invitation_id) = &completed.invitation_id {
+        // The account exists now whatever happens here; a ticket revoked or used meanwhile
+        // leaves a user who is simply not a member.
+        if let Some(invitation) = state.store.get_invitation(invitation_id).await?
+            && let Err(e) = super::invitations::accept(state, &invitation, &user.id).await
+        {
+            tracing::info!(invitation = %invitation.id, error = ?e, "signed up, but the invitation could not be accepted");
+        }
+    }
     *sign_up = completed;
     Ok(())
 }
 
-async fn save(state: &AppState, browser: &mut Browser, sign_up: &SignUp) -> ApiResult<()> {
+pub(super) async fn save(state: &AppState, browser: &mut Browser, sign_up: &SignUp) -> ApiResult<()> {
     let key = (&*sign_up.id, sign_up.created_at, sign_up.abandon_at);
     browser.save_attempt(state, AttemptKind::SignUp, key, sign_up).await
 }

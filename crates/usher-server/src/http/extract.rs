@@ -52,8 +52,21 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// Decodes a form body as [`FormOrJson`] does; public for the fuzz targets in `fuzz/`.
 #[doc(hidden)]
 pub fn decode_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_html_form::from_bytes(bytes)
-        .map_err(|e| ApiError::BadRequest(ClerkError::new("malformed_request", "Invalid form body", e.to_string())))
+    serde_html_form::from_bytes(bytes).map_err(|e| {
+        // A field given twice where one value is expected is refused (serde_html_form does),
+        // never resolved to the first or last value; say which field it was.
+        let long = match repeated_field(bytes) {
+            Some(name) => format!("The field {name:?} is given more than once."),
+            None => e.to_string(),
+        };
+        ApiError::BadRequest(ClerkError::new("malformed_request", "Invalid form body", long))
+    })
+}
+
+/// The first field name that occurs twice in a form body.
+fn repeated_field(bytes: &[u8]) -> Option<String> {
+    let mut seen = std::collections::HashSet::new();
+    url::form_urlencoded::parse(bytes).map(|(name, _)| name.into_owned()).find(|name| !seen.insert(name.clone()))
 }
 
 /// The whole body (within the size limit), or Clerk's 413 / 400.
@@ -146,6 +159,23 @@ mod tests {
     #[derive(Debug, Deserialize, PartialEq)]
     struct Body {
         name: Option<String>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Invite {
+        role: Option<String>,
+        #[serde(default)]
+        email_address: Vec<String>,
+    }
+
+    #[test]
+    fn a_form_field_given_twice_is_refused_unless_it_is_a_list() {
+        let error = decode_form::<Body>(b"name=a&name=b").unwrap_err();
+        assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+        let ApiError::BadRequest(clerk) = error else { panic!("a 400") };
+        assert_eq!(clerk.long_message, "The field \"name\" is given more than once.");
+        let listed = decode_form::<Invite>(b"email_address=a&email_address=b&role=r").unwrap();
+        assert_eq!(listed.email_address, ["a", "b"]);
     }
 
     #[test]

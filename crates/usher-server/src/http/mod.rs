@@ -6,5 +6,6 @@
 pub mod cookies;
 pub mod extract;
 pub mod origin;
+pub mod request_origin;
 pub mod throttle;
 pub mod tunnel;

@@ -64,3 +64,10 @@ pub async fn refuse_foreign(State(state): State<AppState>, request: Request, nex
         None => next.run(request).await,
     }
 }
+
+/// Whether the browser says this request is a navigation (or fetch) started by another site
+/// (`Sec-Fetch-Site: cross-site`). Absent (older browsers, non-browser clients), `none` (typed,
+/// bookmarked, opened from a mail app), `same-origin` and `same-site` are not.
+pub fn cross_site_navigation(headers: &HeaderMap) -> bool {
+    headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("cross-site"))
+}

@@ -12,6 +12,7 @@ use axum::{
 use crate::{
     error::{ApiError, ApiResult},
     limits::Bucket,
+    proxies::ClientAddr,
     state::AppState,
 };
 
@@ -33,8 +34,13 @@ impl Limit {
     }
 }
 
-/// The peer's address. Forwarding headers are ignored: they are the client's to forge.
+/// The client's address: what the accept loop resolved ([`ClientAddr`]: the peer, or behind a
+/// trusted proxy the right-most untrusted forwarded hop), else the socket peer. Forwarding
+/// headers from anyone else are the client's to forge and never read.
 pub fn client_ip(extensions: &Extensions) -> IpAddr {
+    if let Some(ClientAddr(ip)) = extensions.get::<ClientAddr>() {
+        return *ip;
+    }
     extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([127, 0, 0, 1]), |ConnectInfo(a)| a.ip())
 }
 

@@ -14,7 +14,34 @@ use super::origin;
 use crate::state::AppState;
 
 /// The Frontend API's path prefixes.
-const FRONTEND_PATHS: [&str; 3] = ["/v1/client", "/v1/me", "/v1/environment"];
+const FRONTEND_PATHS: [&str; 4] = ["/v1/client", "/v1/me", "/v1/environment", BROWSER_ORGANIZATIONS];
+
+/// Where the Frontend API's `/v1/organizations…` routes are mounted. Clerk serves them on the
+/// Frontend API's host and the Backend API has the same paths on its own; usher has one host,
+/// so a request to them without the secret key is sent here before routing.
+pub const BROWSER_ORGANIZATIONS: &str = "/_frontend";
+
+/// A browser's `/v1/organizations…` request: no secret key (or the Frontend API's own `…/roles`).
+fn is_browser_organization_request(request: &Request) -> bool {
+    let path = request.uri().path();
+    if !(path == "/v1/organizations" || path.starts_with("/v1/organizations/")) {
+        return false;
+    }
+    let secret = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().get(..10).is_some_and(|p| p.eq_ignore_ascii_case("bearer sk_")));
+    !secret || path.ends_with("/roles")
+}
+
+/// `request` with its path under [`BROWSER_ORGANIZATIONS`].
+fn to_browser_organizations(request: &mut Request) {
+    let path_and_query = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    if let Ok(uri) = format!("{BROWSER_ORGANIZATIONS}{path_and_query}").parse() {
+        *request.uri_mut() = uri;
+    }
+}
 
 /// Whether `path` is a Frontend API path.
 pub fn is_frontend_path(path: &str) -> bool {
@@ -23,6 +50,9 @@ pub fn is_frontend_path(path: &str) -> bool {
 
 /// The middleware wrapping the routed app.
 pub async fn before_routing(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    if is_browser_organization_request(&request) {
+        to_browser_organizations(&mut request);
+    }
     if !is_frontend_path(request.uri().path()) {
         return next.run(request).await;
     }

@@ -10,6 +10,9 @@
 
 pub(crate) mod layout;
 mod oauth;
+mod second_factor;
+mod link;
+mod reset;
 mod sign_in;
 mod sign_up;
 mod user;
@@ -40,13 +43,20 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sign-in", get(sign_in::page).post(sign_in::submit))
+        .route("/sign-in/ticket", post(sign_in::redeem_ticket))
         .route("/sign-in/code", post(sign_in::send_code))
         .route("/sign-in/code/verify", post(sign_in::verify_code))
         .route("/sign-in/oauth", post(oauth::start))
         .route("/sign-in/oauth/continue", get(oauth::resume))
+        .route("/sign-in/second-factor", post(second_factor::verify))
+        .route("/sign-in/forgot", get(reset::page).post(reset::send_code))
+        .route("/sign-in/forgot/reset", post(reset::reset))
+        .route("/sign-in/link", get(link::wait).post(link::send_link))
+        .route("/v1/verify", get(link::open).post(link::confirm))
         .route("/sign-up", get(sign_up::page).post(sign_up::submit))
         .route("/sign-up/resend", post(sign_up::resend))
         .route("/sign-up/verify", post(sign_up::verify))
+        .route("/sign-up/link", get(link::wait_sign_up).post(link::send_sign_up_link))
         .route("/sign-out", post(user::sign_out))
         .route("/user", get(user::page))
         .route("/user/profile", post(user::profile))
@@ -56,6 +66,10 @@ pub fn router() -> Router<AppState> {
         .route("/user/email/{id}/send", post(user::send_email_code))
         .route("/user/email/{id}/remove", post(user::remove_email))
         .route("/user/sessions/{id}/revoke", post(user::revoke_session))
+        .route("/user/totp", post(second_factor::start))
+        .route("/user/totp/verify", post(second_factor::finish))
+        .route("/user/totp/remove", post(second_factor::remove))
+        .route("/user/backup-codes", post(second_factor::new_codes))
 }
 
 /// Every field any page form (or page query) carries; pages read the ones they need.
@@ -65,6 +79,7 @@ pub(crate) struct Fields {
     identifier: Option<String>,
     password: Option<String>,
     code: Option<String>,
+    strategy: Option<String>,
     sign_in_id: Option<String>,
     sign_up_id: Option<String>,
     email_address: Option<String>,
@@ -75,11 +90,41 @@ pub(crate) struct Fields {
     new_password: Option<String>,
     sign_out_of_other_sessions: Option<String>,
     redirect_url: Option<String>,
-    strategy: Option<String>,
     done: Option<String>,
     verify: Option<String>,
+    token: Option<String>,
     #[serde(rename = "__clerk_ticket")]
     ticket: Option<String>,
+}
+
+/// Every field name [`Fields`] has (its serde names), the only ones a page post may carry.
+const FIELD_NAMES: [&str; 18] = [
+    "identifier",
+    "password",
+    "code",
+    "strategy",
+    "sign_in_id",
+    "sign_up_id",
+    "email_address",
+    "email_id",
+    "first_name",
+    "last_name",
+    "current_password",
+    "new_password",
+    "sign_out_of_other_sessions",
+    "redirect_url",
+    "done",
+    "verify",
+    "token",
+    "__clerk_ticket",
+];
+
+/// The first field of a form body that no page takes.
+fn unknown_field(bytes: &[u8]) -> Option<String> {
+    url::form_urlencoded::parse(bytes)
+        .map(|(name, _)| name)
+        .find(|n| !FIELD_NAMES.contains(&n.as_ref()))
+        .map(|n| n.into_owned())
 }
 
 impl Fields {
@@ -106,6 +151,12 @@ pub(crate) enum Redo {
     SignIn,
     /// The sign-in code form.
     SignInCode,
+    /// The sign-in second-factor form.
+    SignInSecondFactor,
+    /// The forgotten-password form.
+    Forgot,
+    /// The reset code and new password form.
+    Reset,
     /// The sign-up form.
     SignUp,
     /// The sign-up code form.
@@ -123,6 +174,9 @@ impl Redo {
         let mut response = match self {
             Self::SignIn => sign_in::form(state, fields, Some(&problem)),
             Self::SignInCode => sign_in::code_form(state, fields, Some(&problem)),
+            Self::SignInSecondFactor => second_factor::form(state, fields, Some(&problem)),
+            Self::Forgot => reset::form(state, fields, Some(&problem)),
+            Self::Reset => reset::reset_form(state, fields, Some(&problem)),
             Self::SignUp => sign_up::form(state, fields, Some(&problem)),
             Self::SignUpCode => sign_up::code_form(state, fields, Some(&problem)),
             Self::Account(section) => match user::with_problem(state, browser, section, fields, &problem).await {
@@ -177,7 +231,16 @@ impl FromRequest<AppState> for Post {
             match Bytes::from_request(request, state).await {
                 Err(_) => refused = Some(ApiError::TooLarge),
                 Ok(bytes) => match serde_html_form::from_bytes(&bytes) {
-                    Ok(parsed) => fields = parsed,
+                    Ok(parsed) => match unknown_field(&bytes) {
+                        // The pages post only their own forms: anything else is not ours to guess at.
+                        Some(name) => {
+                            refused = Some(ApiError::malformed(
+                                "Invalid form body",
+                                format!("The form has a field this page does not take: {name:?}."),
+                            ))
+                        }
+                        None => fields = parsed,
+                    },
                     Err(e) => refused = Some(ApiError::malformed("Invalid form body", e.to_string())),
                 },
             }
@@ -253,4 +316,48 @@ fn signed_out_redirect() -> Response {
             .into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::{Deserialize, Deserializer, de::Error as _, de::Visitor, de::value::Error};
+
+    /// Records the field names a derived `Deserialize` asks for, and deserializes nothing.
+    struct FieldNames(Vec<&'static str>);
+
+    impl<'de> Deserializer<'de> for &mut FieldNames {
+        type Error = Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
+            Err(Error::custom("only a struct's field names"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Error> {
+            self.0.extend(fields);
+            Err(Error::custom("field names taken"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    /// A field added to [`super::Fields`] but not to [`super::FIELD_NAMES`] would make every
+    /// post of its form a 400 (the merge of strict forms with new page forms did exactly that).
+    #[test]
+    fn every_page_field_may_be_posted() {
+        let mut names = FieldNames(Vec::new());
+        assert!(super::Fields::deserialize(&mut names).is_err());
+        let mut fields = names.0;
+        let mut allowed = super::FIELD_NAMES.to_vec();
+        fields.sort_unstable();
+        allowed.sort_unstable();
+        assert_eq!(fields, allowed);
+    }
 }

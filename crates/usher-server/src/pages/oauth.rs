@@ -86,6 +86,10 @@ pub(super) async fn resume(
 
 async fn transfer(state: &AppState, browser: &mut Browser, fields: &Fields) -> ApiResult<Response> {
     if browser.session(state).await?.is_none() {
+        // A linked account with a second factor: its form, before anything else.
+        if let Some(attempt) = oauth::awaiting_second_factor(state, browser).await? {
+            return super::sign_in::completed(state, browser, fields, &attempt).await;
+        }
         oauth::transfer(state, browser).await?;
     }
     see_other(state, browser, &after_sign_in(state, fields)).await

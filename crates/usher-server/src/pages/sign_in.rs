@@ -1,6 +1,10 @@
 //! `/sign-in`: a password, or a code mailed to the address, or a `__clerk_ticket` link.
 
-use axum::{extract::State, http::StatusCode, response::Response};
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::Response,
+};
 use usher_types::{ClerkError, Strategy};
 
 use super::{
@@ -14,34 +18,77 @@ use crate::{
         Browser,
         sign_in::{self, CreateSignIn, SignIn, SignInStatus},
     },
-    http::{extract::Query, throttle::Limit},
+    http::{extract::Query, origin, throttle::Limit},
     state::AppState,
 };
 
-/// `GET /sign-in`: the form; signs in with `__clerk_ticket`; skipped when already signed in.
+/// `GET /sign-in`: the form; skipped when already signed in. With `__clerk_ticket` it shows a
+/// button that posts the ticket ([`redeem_ticket`]): a GET changes nothing, so link scanners
+/// and prefetchers cannot use a ticket up, and another site cannot sign a browser in to the
+/// ticket's account by sending it to the link (login CSRF) — such a cross-site navigation is
+/// refused outright.
 pub(super) async fn page(
     State(state): State<AppState>,
     mut browser: Browser,
+    headers: HeaderMap,
     Query(fields): Query<Fields>,
 ) -> Response {
-    let result = show(&state, &mut browser, &fields).await;
+    let result = show(&state, &mut browser, &headers, &fields).await;
     Redo::SignIn.or_show(&state, &browser, &fields, result).await
 }
 
-async fn show(state: &AppState, browser: &mut Browser, fields: &Fields) -> ApiResult<Response> {
+async fn show(state: &AppState, browser: &mut Browser, headers: &HeaderMap, fields: &Fields) -> ApiResult<Response> {
     if let Some(ticket) = given(fields.ticket.as_ref()) {
-        let input = CreateSignIn {
-            strategy: Some(Strategy::Ticket.as_str().to_owned()),
-            ticket: Some(ticket.to_owned()),
-            ..Default::default()
-        };
-        let attempt = sign_in::create(state, browser, input).await?;
-        return completed(state, browser, fields, &attempt).await;
+        if origin::cross_site_navigation(headers) {
+            return Ok(ticket_refused(state));
+        }
+        return Ok(ticket_form(state, fields, ticket));
     }
     if browser.session(state).await?.is_some() {
         return see_other(state, browser, &after_sign_in(state, fields)).await;
     }
     Ok(form(state, fields, None))
+}
+
+/// `POST /sign-in/ticket`: redeems a `__clerk_ticket` (a sign-in token) posted from the page
+/// [`page`] shows for the link.
+pub(super) async fn redeem_ticket(State(state): State<AppState>, post: Post) -> Response {
+    post.answer(&state, &[Limit::Create], Redo::SignIn, with_ticket).await
+}
+
+async fn with_ticket(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
+    let ticket = given(fields.ticket.as_ref())
+        .ok_or_else(|| ApiError::invalid("form_param_missing", "__clerk_ticket", "This sign-in link is incomplete."))?;
+    let input = CreateSignIn {
+        strategy: Some(Strategy::Ticket.as_str().to_owned()),
+        ticket: Some(ticket.to_owned()),
+        ..Default::default()
+    };
+    // The ticket is not shown again if the form comes back with an error.
+    fields.ticket = None;
+    let attempt = sign_in::create(state, browser, input).await?;
+    completed(state, browser, fields, &attempt).await
+}
+
+/// The page for a sign-in link: one button that posts the ticket (pages run no scripts).
+fn ticket_form(state: &AppState, fields: &Fields, ticket: &str) -> Response {
+    let app = &state.config.application_name;
+    let body = format!(
+        r#"<form method="post" action="/sign-in/ticket">{ticket}{target}<p>You opened a sign-in link.</p>
+<button type="submit" class="primary">Continue signing in</button>
+</form>"#,
+        ticket = hidden("__clerk_ticket", Some(ticket)),
+        target = hidden("redirect_url", fields.target(state).as_deref()),
+    );
+    layout::page(state, StatusCode::OK, "Sign in", &format!("Sign in to {app}"), &body)
+}
+
+/// A sign-in link another site sent the browser to.
+fn ticket_refused(state: &AppState) -> Response {
+    let app = &state.config.application_name;
+    let body = "<p role=\"alert\">This sign-in link was opened from another website, so it was not used. \
+                If you asked for it, open it from your email or paste it into the address bar.</p>";
+    layout::page(state, StatusCode::FORBIDDEN, "Sign in", &format!("Sign in to {app}"), body)
 }
 
 /// `POST /sign-in`: email address and password.
@@ -101,10 +148,26 @@ async fn check_code(state: &AppState, browser: &mut Browser, fields: &mut Fields
 }
 
 /// A finished sign-in goes to the target; anything else is unexpected here.
-async fn completed(state: &AppState, browser: &Browser, fields: &Fields, attempt: &SignIn) -> ApiResult<Response> {
+pub(super) async fn completed(
+    state: &AppState,
+    browser: &Browser,
+    fields: &Fields,
+    attempt: &SignIn,
+) -> ApiResult<Response> {
+    if attempt.status == SignInStatus::NeedsSecondFactor {
+        let fields = Fields { sign_in_id: Some(attempt.id.clone()), ..fields.clone() };
+        return with_cookies(state, browser, super::second_factor::form(state, &fields, None)).await;
+    }
     if attempt.status != SignInStatus::Complete {
         let message = "Sign-in could not be completed. Start again.";
         return Err(ApiError::Unprocessable(ClerkError::new("sign_in_incomplete", message, message)));
+    }
+    if state.config.second_factor_required
+        && let Some(id) = attempt.created_session_id.as_deref()
+        && state.store.get_session(id).await?.is_some_and(|s| s.status == usher_types::SessionStatus::Pending)
+    {
+        // Required two-step verification not set up yet: the account page's setup comes first.
+        return see_other(state, browser, "/user#totp").await;
     }
     see_other(state, browser, &after_sign_in(state, fields)).await
 }
@@ -119,7 +182,9 @@ pub(super) fn form(state: &AppState, fields: &Fields, problem: Option<&Problem>)
     let body = format!(
         r#"{alert}{oauth}<form method="post" action="/sign-in">{target}{email}{password}<button type="submit" class="primary">Continue</button>
 <p class="alt"><button type="submit" class="link" formaction="/sign-in/code" formnovalidate>Email me a code instead</button></p>
+<p class="alt"><button type="submit" class="link" formaction="/sign-in/link" formnovalidate>Email me a sign-in link</button></p>
 </form>
+<p class="alt"><a href="/sign-in/forgot{query}">Forgot password?</a></p>
 <p class="alt">No account? <a href="/sign-up{query}">Sign up</a></p>"#,
         alert = layout::alert(problem, layout::alert_focus(problem, &names)),
         oauth = super::oauth::buttons(state, fields),

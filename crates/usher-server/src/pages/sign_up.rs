@@ -1,7 +1,7 @@
 //! `/sign-up`: an email address and a password, the address proved with a mailed code.
 
 use axum::{extract::State, http::StatusCode, response::Response};
-use usher_types::ClerkError;
+use usher_types::{ClerkError, Strategy};
 
 use super::{
     Fields, Post, Redo, after_sign_in, given,
@@ -11,7 +11,7 @@ use super::{
 use crate::{
     error::{ApiError, ApiResult},
     flows::{
-        Browser,
+        Browser, invitations,
         sign_up::{self, SignUpInput, SignUpStatus},
     },
     http::{extract::Query, throttle::Limit},
@@ -19,16 +19,32 @@ use crate::{
 };
 
 /// `GET /sign-up`: the form; skipped when already signed in.
-pub(super) async fn page(State(state): State<AppState>, browser: Browser, Query(fields): Query<Fields>) -> Response {
+pub(super) async fn page(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(mut fields): Query<Fields>,
+) -> Response {
     let result = match browser.session(&state).await {
-        Ok(Some(_)) => see_other(&state, &browser, &after_sign_in(&state, &fields)).await,
-        Ok(None) => Ok(form(&state, &fields, None)),
+        Ok(Some(_)) if given(fields.ticket.as_ref()).is_none() => {
+            see_other(&state, &browser, &after_sign_in(&state, &fields)).await
+        }
+        Ok(_) => invited(&state, &mut fields).await.map(|()| form(&state, &fields, None)),
         Err(e) => Err(e),
     };
     Redo::SignUp.or_show(&state, &browser, &fields, result).await
 }
 
-/// `POST /sign-up`: starts the sign-up and mails the code.
+/// With an invitation ticket (`__clerk_ticket`), the invited address fills the form.
+async fn invited(state: &AppState, fields: &mut Fields) -> ApiResult<()> {
+    if let Some(ticket) = given(fields.ticket.as_ref()) {
+        let invitation = invitations::pending(state, ticket).await?.ok_or_else(invitations::ticket_invalid)?;
+        fields.email_address = Some(invitation.email_address);
+    }
+    Ok(())
+}
+
+/// `POST /sign-up`: starts the sign-up and mails the code; with an invitation ticket the
+/// address is proved already and the account is created at once.
 pub(super) async fn submit(State(state): State<AppState>, post: Post) -> Response {
     post.answer(&state, &[Limit::Create], Redo::SignUp, start).await
 }
@@ -40,6 +56,7 @@ async fn start(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> 
     let Some(password) = fields.password.take().filter(|p| !p.is_empty()) else {
         return Err(ApiError::invalid("form_param_missing", "password", "Enter a password."));
     };
+    let ticket = given(fields.ticket.as_ref()).map(str::to_owned);
     let input = SignUpInput {
         email_address: Some(email),
         password: Some(password),
@@ -47,8 +64,13 @@ async fn start(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> 
         last_name: fields.last_name.clone(),
         unsafe_metadata: None,
         transfer: None,
+        strategy: ticket.as_ref().map(|_| Strategy::Ticket),
+        ticket,
     };
     let attempt = sign_up::create(state, browser, input).await?;
+    if attempt.status == SignUpStatus::Complete {
+        return see_other(state, browser, &after_sign_in(state, fields)).await;
+    }
     let attempt = sign_up::prepare_verification(state, browser, &attempt.id).await?;
     fields.sign_up_id = Some(attempt.id);
     fields.email_address = attempt.email_address;
@@ -98,11 +120,12 @@ pub(super) fn form(state: &AppState, fields: &Fields, problem: Option<&Problem>)
     let form = Form::new(problem, &names, true);
     let hint = format!("At least {} characters.", state.config.password_min_length);
     let body = format!(
-        r#"{alert}{oauth}<form method="post" action="/sign-up">{target}{email}{password}<div class="row">{first}{last}</div><button type="submit" class="primary">Continue</button></form>
+        r#"{alert}{oauth}<form method="post" action="/sign-up">{target}{ticket}{email}{password}<div class="row">{first}{last}</div><button type="submit" class="primary">Continue</button></form>
 <p class="alt">Have an account? <a href="/sign-in{query}">Sign in</a></p>"#,
         alert = layout::alert(problem, layout::alert_focus(problem, &names)),
         oauth = super::oauth::buttons(state, fields),
         target = hidden("redirect_url", fields.target(state).as_deref()),
+        ticket = hidden("__clerk_ticket", given(fields.ticket.as_ref())),
         email = form.input(
             &Field::new("email_address", "Email address", "email", "email"),
             given(fields.email_address.as_ref())
@@ -139,6 +162,7 @@ fn code_page(state: &AppState, fields: &Fields, problem: Option<&Problem>, statu
     let body = format!(
         r#"{status}{alert}{sent_to}<form method="post" action="/sign-up/verify">{id}{email}{target}{code}<button type="submit" class="primary">Continue</button></form>
 <form method="post" action="/sign-up/resend" class="alt">{id}{email}{target}<button type="submit" class="link">Send a new code</button></form>
+<form method="post" action="/sign-up/link" class="alt">{id}{email}{target}<button type="submit" class="link">Email me a link instead</button></form>
 <p class="alt"><a href="/sign-up{query}">Start over</a></p>"#,
         alert = layout::alert(problem, layout::alert_focus(problem, &names)),
         code = form.input(&Field::code(), None),

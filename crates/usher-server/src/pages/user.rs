@@ -17,6 +17,7 @@ use crate::{
     flows::{
         Browser, account,
         profile::{self, ProfileChanges},
+        second_factor,
     },
     http::{
         extract::{Path, Query},
@@ -33,6 +34,7 @@ pub(crate) enum Section {
     Password,
     AddEmail,
     VerifyEmail,
+    Totp,
     Other,
 }
 
@@ -41,6 +43,8 @@ struct Account {
     session: SessionRecord,
     user: UserRecord,
     sessions: Vec<SessionRecord>,
+    /// An authenticator app waiting for its first code.
+    pending_totp: Option<second_factor::TotpView>,
 }
 
 impl Account {
@@ -48,14 +52,15 @@ impl Account {
     async fn load(state: &AppState, browser: &Browser) -> ApiResult<Option<Self>> {
         let Ok((session, user)) = browser.signed_in(state).await else { return Ok(None) };
         let sessions = profile::active_sessions(state, &user.id).await?;
-        Ok(Some(Self { session, user, sessions }))
+        let pending_totp = second_factor::pending_setup(state, &user).await?;
+        Ok(Some(Self { session, user, sessions, pending_totp }))
     }
 }
 
 /// `GET /user`.
 pub(super) async fn page(State(state): State<AppState>, browser: Browser, Query(fields): Query<Fields>) -> Response {
     match Account::load(&state, &browser).await {
-        Ok(Some(account)) => render(&state, &account, &fields, None),
+        Ok(Some(account)) => render(&state, &account, &fields, None, None),
         Ok(None) => signed_out_redirect(),
         Err(e) => Redo::Account(Section::Other).or_show(&state, &browser, &fields, Err(e)).await,
     }
@@ -73,13 +78,25 @@ pub(super) async fn with_problem(
     fields.done = None;
     fields.verify = if section == Section::VerifyEmail { fields.email_id.clone() } else { None };
     Some(match Account::load(state, browser).await {
-        Ok(Some(account)) => render(state, &account, &fields, Some((section, problem))),
+        Ok(Some(account)) => render(state, &account, &fields, Some((section, problem)), None),
         Ok(None) => return None,
         Err(_) => layout::page(state, problem.status, "Account", "Account", &layout::alert(Some(problem), true)),
     })
 }
 
-fn render(state: &AppState, account: &Account, fields: &Fields, problem: Option<(Section, &Problem)>) -> Response {
+/// The account page showing backup codes just issued (once: they are in no URL).
+pub(super) async fn with_backup_codes(state: &AppState, browser: &Browser, codes: &[String]) -> ApiResult<Response> {
+    let account = Account::load(state, browser).await?.ok_or(ApiError::SignedOut)?;
+    super::with_cookies(state, browser, render(state, &account, &Fields::default(), None, Some(codes))).await
+}
+
+fn render(
+    state: &AppState,
+    account: &Account,
+    fields: &Fields,
+    problem: Option<(Section, &Problem)>,
+    codes: Option<&[String]>,
+) -> Response {
     let app = &state.config.application_name;
     let only = |section: Section| problem.filter(|(s, _)| *s == section).map(|(_, p)| p);
     let shown = problem.map(|(_, p)| p);
@@ -89,6 +106,7 @@ fn render(state: &AppState, account: &Account, fields: &Fields, problem: Option<
         Some("email_verified") => Some("Email address verified"),
         Some("email_removed") => Some("Email address removed"),
         Some("session_revoked") => Some("Session revoked"),
+        Some("totp_removed") => Some("Two-step verification turned off"),
         _ => None,
     };
     // The summary takes focus unless a field of the form at fault does.
@@ -104,6 +122,8 @@ fn render(state: &AppState, account: &Account, fields: &Fields, problem: Option<
     body.push_str(&profile_section(&account.user, fields, only(Section::Profile)));
     body.push_str(&emails_section(&account.user, fields, only(Section::AddEmail), only(Section::VerifyEmail)));
     body.push_str(&password_section(state, &account.user, only(Section::Password)));
+    let pending = account.pending_totp.as_ref();
+    body.push_str(&super::second_factor::section(&account.user, pending, codes, only(Section::Totp)));
     body.push_str(&sessions_section(&account.sessions, &account.session));
     body.push_str(
         r#"<section aria-labelledby="signout-h"><h2 id="signout-h">Sign out</h2><form method="post" action="/sign-out"><button type="submit" class="primary">Sign out</button></form></section>"#,

@@ -34,4 +34,6 @@ pub trait CodeStore: Send + Sync {
     /// guesses never evaluate more than `max_guesses`; the code (with this guess counted), or
     /// `None` when there is no code or its guesses are spent.
     async fn take_guess(&self, subject_id: &str, max_guesses: i64) -> StoreResult<Option<CodeRecord>>;
+    /// Deletes the subject's code, whatever it is (a password reset revokes outstanding codes).
+    async fn delete_code(&self, subject_id: &str) -> StoreResult<()>;
 }

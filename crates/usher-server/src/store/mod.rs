@@ -3,7 +3,7 @@
 //! Everything that must survive a restart or be shared between nodes lives behind these
 //! traits. Each resource has its records and its trait in one module here ([`users`],
 //! [`sessions`], [`clients`], [`attempts`], [`codes`], [`outbox`], [`sign_in_tokens`],
-//! [`keys`], [`settings`], [`templates`], [`organizations`]) and its SQL in the file of the same name under `sql/`.
+//! [`keys`], [`settings`], [`templates`], [`organizations`], [`webhooks`]) and its SQL in the file of the same name under `sql/`.
 //! [`Store`] is all of them at once, which is what the server holds. Uniqueness (email addresses
 //! case-insensitively, phone numbers, usernames, external ids, template names) is enforced by
 //! the database and reported as [`StoreError::Conflict`]; callers never check-then-insert.
@@ -14,6 +14,8 @@ pub mod attempts;
 pub mod clients;
 pub mod codes;
 pub mod external_accounts;
+pub mod factors;
+pub mod decoy_emails;
 pub mod keys;
 pub mod organizations;
 pub mod outbox;
@@ -23,11 +25,14 @@ pub mod sign_in_tokens;
 mod sql;
 pub mod templates;
 pub mod users;
+pub mod webhooks;
 
 pub use attempts::*;
 pub use clients::*;
 pub use codes::*;
 pub use external_accounts::*;
+pub use factors::*;
+pub use decoy_emails::*;
 pub use keys::*;
 pub use organizations::*;
 pub use outbox::*;
@@ -37,6 +42,7 @@ pub use sign_in_tokens::*;
 pub use sql::{Backend, SqlStore};
 pub use templates::*;
 pub use users::*;
+pub use webhooks::*;
 
 use async_trait::async_trait;
 
@@ -119,6 +125,9 @@ pub trait Store:
     + OrganizationStore
     + RoleStore
     + ExternalAccountStore
+    + FactorStore
+    + WebhookStore
+    + DecoyEmailStore
 {
     /// Checks the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

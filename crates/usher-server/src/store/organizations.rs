@@ -111,6 +111,19 @@ pub enum MembershipChange {
     LastAdmin,
 }
 
+/// What accepting an invitation did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InvitationAcceptance {
+    /// The invitee is now a member; the invitation is accepted.
+    Joined(MembershipRecord),
+    /// The invitee already was a member; the invitation is accepted all the same (used up).
+    AlreadyMember,
+    /// Nothing changed: the invitation is no longer pending, or ran out.
+    NotPending,
+    /// Nothing changed: the organization is at its membership limit.
+    Full,
+}
+
 /// An invitation to join an organization.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct InvitationRecord {
@@ -222,6 +235,9 @@ pub trait OrganizationStore: Send + Sync {
         filter: &MembershipFilter,
         page: Page,
     ) -> StoreResult<(Vec<(MembershipRecord, OrganizationRecord)>, i64)>;
+    /// Every membership of a user with its organization, oldest first, in one statement (the
+    /// Frontend API embeds them in each answer's user).
+    async fn user_memberships(&self, user_id: &str) -> StoreResult<Vec<(MembershipRecord, OrganizationRecord)>>;
     /// Changes a member's role, unless that demotes the organization's last admin.
     async fn update_membership_role(
         &self,
@@ -255,6 +271,14 @@ pub trait OrganizationStore: Send + Sync {
         status: InvitationStatus,
         now: i64,
     ) -> StoreResult<Option<InvitationRecord>>;
+    /// Accepts a pending, unexpired invitation and inserts `membership` (its user's), in one
+    /// transaction: a ticket joins once, and never without the membership.
+    async fn accept_invitation(
+        &self,
+        invitation_id: &str,
+        membership: &MembershipRecord,
+        now: i64,
+    ) -> StoreResult<InvitationAcceptance>;
 }
 
 /// The instance's roles and permissions.

@@ -31,9 +31,22 @@ pub struct SessionRecord {
     pub created_at: i64,
     /// Last change.
     pub updated_at: i64,
+    /// When the sign-in that made the session verified its first factor (`None`: made
+    /// without a sign-in, counted from `created_at`).
+    pub first_factor_at: Option<i64>,
+    /// When it verified a second factor, if it did.
+    pub second_factor_at: Option<i64>,
 }
 
 impl SessionRecord {
+    /// Clerk's `fva` at `now`: minutes since the first factor and since the second (-1: none).
+    pub fn factor_verification_age(&self, now: i64) -> [i64; 2] {
+        [
+            (now - self.first_factor_at.unwrap_or(self.created_at)).max(0) / 60_000,
+            self.second_factor_at.map_or(-1, |at| (now - at).max(0) / 60_000),
+        ]
+    }
+
     /// Whether the session can mint tokens at `now`: live, and within both of its lifetimes.
     pub fn is_live(&self, now: i64) -> bool {
         self.status.is_live() && now < self.expire_at && now < self.abandon_at
@@ -76,6 +89,9 @@ pub trait SessionStore: Send + Sync {
     /// Ends a live (active or pending) session with `status`; `None` if there is no such session.
     /// A session that already ended is returned unchanged.
     async fn end_session(&self, id: &str, status: SessionStatus, now: i64) -> StoreResult<Option<SessionRecord>>;
+    /// Makes every pending session of a user active (its second factor was just set up);
+    /// returns how many.
+    async fn activate_user_sessions(&self, user_id: &str, now: i64) -> StoreResult<u64>;
     /// Ends every live session of a user with `status`; returns how many.
     async fn end_user_sessions(&self, user_id: &str, status: SessionStatus, now: i64) -> StoreResult<u64>;
     /// Ends every live session on a client with `status`; returns how many.

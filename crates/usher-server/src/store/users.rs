@@ -43,6 +43,10 @@ pub struct UserRecord {
     pub locked_until: Option<i64>,
     /// Consecutive failed sign-in attempts.
     pub failed_attempts: i64,
+    /// Whether a verified authenticator app is a second factor (read only: [`super::FactorStore`] writes it).
+    pub totp_enabled: bool,
+    /// Whether unused backup codes are left (read only, likewise).
+    pub backup_code_enabled: bool,
     /// Whether the user may delete their own account.
     pub delete_self_enabled: bool,
     /// Whether the user may create organizations.
@@ -66,6 +70,11 @@ pub struct UserRecord {
 }
 
 impl UserRecord {
+    /// Whether the user has a second factor.
+    pub fn two_factor_enabled(&self) -> bool {
+        self.totp_enabled || self.backup_code_enabled
+    }
+
     /// Whether the user is locked at `now`.
     pub fn is_locked(&self, now: i64) -> bool {
         self.locked_until.is_some_and(|until| until > now)

@@ -73,8 +73,8 @@ pub async fn mint_session_token(
         azp: azp.map(Into::into),
         exp: Some(iat + lifetime_secs),
         fea,
-        // Minutes since the first factor was verified (the session began with it); no second factor.
-        fva: Some([(now - session.created_at).max(0) / 60_000, -1]),
+        // Minutes since the sign-in verified each factor; -1 for a second factor never verified.
+        fva: Some(session.factor_verification_age(now)),
         iat: Some(iat),
         iss: Some(minter.issuer.into()),
         jti: Some(jti.as_str().into()),

@@ -101,3 +101,27 @@ async fn dev_on_postgres_creates_a_data_dir_that_does_not_exist() {
     let key = std::fs::read_to_string(data_dir.join("secret_key")).unwrap();
     assert!(key.trim().starts_with("sk_test_"), "the development key is kept in the new directory");
 }
+
+#[test]
+fn webhook_endpoints_are_managed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let output = usher().args(["webhooks", "--data-dir"]).arg(dir.path()).args(args).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let added = run(&["add", "https://hooks.example.com/x", "--events", "user.created,user.updated"]);
+    let (id, secret) = added.trim().split_once(' ').unwrap();
+    assert!(id.starts_with("ep_") && secret.starts_with("whsec_"), "{added}");
+    let list = run(&["list"]);
+    assert!(list.contains(&format!("{id} enabled https://hooks.example.com/x user.created,user.updated")), "{list}");
+    let rotated = run(&["rotate-secret", id]);
+    assert!(rotated.starts_with(id) && !rotated.contains(secret), "{rotated}");
+    let refused =
+        usher().args(["webhooks", "--data-dir"]).arg(dir.path()).args(["add", "http://127.0.0.1:9/"]).output().unwrap();
+    assert!(!refused.status.success(), "private addresses need --allow-private-addresses");
+    run(&["add", "http://127.0.0.1:9/", "--allow-private-addresses"]);
+    let missing =
+        usher().args(["webhooks", "--data-dir"]).arg(dir.path()).args(["replay", "msg_nope"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no webhook message"));
+}

@@ -18,7 +18,12 @@ struct Server {
 }
 
 fn start(data_dir: &Path) -> Server {
+    start_with(data_dir, &[])
+}
+
+fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_usher"))
+        .envs(env.iter().copied())
         .args(["dev", "--data-dir"])
         .arg(data_dir)
         .args(["--listen", "127.0.0.1:0"])
@@ -210,4 +215,62 @@ async fn an_acknowledged_sign_up_survives_kill_9_and_can_sign_in() {
     assert_eq!(body["response"]["status"], "complete", "{body}");
     assert_eq!(body["client"]["sessions"][0]["user"]["id"], user_id.as_str());
     server.kill9();
+}
+
+/// A webhook receiver that refuses (503) until told to accept, recording what it accepted.
+struct Hook {
+    accept: std::sync::atomic::AtomicBool,
+    accepted: std::sync::Mutex<Vec<Value>>,
+}
+
+async fn hook(
+    axum::extract::State(h): axum::extract::State<std::sync::Arc<Hook>>,
+    body: axum::body::Bytes,
+) -> StatusCode {
+    if !h.accept.load(std::sync::atomic::Ordering::SeqCst) {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
+    h.accepted.lock().unwrap().push(serde_json::from_slice(&body).unwrap());
+    StatusCode::NO_CONTENT
+}
+
+#[tokio::test]
+async fn an_acknowledged_change_has_its_webhook_delivered_after_kill_9() {
+    let h = std::sync::Arc::new(Hook { accept: false.into(), accepted: Default::default() });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let app = axum::Router::new().route("/hook", axum::routing::post(hook)).with_state(h.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let dir = tempfile::tempdir().unwrap();
+    // Retries every 200 ms, for longer than the test waits.
+    let schedule = std::iter::once("0").chain(std::iter::repeat_n("200", 500)).collect::<Vec<_>>().join(",");
+    let env = [("USHER_WEBHOOK_RETRY_SCHEDULE_MS", schedule.as_str()), ("USHER_WEBHOOK_TIMEOUT_MS", "1000")];
+    let http = reqwest::Client::new();
+    let server = start_with(dir.path(), &env);
+    let endpoint = http
+        .post(format!("{}/v1/webhooks/endpoints", server.url))
+        .bearer_auth(&server.secret)
+        .json(&json!({"url": hook_url, "event_types": ["user.created"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(endpoint.status(), StatusCode::OK);
+    let user = create(&http, &server, "durable-hook@example.com".into()).await.expect("acknowledged");
+    // Acknowledged, not delivered (the receiver refuses everything so far): crash now.
+    server.kill9();
+    assert!(h.accepted.lock().unwrap().is_empty());
+
+    h.accept.store(true, std::sync::atomic::Ordering::SeqCst);
+    let server = start_with(dir.path(), &env);
+    let mut arrived = false;
+    for _ in 0..1200 {
+        if h.accepted.lock().unwrap().iter().any(|e| e["type"] == "user.created" && e["data"]["id"] == user) {
+            arrived = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.kill9();
+    assert!(arrived, "the event of an acknowledged change arrives after kill -9 and a restart");
 }

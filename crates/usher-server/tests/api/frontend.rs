@@ -9,28 +9,42 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Db, TestApp, assert_error, decode, spawn_app_with};
 
-const ORIGIN: &str = "http://localhost:3000";
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const ORIGIN: &str = "http://localhost:3000";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
 /// A browser: a cookie jar and an `Origin`.
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     app: &'a TestApp,
-    cookies: BTreeMap<String, String>,
+    pub(crate) cookies: BTreeMap<String, String>,
+    /// Redirects are not followed, so tests see them (and their cookies).
+    http: reqwest::Client,
+    /// The `Location` of the last answer.
+    pub(crate) location: Option<String>,
+    /// `X-Forwarded-For` to send (for servers that trust the loopback proxy).
+    forwarded_for: Option<String>,
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Self { app, cookies: BTreeMap::new() }
+    pub(crate) fn new(app: &'a TestApp) -> Self {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { app, cookies: BTreeMap::new(), http, location: None, forwarded_for: None }
     }
 
-    async fn send(&mut self, method: reqwest::Method, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    pub(crate) async fn send(
+        &mut self,
+        method: reqwest::Method,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
         let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let mut request = self
-            .app
             .http
             .request(method, format!("{}{path}", self.app.url))
             .header(header::ORIGIN, ORIGIN)
             .header(header::COOKIE, cookie.join("; "));
+        if let Some(ip) = &self.forwarded_for {
+            request = request.header("x-forwarded-for", ip);
+        }
         if !form.is_empty() {
             request = request.form(form);
         }
@@ -46,29 +60,30 @@ impl<'a> Browser<'a> {
             }
         }
         let status = response.status();
+        self.location = response.headers().get(header::LOCATION).map(|l| l.to_str().unwrap().to_owned());
         let text = response.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
-    async fn get(&mut self, path: &str) -> (StatusCode, Value) {
+    pub(crate) async fn get(&mut self, path: &str) -> (StatusCode, Value) {
         self.send(reqwest::Method::GET, path, &[]).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
         self.send(reqwest::Method::POST, path, form).await
     }
 
-    async fn sign_in(&mut self, email: &str, password: &str) -> (StatusCode, Value) {
+    pub(crate) async fn sign_in(&mut self, email: &str, password: &str) -> (StatusCode, Value) {
         self.post("/v1/client/sign_ins", &[("identifier", email), ("password", password)]).await
     }
 
-    fn session_id(body: &Value) -> String {
+    pub(crate) fn session_id(body: &Value) -> String {
         body["client"]["last_active_session_id"].as_str().expect("a signed-in client").to_owned()
     }
 }
 
 /// Waits for the outbox to deliver the newest message to `to` and returns its code.
-async fn code_for(app: &TestApp, to: &str) -> String {
+pub(crate) async fn code_for(app: &TestApp, to: &str) -> String {
     let mailbox = app.state.dev_mailbox.clone().expect("the dev mailbox");
     for _ in 0..100 {
         if let Some(m) = mailbox.messages().into_iter().find(|m| m.to == to) {
@@ -79,7 +94,7 @@ async fn code_for(app: &TestApp, to: &str) -> String {
     panic!("no mail to {to}");
 }
 
-async fn app() -> TestApp {
+pub(crate) async fn app() -> TestApp {
     spawn_app_with(Db::Sqlite, |c| {
         c.frontend_rate_limits = false;
         c.allow_localhost_origins = true;
@@ -671,13 +686,26 @@ async fn over_long_passwords_are_refused_without_hashing() {
     let app = app().await;
     app.create_user("long@example.com").await;
     let mut browser = Browser::new(&app);
-    let long = "a".repeat(4096);
-    let before = app.state.passwords.runs();
-    let known = without_trace(browser.sign_in("long@example.com", &long).await);
-    let unknown = without_trace(browser.sign_in("nobody@example.com", &long).await);
-    assert_eq!(app.state.passwords.runs(), before, "no hashing");
-    assert_stripped(&known, StatusCode::UNPROCESSABLE_ENTITY, "form_password_incorrect");
-    assert_eq!(known, unknown);
+    for length in [129, 4096] {
+        let long = "a".repeat(length);
+        let before = app.state.passwords.runs();
+        let known = without_trace(browser.sign_in("long@example.com", &long).await);
+        let unknown = without_trace(browser.sign_in("nobody@example.com", &long).await);
+        // 128 characters after NFKC: a ligature counts as the two letters it stands for.
+        let ligatures = without_trace(browser.sign_in("long@example.com", &"\u{FB01}".repeat(65)).await);
+        let checked =
+            app.post(&format!("/v1/users/{}/verify_password", user_id(&app).await), json!({"password": long})).await;
+        assert_eq!(app.state.passwords.runs(), before, "no hashing for {length} characters");
+        assert_stripped(&known, StatusCode::UNPROCESSABLE_ENTITY, "form_password_incorrect");
+        assert_eq!(known, unknown);
+        assert_eq!(known, ligatures);
+        assert_error(&checked, StatusCode::UNPROCESSABLE_ENTITY, "form_password_incorrect");
+    }
+}
+
+async fn user_id(app: &TestApp) -> String {
+    let (_, list) = app.get("/v1/users?email_address=long@example.com").await;
+    list[0]["id"].as_str().unwrap().to_owned()
 }
 
 /// Counts the SQL statements sqlx runs (it logs each at DEBUG under `sqlx::query`) while the
@@ -799,4 +827,137 @@ async fn adding_email_addresses_is_rate_limited() {
     }
     let limited = browser.post("/v1/me/email_addresses", &[("email_address", "extra9@example.com")]).await;
     assert_error(&limited, StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+}
+
+/// Issue 11 item 2: an address another account has is accepted like a new one (listed,
+/// prepared and guessed at with the same answers); its code goes to nobody, the owner gets a
+/// notice, and it never verifies.
+#[tokio::test]
+async fn adding_a_taken_address_answers_like_a_new_one() {
+    let app = app().await;
+    app.create_user("owner@example.com").await;
+    app.create_user("adder@example.com").await;
+    let mut browser = Browser::new(&app);
+    assert_eq!(browser.sign_in("adder@example.com", PASSWORD).await.0, StatusCode::OK);
+    let mut runs = Vec::new();
+    let mut ids = Vec::new();
+    for email in ["owner@example.com", "fresh@example.com"] {
+        let (status, body) = browser.post("/v1/me/email_addresses", &[("email_address", email)]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let id = body["response"]["id"].as_str().unwrap().to_owned();
+        let mask = |mut v: Value| {
+            for key in ["created_at", "updated_at"] {
+                if let Some(map) = v.as_object_mut() {
+                    map.remove(key);
+                }
+            }
+            v.to_string().replace(email, "EMAIL").replace(&id, "ID")
+        };
+        let mut seen = vec![(status, mask(body["response"].clone()))];
+        let (status, me) = browser.get("/v1/me").await;
+        let listed = me["response"]["email_addresses"].as_array().unwrap().iter().find(|e| e["id"] == id.as_str());
+        seen.push((status, mask(listed.expect("listed among the user's addresses").clone())));
+        let prepare = format!("/v1/me/email_addresses/{id}/prepare_verification");
+        let (status, body) = browser.post(&prepare, &[("strategy", "email_code")]).await;
+        seen.push((status, mask(body["response"].clone())));
+        let attempt = format!("/v1/me/email_addresses/{id}/attempt_verification");
+        for _ in 0..6 {
+            let (status, body) = browser.post(&attempt, &[("code", "000000")]).await;
+            seen.push((status, mask(body["errors"].clone())));
+        }
+        runs.push(seen);
+        ids.push(id);
+    }
+    assert_eq!(runs[0], runs[1]);
+    assert_eq!(runs[0][3].0, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let mailbox = app.state.dev_mailbox.clone().unwrap();
+    let fresh_code = code_for(&app, "fresh@example.com").await;
+    assert!(fresh_code.len() == 6);
+    let to_owner: Vec<_> = mailbox.messages().into_iter().filter(|m| m.to == "owner@example.com").collect();
+    assert_eq!(to_owner.len(), 1, "the owner is told once");
+    assert_eq!(to_owner[0].code, None, "and given no code");
+
+    // A fresh prepare and the right code verify the new address; the decoy's code reached
+    // nobody, and its address stays unverified and unusable as primary.
+    for id in &ids {
+        let prepare = format!("/v1/me/email_addresses/{id}/prepare_verification");
+        assert_eq!(browser.post(&prepare, &[("strategy", "email_code")]).await.0, StatusCode::OK);
+    }
+    let fresh_code = {
+        let mut code = None;
+        for _ in 0..100 {
+            let codes: Vec<String> =
+                mailbox.messages().into_iter().filter(|m| m.to == "fresh@example.com").filter_map(|m| m.code).collect();
+            if codes.len() == 2 {
+                code = codes.into_iter().find(|c| *c != fresh_code);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        code.expect("a second code for the new address")
+    };
+    let verify = |id: &str| format!("/v1/me/email_addresses/{id}/attempt_verification");
+    let (status, body) = browser.post(&verify(&ids[1]), &[("code", &fresh_code)]).await;
+    assert_eq!((status, body["response"]["verification"]["status"].as_str()), (StatusCode::OK, Some("verified")));
+    let (status, _) = browser.post(&verify(&ids[0]), &[("code", &fresh_code)]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = browser.send(reqwest::Method::PATCH, "/v1/me", &[("primary_email_address_id", &ids[0])]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a decoy is never a verified address");
+    // The owner's account is untouched, and the decoy can be removed like any address.
+    let (_, owner) = app.get("/v1/users?email_address=owner@example.com").await;
+    assert_eq!(owner.as_array().map(Vec::len), Some(1));
+    let (status, _) = browser.send(reqwest::Method::DELETE, &format!("/v1/me/email_addresses/{}", ids[0]), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// Issue 11 item 15: sign-up code guesses are capped per address, whatever address they come
+/// from and however many sign-ups and codes are started for it.
+#[tokio::test]
+async fn sign_up_code_guesses_are_capped_per_address() {
+    let app = spawn_app_with(Db::Sqlite, |c| {
+        c.allow_localhost_origins = true;
+        c.trusted_proxies = usher_server::proxies::TrustedProxies::parse(&["127.0.0.0/8"]).unwrap();
+    })
+    .await;
+    let mut browser = Browser::new(&app);
+    let mut n = 0u32;
+    let mut next_ip = |b: &mut Browser| {
+        n += 1;
+        b.forwarded_for = Some(format!("198.51.100.{n}"));
+    };
+    let mut guesses = Vec::new();
+    for _ in 0..3 {
+        next_ip(&mut browser);
+        let form = [("email_address", "brand.new@example.com"), ("password", PASSWORD)];
+        let (status, body) = browser.post("/v1/client/sign_ups", &form).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let id = body["response"]["id"].as_str().unwrap().to_owned();
+        next_ip(&mut browser);
+        let prepare = format!("/v1/client/sign_ups/{id}/prepare_verification");
+        assert_eq!(browser.post(&prepare, &[("strategy", "email_code")]).await.0, StatusCode::OK);
+        for _ in 0..4 {
+            next_ip(&mut browser);
+            let attempt = format!("/v1/client/sign_ups/{id}/attempt_verification");
+            let answer = browser.post(&attempt, &[("strategy", "email_code"), ("code", "000000")]).await;
+            guesses.push(answer);
+        }
+    }
+    for answer in &guesses[..usher_server::limits::ADDRESS_GUESSES_PER_HOUR as usize] {
+        assert_stripped(answer, StatusCode::UNPROCESSABLE_ENTITY, "form_code_incorrect");
+    }
+    assert_error(&guesses[10], StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+}
+
+/// Issue 11 item 12: addresses are stored NFKC-normalised, and a sign-in identifier is read the
+/// same way, so the full-width spelling of an address names that account.
+#[tokio::test]
+async fn a_full_width_identifier_finds_the_account_it_spells() {
+    let app = app().await;
+    app.create_user("ada.fw@example.com").await;
+    let mut browser = Browser::new(&app);
+    let full_width = "\u{FF41}\u{FF44}\u{FF41}.\u{FF46}\u{FF57}@\u{FF45}xample.com";
+    let (status, body) = browser.sign_in(full_width, PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["response"]["status"], "complete", "{body}");
 }

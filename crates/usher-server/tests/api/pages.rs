@@ -347,14 +347,53 @@ async fn sign_in_with_a_ticket() {
     let url = token["url"].as_str().unwrap();
     let path = &url[url.find("/sign-in").unwrap()..];
     let b = Browser::new(&app);
-    let answer = b.get(path).await;
+    let answer = redeem(&b, path).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
     assert_eq!(answer.location(), "/user");
     assert!(b.cookie("__session").is_some());
     // Used once.
-    let again = Browser::new(&app).get(path).await;
+    let again = redeem(&Browser::new(&app), path).await;
     assert_page(&again, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(again.body.contains(r#"role="alert""#) && again.body.contains("invalid"));
+}
+
+/// Opens a sign-in link and presses its button, as a person does.
+async fn redeem(b: &Browser<'_>, path: &str) -> Answer {
+    let page = b.get(path).await;
+    assert_page(&page, StatusCode::OK);
+    assert!(page.body.contains(r#"action="/sign-in/ticket""#), "{}", page.body);
+    let ticket = page.input("__clerk_ticket").expect("the ticket in the form");
+    let mut form = vec![("__clerk_ticket", ticket)];
+    form.extend(page.input("redirect_url").map(|r| ("redirect_url", r)));
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    b.post("/sign-in/ticket", &form).await
+}
+
+/// Issue 11 item 10: opening a sign-in link changes nothing (link scanners and prefetchers
+/// cannot use the ticket up, and no session starts from a GET); a link another site sent the
+/// browser to is refused; the ticket works once it is posted from usher's own page.
+#[tokio::test]
+async fn a_sign_in_link_signs_in_only_through_a_post() {
+    let app = app().await;
+    let user = app.create_user("link.user@example.com").await;
+    let (_, token) = app.post("/v1/sign_in_tokens", json!({"user_id": user["id"]})).await;
+    let ticket = token["token"].as_str().unwrap();
+    let path = format!("/sign-in?__clerk_ticket={ticket}");
+    let b = Browser::new(&app);
+    for _ in 0..2 {
+        let page = b.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(b.cookie("__session").is_none(), "a GET starts no session");
+    }
+    let cross = b.send(b.http.get(format!("{}{path}", app.url)).header("sec-fetch-site", "cross-site")).await;
+    assert_page(&cross, StatusCode::FORBIDDEN);
+    assert!(!cross.body.contains(ticket) && b.cookie("__session").is_none());
+    let foreign = b.post_from("/sign-in/ticket", &[("__clerk_ticket", ticket)], "https://evil.example").await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+    assert!(b.cookie("__session").is_none());
+    let done = redeem(&b, &path).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert!(b.cookie("__session").is_some());
 }
 
 #[tokio::test]
@@ -446,7 +485,30 @@ async fn non_ascii_redirect_targets_are_percent_encoded() {
     let (_, token) = app.post("/v1/sign_in_tokens", json!({"user_id": user["id"]})).await;
     let ticket = token["token"].as_str().unwrap();
     let b = Browser::new(&app);
-    let answer = b.get(&format!("/sign-in?__clerk_ticket={ticket}&redirect_url=%2Fcaf%C3%A9%20menu")).await;
+    let answer = redeem(&b, &format!("/sign-in?__clerk_ticket={ticket}&redirect_url=%2Fcaf%C3%A9%20menu")).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
     assert_eq!(answer.location(), "/caf%C3%A9%20menu");
+}
+
+/// Issue 11 item 11: a page post carries only the fields of usher's own forms, each once; an
+/// unknown or repeated field is refused before anything is done.
+#[tokio::test]
+async fn page_posts_refuse_unknown_and_repeated_fields() {
+    let app = app().await;
+    app.create_user("strict.user@example.com").await;
+    let b = Browser::new(&app);
+    let unknown =
+        b.post("/sign-in", &[("identifier", "strict.user@example.com"), ("password", PASSWORD), ("admin", "1")]).await;
+    assert_page(&unknown, StatusCode::BAD_REQUEST);
+    assert!(unknown.body.contains("admin") && b.cookie("__session").is_none(), "{}", unknown.body);
+    let repeated = b
+        .post(
+            "/sign-in",
+            &[("identifier", "strict.user@example.com"), ("identifier", "other@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_page(&repeated, StatusCode::BAD_REQUEST);
+    assert!(b.cookie("__session").is_none());
+    let fine = b.sign_in("strict.user@example.com", None).await;
+    assert_eq!(fine.status, StatusCode::SEE_OTHER, "{}", fine.body);
 }

@@ -203,6 +203,18 @@ async fn bad_input_gets_clerk_errors_and_writes_nothing() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(response.headers()["content-type"], "application/json");
     let huge = app.post("/v1/users", json!({"first_name": "x".repeat(400_000)})).await;
+    // Issue 11 item 11: no user without an identifier, however the body says nothing.
+    for body in ["", "{}", "{\"first_name\": \"Nameless\"}", "{\"email_address\": [], \"username\": null}"] {
+        let response = raw(body).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body:?}");
+        let error: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(error["errors"][0]["code"], "form_data_missing", "{body:?}: {error}");
+        assert_eq!(error["errors"][0]["meta"]["param_name"], "email_address");
+    }
+    assert_eq!(raw("[]").await.unwrap().status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.get("/v1/users/count").await.1["total_count"], 1, "no nameless user was written");
+    let (status, body) = app.post("/v1/users", json!({"username": "only_a_username"})).await;
+    assert_eq!(status, StatusCode::OK, "a username is an identifier: {body}");
     assert_error(&huge, StatusCode::PAYLOAD_TOO_LARGE, "request_body_too_large");
     assert_error(&app.get("/v1/users/user_nope").await, StatusCode::NOT_FOUND, "resource_not_found");
     assert_error(&app.get("/v1/nothing/here").await, StatusCode::NOT_FOUND, "resource_not_found");

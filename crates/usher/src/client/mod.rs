@@ -3,10 +3,12 @@
 //! One private transport and one short method per endpoint, grouped by resource. Responses deserialise into [`usher_types`]; unknown fields and enum values are
 //! tolerated, so a newer server (or Clerk's own) does not break this client.
 
+mod organizations;
 mod sessions;
 mod templates;
 mod users;
 
+pub use organizations::{Organizations, PageParams, Roles};
 pub use sessions::Sessions;
 pub use templates::JwtTemplates;
 pub use users::{ListUsers, Users};
@@ -113,6 +115,16 @@ impl BackendClient {
     /// Sessions and their tokens.
     pub fn sessions(&self) -> Sessions<'_> {
         Sessions(self)
+    }
+
+    /// Organizations, their memberships and invitations.
+    pub fn organizations(&self) -> Organizations<'_> {
+        Organizations(self)
+    }
+
+    /// Organization roles and permissions (`organizationRoles`, `organizationPermissions`).
+    pub fn roles(&self) -> Roles<'_> {
+        Roles(self)
     }
 
     /// JWT templates.

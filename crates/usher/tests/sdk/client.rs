@@ -115,3 +115,78 @@ async fn passwords_templates_and_session_lists_through_the_client() {
     assert_ne!(active.data[0].id, session.id);
     assert!(client.jwt_templates().delete(&template.id).await.unwrap().deleted);
 }
+
+#[tokio::test]
+async fn organizations_invitations_roles_and_permissions_through_the_client() {
+    use usher::{
+        client::PageParams,
+        types::requests::{InvitationParams, MembershipParams, OrganizationParams, PermissionParams, RoleParams},
+    };
+    let server = start(|_| {}).await;
+    let usher = server.usher(|_| {});
+    let client = usher.client();
+    let ada = client.users().create(&email("ada@example.com", Some("Ada"))).await.unwrap();
+    let bob = client.users().create(&email("bob@example.com", None)).await.unwrap();
+    let orgs = client.organizations();
+    let org = orgs
+        .create(&OrganizationParams {
+            name: Some("Acme".into()),
+            created_by: Some(ada.id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(orgs.get("acme").await.unwrap().id, org.id);
+    assert_eq!(orgs.list(Some("acm"), PageParams::default()).await.unwrap().total_count, 1);
+    let rename = OrganizationParams { name: Some("Acme Inc".into()), ..Default::default() };
+    assert_eq!(orgs.update(&org.id, &rename).await.unwrap().name, "Acme Inc");
+
+    let perm = client
+        .roles()
+        .create_permission(&PermissionParams {
+            key: Some("org:invoices:create".into()),
+            name: Some("Create invoices".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let role = client
+        .roles()
+        .create(&RoleParams { key: Some("org:billing".into()), name: Some("Billing".into()), ..Default::default() })
+        .await
+        .unwrap();
+    let role = client.roles().assign_permission(&role.id, &perm.id).await.unwrap();
+    assert_eq!(role.permissions[0].key, "org:invoices:create");
+
+    let m = orgs
+        .create_membership(
+            &org.id,
+            &MembershipParams { user_id: Some(bob.id.clone()), role: Some("org:billing".into()), ..Default::default() },
+        )
+        .await
+        .unwrap();
+    assert_eq!(m.permissions, vec!["org:invoices:create".to_owned()]);
+    assert_eq!(orgs.list_memberships(&org.id, PageParams::default()).await.unwrap().total_count, 2);
+    let last_admin = orgs.update_membership(&org.id, &ada.id, "org:member").await.unwrap_err();
+    assert_eq!(last_admin.code(), Some("organization_minimum_permissions_needed"));
+    assert_eq!(orgs.update_membership(&org.id, &bob.id, "org:member").await.unwrap().role, "org:member");
+
+    let inv = orgs
+        .create_invitation(
+            &org.id,
+            &InvitationParams { email_address: Some("new@example.com".into()), ..Default::default() },
+        )
+        .await
+        .unwrap();
+    assert!(inv.url.as_deref().is_some_and(|u| u.contains("__clerk_ticket=")));
+    assert_eq!(orgs.list_invitations(&org.id, Some("pending"), PageParams::default()).await.unwrap().total_count, 1);
+    assert_eq!(orgs.get_invitation(&org.id, &inv.id).await.unwrap().email_address, "new@example.com");
+    let revoked = orgs.revoke_invitation(&org.id, &inv.id, Some(&ada.id)).await.unwrap();
+    assert_eq!(revoked.status, usher::types::InvitationStatus::Revoked);
+
+    orgs.delete_membership(&org.id, &bob.id).await.unwrap();
+    assert!(client.roles().delete(&role.id).await.unwrap().deleted);
+    assert!(client.roles().delete_permission(&perm.id).await.unwrap().deleted);
+    assert!(orgs.delete(&org.id).await.unwrap().deleted);
+    assert!(orgs.get(&org.id).await.unwrap_err().is_not_found());
+}

@@ -1,12 +1,16 @@
 //! The Backend API (`/v1/…`), authenticated with the instance's secret key.
 
 mod external_accounts;
-mod organizations;
+pub(crate) mod invitations;
+pub(crate) mod organizations;
+pub(crate) mod roles;
 mod sessions;
 mod sign_in_tokens;
 mod templates;
+mod user_factors;
 mod user_list;
 mod users;
+pub(crate) mod webhooks;
 
 use axum::{
     Json, Router,
@@ -26,10 +30,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(users::router())
         .merge(external_accounts::router())
+        .merge(user_factors::router())
         .merge(sessions::router())
         .merge(templates::router())
         .merge(organizations::router())
+        .merge(invitations::router())
+        .merge(roles::router())
         .merge(sign_in_tokens::router())
+        .merge(webhooks::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key_within_limit))
         // The JWKS needs the key too but is never rate limited: every verifier depends on it.
         .route("/jwks", get(jwks).route_layer(middleware::from_fn_with_state(state.clone(), require_key)))

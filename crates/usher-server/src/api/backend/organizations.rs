@@ -42,6 +42,11 @@ pub(super) fn router() -> Router<AppState> {
         .route("/users/{id}/organization_memberships", get(list_user_memberships))
 }
 
+/// An organization as a webhook's `data` (no members count, as Clerk sends it).
+pub(crate) fn organization_event(o: &OrganizationRecord) -> serde_json::Value {
+    serde_json::to_value(organization(o, None)).unwrap_or_default()
+}
+
 /// The wire organization.
 pub(crate) fn organization(o: &OrganizationRecord, members_count: Option<i64>) -> Organization {
     Organization {
@@ -63,7 +68,7 @@ pub(crate) fn organization(o: &OrganizationRecord, members_count: Option<i64>) -
 }
 
 /// A slug: lowercase letters, digits and dashes, not starting like an id.
-fn slug(param: &str, raw: &str) -> ApiResult<String> {
+pub(crate) fn slug(param: &str, raw: &str) -> ApiResult<String> {
     let s = raw.trim().to_lowercase();
     let valid = !s.is_empty()
         && s.len() <= 64
@@ -79,7 +84,7 @@ fn slug(param: &str, raw: &str) -> ApiResult<String> {
 }
 
 /// A slug from a name: `Acme Inc.` → `acme-inc`.
-fn slug_from(name: &str) -> String {
+pub(crate) fn slug_from(name: &str) -> String {
     let mut out = String::new();
     for c in name.to_lowercase().chars() {
         if c.is_ascii_alphanumeric() {
@@ -96,12 +101,16 @@ fn slug_from(name: &str) -> String {
     }
 }
 
-fn name(raw: &str) -> ApiResult<String> {
+pub(crate) fn name(raw: &str) -> ApiResult<String> {
     let n = validate::text("name", raw)?;
     if n.trim().is_empty() || n.chars().count() > 256 {
         return Err(ApiError::format("name", "name must be 1 to 256 characters."));
     }
     Ok(n)
+}
+
+pub(super) async fn load_organization(state: &AppState, id_or_slug: &str) -> ApiResult<OrganizationRecord> {
+    load(state, id_or_slug).await
 }
 
 async fn load(state: &AppState, id_or_slug: &str) -> ApiResult<OrganizationRecord> {
@@ -321,7 +330,7 @@ fn public_user_data(u: Option<&UserRecord>, user_id: &str) -> PublicUserData {
 }
 
 /// Memberships on the wire, with each role's name and permissions (looked up once per role).
-async fn memberships(
+pub(crate) async fn memberships(
     state: &AppState,
     list: &[(MembershipRecord, OrganizationRecord)],
 ) -> ApiResult<Vec<OrganizationMembership>> {
@@ -408,7 +417,7 @@ async fn create_membership(
     one_membership(&state, m, org).await
 }
 
-fn last_admin() -> ApiError {
+pub(crate) fn last_admin() -> ApiError {
     ApiError::Forbidden(ClerkError::new(
         "organization_minimum_permissions_needed",
         "There has to be at least one admin",

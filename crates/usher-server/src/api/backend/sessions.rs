@@ -96,6 +96,8 @@ async fn create_session(
         abandon_at: now.saturating_add(ms(state.config.session_inactivity_timeout)),
         created_at: now,
         updated_at: now,
+        first_factor_at: None,
+        second_factor_at: None,
     };
     state.store.create_session(&session).await?;
     Ok(Json(wire::session(&session)))

@@ -7,7 +7,7 @@ use axum::{
 };
 use serde_json::{Map, Value, json};
 use usher_types::{
-    DeletedObject, SessionStatus, Strategy, TotalCount, User,
+    ClerkError, DeletedObject, SessionStatus, Strategy, TotalCount, User,
     requests::{CreateUser, UpdateUser, UserMetadata, VerifyPassword},
 };
 
@@ -50,6 +50,7 @@ async fn create_user(State(state): State<AppState>, JsonBody(body): JsonBody<Cre
         body.skip_password_checks,
     )
     .await?;
+    crate::flows::second_factor::check_import(body.totp_secret.as_deref(), &body.backup_codes)?;
     let user = UserRecord {
         id: ids::new_id("user"),
         external_id: validate::opt_text("external_id", body.external_id)?,
@@ -73,7 +74,25 @@ async fn create_user(State(state): State<AppState>, JsonBody(body): JsonBody<Cre
         phones,
         ..UserRecord::default()
     };
+    // A user nobody can name cannot sign in and is only clutter: like Clerk under settings that
+    // require an identifier, one is demanded (after the other fields, whose errors come first).
+    if user.emails.is_empty() && user.phones.is_empty() && user.username.is_none() {
+        return Err(ApiError::Unprocessable(
+            ClerkError::new(
+                "form_data_missing",
+                "missing data",
+                "email_address must be included (or another identifier: phone_number, username).",
+            )
+            .with_param("email_address"),
+        ));
+    }
     state.store.create_user(&user).await?;
+    // A Clerk export's second factors come over intact (checked above, so this cannot refuse).
+    if body.totp_secret.is_some() || !body.backup_codes.is_empty() {
+        crate::flows::second_factor::import(&state, &user.id, body.totp_secret.as_deref(), &body.backup_codes).await?;
+        let user = state.store.get_user(&user.id).await?.ok_or(ApiError::NotFound("user"))?;
+        return Ok(Json(wire::user(&user, state.user_context())));
+    }
     Ok(Json(wire::user(&user, state.user_context())))
 }
 

@@ -20,7 +20,7 @@ use super::{
 use crate::{
     error::{ApiError, ApiResult},
     flows::{
-        Browser, account, oauth,
+        Browser, account, email_link, oauth, reset,
         sign_in::{self, CreateSignIn},
         sign_up::{self, SignUpInput},
     },
@@ -44,6 +44,8 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         // Preparing sends mail: limited like creation, so nobody floods an inbox.
         .route("/v1/client/sign_ins/{id}/prepare_first_factor", post(prepare_first_factor).route_layer(create()))
         .route("/v1/client/sign_ins/{id}/attempt_first_factor", post(attempt_first_factor).route_layer(attempt()))
+        // Hashes the new password: limited like a guess.
+        .route("/v1/client/sign_ins/{id}/reset_password", post(reset_password).route_layer(attempt()))
         .route("/v1/client/sign_ups", post(create_sign_up).route_layer(create()))
         // Setting a password hashes it: limited like a guess, so nobody keeps Argon2 busy.
         .route("/v1/client/sign_ups/{id}", get(get_sign_up).patch(update_sign_up.layer(attempt())))
@@ -83,18 +85,31 @@ async fn create_sign_in(
     if input.password.is_some() {
         throttle::take(&state, Limit::Attempt, ip).await?;
     }
-    let attempt = match input.strategy.as_deref() {
+    let reset = input.strategy.as_deref() == Some(Strategy::ResetPasswordEmailCode.as_str());
+    let mut attempt = match input.strategy.as_deref() {
         Some(strategy) if strategy.starts_with("oauth_") => {
             let (redirect, complete) = (input.redirect_url.as_deref(), input.action_complete_redirect_url.as_deref());
             oauth::start_sign_in(&state, &mut browser, strategy, redirect, complete).await?
         }
         _ => sign_in::create(&state, &mut browser, input).await?,
     };
+    // As Clerk does: creating a reset sign-in with an identifier mails the code at once
+    // (clerk-js's forgot-password flow goes straight from `create` to `attempt_first_factor`).
+    if reset && attempt.status == sign_in::SignInStatus::NeedsFirstFactor {
+        attempt = reset::prepare(&state, &mut browser, &attempt.id).await?;
+    }
     respond(&state, &browser, view::sign_in(&attempt), Known { sign_in: Some(&attempt), ..Known::default() }).await
 }
 
-async fn get_sign_in(State(state): State<AppState>, browser: Browser, Path(id): Path<String>) -> ApiResult<Response> {
+async fn get_sign_in(
+    State(state): State<AppState>,
+    mut browser: Browser,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let attempt = sign_in::load(&state, &browser, &id).await?;
+    // The tab that asked for an email link polls here; once the link was confirmed on another
+    // device, this read finishes the sign-in in this browser.
+    let attempt = email_link::finish_sign_in(&state, &mut browser, attempt).await?;
     respond(&state, &browser, view::sign_in(&attempt), Known { sign_in: Some(&attempt), ..Known::default() }).await
 }
 
@@ -103,6 +118,7 @@ struct Factor {
     strategy: Option<Strategy>,
     password: Option<String>,
     code: Option<String>,
+    redirect_url: Option<String>,
 }
 
 async fn prepare_first_factor(
@@ -113,9 +129,18 @@ async fn prepare_first_factor(
 ) -> ApiResult<Response> {
     let attempt = match factor.strategy {
         Some(Strategy::EmailCode) => sign_in::prepare_email_code(&state, &mut browser, &id).await?,
+        Some(Strategy::ResetPasswordEmailCode) => reset::prepare(&state, &mut browser, &id).await?,
+        Some(Strategy::EmailLink) => {
+            email_link::prepare_sign_in(&state, &mut browser, &id, factor.redirect_url.as_deref()).await?
+        }
         // A password needs no preparation.
         Some(Strategy::Password) => sign_in::load(&state, &browser, &id).await?,
-        _ => return Err(ApiError::format("strategy", "strategy must be email_code or password.")),
+        _ => {
+            return Err(ApiError::format(
+                "strategy",
+                "strategy must be email_code, email_link, reset_password_email_code or password.",
+            ));
+        }
     };
     respond(&state, &browser, view::sign_in(&attempt), Known { sign_in: Some(&attempt), ..Known::default() }).await
 }
@@ -131,6 +156,27 @@ async fn attempt_first_factor(
     respond(&state, &browser, view::sign_in(&attempt), Known { sign_in: Some(&attempt), ..Known::default() }).await
 }
 
+#[derive(Debug, Deserialize)]
+struct NewPassword {
+    password: Option<String>,
+    #[serde(default, deserialize_with = "crate::validate::bool_or_text")]
+    sign_out_of_other_sessions: Option<bool>,
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    mut browser: Browser,
+    Path(id): Path<String>,
+    FormOrJson(body): FormOrJson<NewPassword>,
+) -> ApiResult<Response> {
+    let Some(password) = body.password.filter(|p| !p.is_empty()) else {
+        return Err(ApiError::invalid("form_param_missing", "password", "Enter a new password."));
+    };
+    let others = body.sign_out_of_other_sessions.unwrap_or(false);
+    let attempt = reset::reset_password(&state, &mut browser, &id, &password, others).await?;
+    respond(&state, &browser, view::sign_in(&attempt), Known { sign_in: Some(&attempt), ..Known::default() }).await
+}
+
 async fn create_sign_up(
     State(state): State<AppState>,
     mut browser: Browser,
@@ -140,8 +186,13 @@ async fn create_sign_up(
     respond(&state, &browser, view::sign_up(&attempt), Known { sign_up: Some(&attempt), ..Known::default() }).await
 }
 
-async fn get_sign_up(State(state): State<AppState>, browser: Browser, Path(id): Path<String>) -> ApiResult<Response> {
+async fn get_sign_up(
+    State(state): State<AppState>,
+    mut browser: Browser,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let attempt = sign_up::load(&state, &browser, &id).await?;
+    let attempt = email_link::finish_sign_up(&state, &mut browser, attempt).await?;
     respond(&state, &browser, view::sign_up(&attempt), Known { sign_up: Some(&attempt), ..Known::default() }).await
 }
 
@@ -161,10 +212,13 @@ async fn prepare_verification(
     Path(id): Path<String>,
     FormOrJson(factor): FormOrJson<Factor>,
 ) -> ApiResult<Response> {
-    if factor.strategy.is_some_and(|s| s != Strategy::EmailCode) {
-        return Err(ApiError::format("strategy", "strategy must be email_code."));
-    }
-    let attempt = sign_up::prepare_verification(&state, &mut browser, &id).await?;
+    let attempt = match factor.strategy {
+        None | Some(Strategy::EmailCode) => sign_up::prepare_verification(&state, &mut browser, &id).await?,
+        Some(Strategy::EmailLink) => {
+            email_link::prepare_sign_up(&state, &mut browser, &id, factor.redirect_url.as_deref()).await?
+        }
+        _ => return Err(ApiError::format("strategy", "strategy must be email_code or email_link.")),
+    };
     respond(&state, &browser, view::sign_up(&attempt), Known { sign_up: Some(&attempt), ..Known::default() }).await
 }
 
@@ -195,12 +249,43 @@ async fn live_session(state: &AppState, browser: &Browser, id: &str) -> ApiResul
     Ok(session)
 }
 
+#[derive(Debug, Default, Deserialize)]
+struct TouchRequest {
+    /// The organization to make active; empty for the personal account; absent leaves it.
+    #[serde(default, deserialize_with = "present")]
+    active_organization_id: Option<String>,
+}
+
+/// `Some` whenever the field is there, even empty (form decoding would make an empty value `None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d).map(|v| Some(v.unwrap_or_default()))
+}
+
+/// The organization `org_id` (id or slug) if the session's user is a member, for a token or
+/// to make it active; `None` for empty (the personal account).
+async fn member_organization(state: &AppState, session: &SessionRecord, org_id: &str) -> ApiResult<Option<String>> {
+    if org_id.trim().is_empty() {
+        return Ok(None);
+    }
+    let standing = crate::flows::organizations::standing(state, org_id.trim(), &session.user_id).await?;
+    Ok(Some(standing.organization.id))
+}
+
 async fn touch_session(
     State(state): State<AppState>,
     mut browser: Browser,
     Path(id): Path<String>,
+    FormOrJson(body): FormOrJson<TouchRequest>,
 ) -> ApiResult<Response> {
-    let session = live_session(&state, &browser, &id).await?;
+    let mut session = live_session(&state, &browser, &id).await?;
+    if let Some(org_id) = body.active_organization_id.as_deref() {
+        let active = member_organization(&state, &session, org_id).await?;
+        session = state
+            .store
+            .set_session_organization(&session.id, active.as_deref(), state.now())
+            .await?
+            .ok_or(ApiError::SignedOut)?;
+    }
     let session = account::touch(&state, &session).await?;
     if let Some(client) = browser.client.as_mut() {
         client.last_active_session_id = Some(session.id.clone());
@@ -246,12 +331,14 @@ async fn session_token(
     Path(id): Path<String>,
     FormOrJson(body): FormOrJson<TokenRequest>,
 ) -> ApiResult<Response> {
-    if body.organization_id.is_some_and(|o| !o.is_empty()) {
-        return Err(ApiError::invalid("organization_not_found", "organization_id", "Organizations are not enabled."));
-    }
     let session = live_session(&state, &browser, &id).await?;
-    let session = account::touch(&state, &session).await?;
+    let mut session = account::touch(&state, &session).await?;
     ensure_live(&session, state.now())?;
+    // A token for the organization asked for (a member's only), without changing which one is
+    // active: that is the touch's job.
+    if let Some(org_id) = body.organization_id.as_deref() {
+        session.last_active_organization_id = member_organization(&state, &session, org_id).await?;
+    }
     let lifetime = state.config.session_token_lifetime.as_secs() as i64;
     let jwt = mint_session_token(state.minter(), &session, lifetime, browser.origin.as_deref()).await?;
     let mut res = Json(json!({"object": "token", "jwt": jwt})).into_response();

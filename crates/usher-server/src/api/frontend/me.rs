@@ -53,7 +53,8 @@ async fn get_me(State(state): State<AppState>, browser: Browser) -> ApiResult<Re
 
 /// The user as the answer, and in the client.
 async fn respond_user(state: &AppState, browser: &Browser, user: &UserRecord) -> ApiResult<Response> {
-    respond(state, browser, view::user(state, user), Known { user: Some(user), ..Known::default() }).await
+    let answer = super::organizations::user_with_memberships(state, user).await?;
+    respond(state, browser, answer, Known { user: Some(user), ..Known::default() }).await
 }
 
 /// `answer` for the signed-in `user`, with the client.

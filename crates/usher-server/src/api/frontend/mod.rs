@@ -5,8 +5,10 @@
 //! limits in [`crate::http`].
 
 mod client;
+mod factors;
 mod me;
 mod oauth_callback;
+pub mod organizations;
 pub mod view;
 
 use axum::{
@@ -33,6 +35,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/v1/environment", get(environment))
         .merge(client::router(state))
         .merge(me::router(state))
+        .merge(factors::router(state))
+        .merge(organizations::me_router())
+        // (Reached through the rewrite in `http::tunnel`.)
+        .nest(crate::http::tunnel::BROWSER_ORGANIZATIONS, organizations::org_router())
         .route_layer(middleware::from_fn_with_state(state.clone(), origin::refuse_foreign))
         // After the origin check: providers post Apple's form from their own origin.
         .merge(oauth_callback::router())
@@ -101,11 +107,19 @@ async fn environment(State(state): State<AppState>) -> Json<Value> {
                 "min_length": state.config.password_min_length,
                 "max_length": state.config.password_max_length,
             },
-            "sign_in": {"second_factor": {"required": false}},
+            "sign_in": {"second_factor": {"required": state.config.second_factor_required}},
             "sign_up": {"mode": "public", "progressive": true},
             "social": social(&state),
         },
-        "organization_settings": {"enabled": false},
+        "organization_settings": {
+            "enabled": true,
+            "max_allowed_memberships": 0,
+            "force_organization_selection": false,
+            "actions": {"admin_delete": true},
+            "domains": {"enabled": false, "enrollment_modes": [], "default_role": null},
+            "slug": {"disabled": false},
+            "organization_creation_defaults": {"enabled": false},
+        },
         "maintenance_mode": false,
         "client_debug_mode": false,
     }))

@@ -2,11 +2,15 @@
 //! attempts. The Backend API's shapes live in [`crate::wire`]; these reuse them where they agree.
 
 use serde_json::{Value, json};
-use usher_types::Strategy;
+use usher_types::{SessionStatus, Strategy};
 
 use crate::{
     error::ApiResult,
-    flows::{Browser, sign_in::SignIn, sign_up::SignUp},
+    flows::{
+        Browser,
+        sign_in::{SignIn, SignInStatus},
+        sign_up::SignUp,
+    },
     state::AppState,
     store::{Page, SessionRecord, UserFilter, UserOrder, UserQuery, UserRecord},
     tokens::mint,
@@ -55,7 +59,13 @@ pub fn session(state: &AppState, s: &SessionRecord, u: &UserRecord, jwt: &str) -
             "user_id": u.id,
         },
         "last_active_token": {"object": "token", "jwt": jwt},
-        "factor_verification_age": [(state.now() - s.created_at).max(0) / 60_000, -1],
+        "factor_verification_age": s.factor_verification_age(state.now()),
+        // Clerk's session task for "require MFA": the session stays pending until it is done.
+        "tasks": if s.status == SessionStatus::Pending && state.config.second_factor_required && !u.two_factor_enabled() {
+            json!([{"key": "setup-mfa"}])
+        } else {
+            Value::Null
+        },
         "created_at": s.created_at,
         "updated_at": s.updated_at,
     })
@@ -86,6 +96,15 @@ pub fn sign_in(s: &SignIn) -> Value {
             "email_address_id": email_id,
             "primary": true,
         }));
+        // Offered for every identifier, known or not, so the list reveals nothing.
+        for strategy in [Strategy::EmailLink, Strategy::ResetPasswordEmailCode] {
+            factors.push(json!({
+                "strategy": strategy,
+                "safe_identifier": identifier,
+                "email_address_id": email_id,
+                "primary": true,
+            }));
+        }
     }
     json!({
         "object": "sign_in_attempt",
@@ -94,13 +113,29 @@ pub fn sign_in(s: &SignIn) -> Value {
         "supported_identifiers": ["email_address", "username"],
         "identifier": s.identifier,
         "supported_first_factors": if s.identifier.is_some() { Value::Array(factors) } else { json!([]) },
-        "supported_second_factors": null,
-        "first_factor_verification": s.external.as_ref().map_or_else(|| json!(s.first_factor), |e| e.view()),
-        "second_factor_verification": null,
+        "supported_second_factors": if s.status == SignInStatus::NeedsSecondFactor {
+            json!(s.supported_second_factors.iter().map(|strategy| json!({"strategy": strategy})).collect::<Vec<_>>())
+        } else {
+            Value::Null
+        },
+        "first_factor_verification": s
+            .external
+            .as_ref()
+            .map_or_else(|| with_link(json!(s.first_factor), s.email_link.as_ref()), |e| e.view()),
+        "second_factor_verification": s.second_factor,
         "user_data": null,
         "created_session_id": s.created_session_id,
         "abandon_at": s.abandon_at,
     })
+}
+
+/// A verification with Clerk's `verified_at_client` when an email link verified it.
+fn with_link(mut verification: Value, link: Option<&crate::flows::email_link::LinkProgress>) -> Value {
+    if let (Some(map), Some(client)) = (verification.as_object_mut(), link.and_then(|l| l.verified_at_client.as_ref()))
+    {
+        map.insert("verified_at_client".into(), json!(client));
+    }
+    verification
 }
 
 /// A sign-up attempt.
@@ -115,7 +150,7 @@ pub fn sign_up(s: &SignUp) -> Value {
         "optional_fields": ["first_name", "last_name"],
         "missing_fields": s.missing_fields(),
         "unverified_fields": unverified,
-        "verifications": {"email_address": s.email_verification, "phone_number": null, "web3_wallet": null, "external_account": null},
+        "verifications": {"email_address": with_link(json!(s.email_verification), s.email_link.as_ref()), "phone_number": null, "web3_wallet": null, "external_account": null},
         "email_address": s.email_address,
         "first_name": s.first_name,
         "last_name": s.last_name,
@@ -145,7 +180,13 @@ pub async fn client(state: &AppState, browser: &Browser, known: Known<'_>) -> Ap
             active_token = Some(jwt.clone());
             active_id = Some(s.id.clone());
         }
-        sessions.push(session(state, s, u, &jwt));
+        let mut v = session(state, s, u, &jwt);
+        // clerk-js finds the active organization among the user's memberships.
+        if let Some(user) = v.get_mut("user").and_then(Value::as_object_mut) {
+            let memberships = super::organizations::user_memberships(state, &u.id).await?;
+            user.insert("organization_memberships".into(), Value::Array(memberships));
+        }
+        sessions.push(v);
     }
     let sign_in = match (&client.sign_in_id, known.sign_in) {
         (Some(id), Some(attempt)) if *id == attempt.id => Some(sign_in(attempt)),

@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use super::{SqlStore, clients, map_write_err, sessions, state, users};
 use crate::store::{
-    AttemptKind, AttemptRecord, AttemptStore, ClientRecord, Completion, SessionStatus, StoreError, StoreResult,
+    AttemptKind, AttemptRecord, AttemptStore, Change, ClientRecord, Completion, SessionStatus, StoreError, StoreResult,
 };
 
 #[async_trait]
@@ -48,13 +48,18 @@ impl AttemptStore for SqlStore {
         if let Some(account) = c.new_external_account {
             super::external_accounts::insert_account(&mut *tx, account).await?;
         }
-        if let Some(previous) = c.replaces {
-            sessions::end_session(&mut *tx, previous, SessionStatus::Ended, now).await?;
-        }
+        let replaced = match c.replaces {
+            Some(previous) => sessions::end_returning(&mut tx, "id", previous, SessionStatus::Ended, now).await?,
+            None => Vec::new(),
+        };
         sessions::insert_session(&mut *tx, c.session).await?;
         users::mark_signed_in(&mut *tx, &c.session.user_id, now).await?;
         upsert_attempt(&mut *tx, c.attempt).await?;
         clients::save_client(&mut *tx, c.client).await?;
+        let mut changes: Vec<Change<'_>> = replaced.iter().map(Change::SessionEnded).collect();
+        changes.extend(c.new_user.map(Change::UserCreated));
+        changes.push(Change::SessionCreated(c.session));
+        self.emit(&mut tx, &changes).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::{SqlStore, outbox};
-use crate::store::{CodeRecord, CodeStore, MailRecord, StoreResult};
+use crate::store::{Change, CodeRecord, CodeStore, MailRecord, StoreResult};
 
 #[async_trait]
 impl CodeStore for SqlStore {
@@ -23,6 +23,7 @@ impl CodeStore for SqlStore {
         .await?;
         if let Some(mail) = mail {
             outbox::insert_mail(&mut *tx, mail).await?;
+            self.emit(&mut tx, &[Change::EmailCreated(mail)]).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -60,6 +61,14 @@ impl CodeStore for SqlStore {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(code_from_row).transpose()
+    }
+
+    async fn delete_code(&self, subject_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM verification_codes WHERE subject_id = $1")
+            .bind(subject_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }
 

@@ -11,6 +11,8 @@ mod attempts;
 mod clients;
 mod codes;
 mod external_accounts;
+mod factors;
+mod decoy_emails;
 mod keys;
 mod organizations;
 mod outbox;
@@ -20,6 +22,7 @@ mod settings;
 mod sign_in_tokens;
 mod templates;
 mod users;
+mod webhooks;
 
 use std::{path::Path, str::FromStr, time::Duration};
 
@@ -48,6 +51,8 @@ pub enum Backend {
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    /// Renders the webhook events write methods emit; none, none written.
+    events: super::webhooks::Renderer,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
@@ -89,7 +94,13 @@ impl SqlStore {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, events: None })
+    }
+
+    /// This store, writing webhook events rendered by `renderer` with the changes they describe.
+    pub fn with_events(mut self, renderer: std::sync::Arc<dyn super::webhooks::EventRenderer>) -> Self {
+        self.events = Some(renderer);
+        self
     }
 
     /// Which database this is.

@@ -6,8 +6,9 @@ use sqlx::{Row, any::AnyRow};
 
 use super::{Bind, SqlBuilder, SqlStore, flag, json_object, map_write_err, read_flag, state, users::like_pattern};
 use crate::store::{
-    ADMIN_ROLE, InvitationFilter, InvitationRecord, InvitationStatus, MembershipChange, MembershipFilter,
-    MembershipRecord, OrganizationOrder, OrganizationQuery, OrganizationRecord, OrganizationStore, Page, StoreResult,
+    ADMIN_ROLE, Change, InvitationAcceptance, InvitationFilter, InvitationRecord, InvitationStatus, MembershipChange,
+    MembershipFilter, MembershipRecord, OrganizationOrder, OrganizationQuery, OrganizationRecord, OrganizationStore,
+    Page, StoreResult,
 };
 
 const ORG_COLUMNS: &str = "id, name, slug, image_url, created_by, public_metadata, private_metadata, \
@@ -54,6 +55,7 @@ impl OrganizationStore for SqlStore {
                 .await
                 .map_err(map_write_err)?;
         }
+        self.emit(&mut tx, &[Change::OrganizationCreated(o)]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -104,6 +106,7 @@ impl OrganizationStore for SqlStore {
     }
 
     async fn update_organization(&self, o: &OrganizationRecord) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE organizations SET name = $2, slug = $3, image_url = $4, created_by = $5, public_metadata = $6, \
              private_metadata = $7, max_allowed_memberships = $8, admin_delete_enabled = $9, updated_at = $10 WHERE id = $1",
@@ -118,14 +121,23 @@ impl OrganizationStore for SqlStore {
         .bind(o.max_allowed_memberships)
         .bind(flag(o.admin_delete_enabled))
         .bind(o.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(map_write_err)?;
+        if done.rows_affected() == 1 {
+            self.emit(&mut tx, &[Change::OrganizationUpdated(o)]).await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn delete_organization(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM organizations WHERE id = $1").bind(id).execute(&self.pool).await?;
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM organizations WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        if done.rows_affected() == 1 {
+            self.emit(&mut tx, &[Change::OrganizationDeleted(id)]).await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -151,6 +163,19 @@ impl OrganizationStore for SqlStore {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(|r| membership_from_row(r, "")).transpose()
+    }
+
+    async fn user_memberships(&self, user_id: &str) -> StoreResult<Vec<(MembershipRecord, OrganizationRecord)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {}, {} FROM organization_memberships m JOIN organizations o ON o.id = m.organization_id \
+             WHERE m.user_id = $1 ORDER BY m.created_at, m.id",
+            qualified(MEMBERSHIP_COLUMNS, "m", "m_"),
+            qualified(ORG_COLUMNS, "o", "o_"),
+        ))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((membership_from_row(r, "m_")?, org_from_row(r, "o_")?))).collect()
     }
 
     async fn list_memberships(
@@ -196,6 +221,8 @@ impl OrganizationStore for SqlStore {
         role: &str,
         now: i64,
     ) -> StoreResult<MembershipChange> {
+        let mut tx = self.pool.begin().await?;
+        lock_organization(&mut tx, organization_id).await?;
         let done = sqlx::query(&format!(
             "UPDATE organization_memberships SET role = $3, updated_at = $4 \
              WHERE organization_id = $1 AND user_id = $2 AND {}",
@@ -206,8 +233,9 @@ impl OrganizationStore for SqlStore {
         .bind(role)
         .bind(now)
         .bind(ADMIN_ROLE)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         let current = self.get_membership(organization_id, user_id).await?;
         Ok(match (done.rows_affected(), current) {
             (_, None) => MembershipChange::NotFound,
@@ -235,6 +263,8 @@ impl OrganizationStore for SqlStore {
         let Some(current) = self.get_membership(organization_id, user_id).await? else {
             return Ok(MembershipChange::NotFound);
         };
+        let mut tx = self.pool.begin().await?;
+        lock_organization(&mut tx, organization_id).await?;
         let done = sqlx::query(&format!(
             "DELETE FROM organization_memberships WHERE organization_id = $1 AND user_id = $2 AND {}",
             keeps_an_admin("1 = 0", "$3")
@@ -242,8 +272,9 @@ impl OrganizationStore for SqlStore {
         .bind(organization_id)
         .bind(user_id)
         .bind(ADMIN_ROLE)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         if done.rows_affected() == 1 {
             return Ok(MembershipChange::Done(current));
         }
@@ -319,6 +350,65 @@ impl OrganizationStore for SqlStore {
             .await?;
         self.get_invitation(id).await
     }
+
+    async fn accept_invitation(
+        &self,
+        invitation_id: &str,
+        m: &MembershipRecord,
+        now: i64,
+    ) -> StoreResult<InvitationAcceptance> {
+        let mut tx = self.pool.begin().await?;
+        // The status flip comes first and is conditional: of two redemptions of one ticket only
+        // one changes the row, and the other finds it no longer pending.
+        let flipped = sqlx::query(
+            "UPDATE organization_invitations SET status = $2, updated_at = $3 \
+             WHERE id = $1 AND status = $4 AND expires_at > $3",
+        )
+        .bind(invitation_id)
+        .bind(InvitationStatus::Accepted.as_str())
+        .bind(now)
+        .bind(InvitationStatus::Pending.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if flipped.rows_affected() != 1 {
+            return Ok(InvitationAcceptance::NotPending);
+        }
+        let existing =
+            sqlx::query("SELECT id FROM organization_memberships WHERE organization_id = $1 AND user_id = $2")
+                .bind(&m.organization_id)
+                .bind(&m.user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if existing.is_some() {
+            tx.commit().await?;
+            return Ok(InvitationAcceptance::AlreadyMember);
+        }
+        let sql = format!(
+            "INSERT INTO organization_memberships ({MEMBERSHIP_COLUMNS}) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM organizations o WHERE o.id = $2 \
+             AND (o.max_allowed_memberships = 0 OR \
+                  (SELECT COUNT(*) FROM organization_memberships c WHERE c.organization_id = $2) < o.max_allowed_memberships)"
+        );
+        let inserted = bind_membership(&sql, m).execute(&mut *tx).await.map_err(map_write_err)?;
+        if inserted.rows_affected() != 1 {
+            // Dropping the transaction rolls the status back: the invitation stays usable.
+            return Ok(InvitationAcceptance::Full);
+        }
+        tx.commit().await?;
+        Ok(InvitationAcceptance::Joined(m.clone()))
+    }
+}
+
+/// Takes the organization's row lock inside `tx` (a no-op write: PostgreSQL locks the row,
+/// SQLite the database), so that changes which count its admins run one after the other. Under
+/// READ COMMITTED two removals of two different admins would otherwise each see the other
+/// admin still there and both succeed.
+async fn lock_organization(tx: &mut sqlx::Transaction<'_, sqlx::Any>, organization_id: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE organizations SET updated_at = updated_at WHERE id = $1")
+        .bind(organization_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// The condition that a change to the membership in `organization_memberships` (unqualified,

@@ -4,14 +4,18 @@ use async_trait::async_trait;
 use sqlx::{Row, any::AnyRow};
 
 use super::SqlStore;
-use crate::store::{MailRecord, OutboxStore, StoreResult};
+use crate::store::{Change, MailRecord, OutboxStore, StoreResult};
 
 const MAIL_COLUMNS: &str = "id, to_address, subject, body, attempts, next_attempt_at, sent_at, last_error, created_at";
 
 #[async_trait]
 impl OutboxStore for SqlStore {
     async fn enqueue_mail(&self, mail: &MailRecord) -> StoreResult<()> {
-        insert_mail(&self.pool, mail).await
+        let mut tx = self.pool.begin().await?;
+        insert_mail(&mut *tx, mail).await?;
+        self.emit(&mut tx, &[Change::EmailCreated(mail)]).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn due_mail(&self, now: i64, limit: i64) -> StoreResult<Vec<MailRecord>> {

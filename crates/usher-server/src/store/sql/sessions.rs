@@ -4,10 +4,10 @@ use async_trait::async_trait;
 use sqlx::{Row, any::AnyRow};
 
 use super::{Bind, SqlBuilder, SqlStore, json, map_write_err, state};
-use crate::store::{Page, SessionFilter, SessionRecord, SessionStatus, SessionStore, StoreResult};
+use crate::store::{Change, Page, SessionFilter, SessionRecord, SessionStatus, SessionStore, StoreResult};
 
 pub(super) const SESSION_COLUMNS: &str = "id, user_id, client_id, status, actor, last_active_organization_id, \
-    last_active_at, expire_at, abandon_at, created_at, updated_at";
+    last_active_at, expire_at, abandon_at, created_at, updated_at, first_factor_at, second_factor_at";
 
 /// The statuses of a session that is still signed in, as SQL.
 const LIVE: &str = "status IN ('active', 'pending')";
@@ -15,7 +15,11 @@ const LIVE: &str = "status IN ('active', 'pending')";
 #[async_trait]
 impl SessionStore for SqlStore {
     async fn create_session(&self, s: &SessionRecord) -> StoreResult<()> {
-        insert_session(&self.pool, s).await
+        let mut tx = self.pool.begin().await?;
+        insert_session(&mut *tx, s).await?;
+        self.emit(&mut tx, &[Change::SessionCreated(s)]).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn get_session(&self, id: &str) -> StoreResult<Option<SessionRecord>> {
@@ -89,8 +93,24 @@ impl SessionStore for SqlStore {
     }
 
     async fn end_session(&self, id: &str, status: SessionStatus, now: i64) -> StoreResult<Option<SessionRecord>> {
-        end_session(&self.pool, id, status, now).await?;
-        self.get_session(id).await
+        let mut tx = self.pool.begin().await?;
+        let ended = end_returning(&mut tx, "id", id, status, now).await?;
+        for s in &ended {
+            self.emit(&mut tx, &[Change::SessionEnded(s)]).await?;
+        }
+        tx.commit().await?;
+        if ended.is_empty() { self.get_session(id).await } else { Ok(ended.into_iter().next()) }
+    }
+
+    async fn activate_user_sessions(&self, user_id: &str, now: i64) -> StoreResult<u64> {
+        let done = sqlx::query("UPDATE sessions SET status = $2, updated_at = $3 WHERE user_id = $1 AND status = $4")
+            .bind(user_id)
+            .bind(SessionStatus::Active.as_str())
+            .bind(now)
+            .bind(SessionStatus::Pending.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn end_user_sessions(&self, user_id: &str, status: SessionStatus, now: i64) -> StoreResult<u64> {
@@ -104,15 +124,32 @@ impl SessionStore for SqlStore {
 
 impl SqlStore {
     async fn end_where(&self, column: &str, value: &str, status: SessionStatus, now: i64) -> StoreResult<u64> {
-        let done =
-            sqlx::query(&format!("UPDATE sessions SET status = $2, updated_at = $3 WHERE {column} = $1 AND {LIVE}"))
-                .bind(value)
-                .bind(status.as_str())
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected())
+        let mut tx = self.pool.begin().await?;
+        let ended = end_returning(&mut tx, column, value, status, now).await?;
+        let changes: Vec<Change<'_>> = ended.iter().map(Change::SessionEnded).collect();
+        self.emit(&mut tx, &changes).await?;
+        tx.commit().await?;
+        Ok(ended.len() as u64)
     }
+}
+
+/// Ends the live sessions where `column = value`, returning them as they are after.
+pub(super) async fn end_returning(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    column: &str,
+    value: &str,
+    status: SessionStatus,
+    now: i64,
+) -> StoreResult<Vec<SessionRecord>> {
+    let rows = sqlx::query(&format!(
+        "UPDATE sessions SET status = $2, updated_at = $3 WHERE {column} = $1 AND {LIVE} RETURNING {SESSION_COLUMNS}"
+    ))
+    .bind(value)
+    .bind(status.as_str())
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(session_from_row).collect()
 }
 
 /// Inserts a session (also inside a completed attempt's transaction).
@@ -121,7 +158,7 @@ pub(super) async fn insert_session<'e>(
     s: &SessionRecord,
 ) -> StoreResult<()> {
     sqlx::query(&format!(
-        "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     ))
     .bind(&s.id)
     .bind(&s.user_id)
@@ -134,25 +171,11 @@ pub(super) async fn insert_session<'e>(
     .bind(s.abandon_at)
     .bind(s.created_at)
     .bind(s.updated_at)
+    .bind(s.first_factor_at)
+    .bind(s.second_factor_at)
     .execute(executor)
     .await
     .map_err(map_write_err)?;
-    Ok(())
-}
-
-/// Ends a live session with `status` (also inside a completed attempt's transaction).
-pub(super) async fn end_session<'e>(
-    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
-    id: &str,
-    status: SessionStatus,
-    now: i64,
-) -> StoreResult<()> {
-    sqlx::query(&format!("UPDATE sessions SET status = $2, updated_at = $3 WHERE id = $1 AND {LIVE}"))
-        .bind(id)
-        .bind(status.as_str())
-        .bind(now)
-        .execute(executor)
-        .await?;
     Ok(())
 }
 
@@ -170,5 +193,7 @@ fn session_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
         abandon_at: row.try_get("abandon_at")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        first_factor_at: row.try_get("first_factor_at")?,
+        second_factor_at: row.try_get("second_factor_at")?,
     })
 }

@@ -8,7 +8,8 @@ use usher_types::Strategy;
 
 use super::{Bind, SqlBuilder, SqlStore, flag, json_object, map_write_err, read_flag, state};
 use crate::store::{
-    IdentifierRecord, StoreError, StoreResult, UserEdit, UserFilter, UserOrder, UserQuery, UserRecord, UserStore,
+    Change, IdentifierRecord, StoreError, StoreResult, UserEdit, UserFilter, UserOrder, UserQuery, UserRecord,
+    UserStore,
 };
 
 /// Optimistic updates retry this often before giving up with [`StoreError::Contention`].
@@ -19,6 +20,10 @@ const USER_COLUMNS: &str = "id, version, external_id, username, first_name, last
     primary_phone_number_id, banned, locked_until, failed_attempts, delete_self_enabled, create_organization_enabled, \
     create_organizations_limit, legal_accepted_at, last_sign_in_at, last_active_at, created_at, updated_at";
 
+/// Whether the user (`u`) has each second factor, read with the user (no statement of its own).
+const FACTOR_FLAGS: &str = "(SELECT COUNT(*) FROM user_totp t WHERE t.user_id = u.id AND t.verified = 1) AS totp_on, \
+    (SELECT COUNT(*) FROM user_backup_codes c WHERE c.user_id = u.id) AS backup_codes_on";
+
 #[async_trait]
 impl UserStore for SqlStore {
     async fn create_user(&self, u: &UserRecord) -> StoreResult<()> {
@@ -26,12 +31,13 @@ impl UserStore for SqlStore {
         // and a conflicting identifier leaves nothing behind.
         let mut tx = self.pool.begin().await?;
         insert_user(&mut tx, u).await?;
+        self.emit(&mut tx, &[Change::UserCreated(u)]).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn get_user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, {FACTOR_FLAGS} FROM users u WHERE u.id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -41,7 +47,8 @@ impl UserStore for SqlStore {
     }
 
     async fn list_users(&self, q: &UserQuery) -> StoreResult<Vec<UserRecord>> {
-        let mut b = SqlBuilder::new(&format!("SELECT {} FROM users u WHERE 1 = 1", prefixed_user_columns()));
+        let mut b =
+            SqlBuilder::new(&format!("SELECT {}, {FACTOR_FLAGS} FROM users u WHERE 1 = 1", prefixed_user_columns()));
         push_filter(&mut b, &q.filter);
         let column = match q.order_by {
             UserOrder::CreatedAt => "u.created_at",
@@ -91,6 +98,7 @@ impl UserStore for SqlStore {
             let read_version = user.version;
             edit(&mut user).map_err(StoreError::Refused)?;
             user.version = read_version + 1;
+            let mut tx = self.pool.begin().await?;
             let done = sqlx::query(
                 "UPDATE users SET version = $3, external_id = $4, username = $5, username_lower = $6, first_name = $7, \
                  last_name = $8, locale = $9, password_hash = $10, password_updated_at = $11, public_metadata = $12, \
@@ -125,10 +133,12 @@ impl UserStore for SqlStore {
             .bind(user.last_sign_in_at)
             .bind(user.last_active_at)
             .bind(user.updated_at)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(map_write_err)?;
             if done.rows_affected() == 1 {
+                self.emit(&mut tx, &[Change::UserUpdated(&user)]).await?;
+                tx.commit().await?;
                 return Ok(Some(user));
             }
         }
@@ -155,16 +165,30 @@ impl UserStore for SqlStore {
         let Some(user) = self.get_user(id).await? else {
             return Ok(None);
         };
-        sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&self.pool).await?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        self.emit(&mut tx, &[Change::UserDeleted(id)]).await?;
+        tx.commit().await?;
         Ok(Some(user))
     }
 
     async fn add_email_address(&self, user_id: &str, e: &IdentifierRecord) -> StoreResult<()> {
-        insert_email(&self.pool, user_id, e).await?;
-        self.bump_user(user_id, e.updated_at).await
+        let before = self.get_user(user_id).await?;
+        let mut tx = self.pool.begin().await?;
+        insert_email(&mut *tx, user_id, e).await?;
+        bump_user(&mut *tx, user_id, e.updated_at).await?;
+        if let Some(mut user) = before {
+            user.emails.push(e.clone());
+            user.updated_at = e.updated_at;
+            self.emit(&mut tx, &[Change::UserUpdated(&user)]).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn verify_email_address(&self, user_id: &str, id: &str, now: i64) -> StoreResult<bool> {
+        let before = self.get_user(user_id).await?;
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE email_addresses SET verified = 1, strategy = $4, updated_at = $3 WHERE id = $1 AND user_id = $2",
         )
@@ -172,19 +196,39 @@ impl UserStore for SqlStore {
         .bind(user_id)
         .bind(now)
         .bind(Strategy::EmailCode.as_str())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        self.bump_user(user_id, now).await?;
+        bump_user(&mut *tx, user_id, now).await?;
+        if let (1, Some(mut user)) = (done.rows_affected(), before) {
+            for e in user.emails.iter_mut().filter(|e| e.id == id) {
+                (e.verified, e.strategy, e.updated_at) = (true, Strategy::EmailCode, now);
+            }
+            user.updated_at = now;
+            self.emit(&mut tx, &[Change::UserUpdated(&user)]).await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn delete_email_address(&self, user_id: &str, id: &str) -> StoreResult<bool> {
+        let before = self.get_user(user_id).await?;
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM email_addresses WHERE id = $1 AND user_id = $2")
             .bind(id)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        let decoy = sqlx::query("DELETE FROM decoy_email_addresses WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        if let (1, Some(mut user)) = (done.rows_affected(), before) {
+            user.emails.retain(|e| e.id != id);
+            self.emit(&mut tx, &[Change::UserUpdated(&user)]).await?;
+        }
+        tx.commit().await?;
+        Ok(done.rows_affected() + decoy.rows_affected() == 1)
     }
 }
 
@@ -206,6 +250,12 @@ impl SqlStore {
             " UNION ALL SELECT CAST(0 AS BIGINT) AS is_email, user_id, id, phone_number AS value, verified, strategy, created_at, \
              updated_at FROM phone_numbers WHERE user_id IN ",
         );
+        b.bind_list(&ids);
+        // Decoys (see `DecoyEmailStore`) are listed like any unverified address of the user.
+        b.push(
+            " UNION ALL SELECT CAST(1 AS BIGINT) AS is_email, user_id, id, email_address AS value, CAST(0 AS BIGINT) AS verified, \
+             strategy, created_at, updated_at FROM decoy_email_addresses WHERE user_id IN ",
+        );
         b.bind_list(&ids).push(" ORDER BY created_at, id");
         let mut by_user: HashMap<String, (Vec<IdentifierRecord>, Vec<IdentifierRecord>)> = HashMap::new();
         for row in b.query().fetch_all(&self.pool).await? {
@@ -221,17 +271,21 @@ impl SqlStore {
         }
         Ok(())
     }
+}
 
-    /// Identifier changes are changes of the user: bump its version so optimistic updates
-    /// that read the old identifiers retry.
-    async fn bump_user(&self, user_id: &str, now: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET version = version + 1, updated_at = $2 WHERE id = $1")
-            .bind(user_id)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
+/// Identifier changes are changes of the user: bump its version so optimistic updates
+/// that read the old identifiers retry.
+async fn bump_user<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    user_id: &str,
+    now: i64,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET version = version + 1, updated_at = $2 WHERE id = $1")
+        .bind(user_id)
+        .bind(now)
+        .execute(executor)
+        .await?;
+    Ok(())
 }
 
 /// Inserts a user with its identifiers inside `tx` (also used by a completed sign-up).
@@ -330,6 +384,8 @@ fn user_from_row(row: &AnyRow) -> StoreResult<UserRecord> {
         banned: read_flag(row, "banned")?,
         locked_until: row.try_get("locked_until")?,
         failed_attempts: row.try_get("failed_attempts")?,
+        totp_enabled: read_flag(row, "totp_on")?,
+        backup_code_enabled: read_flag(row, "backup_codes_on")?,
         delete_self_enabled: read_flag(row, "delete_self_enabled")?,
         create_organization_enabled: read_flag(row, "create_organization_enabled")?,
         create_organizations_limit: row.try_get("create_organizations_limit")?,

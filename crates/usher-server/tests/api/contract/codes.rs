@@ -42,4 +42,17 @@ async fn guesses_are_capped_atomically(store: Arc<dyn Store>) {
     assert_eq!(store.get_code("sia_2").await.unwrap().map(|c| c.attempts), Some(5));
 }
 
-contract!(codes_are_single_use, guesses_are_capped_atomically);
+/// Deleting a subject's code leaves nothing to guess or consume, and leaves other subjects alone.
+async fn codes_can_be_revoked(store: Arc<dyn Store>) {
+    let code =
+        CodeRecord { subject_id: "reset_1".into(), code_hash: "c".into(), attempts: 0, expire_at: 99, created_at: 10 };
+    store.issue_code(&code, None).await.unwrap();
+    store.issue_code(&CodeRecord { subject_id: "reset_2".into(), ..code.clone() }, None).await.unwrap();
+    store.delete_code("reset_1").await.unwrap();
+    store.delete_code("reset_none").await.unwrap();
+    assert_eq!(store.take_guess("reset_1", 5).await.unwrap(), None);
+    assert!(!store.consume_code("reset_1", "c").await.unwrap());
+    assert!(store.get_code("reset_2").await.unwrap().is_some());
+}
+
+contract!(codes_are_single_use, guesses_are_capped_atomically, codes_can_be_revoked);

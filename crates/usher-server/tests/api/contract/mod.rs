@@ -5,6 +5,8 @@ mod attempts;
 mod clients;
 mod codes;
 mod external_accounts;
+mod factors;
+mod decoy_emails;
 mod keys;
 mod organizations;
 mod outbox;
@@ -13,6 +15,7 @@ mod settings;
 mod sign_in_tokens;
 mod templates;
 mod users;
+mod webhooks;
 
 use serde_json::json;
 use usher_server::store::*;

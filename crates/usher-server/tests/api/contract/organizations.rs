@@ -174,6 +174,55 @@ async fn invitations_settle_once(store: Arc<dyn Store>) {
     assert_eq!(store.get_invitation("orginv_2").await.unwrap(), None);
 }
 
+async fn accepting_an_invitation_joins_once_within_the_limit(store: Arc<dyn Store>) {
+    store.create_user(&user("user_a", "a@example.com", 1)).await.unwrap();
+    store.create_user(&user("user_b", "b@example.com", 1)).await.unwrap();
+    let mut small = org("org_1", "acme", 1);
+    small.max_allowed_memberships = 1;
+    store.create_organization(&small, Some(&member("org_1", "user_a", ADMIN_ROLE, 1))).await.unwrap();
+    let inv = InvitationRecord {
+        id: "orginv_1".into(),
+        organization_id: "org_1".into(),
+        email_address: "b@example.com".into(),
+        role: MEMBER_ROLE.into(),
+        ticket_digest: "digest1".into(),
+        expires_at: 100,
+        created_at: 1,
+        updated_at: 1,
+        ..InvitationRecord::default()
+    };
+    store.create_invitation(&inv).await.unwrap();
+    let joining = member("org_1", "user_b", MEMBER_ROLE, 5);
+    assert_eq!(store.accept_invitation("orginv_1", &joining, 5).await.unwrap(), InvitationAcceptance::Full);
+    assert_eq!(
+        store.get_invitation("orginv_1").await.unwrap().unwrap().status,
+        InvitationStatus::Pending,
+        "a refused acceptance leaves the invitation usable"
+    );
+    small.max_allowed_memberships = 0;
+    store.update_organization(&small).await.unwrap();
+    assert_eq!(
+        store.accept_invitation("orginv_1", &joining, 100).await.unwrap(),
+        InvitationAcceptance::NotPending,
+        "expired"
+    );
+    assert_eq!(
+        store.accept_invitation("orginv_1", &joining, 6).await.unwrap(),
+        InvitationAcceptance::Joined(joining.clone())
+    );
+    assert_eq!(store.get_membership("org_1", "user_b").await.unwrap(), Some(joining.clone()));
+    let mine = store.user_memberships("user_b").await.unwrap();
+    assert_eq!((mine.len(), mine[0].0.clone(), mine[0].1.id.as_str()), (1, joining.clone(), "org_1"));
+    assert_eq!(store.user_memberships("user_x").await.unwrap(), vec![]);
+    assert_eq!(store.accept_invitation("orginv_1", &joining, 7).await.unwrap(), InvitationAcceptance::NotPending);
+    store
+        .create_invitation(&InvitationRecord { id: "orginv_2".into(), ticket_digest: "digest2".into(), ..inv.clone() })
+        .await
+        .unwrap();
+    assert_eq!(store.accept_invitation("orginv_2", &joining, 8).await.unwrap(), InvitationAcceptance::AlreadyMember);
+    assert_eq!(store.get_invitation("orginv_2").await.unwrap().unwrap().status, InvitationStatus::Accepted);
+}
+
 async fn roles_hold_permissions_and_defaults_are_seeded(store: Arc<dyn Store>) {
     let admin = store.get_role_by_key(ADMIN_ROLE).await.unwrap().expect("org:admin is seeded");
     let keys = |ps: Vec<PermissionRecord>| ps.into_iter().map(|p| p.key).collect::<Vec<_>>();
@@ -263,6 +312,7 @@ contract!(
     organizations_have_unique_slugs_and_find_by_id_or_slug,
     memberships_are_unique_limited_and_keep_an_admin,
     invitations_settle_once,
+    accepting_an_invitation_joins_once_within_the_limit,
     roles_hold_permissions_and_defaults_are_seeded,
     sessions_remember_their_active_organization,
 );
