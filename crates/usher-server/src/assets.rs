@@ -28,6 +28,7 @@ pub const MODULES: &[(&str, &str)] = modules![
     "components/base.js",
     "components/control.js",
     "components/flow.js",
+    "components/organization-switcher.js",
     "components/sign-in.js",
     "components/sign-up.js",
     "components/styles.js",

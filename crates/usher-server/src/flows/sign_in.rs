@@ -133,10 +133,12 @@ pub fn new_attempt(state: &AppState, client_id: String) -> SignIn {
 pub(super) async fn complete(
     state: &AppState,
     browser: &mut Browser,
-    sign_in: SignIn,
+    mut sign_in: SignIn,
     user: &UserRecord,
     account: Option<&crate::store::ExternalAccountRecord>,
 ) -> ApiResult<SignIn> {
+    // The second factor's step finds the account through it (no identifier was typed).
+    sign_in.user_id = Some(user.id.clone());
     finish_linking(state, browser, sign_in, user, account).await
 }
 

@@ -375,6 +375,41 @@ async fn a_new_person_is_transferred_to_a_sign_up_and_signs_in_directly_next_tim
     assert_eq!(user["first_name"], "Grace");
 }
 
+/// The provider is one factor: an account with an authenticator app still needs its code, as
+/// after a password (Clerk's `needs_second_factor`), and no session exists before it.
+#[tokio::test]
+async fn an_account_with_a_second_factor_needs_it_after_the_provider() {
+    use usher_server::flows::second_factor::{STEP_MS, code_at, decode_secret};
+    let standin = StandIn::start(account("sub-ada", "ada@example.com", true)).await;
+    let app = app_with(&standin).await;
+    let secret = "JBSWY3DPEHPK3PXPJBSWY3DP";
+    let (status, user) = app
+        .post("/v1/users", json!({"email_address": ["ada@example.com"], "password": "correct horse battery", "totp_secret": secret}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    let mut browser = Browser::new(&app);
+    let authorize = browser.start().await;
+    let back = browser.at_provider(&authorize).await;
+    let done = browser.get(&back).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location.as_deref(), Some("http://localhost:3000/sso-callback"), "not done yet");
+    assert_eq!(browser.signed_in_user().await, None, "no session before the second factor");
+    let client = browser.get("/v1/client").await.body;
+    let sign_in = &client["response"]["sign_in"];
+    assert_eq!(sign_in["status"], "needs_second_factor", "{client}");
+    assert_eq!(sign_in["first_factor_verification"]["status"], "verified");
+    assert_eq!(sign_in["supported_second_factors"][0]["strategy"], "totp");
+    let id = user["id"].as_str().unwrap();
+    assert_eq!(app.state.store.external_accounts_of_user(id).await.unwrap().len(), 1, "linked");
+
+    let code = code_at(&decode_secret(secret).unwrap(), app.state.now() / STEP_MS);
+    let path = format!("/v1/client/sign_ins/{}/attempt_second_factor", sign_in["id"].as_str().unwrap());
+    let answer = browser.send(reqwest::Method::POST, &path, &[("strategy", "totp"), ("code", &code)]).await;
+    assert_eq!(answer.status, StatusCode::OK, "{path} {} {client}", answer.body);
+    assert_eq!(answer.body["response"]["status"], "complete");
+    assert_eq!(browser.signed_in_user().await.as_deref(), Some(id));
+}
+
 // ---- GitHub (plain OAuth 2.0 and its REST API), against the GitHub stand-in ----
 
 async fn github_app(github: &crate::github_standin::GithubStandIn) -> TestApp {
