@@ -13,13 +13,13 @@
 pub mod account;
 pub mod browser;
 pub mod codes;
-pub mod oauth;
 pub mod email_link;
 pub mod invitations;
+pub mod oauth;
 pub mod organizations;
 pub mod profile;
-pub mod second_factor;
 pub mod reset;
+pub mod second_factor;
 pub mod sign_in;
 pub mod sign_up;
 

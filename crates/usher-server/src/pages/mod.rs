@@ -9,10 +9,10 @@
 //! on failure, shows the form the post came from again with the message (`Redo`).
 
 pub(crate) mod layout;
-mod oauth;
-mod second_factor;
 mod link;
+mod oauth;
 mod reset;
+mod second_factor;
 mod sign_in;
 mod sign_up;
 mod user;

@@ -384,7 +384,10 @@ async fn an_account_with_a_second_factor_needs_it_after_the_provider() {
     let app = app_with(&standin).await;
     let secret = "JBSWY3DPEHPK3PXPJBSWY3DP";
     let (status, user) = app
-        .post("/v1/users", json!({"email_address": ["ada@example.com"], "password": "correct horse battery", "totp_secret": secret}))
+        .post(
+            "/v1/users",
+            json!({"email_address": ["ada@example.com"], "password": "correct horse battery", "totp_secret": secret}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{user}");
     let mut browser = Browser::new(&app);
@@ -408,6 +411,41 @@ async fn an_account_with_a_second_factor_needs_it_after_the_provider() {
     assert_eq!(answer.status, StatusCode::OK, "{path} {} {client}", answer.body);
     assert_eq!(answer.body["response"]["status"], "complete");
     assert_eq!(browser.signed_in_user().await.as_deref(), Some(id));
+}
+
+/// The hosted pages' button for an account with an authenticator app: the provider's callback
+/// leads to the second-factor form (its `strategy` field passes the strict form check),
+/// and its code signs in.
+#[tokio::test]
+async fn the_hosted_pages_ask_for_the_second_factor_after_the_provider() {
+    use usher_server::flows::second_factor::{STEP_MS, code_at, decode_secret};
+    let standin = StandIn::start(account("sub-lin", "lin@example.com", true)).await;
+    let app = app_with(&standin).await;
+    let secret = "JBSWY3DPEHPK3PXPJBSWY3DP";
+    let (status, user) =
+        app.post("/v1/users", json!({"email_address": ["lin@example.com"], "totp_secret": secret})).await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    let mut browser = Browser::new(&app);
+    let started = browser
+        .send(reqwest::Method::POST, "/sign-in/oauth", &[("strategy", STRATEGY), ("redirect_url", "/user")])
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let back = browser.at_provider(&started.location.unwrap()).await;
+    let resume = browser.get(&back).await.location.unwrap();
+    assert!(resume.starts_with("/sign-in/oauth/continue"), "{resume}");
+    let page = browser.get(&resume).await;
+    let html = page.body.as_str().unwrap().to_owned();
+    assert_eq!(page.status, StatusCode::OK, "{html}");
+    assert!(html.contains(r#"action="/sign-in/second-factor""#), "{html}");
+    assert_eq!(browser.signed_in_user().await, None);
+    let client = browser.get("/v1/client").await.body;
+    let sign_in_id = client["response"]["sign_in"]["id"].as_str().unwrap().to_owned();
+    let code = code_at(&decode_secret(secret).unwrap(), app.state.now() / STEP_MS);
+    let fields =
+        [("sign_in_id", sign_in_id.as_str()), ("redirect_url", "/user"), ("strategy", "totp"), ("code", &code)];
+    let done = browser.send(reqwest::Method::POST, "/sign-in/second-factor", &fields).await;
+    assert_eq!((done.status, done.location.as_deref()), (StatusCode::SEE_OTHER, Some("/user")), "{}", done.body);
+    assert_eq!(browser.signed_in_user().await.as_deref(), user["id"].as_str());
 }
 
 // ---- GitHub (plain OAuth 2.0 and its REST API), against the GitHub stand-in ----

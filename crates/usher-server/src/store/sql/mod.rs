@@ -10,9 +10,9 @@
 mod attempts;
 mod clients;
 mod codes;
+mod decoy_emails;
 mod external_accounts;
 mod factors;
-mod decoy_emails;
 mod keys;
 mod organizations;
 mod outbox;
