@@ -133,6 +133,11 @@ pub struct DevArgs {
     /// Share rate limits with other nodes through this Redis.
     #[arg(long, env = "USHER_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
+    /// A sign-in provider, repeatable: `strategy=oauth_custom_test,client_id=usher,
+    /// issuer=http://127.0.0.1:3000,scopes=openid email profile`; its secret comes from
+    /// `USHER_OAUTH_<KEY>_CLIENT_SECRET` (or the variable `client_secret_env=` names).
+    #[arg(long = "oauth-provider", env = "USHER_OAUTH_PROVIDERS", value_delimiter = ';', value_name = "SPEC")]
+    pub oauth_providers: Vec<String>,
 }
 
 /// `true`/`1`/`on` or `false`/`0`/`off`.
@@ -290,6 +295,15 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
             .with_context(|| format!("--allowed-origin {origin:?} is not an http(s) origin"))?;
         config.allowed_origins.push(parsed);
     }
+    let mut entries = Vec::new();
+    for spec in &args.oauth_providers {
+        let mut entry = crate::config::oauth::FileProvider::parse_spec(spec)
+            .map_err(|e| anyhow::anyhow!("--oauth-provider {spec:?}: {e}"))?;
+        entry.read_secret(&|name: &str| std::env::var(name).ok());
+        entries.push(entry);
+    }
+    config.oauth_providers = crate::config::oauth::validate_all(entries, true)
+        .map_err(|problems| anyhow::anyhow!("refusing to start:\n{}", problems.join("\n")))?;
     let app = App::build(config).await?;
     let state = app.state().clone();
     // What an app needs in its .env, one per line, then the line scripts wait for.

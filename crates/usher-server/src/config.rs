@@ -8,6 +8,8 @@ use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
 use serde::Deserialize;
 
+pub mod oauth;
+
 /// Where the data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Database {
@@ -118,6 +120,8 @@ pub struct Config {
     pub redis_url: Option<Secret>,
     /// Prefix of this instance's Redis keys.
     pub redis_prefix: String,
+    /// Social / OpenID Connect sign-in providers, validated.
+    pub oauth_providers: Vec<oauth::OAuthProvider>,
     /// A connection that has not sent a whole request head in this long is closed, so slow
     /// clients cannot hold sockets.
     pub header_read_timeout: Duration,
@@ -222,6 +226,7 @@ impl Config {
             application_name: "usher".to_owned(),
             redis_url: None,
             redis_prefix: "usher".to_owned(),
+            oauth_providers: Vec::new(),
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
             max_connections: 4096,
@@ -280,6 +285,9 @@ pub struct FileConfig {
     pub redis_url: Option<String>,
     /// Prefix of this instance's Redis keys (default `usher`).
     pub redis_prefix: Option<String>,
+    /// Social and OpenID Connect sign-in providers (`[[oauth_providers]]`), secrets from the
+    /// environment.
+    pub oauth_providers: Option<Vec<oauth::FileProvider>>,
     /// Seconds a client may take to send a request head (default 10).
     pub header_read_timeout_secs: Option<u64>,
     /// Seconds a request body may stay silent (default 10).
@@ -338,6 +346,9 @@ impl FileConfig {
         self.database_url = db.or(self.database_url.take());
         self.secret_key = secret.or(self.secret_key.take());
         self.public_url = url.or(self.public_url.take());
+        for provider in self.oauth_providers.iter_mut().flatten() {
+            provider.read_secret(&env);
+        }
         let [header, body, total, per_ip, proxies] = ENV_EDGE_OVERRIDES.map(&env);
         let mut number = |name: &str, value: Option<String>| -> Option<u64> {
             let value = value?;
@@ -448,6 +459,13 @@ impl FileConfig {
                 None
             }
         };
+        let oauth_providers = match oauth::validate_all(self.oauth_providers.take().unwrap_or_default(), false) {
+            Ok(p) => p,
+            Err(e) => {
+                problems.extend(e);
+                Vec::new()
+            }
+        };
         for result in [
             &listen.as_ref().map(|_| ()),
             &database.as_ref().map(|_| ()),
@@ -503,6 +521,7 @@ impl FileConfig {
         if let Some(prefix) = self.redis_prefix {
             config.redis_prefix = prefix;
         }
+        config.oauth_providers = oauth_providers;
         config.header_read_timeout = Duration::from_secs(header_read_timeout);
         config.body_read_timeout = Duration::from_secs(body_read_timeout);
         if let Some(n) = self.max_connections {
@@ -562,6 +581,25 @@ mod tests {
         for needle in ["database_url", "secret key", "https", "password_min_length"] {
             assert!(err.contains(needle), "{needle} missing from: {err}");
         }
+    }
+
+    #[test]
+    fn oauth_providers_come_from_the_file_with_secrets_from_the_environment() {
+        let text = "database_url = \"sqlite:///tmp/u.db\"\npublic_url = \"https://auth.example.com\"\n\
+             smtp_url = \"smtp://127.0.0.1:2525\"\nsmtp_from = \"auth@example.com\"\n\
+             [[oauth_providers]]\nstrategy = \"oauth_google\"\nclient_id = \"g\"\n\
+             [[oauth_providers]]\nstrategy = \"oauth_custom_corp\"\nclient_id = \"c\"\nissuer = \"http://127.0.0.1:9\"\n";
+        let mut file = FileConfig::parse(text).unwrap();
+        file.apply_env(env(&[("USHER_SECRET_KEY", KEY), ("USHER_OAUTH_GOOGLE_CLIENT_SECRET", "gsecret-value")]));
+        let err = file.validate().unwrap_err();
+        assert!(err.contains("USHER_OAUTH_CUSTOM_CORP_CLIENT_SECRET") && err.contains("https"), "{err}");
+        let mut file =
+            FileConfig::parse(text.split("[[oauth_providers]]\nstrategy = \"oauth_custom").next().unwrap()).unwrap();
+        file.apply_env(env(&[("USHER_SECRET_KEY", KEY), ("USHER_OAUTH_GOOGLE_CLIENT_SECRET", "gsecret-value")]));
+        let config = file.validate().unwrap();
+        assert_eq!(config.oauth_providers[0].strategy, "oauth_google");
+        assert!(!format!("{config:?}").contains("gsecret"));
+        assert!(FileConfig::parse("[[oauth_providers]]\nstrategy = \"oauth_google\"\nclient_secret = \"x\"").is_err());
     }
 
     #[test]

@@ -178,6 +178,13 @@ impl From<StoreError> for ApiError {
                             "The user is already a member of this organization.",
                         );
                     }
+                    ExternalAccount => {
+                        return Self::invalid(
+                            "external_account_exists",
+                            "strategy",
+                            "This account is already connected to another user.",
+                        );
+                    }
                     RoleKey => ("key", "A role with that key already exists."),
                     PermissionKey => ("key", "A permission with that key already exists."),
                     Other => return Self::Internal(anyhow::anyhow!("unexpected unique conflict")),

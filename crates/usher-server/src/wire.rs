@@ -189,3 +189,34 @@ pub fn sign_in_token(t: &SignInTokenRecord, secret: Option<String>, url: Option<
         updated_at: t.updated_at,
     }
 }
+
+/// An external account as Clerk's Backend API shows it (`provider` is the strategy name).
+pub fn external_account(a: &crate::store::ExternalAccountRecord) -> Value {
+    json!({
+        "object": "external_account",
+        "id": a.id,
+        "provider": a.provider,
+        "identification_id": a.identification_id,
+        "provider_user_id": a.provider_user_id,
+        "approved_scopes": a.approved_scopes,
+        "email_address": a.email_address,
+        "email_address_verified": a.email_verified,
+        "first_name": a.first_name.clone().unwrap_or_default(),
+        "last_name": a.last_name.clone().unwrap_or_default(),
+        "avatar_url": a.avatar_url.clone().unwrap_or_default(),
+        "image_url": a.avatar_url,
+        "username": a.username,
+        "phone_number": null,
+        "public_metadata": {},
+        "label": null,
+        "created_at": a.created_at,
+        "updated_at": a.updated_at,
+        "verification": {
+            "object": "verification_oauth",
+            "status": "verified",
+            "strategy": a.provider,
+            "attempts": null,
+            "expire_at": null,
+        },
+    })
+}

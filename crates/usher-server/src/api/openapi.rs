@@ -77,6 +77,13 @@ fn form(properties: Value) -> Value {
 
 const MEMBERSHIP_FILTERS: &[(&str, &str)] =
     &[("user_id", "string"), ("role", "string"), ("limit", "integer"), ("offset", "integer")];
+const OAUTH_CALLBACK: &[(&str, &str)] =
+    &[("state", "string"), ("code", "string"), ("error", "string"), ("error_description", "string")];
+
+fn oauth_callback_form() -> Value {
+    OAUTH_CALLBACK.iter().map(|(name, kind)| ((*name).to_owned(), json!({"type": kind}))).collect()
+}
+
 const PAGING: &[(&str, &str)] = &[("paginated", "boolean"), ("limit", "integer"), ("offset", "integer")];
 const USER_FILTERS: &[(&str, &str)] = &[
     ("email_address", "array"),
@@ -136,7 +143,7 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
     let html = json!({"type": "string"});
     let sign_up = form(json!({
         "email_address": {"type": "string"}, "password": {"type": "string"},
-        "first_name": {"type": "string"}, "last_name": {"type": "string"},
+        "first_name": {"type": "string"}, "last_name": {"type": "string"}, "transfer": {"type": "boolean"},
         "strategy": {"type": "string"}, "ticket": {"type": "string"},
     }));
     let frontend_token = json!({"$ref": "#/components/schemas/FrontendToken"});
@@ -344,6 +351,22 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
             ),
             MEMBERSHIP_FILTERS,
         ),
+        op(
+            "get",
+            "/v1/users/{user_id}/oauth_access_tokens/{provider}",
+            "GetOAuthAccessToken",
+            B,
+            None,
+            json!({"type": "array", "items": {"type": "object", "required": ["object", "token", "provider"]}}),
+        ),
+        op(
+            "delete",
+            "/v1/users/{user_id}/external_accounts/{external_account_id}",
+            "DeleteExternalAccount",
+            B,
+            None,
+            deleted.clone(),
+        ),
         // Backend API: outbound webhooks (usher's own routes).
         with_query(
             op("get", "/v1/webhooks/endpoints", "ListWebhookEndpoints", B, None, list::<wh::WebhookEndpoint>(g)),
@@ -397,6 +420,7 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
             Some(form(json!({
                 "identifier": {"type": "string"}, "strategy": {"type": "string"},
                 "password": {"type": "string"}, "ticket": {"type": "string"},
+                "redirect_url": {"type": "string"}, "action_complete_redirect_url": {"type": "string"},
             }))),
             envelope(),
         ),
@@ -525,6 +549,8 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
             envelope(),
         ),
         op("get", "/v1/me/sessions/active", "GetUsersSessions", F, None, envelope()),
+        with_query(op("get", "/v1/oauth_callback", "GetOAuthCallback", F, None, json!({})), OAUTH_CALLBACK),
+        op("post", "/v1/oauth_callback", "PostOAuthCallback", F, Some(form(oauth_callback_form())), json!({})),
         op(
             "post",
             "/v1/client/sign_ins/{sign_in_id}/attempt_second_factor",
@@ -764,6 +790,14 @@ fn build() -> Value {
                 "default": {"description": "A Clerk error", "content": {error_type: {"schema": error_schema}}},
             },
         });
+        if op.path == "/v1/oauth_callback" {
+            // A browser navigation: a redirect onwards, or an error page.
+            operation["responses"] = json!({
+                "303": {"description": "On to the app (or, for a form post, to the GET)"},
+                "400": {"description": "The sign-in failed: an error page", "content": {"text/html": {"schema": {"type": "string"}}}},
+                "default": {"description": "A Clerk error", "content": {"application/json": {"schema": error}}},
+            });
+        }
         if let Some(body) = op.body {
             // clerk-js sends form bodies (JSON is taken too); the Backend API takes JSON.
             let media =

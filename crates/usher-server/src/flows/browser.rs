@@ -169,6 +169,22 @@ impl Browser {
         session: &SessionRecord,
         new_user: Option<&UserRecord>,
     ) -> ApiResult<()> {
+        self.complete_attempt_linking(state, kind, key, attempt, session, new_user, None).await
+    }
+
+    /// [`Browser::complete_attempt`] that also links a provider account, in the same
+    /// transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn complete_attempt_linking<T: Serialize>(
+        &mut self,
+        state: &AppState,
+        kind: AttemptKind,
+        key: AttemptKey<'_>,
+        attempt: &T,
+        session: &SessionRecord,
+        new_user: Option<&UserRecord>,
+        new_external_account: Option<&crate::store::ExternalAccountRecord>,
+    ) -> ApiResult<()> {
         let now = state.now();
         // Changed on a copy, so a refused write (a sign-up's address taken meanwhile) leaves the
         // browser as it was.
@@ -184,6 +200,7 @@ impl Browser {
             session,
             replaces: replaces.as_deref().filter(|id| *id != session.id),
             new_user,
+            new_external_account,
         };
         state.store.complete_attempt(completion).await?;
         self.client = Some(client);

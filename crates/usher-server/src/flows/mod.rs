@@ -15,6 +15,7 @@ pub mod browser;
 pub mod codes;
 pub mod email_link;
 pub mod invitations;
+pub mod oauth;
 pub mod organizations;
 pub mod profile;
 pub mod reset;

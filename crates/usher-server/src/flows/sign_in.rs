@@ -104,6 +104,42 @@ pub struct SignIn {
     pub abandon_at: i64,
     /// Creation time.
     pub created_at: i64,
+    /// The first factor of an `oauth_*` sign-in (its strategy names a provider, which
+    /// `Strategy` does not list); shown instead of `first_factor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<super::oauth::ExternalVerification>,
+    /// A verified provider account no user has (`transferable`), kept for a sign-up with
+    /// `transfer: true`; never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<super::oauth::Profile>,
+}
+
+/// A new, unsaved sign-in attempt of a client.
+pub fn new_attempt(state: &AppState, client_id: String) -> SignIn {
+    let now = state.now();
+    SignIn {
+        id: ids::new_id("sia"),
+        client_id,
+        status: SignInStatus::NeedsIdentifier,
+        abandon_at: now + ATTEMPT_LIFETIME_MS,
+        created_at: now,
+        ..SignIn::default()
+    }
+}
+
+/// Signs `user` in for a verified attempt (a provider vouched for the account), linking
+/// `account` in the same transaction. The provider is a first factor only: an account with a
+/// second factor goes on to `needs_second_factor`, as after a password ([`finish`]).
+pub(super) async fn complete(
+    state: &AppState,
+    browser: &mut Browser,
+    mut sign_in: SignIn,
+    user: &UserRecord,
+    account: Option<&crate::store::ExternalAccountRecord>,
+) -> ApiResult<SignIn> {
+    // The second factor's step finds the account through it (no identifier was typed).
+    sign_in.user_id = Some(user.id.clone());
+    finish_linking(state, browser, sign_in, user, account).await
 }
 
 /// What `POST /v1/client/sign_ins` takes.
@@ -111,12 +147,17 @@ pub struct SignIn {
 pub struct CreateSignIn {
     /// An email address or username.
     pub identifier: Option<String>,
-    /// `password` or `ticket` (or a factor strategy to prepare later).
-    pub strategy: Option<Strategy>,
+    /// `password` or `ticket` (or a factor strategy to prepare later), or `oauth_<provider>`
+    /// (a provider's name, which `Strategy` does not list; see [`super::oauth`]).
+    pub strategy: Option<String>,
     /// Signs in at once when right.
     pub password: Option<String>,
     /// A Backend API sign-in token.
     pub ticket: Option<String>,
+    /// `oauth_*`: where the browser goes after the provider (Clerk's `redirect_url`).
+    pub redirect_url: Option<String>,
+    /// `oauth_*`: where it goes once signed in.
+    pub action_complete_redirect_url: Option<String>,
 }
 
 /// Starts a sign-in; completes it at once when a right password or a valid ticket is given.
@@ -131,7 +172,7 @@ pub async fn create(state: &AppState, browser: &mut Browser, input: CreateSignIn
         created_at: now,
         ..SignIn::default()
     };
-    if input.strategy == Some(Strategy::Ticket) || input.ticket.is_some() {
+    if input.strategy.as_deref() == Some(Strategy::Ticket.as_str()) || input.ticket.is_some() {
         let ticket = input.ticket.unwrap_or_default();
         let accepted = state.store.accept_sign_in_token(&ids::sha256_hex(ticket.trim().as_bytes()), now).await?;
         if accepted.is_none()
@@ -355,13 +396,29 @@ pub(super) fn refuse_locked(state: &AppState, user: Option<&UserRecord>) -> ApiR
 pub(super) async fn finish(
     state: &AppState,
     browser: &mut Browser,
+    sign_in: SignIn,
+    user: &UserRecord,
+) -> ApiResult<SignIn> {
+    finish_linking(state, browser, sign_in, user, None).await
+}
+
+/// [`finish`] that also links a provider account (an OAuth sign-in's).
+async fn finish_linking(
+    state: &AppState,
+    browser: &mut Browser,
     mut sign_in: SignIn,
     user: &UserRecord,
+    account: Option<&crate::store::ExternalAccountRecord>,
 ) -> ApiResult<SignIn> {
     let now = state.now();
     let first_factor_at = *sign_in.first_factor_at.get_or_insert(now);
     let second_verified = sign_in.second_factor.as_ref().is_some_and(|f| f.status == VerificationStatus::Verified);
     if user.two_factor_enabled() && !second_verified {
+        // The provider vouched for the address, so the account is linked now (Clerk links on
+        // the verified callback); signing in still takes the second factor, every time.
+        if let Some(account) = account {
+            state.store.create_external_account(account).await?;
+        }
         sign_in.status = SignInStatus::NeedsSecondFactor;
         sign_in.supported_second_factors = second_factor::supported(user);
         save(state, browser, &sign_in).await?;
@@ -377,7 +434,7 @@ pub(super) async fn finish(
     sign_in.status = SignInStatus::Complete;
     sign_in.created_session_id = Some(session.id.clone());
     let key = (&*sign_in.id, sign_in.created_at, sign_in.abandon_at);
-    browser.complete_attempt(state, AttemptKind::SignIn, key, &sign_in, &session, None).await?;
+    browser.complete_attempt_linking(state, AttemptKind::SignIn, key, &sign_in, &session, None, account).await?;
     Ok(sign_in)
 }
 

@@ -32,7 +32,7 @@ pub enum SignUpStatus {
     Complete,
 }
 
-const ATTEMPT_LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;
+pub(super) const ATTEMPT_LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// A sign-up attempt (stored as an attempt document).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -106,6 +106,8 @@ pub struct SignUpInput {
     /// Metadata the browser may set (an object, or its JSON text in a form).
     #[serde(default, deserialize_with = "crate::validate::json_object_or_text")]
     pub unsafe_metadata: Option<Map<String, Value>>,
+    /// Creates the user from the client's `transferable` OAuth sign-in ([`super::oauth`]).
+    pub transfer: Option<bool>,
     /// `ticket` with an organization invitation's ticket.
     #[serde(default)]
     pub strategy: Option<Strategy>,
@@ -116,6 +118,9 @@ pub struct SignUpInput {
 
 /// Starts a sign-up.
 pub async fn create(state: &AppState, browser: &mut Browser, input: SignUpInput) -> ApiResult<SignUp> {
+    if input.transfer == Some(true) {
+        return super::oauth::transfer(state, browser).await;
+    }
     let now = state.now();
     let client_id = browser.client_mut(state).await?.id.clone();
     let mut sign_up = SignUp {

@@ -256,6 +256,12 @@ fn content_security_policy(state: &AppState) -> String {
     if state.origins.localhost {
         targets.push_str(" http://localhost:* http://127.0.0.1:*");
     }
+    // The "Continue with …" form is answered with a redirect to the provider, which
+    // `form-action` also governs: its sign-in origin (the issuer's, for discovery) is allowed.
+    for origin in state.config.oauth_providers.iter().filter_map(|p| p.sign_in_origin()).filter(|o| clean(o)) {
+        targets.push(' ');
+        targets.push_str(&origin);
+    }
     format!(
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action {targets}; \
          frame-ancestors 'none'; base-uri 'none'"
@@ -303,6 +309,8 @@ button.primary{width:100%;background:#1d4ed8;border-color:#1d4ed8;color:#fff;fon
 button.primary:hover{background:#1e40af}
 button.link{border:0;background:none;padding:0;color:#1d4ed8;text-decoration:underline}
 button.danger{color:#b3261e;border-color:#b3261e}
+button.oauth{width:100%;display:flex;align-items:center;justify-content:center;gap:.5rem;margin-bottom:.5rem}
+.or{text-align:center}
 a{color:#1d4ed8}
 :focus{outline:none}
 :focus-visible,input:focus,button:focus-visible,a:focus-visible,[tabindex="-1"]:focus{outline:3px solid #f59e0b;outline-offset:2px}

@@ -10,6 +10,7 @@
 
 pub(crate) mod layout;
 mod link;
+mod oauth;
 mod reset;
 mod second_factor;
 mod sign_in;
@@ -45,6 +46,8 @@ pub fn router() -> Router<AppState> {
         .route("/sign-in/ticket", post(sign_in::redeem_ticket))
         .route("/sign-in/code", post(sign_in::send_code))
         .route("/sign-in/code/verify", post(sign_in::verify_code))
+        .route("/sign-in/oauth", post(oauth::start))
+        .route("/sign-in/oauth/continue", get(oauth::resume))
         .route("/sign-in/second-factor", post(second_factor::verify))
         .route("/sign-in/forgot", get(reset::page).post(reset::send_code))
         .route("/sign-in/forgot/reset", post(reset::reset))

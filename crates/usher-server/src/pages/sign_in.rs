@@ -59,8 +59,11 @@ pub(super) async fn redeem_ticket(State(state): State<AppState>, post: Post) -> 
 async fn with_ticket(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> ApiResult<Response> {
     let ticket = given(fields.ticket.as_ref())
         .ok_or_else(|| ApiError::invalid("form_param_missing", "__clerk_ticket", "This sign-in link is incomplete."))?;
-    let input =
-        CreateSignIn { strategy: Some(Strategy::Ticket), ticket: Some(ticket.to_owned()), ..Default::default() };
+    let input = CreateSignIn {
+        strategy: Some(Strategy::Ticket.as_str().to_owned()),
+        ticket: Some(ticket.to_owned()),
+        ..Default::default()
+    };
     // The ticket is not shown again if the form comes back with an error.
     fields.ticket = None;
     let attempt = sign_in::create(state, browser, input).await?;
@@ -102,9 +105,9 @@ async fn with_password(state: &AppState, browser: &mut Browser, fields: &mut Fie
     };
     let input = CreateSignIn {
         identifier: Some(identifier.to_owned()),
-        strategy: Some(Strategy::Password),
+        strategy: Some(Strategy::Password.as_str().to_owned()),
         password: Some(password),
-        ticket: None,
+        ..Default::default()
     };
     let attempt = sign_in::create(state, browser, input).await?;
     completed(state, browser, fields, &attempt).await
@@ -177,13 +180,14 @@ pub(super) fn form(state: &AppState, fields: &Fields, problem: Option<&Problem>)
     let email = Field::new("identifier", "Email address", "email", "email");
     let password = Field::new("password", "Password", "password", "current-password");
     let body = format!(
-        r#"{alert}<form method="post" action="/sign-in">{target}{email}{password}<button type="submit" class="primary">Continue</button>
+        r#"{alert}{oauth}<form method="post" action="/sign-in">{target}{email}{password}<button type="submit" class="primary">Continue</button>
 <p class="alt"><button type="submit" class="link" formaction="/sign-in/code" formnovalidate>Email me a code instead</button></p>
 <p class="alt"><button type="submit" class="link" formaction="/sign-in/link" formnovalidate>Email me a sign-in link</button></p>
 </form>
 <p class="alt"><a href="/sign-in/forgot{query}">Forgot password?</a></p>
 <p class="alt">No account? <a href="/sign-up{query}">Sign up</a></p>"#,
         alert = layout::alert(problem, layout::alert_focus(problem, &names)),
+        oauth = super::oauth::buttons(state, fields),
         target = hidden("redirect_url", fields.target(state).as_deref()),
         email = form.input(&email, given(fields.identifier.as_ref())),
         password = form.input(&password, None),

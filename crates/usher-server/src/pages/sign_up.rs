@@ -63,6 +63,7 @@ async fn start(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> 
         first_name: fields.first_name.clone(),
         last_name: fields.last_name.clone(),
         unsafe_metadata: None,
+        transfer: None,
         strategy: ticket.as_ref().map(|_| Strategy::Ticket),
         ticket,
     };
@@ -119,9 +120,10 @@ pub(super) fn form(state: &AppState, fields: &Fields, problem: Option<&Problem>)
     let form = Form::new(problem, &names, true);
     let hint = format!("At least {} characters.", state.config.password_min_length);
     let body = format!(
-        r#"{alert}<form method="post" action="/sign-up">{target}{ticket}{email}{password}<div class="row">{first}{last}</div><button type="submit" class="primary">Continue</button></form>
+        r#"{alert}{oauth}<form method="post" action="/sign-up">{target}{ticket}{email}{password}<div class="row">{first}{last}</div><button type="submit" class="primary">Continue</button></form>
 <p class="alt">Have an account? <a href="/sign-in{query}">Sign in</a></p>"#,
         alert = layout::alert(problem, layout::alert_focus(problem, &names)),
+        oauth = super::oauth::buttons(state, fields),
         target = hidden("redirect_url", fields.target(state).as_deref()),
         ticket = hidden("__clerk_ticket", given(fields.ticket.as_ref())),
         email = form.input(

@@ -68,6 +68,9 @@ pub struct Completion<'a> {
     pub replaces: Option<&'a str>,
     /// The user a sign-up creates, inserted first.
     pub new_user: Option<&'a UserRecord>,
+    /// The provider account an OAuth sign-in links (or a transfer sign-up creates the user
+    /// with), inserted after the user.
+    pub new_external_account: Option<&'a super::ExternalAccountRecord>,
 }
 
 /// Attempts.

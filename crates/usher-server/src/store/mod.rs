@@ -14,6 +14,7 @@ pub mod attempts;
 pub mod clients;
 pub mod codes;
 pub mod decoy_emails;
+pub mod external_accounts;
 pub mod factors;
 pub mod keys;
 pub mod organizations;
@@ -30,6 +31,7 @@ pub use attempts::*;
 pub use clients::*;
 pub use codes::*;
 pub use decoy_emails::*;
+pub use external_accounts::*;
 pub use factors::*;
 pub use keys::*;
 pub use organizations::*;
@@ -65,6 +67,8 @@ pub enum UniqueField {
     RoleKey,
     /// `organization_permissions.permission_key`.
     PermissionKey,
+    /// `external_accounts (provider, provider_user_id)`: the provider account is linked already.
+    ExternalAccount,
     /// Anything else (an id collision, which 160 random bits make theoretical).
     Other,
 }
@@ -120,6 +124,7 @@ pub trait Store:
     + TemplateStore
     + OrganizationStore
     + RoleStore
+    + ExternalAccountStore
     + FactorStore
     + WebhookStore
     + DecoyEmailStore

@@ -1,5 +1,6 @@
 //! The Backend API (`/v1/…`), authenticated with the instance's secret key.
 
+mod external_accounts;
 pub(crate) mod invitations;
 pub(crate) mod organizations;
 pub(crate) mod roles;
@@ -28,6 +29,7 @@ use crate::{error::ApiError, ids, state::AppState};
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(users::router())
+        .merge(external_accounts::router())
         .merge(user_factors::router())
         .merge(sessions::router())
         .merge(templates::router())

@@ -182,7 +182,10 @@ pub(super) async fn load(state: &AppState, id: &str) -> ApiResult<UserRecord> {
 }
 
 async fn get_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<User>> {
-    Ok(Json(wire::user(&load(&state, &id).await?, state.user_context())))
+    let mut user = wire::user(&load(&state, &id).await?, state.user_context());
+    let accounts = state.store.external_accounts_of_user(&id).await?;
+    user.external_accounts = accounts.iter().map(wire::external_account).collect();
+    Ok(Json(user))
 }
 
 fn clean(param: &str, value: Option<Option<String>>) -> ApiResult<Option<Option<String>>> {

@@ -20,7 +20,7 @@ use super::{
 use crate::{
     error::{ApiError, ApiResult},
     flows::{
-        Browser, account, email_link, reset,
+        Browser, account, email_link, oauth, reset,
         sign_in::{self, CreateSignIn},
         sign_up::{self, SignUpInput},
     },
@@ -85,8 +85,14 @@ async fn create_sign_in(
     if input.password.is_some() {
         throttle::take(&state, Limit::Attempt, ip).await?;
     }
-    let reset = input.strategy == Some(Strategy::ResetPasswordEmailCode);
-    let mut attempt = sign_in::create(&state, &mut browser, input).await?;
+    let reset = input.strategy.as_deref() == Some(Strategy::ResetPasswordEmailCode.as_str());
+    let mut attempt = match input.strategy.as_deref() {
+        Some(strategy) if strategy.starts_with("oauth_") => {
+            let (redirect, complete) = (input.redirect_url.as_deref(), input.action_complete_redirect_url.as_deref());
+            oauth::start_sign_in(&state, &mut browser, strategy, redirect, complete).await?
+        }
+        _ => sign_in::create(&state, &mut browser, input).await?,
+    };
     // As Clerk does: creating a reset sign-in with an identifier mails the code at once
     // (clerk-js's forgot-password flow goes straight from `create` to `attempt_first_factor`).
     if reset && attempt.status == sign_in::SignInStatus::NeedsFirstFactor {

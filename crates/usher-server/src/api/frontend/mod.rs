@@ -7,6 +7,7 @@
 mod client;
 mod factors;
 mod me;
+mod oauth_callback;
 pub mod organizations;
 pub mod view;
 
@@ -39,6 +40,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         // (Reached through the rewrite in `http::tunnel`.)
         .nest(crate::http::tunnel::BROWSER_ORGANIZATIONS, organizations::org_router())
         .route_layer(middleware::from_fn_with_state(state.clone(), origin::refuse_foreign))
+        // After the origin check: providers post Apple's form from their own origin.
+        .merge(oauth_callback::router())
         .layer(origin::cors(state))
 }
 
@@ -59,6 +62,18 @@ fn envelope(state: &AppState, browser: &Browser, response: Value, client: Value,
     let mut res = Json(json!({"response": response, "client": client})).into_response();
     set_cookies(state, browser, token, &mut res);
     res
+}
+
+/// `user_settings.social`: one entry per configured provider, keyed by strategy, in Clerk's shape.
+fn social(state: &AppState) -> Value {
+    let entries = state.config.oauth_providers.iter().map(|p| {
+        let entry = json!({
+            "enabled": true, "required": false, "authenticatable": true, "block_email_subaddresses": false,
+            "strategy": p.strategy, "not_selectable": false, "deprecated": false, "name": p.name, "logo_url": null,
+        });
+        (p.strategy.clone(), entry)
+    });
+    Value::Object(entries.collect())
 }
 
 /// `GET /v1/environment`: what the instance offers, and where its pages are.
@@ -94,6 +109,7 @@ async fn environment(State(state): State<AppState>) -> Json<Value> {
             },
             "sign_in": {"second_factor": {"required": state.config.second_factor_required}},
             "sign_up": {"mode": "public", "progressive": true},
+            "social": social(&state),
         },
         "organization_settings": {
             "enabled": true,

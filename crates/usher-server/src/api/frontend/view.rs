@@ -118,7 +118,10 @@ pub fn sign_in(s: &SignIn) -> Value {
         } else {
             Value::Null
         },
-        "first_factor_verification": with_link(json!(s.first_factor), s.email_link.as_ref()),
+        "first_factor_verification": s
+            .external
+            .as_ref()
+            .map_or_else(|| with_link(json!(s.first_factor), s.email_link.as_ref()), |e| e.view()),
         "second_factor_verification": s.second_factor,
         "user_data": null,
         "created_session_id": s.created_session_id,

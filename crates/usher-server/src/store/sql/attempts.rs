@@ -45,6 +45,9 @@ impl AttemptStore for SqlStore {
         if let Some(user) = c.new_user {
             users::insert_user(&mut tx, user).await?;
         }
+        if let Some(account) = c.new_external_account {
+            super::external_accounts::insert_account(&mut *tx, account).await?;
+        }
         let replaced = match c.replaces {
             Some(previous) => sessions::end_returning(&mut tx, "id", previous, SessionStatus::Ended, now).await?,
             None => Vec::new(),

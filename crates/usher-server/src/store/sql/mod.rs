@@ -11,6 +11,7 @@ mod attempts;
 mod clients;
 mod codes;
 mod decoy_emails;
+mod external_accounts;
 mod factors;
 mod keys;
 mod organizations;
@@ -129,6 +130,8 @@ fn map_write_err(err: sqlx::Error) -> StoreError {
             UniqueField::Username
         } else if text.contains("external_id") {
             UniqueField::ExternalId
+        } else if text.contains("external_accounts") {
+            UniqueField::ExternalAccount
         } else if text.contains("organizations_slug") || text.contains("organizations.slug") {
             UniqueField::OrganizationSlug
         } else if text.contains("organization_memberships") {

@@ -66,8 +66,14 @@ async fn completing_an_attempt_writes_everything_or_nothing(store: Arc<dyn Store
     let new = session("sess_new", "user_a", 7);
     let after = ClientRecord { last_active_session_id: Some("sess_new".into()), token_hash: "t2".into(), ..client() };
     let sign_in = AttemptRecord { kind: AttemptKind::SignIn, ..finished("sia_1") };
-    let completion =
-        Completion { attempt: &sign_in, client: &after, session: &new, replaces: Some("sess_old"), new_user: None };
+    let completion = Completion {
+        attempt: &sign_in,
+        client: &after,
+        session: &new,
+        replaces: Some("sess_old"),
+        new_user: None,
+        new_external_account: None,
+    };
     store.complete_attempt(completion).await.unwrap();
     assert_eq!(store.get_session("sess_old").await.unwrap().unwrap().status, SessionStatus::Ended);
     assert_eq!(store.get_session("sess_new").await.unwrap(), Some(new.clone()));
@@ -88,6 +94,7 @@ async fn completing_an_attempt_writes_everything_or_nothing(store: Arc<dyn Store
         session: &other,
         replaces: Some("sess_new"),
         new_user: Some(&taken),
+        new_external_account: None,
     };
     assert!(matches!(store.complete_attempt(completion).await, Err(StoreError::Conflict(UniqueField::EmailAddress))));
     assert_eq!(store.get_user("user_b").await.unwrap(), None);
@@ -98,17 +105,43 @@ async fn completing_an_attempt_writes_everything_or_nothing(store: Arc<dyn Store
 
     // With a free address the user and its session arrive together.
     let free = user("user_b", "b@example.com", 8);
+    let linked = ExternalAccountRecord {
+        id: "eac_1".into(),
+        user_id: "user_b".into(),
+        provider: "oauth_github".into(),
+        provider_user_id: "42".into(),
+        ..ExternalAccountRecord::default()
+    };
     let completion = Completion {
         attempt: &sign_up,
         client: &later,
         session: &other,
         replaces: Some("sess_new"),
         new_user: Some(&free),
+        new_external_account: Some(&linked),
     };
     store.complete_attempt(completion).await.unwrap();
     let b = store.get_user("user_b").await.unwrap().unwrap();
     assert_eq!((b.emails.len(), b.last_sign_in_at), (1, Some(8)));
     assert_eq!(store.get_session("sess_b").await.unwrap().unwrap().user_id, "user_b");
+    assert_eq!(store.external_account_by_provider("oauth_github", "42").await.unwrap(), Some(linked.clone()));
+
+    // A provider account linked meanwhile: nothing of the sign-up is written.
+    let c = user("user_c", "c@example.com", 9);
+    let third = session("sess_c", "user_c", 9);
+    let again = ExternalAccountRecord { id: "eac_2".into(), user_id: "user_c".into(), ..linked };
+    let completion = Completion {
+        attempt: &finished("sua_2"),
+        client: &later,
+        session: &third,
+        replaces: None,
+        new_user: Some(&c),
+        new_external_account: Some(&again),
+    };
+    let refused = store.complete_attempt(completion).await;
+    assert!(matches!(refused, Err(StoreError::Conflict(UniqueField::ExternalAccount))), "{refused:?}");
+    assert_eq!(store.get_user("user_c").await.unwrap(), None);
+    assert_eq!(store.get_session("sess_c").await.unwrap(), None);
 }
 
 contract!(

@@ -5,6 +5,7 @@ mod attempts;
 mod clients;
 mod codes;
 mod decoy_emails;
+mod external_accounts;
 mod factors;
 mod keys;
 mod organizations;
