@@ -1,14 +1,15 @@
 //! Organization invitations (Backend API), their tickets redeemed by signing up or in, the
 //! instance's roles and permissions, and the last-admin rule under concurrent requests.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode, header};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{Db, TestApp, assert_error, decode, skip_postgres, spawn_app_with};
-
-const ORIGIN: &str = "http://localhost:3000";
+use crate::{
+    frontend::Browser,
+    helpers::{Db, TestApp, assert_error, decode, skip_postgres, spawn_app_with},
+};
 
 async fn app(db: Db) -> TestApp {
     spawn_app_with(db, |c| {
@@ -16,49 +17,6 @@ async fn app(db: Db) -> TestApp {
         c.allow_localhost_origins = true;
     })
     .await
-}
-
-/// A cookie jar speaking the Frontend API with form bodies.
-struct Browser<'a> {
-    app: &'a TestApp,
-    cookies: BTreeMap<String, String>,
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Self { app, cookies: BTreeMap::new() }
-    }
-
-    async fn send(&mut self, method: Method, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-        let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let mut request = self
-            .app
-            .http
-            .request(method, format!("{}{path}", self.app.url))
-            .header(header::ORIGIN, ORIGIN)
-            .header(header::COOKIE, cookie.join("; "));
-        if !form.is_empty() {
-            request = request.form(form);
-        }
-        let response = request.send().await.expect("request");
-        for set in response.headers().get_all(header::SET_COOKIE) {
-            let text = set.to_str().unwrap();
-            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            if attributes.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-        self.send(Method::POST, path, form).await
-    }
 }
 
 fn ticket_of(url: &str) -> String {
@@ -489,10 +447,6 @@ impl Browser<'_> {
         assert_eq!(status, StatusCode::OK, "{body}");
         let session = body["client"]["last_active_session_id"].as_str().unwrap().to_owned();
         (browser, user["id"].as_str().unwrap().to_owned(), session)
-    }
-
-    async fn get(&mut self, path: &str) -> (StatusCode, Value) {
-        self.send(Method::GET, path, &[]).await
     }
 }
 

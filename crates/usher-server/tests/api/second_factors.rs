@@ -1,63 +1,16 @@
 //! Second factors through the Frontend and Backend APIs: turning on an authenticator app,
 //! signing in with it and with backup codes, replays refused, imports, lockout, `fva`.
 
-use std::collections::BTreeMap;
-
-use reqwest::{StatusCode, header};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use usher_server::flows::second_factor::{STEP_MS, code_at, decode_secret};
 
-use crate::helpers::{Db, TestApp, assert_error, decode, spawn_app_with};
+use crate::{
+    frontend::{Browser, PASSWORD},
+    helpers::{Db, TestApp, assert_error, decode, spawn_app_with},
+};
 
-const ORIGIN: &str = "http://localhost:3000";
-const PASSWORD: &str = "correct horse battery";
-
-/// A browser: a cookie jar and an `Origin`.
-struct Browser<'a> {
-    app: &'a TestApp,
-    cookies: BTreeMap<String, String>,
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Self { app, cookies: BTreeMap::new() }
-    }
-
-    async fn send(&mut self, method: reqwest::Method, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-        let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let mut request = self
-            .app
-            .http
-            .request(method, format!("{}{path}", self.app.url))
-            .header(header::ORIGIN, ORIGIN)
-            .header(header::COOKIE, cookie.join("; "));
-        if !form.is_empty() {
-            request = request.form(form);
-        }
-        let response = request.send().await.expect("request");
-        for set in response.headers().get_all(header::SET_COOKIE) {
-            let text = set.to_str().unwrap();
-            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            if attributes.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-        self.send(reqwest::Method::POST, path, form).await
-    }
-
-    async fn sign_in(&mut self, email: &str, password: &str) -> (StatusCode, Value) {
-        self.post("/v1/client/sign_ins", &[("identifier", email), ("password", password)]).await
-    }
-
+impl Browser<'_> {
     async fn second_factor(&mut self, id: &str, strategy: &str, code: &str) -> (StatusCode, Value) {
         self.post(&format!("/v1/client/sign_ins/{id}/attempt_second_factor"), &[("strategy", strategy), ("code", code)])
             .await
