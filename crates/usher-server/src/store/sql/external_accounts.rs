@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{SqlStore, map_write_err, state};
+use super::{SqlStore, flag, map_write_err, read_flag, state};
 use crate::store::{ExternalAccountRecord, ExternalAccountStore, OAuthIntent, OAuthStateRecord, StoreResult};
 
 const ACCOUNT_COLUMNS: &str = "id, user_id, provider, provider_user_id, identification_id, email_address, \
@@ -29,7 +29,7 @@ pub(super) async fn insert_account<'e>(
     .bind(&a.provider_user_id)
     .bind(&a.identification_id)
     .bind(&a.email_address)
-    .bind(i64::from(a.email_verified))
+    .bind(flag(a.email_verified))
     .bind(&a.first_name)
     .bind(&a.last_name)
     .bind(&a.username)
@@ -85,7 +85,7 @@ impl ExternalAccountStore for SqlStore {
         )
         .bind(&a.id)
         .bind(&a.email_address)
-        .bind(i64::from(a.email_verified))
+        .bind(flag(a.email_verified))
         .bind(&a.first_name)
         .bind(&a.last_name)
         .bind(&a.username)
@@ -154,7 +154,7 @@ fn account_from_row(row: &AnyRow) -> StoreResult<ExternalAccountRecord> {
         provider_user_id: row.try_get("provider_user_id")?,
         identification_id: row.try_get("identification_id")?,
         email_address: row.try_get("email_address")?,
-        email_verified: row.try_get::<i64, _>("email_verified")? != 0,
+        email_verified: read_flag(row, "email_verified")?,
         first_name: row.try_get("first_name")?,
         last_name: row.try_get("last_name")?,
         username: row.try_get("username")?,
