@@ -137,6 +137,9 @@ pub struct Config {
     pub trusted_proxies: crate::proxies::TrustedProxies,
     /// Outbound webhook delivery.
     pub webhooks: WebhookSettings,
+    /// Where pinned copies of Clerk's browser bundles live (`clerk-js/` and `ui/`, filled by
+    /// `scripts/clerk-js-assets`), served at `/npm/@clerk/…`; `None` serves none.
+    pub clerk_js_dir: Option<std::path::PathBuf>,
 }
 
 /// How webhooks are delivered.
@@ -233,6 +236,7 @@ impl Config {
             max_connections_per_ip: 256,
             trusted_proxies: Default::default(),
             webhooks: WebhookSettings::default(),
+            clerk_js_dir: None,
         }
     }
 }

@@ -27,6 +27,7 @@
 pub mod api;
 pub mod assets;
 pub mod cli;
+pub mod clerk_scripts;
 pub mod clock;
 pub mod config;
 pub mod error;

@@ -9,3 +9,4 @@ pub mod origin;
 pub mod request_origin;
 pub mod throttle;
 pub mod tunnel;
+pub mod proxy;

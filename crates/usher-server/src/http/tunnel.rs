@@ -59,6 +59,9 @@ pub async fn before_routing(State(state): State<AppState>, mut request: Request,
     if request.method() == Method::OPTIONS {
         return origin::preflight(&state, request.headers());
     }
+    if let Err(refusal) = super::proxy::verify(&state, &mut request) {
+        return axum::response::IntoResponse::into_response(refusal);
+    }
     if request.method() == Method::POST
         && let Some(method) = tunnelled(request.uri().query())
     {

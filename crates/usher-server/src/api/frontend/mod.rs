@@ -11,6 +11,9 @@ mod oauth_callback;
 pub mod organizations;
 pub mod view;
 
+mod handshake;
+pub use handshake::handshake_sealer;
+
 use axum::{
     Json, Router,
     extract::State,
@@ -32,7 +35,8 @@ use crate::{
 /// Every Frontend API route.
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
-        .route("/v1/environment", get(environment))
+        // clerk-js "touches" the environment with PATCH on every load of a development instance.
+        .route("/v1/environment", get(environment).patch(environment))
         .merge(client::router(state))
         .merge(me::router(state))
         .merge(factors::router(state))
@@ -42,6 +46,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route_layer(middleware::from_fn_with_state(state.clone(), origin::refuse_foreign))
         // After the origin check: providers post Apple's form from their own origin.
         .merge(oauth_callback::router())
+        // Navigations, not fetches: no Origin to check.
+        .merge(handshake::router())
+
         .layer(origin::cors(state))
 }
 
