@@ -8,4 +8,8 @@ export default defineConfig({
   integrations: [clerk()],
   adapter: node({ mode: 'standalone' }),
   output: 'server',
+  // Astro 5.18 trusts the Host header only for listed domains (otherwise every request URL is
+  // http://localhost, and both Astro's own origin check and the handshake's return URL break).
+  // This is Astro's requirement for any deployment; list your own host instead.
+  security: { allowedDomains: [{ hostname: '127.0.0.1' }, { hostname: 'localhost' }] },
 });
