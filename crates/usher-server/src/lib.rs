@@ -26,8 +26,8 @@
 
 pub mod api;
 pub mod assets;
-pub mod cli;
 pub mod clerk_scripts;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod error;

@@ -63,10 +63,7 @@ pub fn directives(c: &SessionCookies<'_>) -> Vec<String> {
     for (session, uat) in names {
         match c.session_token {
             Some(jwt) => {
-                out.push(format!(
-                    "{session}={jwt}; Path=/; Max-Age={}; SameSite=Lax{secure}",
-                    c.token_lifetime_secs
-                ));
+                out.push(format!("{session}={jwt}; Path=/; Max-Age={}; SameSite=Lax{secure}", c.token_lifetime_secs));
                 out.push(format!("{uat}={}; Path=/; Max-Age=315360000; SameSite=Lax{secure}", c.client_uat));
             }
             None => {
@@ -107,7 +104,8 @@ pub fn open_nonce(sealer: &Sealer, nonce: &str, now_secs: i64) -> Option<Vec<Str
 /// so the SDK finds it in the JWKS).
 pub fn sign_token(kid: &str, signer: &jwt::Signer, directives: &[String], now_secs: i64) -> String {
     let header = jwt::b64_json(&json!({"alg": "RS256", "kid": kid, "typ": "JWT"}));
-    let claims = json!({"handshake": directives, "iat": now_secs, "nbf": now_secs - 5, "exp": now_secs + LIFETIME_SECS});
+    let claims =
+        json!({"handshake": directives, "iat": now_secs, "nbf": now_secs - 5, "exp": now_secs + LIFETIME_SECS});
     jwt::encode(&header, &claims, signer)
 }
 

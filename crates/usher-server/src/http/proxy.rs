@@ -53,7 +53,10 @@ fn from_headers(state: &AppState, headers: &HeaderMap) -> Result<Option<Frontend
     }
     let Some(url) = headers.get(PROXY_URL_HEADER) else { return Ok(None) };
     let url = url.to_str().ok().and_then(|u| Url::parse(u.trim()).ok()).filter(|u| {
-        matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.username().is_empty() && u.password().is_none()
+        matches!(u.scheme(), "http" | "https")
+            && u.host().is_some()
+            && u.username().is_empty()
+            && u.password().is_none()
     });
     match url {
         Some(url) => Ok(Some(FrontendProxy { url })),

@@ -38,9 +38,17 @@ struct TouchQuery {
 /// `redirect_url` when it is an absolute URL on an allowed origin or on the proxy's origin:
 /// the handshake hands session cookies to whatever page it returns to.
 fn return_to(state: &AppState, proxy: Option<&FrontendProxy>, target: Option<&str>) -> ApiResult<Url> {
-    let invalid = || ApiError::invalid("form_param_format_invalid", "redirect_url", "redirect_url must be an absolute URL on an allowed origin");
-    let url = Url::parse(target.ok_or_else(|| ApiError::invalid("form_param_missing", "redirect_url", "redirect_url is required"))?)
-        .map_err(|_| invalid())?;
+    let invalid = || {
+        ApiError::invalid(
+            "form_param_format_invalid",
+            "redirect_url",
+            "redirect_url must be an absolute URL on an allowed origin",
+        )
+    };
+    let url = Url::parse(
+        target.ok_or_else(|| ApiError::invalid("form_param_missing", "redirect_url", "redirect_url is required"))?,
+    )
+    .map_err(|_| invalid())?;
     let origin = url.origin().ascii_serialization();
     let proxied = proxy.is_some_and(|p| p.origin() == origin);
     if proxied || state.origins.safe_redirect(url.as_str()).is_some_and(|s| !s.starts_with('/')) {
@@ -78,7 +86,8 @@ async fn start(
         client_uat: if token.is_some() { client_uat } else { 0 },
         token_lifetime_secs: state.config.session_token_lifetime.as_secs(),
         secure,
-        suffix: (q.suffixed_cookies.as_deref() == Some("true")).then(|| handshake::cookie_suffix(&state.publishable_key)),
+        suffix: (q.suffixed_cookies.as_deref() == Some("true"))
+            .then(|| handshake::cookie_suffix(&state.publishable_key)),
     };
     let directives = handshake::directives(&cookies);
     let now = state.now() / 1000;

@@ -48,7 +48,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(oauth_callback::router())
         // Navigations, not fetches: no Origin to check.
         .merge(handshake::router())
-
         .layer(origin::cors(state))
 }
 
