@@ -230,3 +230,36 @@ async fn the_pinned_clerk_bundles_are_served_from_the_configured_directory_only(
 async fn app_without_bundles() -> TestApp {
     spawn_app_with(Db::Sqlite, |_| {}).await
 }
+
+#[tokio::test]
+async fn frontend_errors_carry_cors_headers_for_allowed_origins() {
+    let app = app().await;
+    let http = no_redirects();
+    for (method, path) in [
+        (reqwest::Method::POST, "/v1/client/no_such_route"),
+        (reqwest::Method::PUT, "/v1/environment"),
+        (reqwest::Method::GET, "/v1/client/sign_ins/sia_missing"),
+    ] {
+        let res = http
+            .request(method.clone(), format!("{}{path}", app.url))
+            .header(header::ORIGIN, APP)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_client_error(), "{method} {path}: {}", res.status());
+        assert_eq!(
+            res.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).map(|v| v.to_str().unwrap()),
+            Some(APP),
+            "{method} {path}"
+        );
+        assert_eq!(res.headers()[header::ACCESS_CONTROL_ALLOW_CREDENTIALS], "true");
+    }
+    // Not for a foreign origin.
+    let res = http
+        .post(format!("{}/v1/client/no_such_route", app.url))
+        .header(header::ORIGIN, "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+}
