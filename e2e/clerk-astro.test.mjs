@@ -56,6 +56,9 @@ describe('Clerk components on usher', () => {
 
     await signInWithPassword(p, s.url, user);
     assert.deepEqual(await whoAmI(p), { server: user.id, client: user.id });
+    // <OrganizationSwitcher/> renders the personal account ($organizationStore: none active).
+    await p.locator('.cl-organizationSwitcherTrigger').waitFor();
+    assert.equal(await p.textContent('#client-org'), '');
     const route = await p.request.get(`${s.url}/api/route`);
     assert.equal(route.status(), 200);
     assert.deepEqual(await route.json(), { userId: user.id });

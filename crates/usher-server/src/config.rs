@@ -312,6 +312,9 @@ pub struct FileConfig {
     pub webhook_timeout_ms: Option<u64>,
     /// Allow webhook endpoints on loopback, link-local and private addresses (default false).
     pub webhook_allow_private_addresses: Option<bool>,
+    /// Directory of pinned clerk-js / @clerk/ui bundles to serve at `/npm/@clerk/…`
+    /// (`scripts/clerk-js-assets`); default none.
+    pub clerk_js_dir: Option<std::path::PathBuf>,
 }
 
 /// Environment variables `usher serve` reads, overriding the file.
@@ -515,6 +518,7 @@ impl FileConfig {
             config.application_name = name;
         }
         config.redis_url = self.redis_url.map(Secret::new);
+        config.clerk_js_dir = self.clerk_js_dir;
         if let Some(schedule) = self.webhook_retry_schedule_ms.filter(|s| !s.is_empty()) {
             config.webhooks.retry_schedule = schedule.into_iter().map(Duration::from_millis).collect();
         }
