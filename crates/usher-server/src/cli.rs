@@ -138,6 +138,9 @@ pub struct DevArgs {
     /// `USHER_OAUTH_<KEY>_CLIENT_SECRET` (or the variable `client_secret_env=` names).
     #[arg(long = "oauth-provider", env = "USHER_OAUTH_PROVIDERS", value_delimiter = ';', value_name = "SPEC")]
     pub oauth_providers: Vec<String>,
+    /// Argon2id runs at once (default: one per core this process may run on).
+    #[arg(long, env = "USHER_PASSWORD_HASH_SLOTS", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub password_hash_slots: Option<u16>,
 }
 
 /// `true`/`1`/`on` or `false`/`0`/`off`.
@@ -280,6 +283,9 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
     config.frontend_rate_limits = args.fapi_rate_limit;
     config.session_token_lifetime = std::time::Duration::from_secs(args.session_token_lifetime);
     config.allow_localhost_origins = true;
+    if let Some(n) = args.password_hash_slots {
+        config.password_hash_slots = usize::from(n);
+    }
     config.redis_url = args.redis_url.map(Secret::new);
     // Local receivers are what development uses.
     config.webhooks.allow_private_addresses = true;
