@@ -6,7 +6,7 @@ import http from 'node:http';
 import pg from 'pg';
 import { betterAuth } from 'better-auth';
 import { toNodeHandler } from 'better-auth/node';
-import { getMigrations } from 'better-auth/db';
+import { getMigrations } from 'better-auth/db/migration';
 
 const server = http.createServer();
 await new Promise(resolve => server.listen(0, '127.0.0.1', resolve));

@@ -33,9 +33,9 @@ const SIGN_IN_MAX: usize = 14;
 const REFRESH_MAX: usize = 2;
 /// Statements of one Backend API mint: the session.
 const MINT_MAX: usize = 1;
-/// Statements of one mint with an active organization: the session, the organization, the
-/// membership and the role's permissions.
-const MINT_ORG_MAX: usize = 4;
+/// Statements of one mint with an active organization: the session, and the organization with
+/// the membership and the role's permissions in one (it was four in all before).
+const MINT_ORG_MAX: usize = 2;
 
 #[derive(Clone, Default)]
 struct Statements(Arc<AtomicUsize>);
