@@ -184,19 +184,26 @@ impl TokenCache {
         self.entries.get_key_value(token).map(|(k, v)| (k.clone(), v.clone()))
     }
 
-    /// Remembers `token`; returns its text as the cache holds it.
+    /// Remembers `token`; returns its text as the cache holds it. The token is hashed once
+    /// here (it is about a kilobyte of text, and this runs for every cold token).
     fn insert(&mut self, token: &str, claims: Arc<SessionClaims>) -> Arc<str> {
-        if let Some((key, _)) = self.entries.get_key_value(token) {
-            return key.clone();
-        }
-        while self.entries.len() >= CACHE_CAPACITY {
-            let Some(oldest) = self.order.pop_front() else { break };
-            self.entries.remove(&oldest);
-        }
+        use std::collections::hash_map::Entry;
         let key: Arc<str> = token.into();
-        self.order.push_back(key.clone());
-        self.entries.insert(key.clone(), claims);
-        key
+        match self.entries.entry(key) {
+            // Verified by another request meanwhile.
+            Entry::Occupied(entry) => entry.key().clone(),
+            Entry::Vacant(slot) => {
+                let key = slot.key().clone();
+                slot.insert(claims);
+                self.order.push_back(key.clone());
+                // One over the bound at most, for as long as this takes.
+                while self.entries.len() > CACHE_CAPACITY {
+                    let Some(oldest) = self.order.pop_front() else { break };
+                    self.entries.remove(&oldest);
+                }
+                key
+            }
+        }
     }
 }
 
@@ -382,8 +389,19 @@ impl Verifier {
         let signed_len = h.len() + 1 + p.len();
         key.verify_sig(&token.as_bytes()[..signed_len], &signature[..n]).map_err(|_| VerifyError::Signature)?;
 
-        let payload = URL_SAFE_NO_PAD.decode(p).map_err(|_| VerifyError::Malformed)?;
-        let Ok(Value::Object(claims)) = serde_json::from_slice::<Value>(&payload) else {
+        // A session token's payload fits the stack; a larger one (a template token's) does not
+        // need to be fast.
+        let mut stack = [0u8; 2048];
+        let heap;
+        let payload: &[u8] = match URL_SAFE_NO_PAD.decode_slice(p, &mut stack) {
+            Ok(n) => &stack[..n],
+            Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
+                heap = URL_SAFE_NO_PAD.decode(p).map_err(|_| VerifyError::Malformed)?;
+                &heap
+            }
+            Err(_) => return Err(VerifyError::Malformed),
+        };
+        let Ok(claims) = serde_json::from_slice::<Map<String, Value>>(payload) else {
             return Err(VerifyError::Malformed);
         };
         // Read from the parsed payload, which is kept whole for `SessionClaims::claims`.
