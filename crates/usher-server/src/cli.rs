@@ -146,6 +146,9 @@ pub struct DevArgs {
     /// (fill it with scripts/clerk-js-assets).
     #[arg(long, env = "USHER_CLERK_JS_DIR")]
     pub clerk_js_dir: Option<PathBuf>,
+    /// Argon2id runs at once (default: one per core this process may run on).
+    #[arg(long, env = "USHER_PASSWORD_HASH_SLOTS", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub password_hash_slots: Option<u16>,
 }
 
 /// `true`/`1`/`on` or `false`/`0`/`off`.
@@ -290,6 +293,9 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
     config.allow_localhost_origins = true;
     config.production = args.live_keys;
     config.clerk_js_dir = args.clerk_js_dir.clone();
+    if let Some(n) = args.password_hash_slots {
+        config.password_hash_slots = usize::from(n);
+    }
     config.redis_url = args.redis_url.map(Secret::new);
     // Local receivers are what development uses.
     config.webhooks.allow_private_addresses = true;
