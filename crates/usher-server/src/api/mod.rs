@@ -4,6 +4,8 @@
 pub mod backend;
 pub mod frontend;
 pub mod openapi;
+// Operations.
+pub mod metrics;
 
 use axum::{
     Router,
@@ -18,13 +20,15 @@ use crate::{error::ApiError, state::AppState};
 
 /// The Backend API under `/v1`, the Frontend API, and the public endpoints.
 pub fn router(state: &AppState) -> Router<AppState> {
-    Router::new()
+    let router = Router::new()
         .merge(frontend::router(state))
         .nest("/v1", backend::router(state))
         .route("/v1/openapi.json", get(openapi::serve))
         .route("/.well-known/jwks.json", get(public_jwks))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(readyz));
+    // `/metrics` here only in `usher dev` or behind a token; otherwise on its own listener.
+    if state.config.metrics.on_main_listener() { router.route("/metrics", get(metrics::serve)) } else { router }
 }
 
 /// The JWKS for anyone: verifiers fetch it without credentials, and it is never rate limited.

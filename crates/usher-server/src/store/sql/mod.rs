@@ -23,6 +23,9 @@ mod sign_in_tokens;
 mod templates;
 mod users;
 mod webhooks;
+// Operations.
+mod gauges;
+mod imports;
 
 use std::{path::Path, str::FromStr, time::Duration};
 

@@ -15,13 +15,13 @@ use crate::store::{
 /// Optimistic updates retry this often before giving up with [`StoreError::Contention`].
 const UPDATE_ATTEMPTS: usize = 20;
 
-const USER_COLUMNS: &str = "id, version, external_id, username, first_name, last_name, locale, password_hash, \
+pub(super) const USER_COLUMNS: &str = "id, version, external_id, username, first_name, last_name, locale, password_hash, \
     password_updated_at, public_metadata, private_metadata, unsafe_metadata, primary_email_address_id, \
     primary_phone_number_id, banned, locked_until, failed_attempts, delete_self_enabled, create_organization_enabled, \
     create_organizations_limit, legal_accepted_at, last_sign_in_at, last_active_at, created_at, updated_at";
 
 /// Whether the user (`u`) has each second factor, read with the user (no statement of its own).
-const FACTOR_FLAGS: &str = "(SELECT COUNT(*) FROM user_totp t WHERE t.user_id = u.id AND t.verified = 1) AS totp_on, \
+pub(super) const FACTOR_FLAGS: &str = "(SELECT COUNT(*) FROM user_totp t WHERE t.user_id = u.id AND t.verified = 1) AS totp_on, \
     (SELECT COUNT(*) FROM user_backup_codes c WHERE c.user_id = u.id) AS backup_codes_on";
 
 #[async_trait]
@@ -234,7 +234,7 @@ impl UserStore for SqlStore {
 
 impl SqlStore {
     /// Loads the email addresses and phone numbers of `users` with one query.
-    async fn attach_identifiers(&self, users: &mut [UserRecord]) -> StoreResult<()> {
+    pub(super) async fn attach_identifiers(&self, users: &mut [UserRecord]) -> StoreResult<()> {
         // A miss runs the same statements as a hit (for an id no user has): looking up a sign-in
         // identifier must not tell by its work whether an account exists.
         let mut ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
@@ -365,7 +365,7 @@ pub(super) async fn mark_signed_in<'e>(
 }
 
 /// A user without its identifiers (they come from their own tables).
-fn user_from_row(row: &AnyRow) -> StoreResult<UserRecord> {
+pub(super) fn user_from_row(row: &AnyRow) -> StoreResult<UserRecord> {
     Ok(UserRecord {
         id: row.try_get("id")?,
         version: row.try_get("version")?,
@@ -415,7 +415,7 @@ fn identifier_from_row(row: &AnyRow) -> StoreResult<(String, IdentifierRecord)> 
 }
 
 /// Inserts one email address of `user_id` (the lower-cased copy is what uniqueness is on).
-async fn insert_email<'e>(
+pub(super) async fn insert_email<'e>(
     executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
     user_id: &str,
     e: &IdentifierRecord,
@@ -438,7 +438,7 @@ async fn insert_email<'e>(
     Ok(())
 }
 
-fn prefixed_user_columns() -> String {
+pub(super) fn prefixed_user_columns() -> String {
     USER_COLUMNS.split(',').map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ")
 }
 
