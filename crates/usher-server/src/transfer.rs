@@ -235,15 +235,17 @@ fn identifiers(
     for value in unverified {
         push(value, false);
     }
+    // A millisecond apart, so they list in the file's order (identifiers are ordered by time).
     let list: Vec<IdentifierRecord> = values
         .into_iter()
-        .map(|(value, verified)| IdentifierRecord {
+        .zip(0..)
+        .map(|((value, verified), i)| IdentifierRecord {
             id: ids::new_id("idn"),
             value,
             verified,
             strategy: Strategy::Admin,
-            created_at: now,
-            updated_at: now,
+            created_at: now + i,
+            updated_at: now + i,
         })
         .collect();
     // Without a named primary the first address is primary, as Clerk makes it.
