@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use super::{
     Bind, SqlBuilder, SqlStore, flag, map_write_err,
-    users::{FACTOR_FLAGS, insert_email, insert_user, prefixed_user_columns, user_from_row},
+    users::{FACTOR_FLAGS, USER_COLUMNS, insert_email, insert_user, prefixed_user_columns, user_from_row},
 };
 use crate::{
     ids,
@@ -41,8 +41,35 @@ impl ImportStore for SqlStore {
         }
         let totps = self.totps_of(&existing.keys().cloned().collect::<Vec<_>>()).await?;
         let mut tx = self.pool.begin().await?;
+        let is_new = |imported: &ImportedUser| {
+            if imported.match_external_id {
+                imported.user.external_id.as_ref().is_none_or(|e| !external_to_id.contains_key(e))
+            } else {
+                !existing.contains_key(&imported.user.id)
+            }
+        };
+        // The common case, new users without conflicts: a few multi-row statements for the
+        // whole batch instead of several round trips per user. On any conflict it is undone
+        // and the batch goes row by row, so the conflicting rows can be named.
+        let fresh: Vec<&ImportedUser> = users.iter().filter(|u| is_new(u)).collect();
+        let mut bulk = sqlx::Acquire::begin(&mut *tx).await?;
+        let bulk_done = match insert_many(&mut bulk, &fresh).await {
+            Ok(()) => {
+                bulk.commit().await?;
+                true
+            }
+            Err(StoreError::Conflict(_)) => {
+                bulk.rollback().await?;
+                false
+            }
+            Err(e) => return Err(e),
+        };
         let mut outcomes = Vec::with_capacity(users.len());
         for imported in users {
+            if bulk_done && is_new(imported) {
+                outcomes.push(ImportOutcome::Created);
+                continue;
+            }
             let found = if imported.match_external_id {
                 imported.user.external_id.as_ref().and_then(|e| external_to_id.get(e)).and_then(|id| existing.get(id))
             } else {
@@ -136,6 +163,102 @@ impl SqlStore {
 }
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+/// Rows per multi-row statement: under both databases' limits on bound values (SQLite 32,766).
+const BULK_ROWS: usize = 500;
+
+/// Inserts `users` with their identifiers and authenticator apps in multi-row statements.
+async fn insert_many(tx: &mut Tx<'_>, users: &[&ImportedUser]) -> StoreResult<()> {
+    let text = |v: &Option<String>| Bind::OptText(v.clone());
+    let json =
+        |m: &serde_json::Map<String, serde_json::Value>| Bind::Text(serde_json::Value::Object(m.clone()).to_string());
+    for chunk in users.chunks(BULK_ROWS) {
+        let mut b = SqlBuilder::new(&format!("INSERT INTO users ({USER_COLUMNS}, username_lower) VALUES "));
+        for (i, imported) in chunk.iter().enumerate() {
+            let u = &imported.user;
+            b.push(if i == 0 { "(" } else { ", (" });
+            let values = [
+                Bind::Text(u.id.clone()),
+                Bind::Int(u.version),
+                text(&u.external_id),
+                text(&u.username),
+                text(&u.first_name),
+                text(&u.last_name),
+                text(&u.locale),
+                text(&u.password_hash),
+                Bind::OptInt(u.password_updated_at),
+                json(&u.public_metadata),
+                json(&u.private_metadata),
+                json(&u.unsafe_metadata),
+                text(&u.primary_email_address_id),
+                text(&u.primary_phone_number_id),
+                Bind::Int(flag(u.banned)),
+                Bind::OptInt(u.locked_until),
+                Bind::Int(u.failed_attempts),
+                Bind::Int(flag(u.delete_self_enabled)),
+                Bind::Int(flag(u.create_organization_enabled)),
+                Bind::OptInt(u.create_organizations_limit),
+                Bind::OptInt(u.legal_accepted_at),
+                Bind::OptInt(u.last_sign_in_at),
+                Bind::OptInt(u.last_active_at),
+                Bind::Int(u.created_at),
+                Bind::Int(u.updated_at),
+                Bind::OptText(u.username.as_deref().map(str::to_lowercase)),
+            ];
+            push_values(&mut b, values);
+        }
+        b.query().execute(&mut **tx).await.map_err(map_write_err)?;
+        let rows = |emails: bool| {
+            chunk.iter().flat_map(move |imported| {
+                let list = if emails { &imported.user.emails } else { &imported.user.phones };
+                list.iter().map(move |e| (&imported.user.id, e))
+            })
+        };
+        for emails in [true, false] {
+            let list: Vec<_> = rows(emails).collect();
+            for part in list.chunks(BULK_ROWS) {
+                let mut b = SqlBuilder::new(if emails {
+                    "INSERT INTO email_addresses (id, user_id, email_address, email_lower, verified, strategy, created_at, updated_at) VALUES "
+                } else {
+                    "INSERT INTO phone_numbers (id, user_id, phone_number, verified, strategy, created_at, updated_at) VALUES "
+                });
+                for (i, (user_id, e)) in part.iter().enumerate() {
+                    b.push(if i == 0 { "(" } else { ", (" });
+                    let mut values =
+                        vec![Bind::Text(e.id.clone()), Bind::Text((*user_id).clone()), Bind::Text(e.value.clone())];
+                    if emails {
+                        values.push(Bind::Text(e.value.to_lowercase()));
+                    }
+                    values.extend([
+                        Bind::Int(flag(e.verified)),
+                        Bind::Text(e.strategy.as_str().to_owned()),
+                        Bind::Int(e.created_at),
+                        Bind::Int(e.updated_at),
+                    ]);
+                    push_values(&mut b, values);
+                }
+                b.query().execute(&mut **tx).await.map_err(map_write_err)?;
+            }
+        }
+    }
+    for imported in users {
+        if let Some(totp) = &imported.totp {
+            put_totp(tx, totp).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `$a, $b, …)` for one row of a multi-row insert (the caller wrote the `(`).
+fn push_values(b: &mut SqlBuilder, values: impl IntoIterator<Item = Bind>) {
+    for (i, value) in values.into_iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.bind(value);
+    }
+    b.push(")");
+}
 
 async fn create(tx: &mut Tx<'_>, imported: &ImportedUser) -> StoreResult<ImportOutcome> {
     insert_user(tx, &imported.user).await?;

@@ -159,6 +159,9 @@ fn map_write_err(err: sqlx::Error) -> StoreError {
 enum Bind {
     Text(String),
     Int(i64),
+    /// Nullable values (bulk inserts of optional columns).
+    OptText(Option<String>),
+    OptInt(Option<i64>),
 }
 
 /// Builds SQL with `$N` placeholders numbered as values are pushed. (sqlx's `QueryBuilder` for
@@ -204,6 +207,8 @@ impl SqlBuilder {
             q = match b {
                 Bind::Text(s) => q.bind(s.as_str()),
                 Bind::Int(i) => q.bind(*i),
+                Bind::OptText(s) => q.bind(s.as_deref()),
+                Bind::OptInt(i) => q.bind(*i),
             };
         }
         q
