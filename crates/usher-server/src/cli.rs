@@ -436,7 +436,7 @@ async fn import_users(
         batch.clear();
         Ok(())
     };
-    while let Some(record) = records.next() {
+    for record in records {
         report.rows += 1;
         let record = match record {
             Ok(r) => r,
