@@ -9,6 +9,15 @@ use subtle::ConstantTimeEq as _;
 
 use crate::{error::ApiError, ids, metrics::Snapshot, state::AppState};
 
+/// `/metrics` on the main listener: served only in `usher dev` or behind a token; otherwise
+/// it lives on its own listener (or nowhere) and this answers 404.
+pub async fn serve_on_main(state: State<AppState>, headers: HeaderMap) -> Response {
+    if !state.config.metrics.on_main_listener() {
+        return ApiError::NotFound("metrics endpoint on this listener").into_response();
+    }
+    serve(state, headers).await
+}
+
 /// The metrics, if the request carries the configured token (when there is one).
 pub async fn serve(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(token) = &state.config.metrics.token {

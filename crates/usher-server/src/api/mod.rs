@@ -20,15 +20,14 @@ use crate::{error::ApiError, state::AppState};
 
 /// The Backend API under `/v1`, the Frontend API, and the public endpoints.
 pub fn router(state: &AppState) -> Router<AppState> {
-    let router = Router::new()
+    Router::new()
         .merge(frontend::router(state))
         .nest("/v1", backend::router(state))
         .route("/v1/openapi.json", get(openapi::serve))
         .route("/.well-known/jwks.json", get(public_jwks))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz));
-    // `/metrics` here only in `usher dev` or behind a token; otherwise on its own listener.
-    if state.config.metrics.on_main_listener() { router.route("/metrics", get(metrics::serve)) } else { router }
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::serve_on_main))
 }
 
 /// The JWKS for anyone: verifiers fetch it without credentials, and it is never rate limited.
