@@ -11,3 +11,7 @@ echo; echo "## sdk ($(date -u +%F), $(nproc) cores)"; echo
 target/release/sdk
 echo; echo "## list_users ($(date -u +%F), $(nproc) cores)"; echo
 target/release/list_users
+echo; echo "## list_users, 1,000,000 users ($(date -u +%F), $(nproc) cores)"; echo
+target/release/list_users 1000000
+echo; echo "## import_users ($(date -u +%F), $(nproc) cores)"; echo
+target/release/import_users

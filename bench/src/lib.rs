@@ -139,6 +139,8 @@ pub struct Summary {
     pub per_second: f64,
     /// Median latency.
     pub p50: Duration,
+    /// 95th-percentile latency.
+    pub p95: Duration,
     /// 99th-percentile latency.
     pub p99: Duration,
     /// Requests that failed.
@@ -178,7 +180,7 @@ where
     let pct = |p: f64| {
         times.get(((times.len() as f64 * p) as usize).min(times.len().saturating_sub(1))).copied().unwrap_or_default()
     };
-    Summary { done: times.len(), per_second: times.len() as f64 / elapsed, p50: pct(0.50), p99: pct(0.99), errors }
+    Summary { done: times.len(), per_second: times.len() as f64 / elapsed, p50: pct(0.50), p95: pct(0.95), p99: pct(0.99), errors }
 }
 
 /// Takes one request from the shared budget; false once it is spent (never wraps below 0).

@@ -64,6 +64,46 @@ pub enum Command {
         #[command(subcommand)]
         command: WebhookCommand,
     },
+    /// Move users in and out in the CSV format of Clerk's dashboard export.
+    Users {
+        /// Where the data lives.
+        #[command(flatten)]
+        data: DataArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+/// `usher users …`.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create or update users from a Clerk user export (CSV); rejected rows are reported on
+    /// stderr with their line and reason, and the rest are imported.
+    Import {
+        /// The CSV file (`-` for standard input).
+        file: PathBuf,
+        /// Keep Clerk's user ids (tokens and foreign keys in the app keep working); otherwise
+        /// users get new ids and the Clerk id goes into `external_id` (unless the file has one).
+        #[arg(long)]
+        keep_ids: bool,
+        /// Report what would be created, updated or rejected without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=5000))]
+        batch_size: u32,
+        /// No progress bar (it is also hidden when stderr is not a terminal).
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Write every user as a Clerk-format CSV (with password digests and TOTP secrets: keep
+    /// the file as safe as the database).
+    Export {
+        /// Where to write (default standard output).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
 }
 
 /// `usher webhooks …`.
@@ -228,6 +268,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Webhooks { data, command } => webhooks(&data, command).await,
+        Command::Users { data, command } => users(&data, command).await,
     }
 }
 
@@ -277,6 +318,186 @@ async fn webhooks(data: &DataArgs, command: WebhookCommand) -> anyhow::Result<()
     Ok(())
 }
 
+async fn users(data: &DataArgs, command: UsersCommand) -> anyhow::Result<()> {
+    let sealer = crate::transfer::totp_sealer(&data.secret_key()?);
+    let store = open_store(data).await?;
+    match command {
+        UsersCommand::Import { file, keep_ids, dry_run, batch_size, quiet } => {
+            let input: Box<dyn std::io::Read> = if file.as_os_str() == "-" {
+                Box::new(std::io::stdin().lock())
+            } else {
+                Box::new(std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?)
+            };
+            let size = std::fs::metadata(&file).map(|m| m.len()).ok();
+            let options = crate::transfer::ImportOptions { keep_ids, now: SystemClock.now_ms() };
+            let report =
+                import_users(store.as_ref(), &sealer, input, size, &options, batch_size as usize, dry_run, quiet)
+                    .await?;
+            let verb = if dry_run { "would be " } else { "" };
+            println!(
+                "{} rows: {} {verb}created, {} {verb}updated, {} unchanged, {} rejected{}",
+                report.rows,
+                report.created,
+                report.updated,
+                report.unchanged,
+                report.rejected,
+                if dry_run { " (dry run: nothing was written)" } else { "" }
+            );
+        }
+        UsersCommand::Export { output } => {
+            let out: Box<dyn std::io::Write> = match &output {
+                Some(path) => {
+                    Box::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?)
+                }
+                None => Box::new(std::io::stdout().lock()),
+            };
+            let mut writer = csv::Writer::from_writer(out);
+            writer.write_record(crate::transfer::CLERK_COLUMNS.iter().chain(crate::transfer::EXTRA_COLUMNS.iter()))?;
+            let mut after = None;
+            let mut count = 0usize;
+            loop {
+                let page = store.export_users(after.clone(), 1000).await?;
+                let Some(last) = page.last() else { break };
+                after = Some((last.user.created_at, last.user.id.clone()));
+                for exported in &page {
+                    writer.write_record(crate::transfer::export_row(
+                        &exported.user,
+                        exported.totp.as_ref(),
+                        &sealer,
+                    ))?;
+                }
+                count += page.len();
+            }
+            writer.flush()?;
+            eprintln!("{count} users exported");
+        }
+    }
+    Ok(())
+}
+
+/// What an import did.
+#[derive(Debug, Default)]
+struct ImportReport {
+    rows: usize,
+    created: usize,
+    updated: usize,
+    unchanged: usize,
+    rejected: usize,
+}
+
+/// Reads `input` in batches of `batch_size` rows, one transaction each, reporting every
+/// rejected row (with its line number) on stderr and carrying on.
+#[allow(clippy::too_many_arguments)]
+async fn import_users(
+    store: &dyn Store,
+    sealer: &Sealer,
+    input: Box<dyn std::io::Read>,
+    size: Option<u64>,
+    options: &crate::transfer::ImportOptions,
+    batch_size: usize,
+    dry_run: bool,
+    quiet: bool,
+) -> anyhow::Result<ImportReport> {
+    use std::collections::HashMap;
+
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+    use crate::store::{ImportOutcome, ImportedUser};
+
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(input);
+    let mut records = reader.records();
+    let header = match records.next() {
+        Some(row) => crate::transfer::Header::new(&row.context("reading the header")?).map_err(anyhow::Error::msg)?,
+        None => bail!("the file is empty"),
+    };
+    // Progress by bytes read when the size is known, so the rate and the ETA are real.
+    let bar = match size {
+        Some(total) => ProgressBar::new(total).with_style(
+            ProgressStyle::with_template("{bar:40} {percent}% {binary_bytes_per_sec} ETA {eta} {msg}")
+                .expect("a valid template"),
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {pos} rows {per_sec} {msg}").expect("a valid template"),
+        ),
+    };
+    if quiet {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    let mut report = ImportReport::default();
+    let mut first_line: HashMap<String, u64> = HashMap::new();
+    let mut batch: Vec<(u64, ImportedUser)> = Vec::with_capacity(batch_size);
+    let same_totp = |a: &str, b: &str| sealer.open_text(a).is_some() && sealer.open_text(a) == sealer.open_text(b);
+    let flush = async |batch: &mut Vec<(u64, ImportedUser)>, report: &mut ImportReport| -> anyhow::Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let users: Vec<ImportedUser> = batch.iter().map(|(_, u)| u.clone()).collect();
+        let outcomes = store.import_users(&users, &same_totp, dry_run).await?;
+        for ((line, _), outcome) in batch.iter().zip(outcomes) {
+            match outcome {
+                ImportOutcome::Created => report.created += 1,
+                ImportOutcome::Updated => report.updated += 1,
+                ImportOutcome::Unchanged => report.unchanged += 1,
+                ImportOutcome::Rejected(why) => {
+                    report.rejected += 1;
+                    bar.suspend(|| eprintln!("line {line}: rejected: {why}"));
+                }
+            }
+        }
+        batch.clear();
+        Ok(())
+    };
+    for record in records {
+        report.rows += 1;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                // A row the CSV reader cannot read (bad UTF-8, say) is one rejected row.
+                report.rejected += 1;
+                let line = e.position().map_or(0, |p| p.line());
+                bar.suspend(|| eprintln!("line {line}: rejected: unreadable row ({e})"));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        match crate::transfer::parse_row(&header, &record, options, sealer) {
+            Err(why) => {
+                report.rejected += 1;
+                bar.suspend(|| eprintln!("line {line}: rejected: {why}"));
+            }
+            Ok(user) => {
+                let key = header_key(&user);
+                if let Some(first) = first_line.get(&key) {
+                    report.rejected += 1;
+                    bar.suspend(|| eprintln!("line {line}: rejected: the same user as line {first}"));
+                } else {
+                    first_line.insert(key, line);
+                    batch.push((line, user));
+                }
+            }
+        }
+        if batch.len() >= batch_size {
+            flush(&mut batch, &mut report).await?;
+        }
+        match size {
+            Some(_) => bar.set_position(record.position().map_or(0, |p| p.byte())),
+            None => bar.set_position(report.rows as u64),
+        }
+    }
+    flush(&mut batch, &mut report).await?;
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+/// What makes two rows the same user: the id, or the external id they are matched by.
+fn header_key(user: &crate::store::ImportedUser) -> String {
+    if user.match_external_id {
+        format!("external:{}", user.user.external_id.as_deref().unwrap_or_default())
+    } else {
+        user.user.id.clone()
+    }
+}
+
 async fn dev(args: DevArgs) -> anyhow::Result<()> {
     let database = args.data.database()?;
     let secret = match std::env::var("USHER_SECRET_KEY") {
@@ -299,6 +520,7 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
     config.redis_url = args.redis_url.map(Secret::new);
     // Local receivers are what development uses.
     config.webhooks.allow_private_addresses = true;
+    config.metrics.open_on_main_listener = true;
     if let Some(text) = &args.webhook_retry_schedule_ms {
         config.webhooks.retry_schedule = WebhookSettings::parse_schedule_ms(text)
             .map_err(|e| anyhow::anyhow!("--webhook-retry-schedule-ms: {e}"))?;

@@ -140,6 +140,29 @@ pub struct Config {
     /// Where pinned copies of Clerk's browser bundles live (`clerk-js/` and `ui/`, filled by
     /// `scripts/clerk-js-assets`), served at `/npm/@clerk/…`; `None` serves none.
     pub clerk_js_dir: Option<std::path::PathBuf>,
+    /// Where `/metrics` is served and who may read it.
+    pub metrics: MetricsSettings,
+}
+
+/// Where `/metrics` is served. `usher dev` serves it on the main listener to anyone; `serve`
+/// serves it on `metrics_listen` (an address of its own, kept off the public ingress), or
+/// with `metrics_token` on the main listener to `Authorization: Bearer <token>` only, and not
+/// at all with neither: route counts and queue depths are not for the public.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsSettings {
+    /// A separate listener for `/metrics`.
+    pub listen: Option<SocketAddr>,
+    /// The bearer token `/metrics` requires (on whichever listener serves it).
+    pub token: Option<Secret>,
+    /// Serve `/metrics` on the main listener without a token (`usher dev`).
+    pub open_on_main_listener: bool,
+}
+
+impl MetricsSettings {
+    /// Whether the main listener serves `/metrics`.
+    pub fn on_main_listener(&self) -> bool {
+        self.listen.is_none() && (self.open_on_main_listener || self.token.is_some())
+    }
 }
 
 /// How webhooks are delivered.
@@ -238,6 +261,7 @@ impl Config {
             trusted_proxies: Default::default(),
             webhooks: WebhookSettings::default(),
             clerk_js_dir: None,
+            metrics: MetricsSettings::default(),
         }
     }
 }
@@ -320,6 +344,11 @@ pub struct FileConfig {
     /// memory-bound: more runs than cores share the cores' caches and memory bandwidth, so they
     /// add latency without adding throughput.
     pub password_hash_slots: Option<usize>,
+    /// `ADDR:PORT` serving `/metrics` apart from the API (or USHER_METRICS_LISTEN).
+    pub metrics_listen: Option<String>,
+    /// Bearer token `/metrics` requires; prefer USHER_METRICS_TOKEN. With no `metrics_listen`
+    /// it puts `/metrics` on the main listener.
+    pub metrics_token: Option<String>,
 }
 
 /// Environment variables `usher serve` reads, overriding the file.
@@ -352,6 +381,8 @@ impl FileConfig {
         if let Some(ms) = env("USHER_WEBHOOK_TIMEOUT_MS").and_then(|t| t.parse().ok()) {
             self.webhook_timeout_ms = Some(ms);
         }
+        self.metrics_listen = env("USHER_METRICS_LISTEN").or(self.metrics_listen.take());
+        self.metrics_token = env("USHER_METRICS_TOKEN").or(self.metrics_token.take());
         self.redis_url = redis.or(self.redis_url.take());
         self.smtp_url = smtp.or(self.smtp_url.take());
         self.listen = listen.or(self.listen.take());
@@ -472,6 +503,18 @@ impl FileConfig {
         if self.max_connections == Some(0) || self.max_connections_per_ip == Some(0) {
             problems.push("`max_connections` and `max_connections_per_ip` must be at least 1".to_owned());
         }
+        let metrics_listen = match self.metrics_listen.as_deref().map(str::parse::<SocketAddr>) {
+            None => None,
+            Some(Ok(addr)) => Some(addr),
+            Some(Err(_)) => {
+                problems.push("`metrics_listen` (or USHER_METRICS_LISTEN) must be ADDR:PORT".to_owned());
+                None
+            }
+        };
+        // A guessable token would put the metrics in anyone's reach.
+        if self.metrics_token.as_deref().is_some_and(|t| t.len() < 32) {
+            problems.push("`metrics_token` (or USHER_METRICS_TOKEN) must be at least 32 characters".to_owned());
+        }
         if self.redis_url.as_deref().is_some_and(|u| !(u.starts_with("redis://") || u.starts_with("rediss://"))) {
             problems.push("`redis_url` must start with redis:// or rediss://".to_owned());
         }
@@ -545,6 +588,11 @@ impl FileConfig {
             config.webhooks.timeout = Duration::from_millis(ms);
         }
         config.webhooks.allow_private_addresses = self.webhook_allow_private_addresses.unwrap_or(false);
+        config.metrics = MetricsSettings {
+            listen: metrics_listen,
+            token: self.metrics_token.map(Secret::new),
+            open_on_main_listener: false,
+        };
         if let Some(prefix) = self.redis_prefix {
             config.redis_prefix = prefix;
         }

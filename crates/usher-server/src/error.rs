@@ -94,7 +94,8 @@ impl ApiError {
     /// Logs the error — server failures as errors with their detail, refusals at debug — and
     /// returns the trace id that names it to the client.
     pub fn report(&self) -> String {
-        let trace_id = ids::random_base62(20);
+        // The request's own trace id (on each of its log lines), else a fresh one.
+        let trace_id = TRACE_ID.try_with(Clone::clone).unwrap_or_else(|_| ids::random_base62(20));
         if self.status().is_server_error() {
             tracing::error!(%trace_id, error = ?self, "request failed");
         } else {
@@ -228,4 +229,14 @@ impl From<PasswordError> for ApiError {
             PasswordError::Failed => Self::Internal(anyhow::anyhow!("password hashing failed")),
         }
     }
+}
+
+tokio::task_local! {
+    /// The trace id of the request being handled (set at the edge by the router).
+    static TRACE_ID: String;
+}
+
+/// Runs `work` with `trace_id` as the trace id its error bodies carry.
+pub async fn with_trace_id<F: std::future::Future>(trace_id: String, work: F) -> F::Output {
+    TRACE_ID.scope(trace_id, work).await
 }

@@ -50,6 +50,9 @@ pub mod store;
 pub mod testing;
 pub mod tokens;
 pub mod validate;
+// Operations: metrics and moving users in and out.
+pub mod metrics;
+pub mod transfer;
 pub mod webhooks;
 pub mod wire;
 
@@ -77,6 +80,8 @@ use crate::{
 pub struct App {
     listener: TcpListener,
     state: AppState,
+    /// `/metrics` on an address of its own (`metrics_listen`), if configured.
+    metrics_listener: Option<TcpListener>,
 }
 
 impl App {
@@ -151,13 +156,25 @@ impl App {
             dev_mailbox,
             webhook_wakeup,
             webhook_sealer,
+            metrics: Arc::new(metrics::Metrics::new()),
         });
-        Ok(Self { listener, state })
+        let metrics_listener = match state.config.metrics.listen {
+            Some(addr) => {
+                Some(TcpListener::bind(addr).await.with_context(|| format!("binding the metrics address {addr}"))?)
+            }
+            None => None,
+        };
+        Ok(Self { listener, state, metrics_listener })
     }
 
     /// The address the server listens on (the real port when port 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// The address `/metrics` is served on when it has one of its own.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// The shared state (issuer, keys, store).
@@ -167,7 +184,7 @@ impl App {
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let Self { listener, state } = self;
+        let Self { listener, state, metrics_listener } = self;
         let reloader = tokio::spawn(reload_keys(state.clone()));
         let outbox = tokio::spawn(mail::outbox::run(
             state.store.clone(),
@@ -187,7 +204,20 @@ impl App {
         );
         let webhooks = tokio::spawn(deliverer.run(state.webhook_wakeup.clone()));
         let edge = serve::Edge::from_config(&state.config, serve::raise_open_file_limit());
+        // The metrics listener ends with the main one.
+        let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+        let metrics_server = metrics_listener.map(|l| {
+            let edge = edge.clone();
+            let app = router::metrics_router(state.clone());
+            tokio::spawn(serve::serve(l, app, edge, async move {
+                let _ = metrics_stopped.await;
+            }))
+        });
         let result = serve::serve(listener, router::router(state), edge, shutdown).await;
+        drop(stop_metrics);
+        if let Some(server) = metrics_server {
+            let _ = server.await;
+        }
         reloader.abort();
         outbox.abort();
         pruner.abort();

@@ -5,12 +5,17 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("usher_server=info,tower_http=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("usher_server=info,tower_http=warn"));
+    // `USHER_LOG_FORMAT=json`: one JSON object per line, with the fields of the spans around the
+    // event (a request's `request_id` and `trace_id`, which its 5xx body carries) under `spans`.
+    let json = std::env::var("USHER_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        logs.json().with_current_span(true).with_span_list(true).init();
+    } else {
+        logs.init();
+    }
     match usher_server::cli::run(usher_server::cli::Cli::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

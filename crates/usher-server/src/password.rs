@@ -60,6 +60,9 @@ pub struct Passwords {
     dummy_hash: Arc<str>,
     /// Argon2/bcrypt runs started, for operators and for tests that a refusal hashed nothing.
     runs: Arc<AtomicU64>,
+    /// Slots in the pool, and hashes waiting for one (for metrics).
+    size: usize,
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -121,6 +124,17 @@ impl Passwords {
             jobs: hashing_threads(slots),
             dummy_hash: dummy.into(),
             runs: Arc::default(),
+            size: slots,
+            waiting: Arc::default(),
+        }
+    }
+
+    /// The pool now: its size, slots held, hashes waiting.
+    pub fn usage(&self) -> crate::metrics::HashPoolUsage {
+        crate::metrics::HashPoolUsage {
+            size: self.size,
+            in_use: self.size.saturating_sub(self.slots.available_permits()),
+            queued: self.waiting.load(Ordering::Relaxed),
         }
     }
 
@@ -201,9 +215,11 @@ impl Passwords {
         // Each Argon2 run holds 19 MiB and a core for ~15 ms: bound how many run at once, and
         // answer "busy" rather than queueing without limit.
         let client = CLIENT.try_with(|ip| *ip).ok();
-        let permit = tokio::time::timeout(Duration::from_secs(5), self.slot(client))
-            .await
-            .map_err(|_| PasswordError::Busy)??;
+        // Counted as waiting until the slot is had, the wait times out or the request is dropped.
+        let waiting = Waiting::enter(&self.waiting);
+        let permit = tokio::time::timeout(Duration::from_secs(5), self.slot(client)).await;
+        drop(waiting);
+        let permit = permit.map_err(|_| PasswordError::Busy)??;
         self.runs.fetch_add(1, Ordering::Relaxed);
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
@@ -214,6 +230,22 @@ impl Passwords {
         });
         self.jobs.send(job).map_err(|_| PasswordError::Failed)?;
         answer.await.map_err(|_| PasswordError::Failed)?
+    }
+}
+
+/// One hash waiting for a slot; uncounted when dropped.
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn enter(count: &'a std::sync::atomic::AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -42,6 +42,9 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
         .layer(TraceLayer::new_for_http())
+        // After routing, so the route template is known; outermost of the routed layers, so
+        // the time includes the timeout and panic handling.
+        .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
         .with_state(state.clone());
     let inner = match &state.dev_mailbox {
         Some(mailbox) => inner.merge(crate::mail::dev::router(mailbox.clone())),
@@ -56,6 +59,45 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(charge_hashing))
         .layer(middleware::from_fn(move |request: Request, next: Next| refuse_oversized(max_body, request, next)))
         .layer(middleware::map_response(move |response| security_headers(response, hsts)))
+        .layer(middleware::from_fn(request_ids))
+}
+
+/// `/metrics` alone, for the listener of its own (`metrics_listen`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", axum::routing::get(api::metrics::serve)).with_state(state)
+}
+
+/// Counts the request and its latency by route template (never the raw path) and status.
+async fn record_metrics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let template = request.extensions().get::<axum::extract::MatchedPath>().cloned();
+    let response = next.run(request).await;
+    let seconds = started.elapsed().as_secs_f64();
+    state.metrics.record_request(&method, template.as_ref().map(|t| t.as_str()), response.status().as_u16(), seconds);
+    response
+}
+
+/// Gives each request a request id (the proxy's `X-Request-Id` when it is a sane one, else a
+/// new one; echoed in the answer) and the trace id an error body of it would carry, and runs
+/// it inside a span with both, so every log line of the request names them.
+async fn request_ids(request: Request, next: Next) -> Response {
+    use tracing::Instrument as _;
+    let given = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).filter(|v| {
+        !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+    });
+    let request_id = given.map_or_else(|| crate::ids::random_base62(20), str::to_owned);
+    let trace_id = crate::ids::random_base62(20);
+    let span = tracing::info_span!("request", request_id = %request_id, trace_id = %trace_id);
+    let mut response = crate::error::with_trace_id(trace_id, next.run(request)).instrument(span).await;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
 }
 
 /// Password hashing done for a request is charged to its client's share of the pool.

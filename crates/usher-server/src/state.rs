@@ -56,6 +56,8 @@ pub struct Inner {
     pub webhook_wakeup: Arc<Notify>,
     /// Seals webhook secrets and payloads at rest.
     pub webhook_sealer: Arc<Sealer>,
+    /// Prometheus series (served at `/metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {

@@ -4,6 +4,8 @@
 pub mod backend;
 pub mod frontend;
 pub mod openapi;
+// Operations.
+pub mod metrics;
 
 use axum::{
     Router,
@@ -25,6 +27,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/.well-known/jwks.json", get(public_jwks))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::serve_on_main))
 }
 
 /// The JWKS for anyone: verifiers fetch it without credentials, and it is never rate limited.

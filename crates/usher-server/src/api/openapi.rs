@@ -154,6 +154,8 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
         op("get", "/healthz", "Health", P, None, text.clone()),
         op("get", "/readyz", "Ready", P, None, text),
         op("get", "/v1/openapi.json", "GetOpenAPI", P, None, json!({"type": "object"})),
+        // Operations: open in `usher dev`; in `serve` on its own listener or behind a bearer token.
+        op("get", "/metrics", "GetMetrics", P, None, json!({"type": "string"})),
         // Backend API: users.
         with_query(
             op("get", "/v1/users", "GetUserList", B, None, json!({"type": "array", "items": user})),
@@ -784,6 +786,7 @@ fn build() -> Value {
         }
         let ok_type = match op.path {
             "/healthz" | "/readyz" => "text/plain",
+            "/metrics" => "application/openmetrics-text",
             HTML_PATH => "text/html",
             _ => "application/json",
         };

@@ -50,6 +50,11 @@ pub async fn record_failure(state: &AppState, user: Option<&UserRecord>) -> ApiR
     let until = state.config.lockout_duration.map_or(i64::MAX, |d| state.now() + d.as_millis() as i64);
     let id = user.map_or(NO_USER, |u| u.id.as_str());
     state.store.record_failed_attempt(id, state.config.lockout_attempts, until).await?;
+    // The count as read before this failure: the threshold-th failure locks (a race with
+    // another failure can make this miss or double-count one lockout; it is a metric).
+    if user.is_some_and(|u| u.failed_attempts + 1 >= state.config.lockout_attempts) {
+        state.metrics.lockout();
+    }
     Ok(())
 }
 

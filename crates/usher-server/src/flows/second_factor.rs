@@ -74,8 +74,11 @@ pub struct BackupCodesView {
     pub updated_at: i64,
 }
 
+/// What authenticator-app secrets are sealed for (also used by `usher users import`).
+pub const SEAL_PURPOSE: &str = "totp";
+
 fn sealer(state: &AppState) -> Sealer {
-    Sealer::new(state.config.secret_key.expose(), "totp")
+    Sealer::new(state.config.secret_key.expose(), SEAL_PURPOSE)
 }
 
 /// Decodes a base32 secret as apps and Clerk exports write it (any case, spaces, padding).

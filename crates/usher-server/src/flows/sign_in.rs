@@ -15,6 +15,7 @@ use super::{
 use crate::{
     error::{ApiError, ApiResult},
     ids,
+    metrics::SignInOutcome,
     state::AppState,
     store::{AttemptKind, UserRecord},
     validate,
@@ -331,9 +332,12 @@ async fn attempt_password(
     match user {
         Some(u) if right && !u.banned && !locked => {
             sign_in.first_factor = Some(verified(Strategy::Password));
-            finish(state, browser, sign_in, &u).await
+            let done = finish(state, browser, sign_in, &u).await;
+            count_sign_in(state, done.is_ok(), user_outcome(Some(&u), locked));
+            done
         }
         user => {
+            count_sign_in(state, false, user_outcome(user.as_ref(), locked));
             // A locked account's failure is not counted (it would only extend the lock), but
             // the same write runs.
             account::record_failure(state, user.as_ref().filter(|_| !locked)).await?;
@@ -359,14 +363,32 @@ async fn attempt_code(state: &AppState, browser: &mut Browser, mut sign_in: Sign
     match (check, user) {
         (CodeCheck::Accepted, Some(u)) if !u.banned && !locked => {
             sign_in.first_factor = Some(verified(Strategy::EmailCode));
-            finish(state, browser, sign_in, &u).await
+            let done = finish(state, browser, sign_in, &u).await;
+            count_sign_in(state, done.is_ok(), user_outcome(Some(&u), locked));
+            done
         }
         (check, user) => {
+            count_sign_in(state, false, user_outcome(user.as_ref(), locked));
             account::record_failure(state, user.as_ref().filter(|_| !locked)).await?;
             let check = if check == CodeCheck::Accepted { CodeCheck::Incorrect } else { check };
             Err(code_error(check))
         }
     }
+}
+
+/// Why an attempt on `user` failed, if not for a wrong secret.
+fn user_outcome(user: Option<&UserRecord>, locked: bool) -> SignInOutcome {
+    match user {
+        Some(u) if u.banned => SignInOutcome::Banned,
+        Some(_) if locked => SignInOutcome::Locked,
+        _ => SignInOutcome::Incorrect,
+    }
+}
+
+/// Counts a password or code attempt for `/metrics` (operators only, so the outcome may say
+/// what the answer does not).
+fn count_sign_in(state: &AppState, succeeded: bool, otherwise: SignInOutcome) {
+    state.metrics.sign_in(if succeeded { SignInOutcome::Succeeded } else { otherwise });
 }
 
 /// The error for a code that did not verify.

@@ -16,6 +16,7 @@ use super::{
 use crate::{
     error::{ApiError, ApiResult},
     ids,
+    metrics::SignUpOutcome,
     state::AppState,
     store::{AttemptKind, IdentifierRecord, UserRecord},
     validate,
@@ -299,6 +300,9 @@ pub async fn attempt_verification(state: &AppState, browser: &mut Browser, id: &
     verification.strategy = Strategy::EmailCode;
     verification.attempts += 1;
     if check != CodeCheck::Accepted {
+        let outcome =
+            if check == CodeCheck::Expired { SignUpOutcome::CodeExpired } else { SignUpOutcome::CodeIncorrect };
+        state.metrics.sign_up(outcome);
         verification.status =
             if check == CodeCheck::Expired { VerificationStatus::Expired } else { VerificationStatus::Failed };
         save(state, browser, &sign_up).await?;
@@ -357,6 +361,7 @@ pub(super) async fn complete(state: &AppState, browser: &mut Browser, sign_up: &
         }
     }
     *sign_up = completed;
+    state.metrics.sign_up(SignUpOutcome::Completed);
     Ok(())
 }
 

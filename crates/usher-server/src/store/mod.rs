@@ -26,6 +26,9 @@ mod sql;
 pub mod templates;
 pub mod users;
 pub mod webhooks;
+// Operations: scrape-time figures and bulk user import/export.
+pub mod gauges;
+pub mod imports;
 
 pub use attempts::*;
 pub use clients::*;
@@ -33,6 +36,8 @@ pub use codes::*;
 pub use decoy_emails::*;
 pub use external_accounts::*;
 pub use factors::*;
+pub use gauges::*;
+pub use imports::*;
 pub use keys::*;
 pub use organizations::*;
 pub use outbox::*;
@@ -128,6 +133,8 @@ pub trait Store:
     + FactorStore
     + WebhookStore
     + DecoyEmailStore
+    + GaugeStore
+    + ImportStore
 {
     /// Checks the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

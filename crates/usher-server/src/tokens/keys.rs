@@ -90,6 +90,11 @@ impl SigningKey {
         })
     }
 
+    /// When this key started (or starts) signing, ms since the epoch.
+    pub fn activates_at(&self) -> i64 {
+        self.activates_at
+    }
+
     /// The RS256 signer.
     pub fn signer(&self) -> &Signer {
         &self.signer

@@ -24,6 +24,7 @@ mod mail;
 mod oauth;
 mod oidc_standin;
 mod openapi;
+mod ops;
 mod organizations;
 mod pages;
 mod reset;
