@@ -137,6 +137,11 @@ pub struct Config {
     pub trusted_proxies: crate::proxies::TrustedProxies,
     /// Outbound webhook delivery.
     pub webhooks: WebhookSettings,
+    /// Passkeys: the WebAuthn relying-party id (a registrable domain, never an IP address);
+    /// `None`: the public URL's host, or `localhost` when there is none (`usher dev`).
+    pub passkey_rp_id: Option<String>,
+    /// Passkeys: origins besides usher's own and `allowed_origins` whose credentials are accepted.
+    pub passkey_origins: Vec<String>,
 }
 
 /// How webhooks are delivered.
@@ -233,6 +238,8 @@ impl Config {
             max_connections_per_ip: 256,
             trusted_proxies: Default::default(),
             webhooks: WebhookSettings::default(),
+            passkey_rp_id: None,
+            passkey_origins: Vec::new(),
         }
     }
 }
@@ -308,6 +315,10 @@ pub struct FileConfig {
     pub webhook_timeout_ms: Option<u64>,
     /// Allow webhook endpoints on loopback, link-local and private addresses (default false).
     pub webhook_allow_private_addresses: Option<bool>,
+    /// The WebAuthn relying-party id of passkeys (default: the public URL's host).
+    pub passkey_rp_id: Option<String>,
+    /// Origins besides usher's own and `allowed_origins` where passkeys are used.
+    pub passkey_origins: Option<Vec<String>>,
 }
 
 /// Environment variables `usher serve` reads, overriding the file.
@@ -531,6 +542,8 @@ impl FileConfig {
             config.max_connections_per_ip = n;
         }
         config.trusted_proxies = trusted_proxies;
+        config.passkey_rp_id = self.passkey_rp_id;
+        config.passkey_origins = self.passkey_origins.unwrap_or_default();
         Ok(config)
     }
 }

@@ -571,6 +571,41 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
         ),
         op("post", "/v1/me/backup_codes", "CreateBackupCodes", F, None, envelope()),
         op("post", "/v1/me/sessions/{session_id}/revoke", "RevokeSession", F, None, envelope()),
+        // Passkeys.
+        op(
+            "delete",
+            "/v1/users/{user_id}/passkeys/{passkey_identification_id}",
+            "UserPasskeyDelete",
+            B,
+            None,
+            json!({"type": "object", "required": ["object", "id", "deleted"]}),
+        ),
+        op("post", "/v1/me/passkeys", "PostPasskey", F, None, envelope()),
+        op(
+            "patch",
+            "/v1/me/passkeys/{passkey_id}",
+            "PatchPasskey",
+            F,
+            Some(form(json!({"name": {"type": "string"}}))),
+            envelope(),
+        ),
+        op("delete", "/v1/me/passkeys/{passkey_id}", "DeletePasskey", F, None, envelope()),
+        op(
+            "post",
+            "/v1/me/passkeys/{passkey_id}/attempt_verification",
+            "AttemptPasskeyVerification",
+            F,
+            Some(form(json!({"strategy": {"type": "string"}, "public_key_credential": {"type": "string"}}))),
+            envelope(),
+        ),
+        op(
+            "patch",
+            "/v1/me/passkeys/{passkey_id}/attempt_verification",
+            "PatchPasskeyVerification",
+            F,
+            Some(form(json!({"strategy": {"type": "string"}, "public_key_credential": {"type": "string"}}))),
+            envelope(),
+        ),
     ]
     .into_iter()
     .chain(organization_ops(g))

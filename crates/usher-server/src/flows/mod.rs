@@ -17,6 +17,7 @@ pub mod email_link;
 pub mod invitations;
 pub mod oauth;
 pub mod organizations;
+pub mod passkeys;
 pub mod profile;
 pub mod reset;
 pub mod second_factor;

@@ -26,6 +26,8 @@ mod sql;
 pub mod templates;
 pub mod users;
 pub mod webhooks;
+// Passkeys (WebAuthn).
+pub mod passkeys;
 
 pub use attempts::*;
 pub use clients::*;
@@ -36,6 +38,7 @@ pub use factors::*;
 pub use keys::*;
 pub use organizations::*;
 pub use outbox::*;
+pub use passkeys::*;
 pub use sessions::*;
 pub use settings::*;
 pub use sign_in_tokens::*;
@@ -128,6 +131,7 @@ pub trait Store:
     + FactorStore
     + WebhookStore
     + DecoyEmailStore
+    + PasskeyStore
 {
     /// Checks the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

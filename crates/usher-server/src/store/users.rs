@@ -67,6 +67,8 @@ pub struct UserRecord {
     pub emails: Vec<IdentifierRecord>,
     /// Phone numbers, oldest first.
     pub phones: Vec<IdentifierRecord>,
+    /// Verified passkeys, oldest first (read only: [`super::PasskeyStore`] writes them).
+    pub passkeys: Vec<super::PasskeyRecord>,
 }
 
 impl UserRecord {

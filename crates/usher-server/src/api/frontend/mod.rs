@@ -10,6 +10,8 @@ mod me;
 mod oauth_callback;
 pub mod organizations;
 pub mod view;
+// Passkeys (WebAuthn).
+mod passkeys;
 
 use axum::{
     Json, Router,
@@ -37,6 +39,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(me::router(state))
         .merge(factors::router(state))
         .merge(organizations::me_router())
+        .merge(passkeys::router(state))
         // (Reached through the rewrite in `http::tunnel`.)
         .nest(crate::http::tunnel::BROWSER_ORGANIZATIONS, organizations::org_router())
         .route_layer(middleware::from_fn_with_state(state.clone(), origin::refuse_foreign))
@@ -102,6 +105,8 @@ async fn environment(State(state): State<AppState>) -> Json<Value> {
                 "first_name": {"enabled": true, "required": false},
                 "last_name": {"enabled": true, "required": false},
                 "username": {"enabled": true, "required": false, "used_for_first_factor": true},
+                "passkey": {"enabled": true, "required": false, "used_for_first_factor": true,
+                    "first_factors": [Strategy::Passkey], "verifications": [Strategy::Passkey]},
             },
             "password_settings": {
                 "min_length": state.config.password_min_length,
@@ -110,6 +115,7 @@ async fn environment(State(state): State<AppState>) -> Json<Value> {
             "sign_in": {"second_factor": {"required": state.config.second_factor_required}},
             "sign_up": {"mode": "public", "progressive": true},
             "social": social(&state),
+            "passkey_settings": {"allow_autofill": true, "show_sign_in_button": true},
         },
         "organization_settings": {
             "enabled": true,

@@ -263,11 +263,23 @@ impl SqlStore {
             let entry = by_user.entry(user_id).or_default();
             if read_flag(&row, "is_email")? { entry.0.push(ident) } else { entry.1.push(ident) }
         }
+        // Passkeys too, for every read (hit or miss alike, as above).
+        let mut b = SqlBuilder::new(&format!(
+            "SELECT {} FROM passkeys WHERE credential_id IS NOT NULL AND user_id IN ",
+            super::passkeys::COLUMNS
+        ));
+        b.bind_list(&ids).push(" ORDER BY created_at, id");
+        let mut passkeys: HashMap<String, Vec<crate::store::PasskeyRecord>> = HashMap::new();
+        for row in b.query().fetch_all(&self.pool).await? {
+            let passkey = super::passkeys::from_row(&row)?;
+            passkeys.entry(passkey.user_id.clone()).or_default().push(passkey);
+        }
         for user in users {
             if let Some((emails, phones)) = by_user.remove(&user.id) {
                 user.emails = emails;
                 user.phones = phones;
             }
+            user.passkeys = passkeys.remove(&user.id).unwrap_or_default();
         }
         Ok(())
     }
@@ -396,6 +408,7 @@ fn user_from_row(row: &AnyRow) -> StoreResult<UserRecord> {
         updated_at: row.try_get("updated_at")?,
         emails: Vec::new(),
         phones: Vec::new(),
+        passkeys: Vec::new(),
     })
 }
 
