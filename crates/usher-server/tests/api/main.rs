@@ -25,6 +25,7 @@ mod oidc_standin;
 mod openapi;
 mod organizations;
 mod pages;
+mod passkeys;
 mod reset;
 mod second_factors;
 mod sessions;
