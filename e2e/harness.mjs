@@ -156,7 +156,8 @@ export async function startExample(usher) {
   delete env.CLERK_JWT_KEY;
   delete env.PUBLIC_CLERK_SIGN_IN_URL;
   const { child, match } = await spawnUntil(bin, ['--listen', '127.0.0.1:0'], env, /listening on (http:\/\/\S+)/, 'example app');
-  return { url: match[1].replace(/\/$/, ''), stop: stopper(child) };
+  // Opened by name like usher (cookies are per host name, and usher dev names itself localhost).
+  return { url: match[1].replace(/\/$/, '').replace('//127.0.0.1:', '//localhost:'), stop: stopper(child) };
 }
 
 const json = v => JSON.stringify(v).replace(/</g, '\\u003c');
@@ -236,7 +237,8 @@ export async function startPages(usher, extraOptions = {}) {
     res.end('not found');
   });
   await new Promise(r => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${server.address().port}`;
+  // By name, like usher dev (same site as usher's cookies; WebAuthn refuses IP addresses).
+  base = `http://localhost:${server.address().port}`;
   return {
     url: base,
     stop: () => new Promise(r => {
