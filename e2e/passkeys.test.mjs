@@ -61,3 +61,39 @@ test('hosted pages: register a passkey on /user, then sign in with it and no ema
   assert.ok(signedIn.passkeys[0].last_used_at, 'the sign-in used the passkey');
   assert.deepEqual(ctx.logs.filter(l => /Content Security Policy/.test(l)), [], 'the CSP lets the pages\' script run');
 });
+
+test('usher.js components: <usher-user-profile> registers a passkey, <usher-sign-in> signs in with it', async t => {
+  const user = await s.usher.createUser();
+  const ctx = await newContext(s.browser);
+  t.after(() => ctx.close());
+  const p = await ctx.newPage();
+  const key = await authenticator(p);
+  await componentSignIn(p, s.pages.url, user);
+  await p.goto(`${s.pages.url}/user`);
+  await waitForLoaded(p);
+  const profile = p.locator('usher-user-profile');
+  await profile.getByRole('button', { name: 'Add a passkey' }).click();
+  await profile.getByText('Passkey added').waitFor();
+  await profile.locator('[data-passkey-id]').first().waitFor();
+  assert.equal((await key.credentials()).length, 1);
+  const passkeys = await p.evaluate(() => usher.$userStore.get().passkeys.map(k => k.id));
+  assert.equal(passkeys.length, 1);
+
+  await p.evaluate(() => usher.clerk.signOut({ redirectUrl: null }));
+  await p.goto(`${s.pages.url}/sign-in`);
+  await waitForLoaded(p);
+  await p.locator('usher-sign-in').getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await p.waitForURL(`${s.pages.url}/after`);
+  await waitForLoaded(p);
+  assert.equal(await p.evaluate(() => usher.$authStore.get().userId), user.id);
+
+  // signIn.authenticateWithPasskey() and user's passkey.delete() as an app calls them.
+  await p.evaluate(() => usher.clerk.signOut({ redirectUrl: null }));
+  const status = await p.evaluate(async () => (await usher.clerk.signIn.authenticateWithPasskey({ flow: 'discoverable' })).status);
+  assert.equal(status, 'complete');
+  await waitFor(async () => (await p.evaluate(() => usher.$authStore.get().userId)) === user.id, { message: 'signed in' });
+  await p.evaluate(async () => usher.$userStore.get().passkeys[0].delete());
+  await waitFor(async () => (await p.evaluate(() => usher.$userStore.get().passkeys.length)) === 0, { message: 'passkey gone' });
+  const stored = await s.usher.bapi('GET', `/v1/users/${user.id}`);
+  assert.deepEqual(stored.passkeys, []);
+});
