@@ -33,6 +33,8 @@ use crate::{
 
 /// A registration waits this long for the browser's answer.
 pub const REGISTRATION_LIFETIME_MS: i64 = 10 * 60 * 1000;
+/// A sign-in challenge is answered within this long (the browser's prompt times out sooner).
+pub const CHALLENGE_LIFETIME_MS: i64 = 5 * 60 * 1000;
 /// Passkeys a user may have (Clerk's limit).
 const MAX_PASSKEYS: usize = 10;
 /// Characters of a passkey's name at most.
@@ -257,7 +259,7 @@ pub async fn prepare(state: &AppState, browser: &mut Browser, mut attempt: SignI
         status: VerificationStatus::Unverified,
         strategy: Strategy::Passkey,
         attempts: 0,
-        expire_at: Some(state.now() + REGISTRATION_LIFETIME_MS),
+        expire_at: Some(state.now() + CHALLENGE_LIFETIME_MS),
     });
     sign_in::save(state, browser, &attempt).await?;
     Ok(attempt)
@@ -283,6 +285,14 @@ pub async fn attempt(state: &AppState, browser: &mut Browser, mut attempt: SignI
         ));
     };
     let attempts = attempt.first_factor.as_ref().map_or(0, |f| f.attempts) + 1;
+    if attempt.first_factor.as_ref().and_then(|f| f.expire_at).is_some_and(|at| at <= state.now()) {
+        sign_in::save(state, browser, &attempt).await?;
+        return Err(ApiError::invalid(
+            "verification_expired",
+            "public_key_credential",
+            "This passkey challenge expired. Try again.",
+        ));
+    }
     let outcome = check_assertion(state, &attempt, &challenge, answer).await;
     let (user, right) = match outcome {
         Ok(Checked { user, right }) => (user, right),

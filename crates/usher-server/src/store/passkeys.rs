@@ -46,7 +46,8 @@ impl PasskeyRecord {
 /// Passkeys.
 #[async_trait]
 pub trait PasskeyStore: Send + Sync {
-    /// Inserts a passkey waiting for verification.
+    /// Inserts a passkey waiting for verification, removing the user's registrations that
+    /// expired by its creation time.
     async fn create_passkey(&self, passkey: &PasskeyRecord) -> StoreResult<()>;
     /// A passkey of the user by id (verified or not).
     async fn get_passkey(&self, user_id: &str, id: &str) -> StoreResult<Option<PasskeyRecord>>;

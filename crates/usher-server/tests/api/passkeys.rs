@@ -405,3 +405,27 @@ async fn passkeys_are_renamed_and_deleted_through_both_apis() {
     assert_eq!((status, body["response"]["deleted"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
     assert_eq!(body["client"]["sessions"][0]["user"]["passkeys"], json!([]));
 }
+
+#[tokio::test]
+async fn a_sign_in_challenge_and_a_registration_expire() {
+    let app = app().await;
+    let mut key = SoftKey::new("localhost");
+    ada_with_passkey(&app, &mut key).await;
+    let mut browser = Browser::new(&app);
+    let (_, body) = browser.post("/v1/client/sign_ins", &[("strategy", "passkey")]).await;
+    let sia = body["response"]["id"].as_str().unwrap().to_owned();
+    let late = key.assert(&nonce(&body["response"]), ORIGIN);
+    app.clock.advance_ms(5 * 60 * 1000 + 1);
+    assert_error(&attempt(&mut browser, &sia, &late).await, StatusCode::UNPROCESSABLE_ENTITY, "verification_expired");
+
+    let mut laptop = Browser::new(&app);
+    laptop.sign_in("ada@example.com", PASSWORD).await;
+    let (_, body) = laptop.post("/v1/me/passkeys", &[]).await;
+    let id = body["response"]["id"].as_str().unwrap().to_owned();
+    let options: Value = serde_json::from_str(body["response"]["verification"]["nonce"].as_str().unwrap()).unwrap();
+    let credential = SoftKey::new("localhost").register(&options, ORIGIN);
+    app.clock.advance_ms(10 * 60 * 1000 + 1);
+    let path = format!("/v1/me/passkeys/{id}/attempt_verification");
+    let answer = laptop.post(&path, &[("strategy", "passkey"), ("public_key_credential", &credential)]).await;
+    assert_eq!(answer.0, StatusCode::NOT_FOUND, "{}", answer.1);
+}

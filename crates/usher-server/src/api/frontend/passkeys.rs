@@ -30,10 +30,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .route("/v1/me/passkeys", post(create_passkey).route_layer(create()))
         .route("/v1/me/passkeys/{id}", patch(rename_passkey).delete(delete_passkey))
         // clerk-js posts the credential; the PATCH is the documented form of the same call.
-        .route(
-            "/v1/me/passkeys/{id}/attempt_verification",
-            post(verify_passkey).patch(verify_passkey).route_layer(attempt()),
-        )
+        .route("/v1/me/passkeys/{id}/attempt_verification", post(verify).patch(verify).route_layer(attempt()))
 }
 
 async fn reload(state: &AppState, user: &UserRecord) -> ApiResult<UserRecord> {
@@ -52,7 +49,7 @@ struct Credential {
     public_key_credential: Option<String>,
 }
 
-async fn verify_passkey(
+async fn verify(
     State(state): State<AppState>,
     browser: Browser,
     Path(id): Path<String>,

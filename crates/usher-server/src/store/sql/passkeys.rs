@@ -12,6 +12,13 @@ pub(super) const COLUMNS: &str = "id, user_id, name, credential_id, credential, 
 #[async_trait]
 impl PasskeyStore for SqlStore {
     async fn create_passkey(&self, p: &PasskeyRecord) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        // Registrations nobody finished go when the user starts another, so they cannot pile up.
+        sqlx::query("DELETE FROM passkeys WHERE user_id = $1 AND credential_id IS NULL AND expire_at <= $2")
+            .bind(&p.user_id)
+            .bind(p.created_at)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(&format!("INSERT INTO passkeys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
             .bind(&p.id)
             .bind(&p.user_id)
@@ -24,9 +31,10 @@ impl PasskeyStore for SqlStore {
             .bind(p.expire_at)
             .bind(p.created_at)
             .bind(p.updated_at)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(map_write_err)?;
+        tx.commit().await?;
         Ok(())
     }
 
