@@ -87,12 +87,15 @@ fn webauthn(state: &AppState) -> ApiResult<Webauthn> {
     let (rp_id, origins, any_port) = relying_party(state);
     let misconfigured =
         |e: &dyn std::fmt::Display| ApiError::Internal(anyhow::anyhow!("passkey relying party {rp_id:?}: {e}"));
-    let first = origins.first().ok_or_else(|| misconfigured(&"no origin"))?;
+    // Only origins under the relying-party id can use its credentials (browsers refuse others).
+    let under = |o: &&Url| o.domain().is_some_and(|d| d == rp_id || d.ends_with(&format!(".{rp_id}")));
+    let mut usable = origins.iter().filter(under);
+    let first = usable.next().ok_or_else(|| misconfigured(&"no allowed origin is under the relying-party id"))?;
     let mut builder = WebauthnBuilder::new(&rp_id, first)
         .map_err(|e| misconfigured(&e))?
         .rp_name(&state.config.application_name)
         .allow_any_port(any_port);
-    for origin in &origins[1..] {
+    for origin in usable {
         builder = builder.append_allowed_origin(origin);
     }
     builder.build().map_err(|e| misconfigured(&e))
@@ -372,4 +375,18 @@ async fn check_assertion(
     let counter = i64::from(result.counter());
     let right = state.store.use_passkey(&record.id, counter, &to_json(&passkey)?, state.now()).await?;
     Ok(Checked { user, right })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_handles_are_stable_version_8_uuids_that_differ_per_user() {
+        let a = user_handle("user_a");
+        assert_eq!(a, user_handle("user_a"));
+        assert_ne!(a, user_handle("user_b"));
+        assert_eq!(a.get_version_num(), 8);
+        assert_eq!(a.as_bytes()[8] & 0xc0, 0x80, "the RFC variant");
+    }
 }
