@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 use usher_types::{Strategy, VerificationStatus};
 use webauthn_rs::prelude::{
-    DiscoverableAuthentication, Passkey, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, Uuid,
-    Webauthn, WebauthnBuilder,
+    CredentialID, DiscoverableAuthentication, Passkey, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, Uuid, Webauthn, WebauthnBuilder,
 };
 
 use super::{
@@ -137,7 +137,14 @@ pub async fn create(state: &AppState, user: &UserRecord) -> ApiResult<(PasskeyRe
             format!("An account can have at most {MAX_PASSKEYS} passkeys; remove one first."),
         ));
     }
-    let exclude = user.passkeys.iter().map(|p| credential(p).map(|c| c.cred_id().clone())).collect::<ApiResult<_>>()?;
+    // The user's own credentials, so the authenticator does not make a second one.
+    let exclude: Vec<CredentialID> = user
+        .passkeys
+        .iter()
+        .filter_map(|p| p.credential_id.as_deref())
+        .filter_map(|id| URL_SAFE_NO_PAD.decode(id).ok())
+        .map(CredentialID::from)
+        .collect();
     let name =
         user.primary_email().map(|e| e.value.clone()).or_else(|| user.username.clone()).unwrap_or(user.id.clone());
     let display = match (&user.first_name, &user.last_name) {

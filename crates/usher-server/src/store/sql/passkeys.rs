@@ -6,7 +6,7 @@ use sqlx::{Row, any::AnyRow};
 use super::{SqlStore, map_write_err};
 use crate::store::{PasskeyRecord, PasskeyStore, StoreResult};
 
-pub(super) const COLUMNS: &str = "id, user_id, name, credential_id, credential, registration_state, sign_count, last_used_at, \
+const COLUMNS: &str = "id, user_id, name, credential_id, credential, registration_state, sign_count, last_used_at, \
     expire_at, created_at, updated_at";
 
 #[async_trait]
@@ -128,7 +128,7 @@ impl PasskeyStore for SqlStore {
     }
 }
 
-pub(super) fn from_row(row: &AnyRow) -> StoreResult<PasskeyRecord> {
+fn from_row(row: &AnyRow) -> StoreResult<PasskeyRecord> {
     Ok(PasskeyRecord {
         id: row.try_get("id")?,
         user_id: row.try_get("user_id")?,
