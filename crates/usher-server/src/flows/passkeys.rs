@@ -143,7 +143,6 @@ pub async fn create(state: &AppState, user: &UserRecord) -> ApiResult<(PasskeyRe
         .iter()
         .filter_map(|p| p.credential_id.as_deref())
         .filter_map(|id| URL_SAFE_NO_PAD.decode(id).ok())
-        .map(CredentialID::from)
         .collect();
     let name =
         user.primary_email().map(|e| e.value.clone()).or_else(|| user.username.clone()).unwrap_or(user.id.clone());
