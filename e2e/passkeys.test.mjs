@@ -8,7 +8,7 @@ import { stack, newContext, hostedSignIn, componentSignIn, waitForLoaded, waitFo
 
 let s;
 before(async () => {
-  s = await stack();
+  s = await stack({ byName: true });
 });
 after(async () => {
   await s?.stop();
@@ -27,7 +27,7 @@ async function authenticator(page) {
 }
 
 test('hosted pages: register a passkey on /user, then sign in with it and no email address', async t => {
-  assert.match(s.usher.url, /^http:\/\/localhost:\d+$/, 'usher dev names itself localhost');
+  assert.match(s.usher.url, /^http:\/\/localhost:\d+$/, 'usher opened by name');
   const user = await s.usher.createUser();
   const ctx = await newContext(s.browser);
   t.after(() => ctx.close());

@@ -280,8 +280,6 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
     config.frontend_rate_limits = args.fapi_rate_limit;
     config.session_token_lifetime = std::time::Duration::from_secs(args.session_token_lifetime);
     config.allow_localhost_origins = true;
-    // Passkeys need a host name: browsers refuse WebAuthn on an IP address.
-    config.localhost_issuer = true;
     config.redis_url = args.redis_url.map(Secret::new);
     // Local receivers are what development uses.
     config.webhooks.allow_private_addresses = true;
@@ -314,12 +312,16 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
     writeln!(out, "CLERK_SECRET_KEY={}", state.config.secret_key.expose())?;
     writeln!(out, "PUBLIC_CLERK_PUBLISHABLE_KEY={}", state.publishable_key)?;
     writeln!(out, "# sign-in page: {0}/sign-in   mail: {0}/dev/mailbox", state.issuer)?;
-    let (rp_id, _, _) = crate::flows::passkeys::relying_party(&state);
-    writeln!(
-        out,
-        "# passkeys: open usher as {} (relying party id {rp_id}; browsers refuse WebAuthn on an IP address)",
-        state.issuer
-    )?;
+    // Clerk's SDKs want a dot in the publishable key's host, so the URLs above keep the IP
+    // address; browsers refuse WebAuthn on one, so passkeys are used through the name.
+    let (rp_id, origins, _) = crate::flows::passkeys::relying_party(&state);
+    if let Some(named) = origins.first().filter(|o| o.host_str() == Some("localhost")) {
+        let named = named.as_str().trim_end_matches('/');
+        writeln!(
+            out,
+            "# passkeys: open usher as {named} (relying party id {rp_id}; browsers refuse WebAuthn on an IP address)"
+        )?;
+    }
     writeln!(out, "usher dev: listening on {}", state.issuer)?;
     out.flush()?;
     drop(out);

@@ -142,9 +142,6 @@ pub struct Config {
     pub passkey_rp_id: Option<String>,
     /// Passkeys: origins besides usher's own and `allowed_origins` whose credentials are accepted.
     pub passkey_origins: Vec<String>,
-    /// Without a public URL, name a loopback listener `http://localhost:<port>` rather than by
-    /// its IP address (`usher dev`: browsers refuse WebAuthn on an IP address).
-    pub localhost_issuer: bool,
 }
 
 /// How webhooks are delivered.
@@ -243,7 +240,6 @@ impl Config {
             webhooks: WebhookSettings::default(),
             passkey_rp_id: None,
             passkey_origins: Vec::new(),
-            localhost_issuer: false,
         }
     }
 }

@@ -106,14 +106,7 @@ impl App {
             KeyRing::load(store.as_ref(), clock.now_ms(), key_sealer).await.context("loading the signing keys")?;
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let issuer = config.public_url.clone().unwrap_or_else(|| {
-            let addr = loopback_if_unspecified(addr);
-            if config.localhost_issuer && addr.ip().is_loopback() {
-                format!("http://localhost:{}", addr.port())
-            } else {
-                format!("http://{addr}")
-            }
-        });
+        let issuer = config.public_url.clone().unwrap_or_else(|| format!("http://{}", loopback_if_unspecified(addr)));
         let publishable_key = publishable_key(&issuer, config.production);
         let passwords =
             Passwords::new(config.password_min_length, config.password_max_length, config.password_hash_slots);

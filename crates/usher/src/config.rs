@@ -166,9 +166,7 @@ pub fn frontend_api_host(publishable_key: &str) -> Result<String, ConfigError> {
     let decoded = STANDARD_NO_PAD.decode(encoded.trim_end_matches('=')).map_err(|_| bad())?;
     let text = String::from_utf8(decoded).map_err(|_| bad())?;
     let host = text.strip_suffix('$').ok_or_else(bad)?;
-    // A real host has a dot; `usher dev` is `localhost:<port>` (WebAuthn refuses IP addresses).
-    let local = host == "localhost" || host.strip_prefix("localhost:").is_some_and(|p| p.parse::<u16>().is_ok());
-    if host.contains('$') || !(host.contains('.') || local) {
+    if host.contains('$') || !host.contains('.') {
         return Err(bad());
     }
     Ok(host.to_owned())
@@ -191,9 +189,6 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(config.frontend_api(), "127.0.0.1:8787");
-        // `usher dev`'s key names localhost (base64 of "localhost:8787$").
-        assert_eq!(frontend_api_host("pk_test_bG9jYWxob3N0Ojg3ODck").unwrap(), "localhost:8787");
-        assert!(frontend_api_host("pk_test_aW50cmFuZXQk").is_err(), "a name without a dot is not a host");
         assert_eq!(config.sign_in_url(), "http://127.0.0.1:8787/sign-in");
         let clerk = UsherConfig::new("sk_live_x", "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k", "https://api.clerk.com").unwrap();
         assert_eq!(clerk.sign_in_url(), "https://accounts.example.com/sign-in");
@@ -217,9 +212,7 @@ mod tests {
                 .contains("PUBLIC_CLERK_PUBLISHABLE_KEY")
         );
         assert!(UsherConfig::new("nope", "pk_test_MTI3LjAuMC4xOjg3ODck", "http://x").is_err());
-        assert!(UsherConfig::new("sk_test_a", "pk_test_aW50cmFuZXQk", "http://x").is_err(), "a host without a dot");
-        // ...but `usher dev`'s localhost is one.
-        assert!(UsherConfig::new("sk_test_a", "pk_test_bG9jYWxob3N0JA", "http://x").is_ok());
+        assert!(UsherConfig::new("sk_test_a", "pk_test_bG9jYWxob3N0JA", "http://x").is_err(), "a host without a dot");
         assert!(UsherConfig::new("sk_test_a", "pk_test_MTI3LjAuMC4xOjg3ODck", "ftp://x").is_err());
     }
 }

@@ -49,7 +49,7 @@ fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Server {
         }
     }
     assert!(
-        url.starts_with("http://localhost:") && secret.starts_with("sk_test_") && publishable.starts_with("pk_test_"),
+        url.starts_with("http://127.0.0.1:") && secret.starts_with("sk_test_") && publishable.starts_with("pk_test_"),
         "{url} {publishable}"
     );
     Server { child, url, secret }
