@@ -208,7 +208,7 @@ function page(body, options, query) {
  * the modules under web/usher/ (so the tests exercise this checkout's files, not the copies
  * compiled into the binary).
  */
-export async function startPages(usher, extraOptions = {}) {
+export async function startPages(usher, extraOptions = {}, { host = '127.0.0.1' } = {}) {
   let base;
   const options = () => ({
     frontendApi: usher.url,
@@ -236,7 +236,8 @@ export async function startPages(usher, extraOptions = {}) {
     res.end('not found');
   });
   await new Promise(r => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${server.address().port}`;
+  // `host: 'localhost'` opens the pages by name (WebAuthn refuses IP addresses).
+  base = `http://${host}:${server.address().port}`;
   return {
     url: base,
     stop: () => new Promise(r => {
@@ -295,11 +296,13 @@ export async function sessionCookie(context, url) {
 }
 
 /** usher + page server + browser for one test file; `stop()` tears everything down. */
-export async function stack({ usherOptions, pageOptions, example = false } = {}) {
-  const usher = await startUsher(usherOptions);
+export async function stack({ usherOptions, pageOptions, example = false, byName = false } = {}) {
+  const started = await startUsher(usherOptions);
+  // `byName`: usher and the pages as http://localhost:PORT (what WebAuthn needs), one site for cookies.
+  const usher = byName ? { ...started, url: started.url.replace('//127.0.0.1:', '//localhost:') } : started;
   const parts = { usher, browser: null, pages: null, example: null };
   try {
-    parts.pages = await startPages(usher, pageOptions);
+    parts.pages = await startPages(usher, pageOptions, { host: byName ? 'localhost' : '127.0.0.1' });
     if (example) parts.example = await startExample(usher);
     parts.browser = await launch();
   } catch (e) {

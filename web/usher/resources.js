@@ -2,6 +2,7 @@
 // No DOM access: importable in Node.
 import { UsherError } from './fapi.js';
 import { camel, enc, snake, toDate } from './util.js';
+import { createCredential, getCredential } from './webauthn.js';
 
 function toVerification(v) {
   return v ? Object.assign(camel(v), { expireAt: toDate(v.expire_at) }) : null;
@@ -72,6 +73,26 @@ export function createResources({ fapi, meCall, getSessionToken, reloadClient, s
     };
   }
 
+  function toPasskey(r) {
+    const base = `/me/passkeys/${enc(r.id)}`;
+    return {
+      object: 'passkey', id: r.id, name: r.name || null, credentialId: r.credential_id || null,
+      verification: toVerification(r.verification), lastUsedAt: toDate(r.last_used_at),
+      createdAt: toDate(r.created_at), updatedAt: toDate(r.updated_at),
+      update: ({ name }) => meCall('PATCH', base, { name }).then(toPasskey),
+      delete: () => meCall('DELETE', base),
+    };
+  }
+
+  /** Clerk's `user.createPasskey()`: the server's options, the browser's credential, verified. */
+  async function createPasskey() {
+    const pending = await meCall('POST', '/me/passkeys');
+    const credential = await createCredential(JSON.parse(pending.verification.nonce));
+    const done = await meCall('POST', `/me/passkeys/${enc(pending.id)}/attempt_verification`,
+      { strategy: 'passkey', public_key_credential: credential });
+    return toPasskey(done);
+  }
+
   function toUser(r) {
     if (!r) return null;
     const emails = (r.email_addresses || []).map(toEmail);
@@ -94,6 +115,9 @@ export function createResources({ fapi, meCall, getSessionToken, reloadClient, s
       verifyTOTP: ({ code }) => meCall('POST', '/me/totp/attempt_verification', { code }).then(camel),
       disableTOTP: () => meCall('DELETE', '/me/totp').then(camel),
       createBackupCode: () => meCall('POST', '/me/backup_codes').then(camel),
+      // Passkeys (Clerk's PasskeyResource, camelCased).
+      passkeys: (r.passkeys || []).map(toPasskey),
+      createPasskey,
       createEmailAddress: ({ email }) => meCall('POST', '/me/email_addresses', { email_address: email }).then(toEmail),
       getSessions: () =>
         fapi('GET', '/me/sessions/active').then(list => (Array.isArray(list) ? list : []).map(toSession)),
@@ -164,6 +188,18 @@ export function createResources({ fapi, meCall, getSessionToken, reloadClient, s
       /** After a verified `reset_password_email_code`: `{ password, signOutOfOtherSessions }`. */
       resetPassword: params => fapi('POST', path() + '/reset_password', snake(params)).then(toSignIn),
       reload: () => fapi('GET', path()).then(toSignIn),
+      /**
+       * Clerk's `authenticateWithPasskey({ flow })`: with `flow: 'discoverable'` (or no sign-in
+       * yet) a new sign-in whose passkey names its account; otherwise this sign-in's identifier.
+       */
+      async authenticateWithPasskey({ flow } = {}) {
+        const started = flow === 'discoverable' || flow === 'autofill' || !si.id
+          ? await si.create({ strategy: 'passkey' })
+          : await si.prepareFirstFactor({ strategy: 'passkey' });
+        const nonce = started.firstFactorVerification && started.firstFactorVerification.nonce;
+        const credential = await getCredential(JSON.parse(nonce));
+        return started.attemptFirstFactor({ strategy: 'passkey', publicKeyCredential: credential });
+      },
       createEmailLinkFlow: () => emailLinkFlow(
         p => si.prepareFirstFactor(Object.assign({ strategy: 'email_link' }, p)),
         () => si.reload(), x => x.firstFactorVerification),
@@ -215,5 +251,5 @@ export function createResources({ fapi, meCall, getSessionToken, reloadClient, s
     };
   }
 
-  return { toEmail, toUser, toSession, toSignIn, toSignUp, toClient };
+  return { toEmail, toUser, toPasskey, toSession, toSignIn, toSignUp, toClient };
 }

@@ -25,6 +25,7 @@ pub const MODULES: &[(&str, &str)] = modules![
     "stores.js",
     "text.js",
     "util.js",
+    "webauthn.js",
     "components/base.js",
     "components/control.js",
     "components/flow.js",

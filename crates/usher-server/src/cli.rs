@@ -550,6 +550,16 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
     writeln!(out, "CLERK_SECRET_KEY={}", state.config.secret_key.expose())?;
     writeln!(out, "PUBLIC_CLERK_PUBLISHABLE_KEY={}", state.publishable_key)?;
     writeln!(out, "# sign-in page: {0}/sign-in   mail: {0}/dev/mailbox", state.issuer)?;
+    // Clerk's SDKs want a dot in the publishable key's host, so the URLs above keep the IP
+    // address; browsers refuse WebAuthn on one, so passkeys are used through the name.
+    let (rp_id, origins, _) = crate::flows::passkeys::relying_party(&state);
+    if let Some(named) = origins.first().filter(|o| o.host_str() == Some("localhost")) {
+        let named = named.as_str().trim_end_matches('/');
+        writeln!(
+            out,
+            "# passkeys: open usher as {named} (relying party id {rp_id}; browsers refuse WebAuthn on an IP address)"
+        )?;
+    }
     writeln!(out, "usher dev: listening on {}", state.issuer)?;
     out.flush()?;
     drop(out);

@@ -142,6 +142,11 @@ pub struct Config {
     pub clerk_js_dir: Option<std::path::PathBuf>,
     /// Where `/metrics` is served and who may read it.
     pub metrics: MetricsSettings,
+    /// Passkeys: the WebAuthn relying-party id (a registrable domain, never an IP address);
+    /// `None`: the public URL's host, or `localhost` when there is none (`usher dev`).
+    pub passkey_rp_id: Option<String>,
+    /// Passkeys: origins besides usher's own and `allowed_origins` whose credentials are accepted.
+    pub passkey_origins: Vec<String>,
 }
 
 /// Where `/metrics` is served. `usher dev` serves it on the main listener to anyone; `serve`
@@ -262,6 +267,8 @@ impl Config {
             webhooks: WebhookSettings::default(),
             clerk_js_dir: None,
             metrics: MetricsSettings::default(),
+            passkey_rp_id: None,
+            passkey_origins: Vec::new(),
         }
     }
 }
@@ -349,6 +356,10 @@ pub struct FileConfig {
     /// Bearer token `/metrics` requires; prefer USHER_METRICS_TOKEN. With no `metrics_listen`
     /// it puts `/metrics` on the main listener.
     pub metrics_token: Option<String>,
+    /// The WebAuthn relying-party id of passkeys (default: the public URL's host).
+    pub passkey_rp_id: Option<String>,
+    /// Origins besides usher's own and `allowed_origins` where passkeys are used.
+    pub passkey_origins: Option<Vec<String>>,
 }
 
 /// Environment variables `usher serve` reads, overriding the file.
@@ -606,6 +617,8 @@ impl FileConfig {
             config.max_connections_per_ip = n;
         }
         config.trusted_proxies = trusted_proxies;
+        config.passkey_rp_id = self.passkey_rp_id;
+        config.passkey_origins = self.passkey_origins.unwrap_or_default();
         Ok(config)
     }
 }

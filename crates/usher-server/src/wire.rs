@@ -79,7 +79,7 @@ pub fn user(u: &UserRecord, context: UserContext) -> User {
             })
             .collect(),
         web3_wallets: Vec::new(),
-        passkeys: Vec::new(),
+        passkeys: u.passkeys.iter().map(|p| passkey(p, None)).collect(),
         password_enabled: u.password_hash.is_some(),
         two_factor_enabled: u.two_factor_enabled(),
         totp_enabled: u.totp_enabled,
@@ -112,6 +112,28 @@ pub fn user(u: &UserRecord, context: UserContext) -> User {
         created_at: u.created_at,
         updated_at: u.updated_at,
     }
+}
+
+/// A passkey in Clerk's shape. `options` is a waiting registration's creation options (JSON),
+/// shown once as its verification's `nonce`.
+pub fn passkey(p: &crate::store::PasskeyRecord, options: Option<&str>) -> Value {
+    let verification = if p.verified() {
+        json!({"object": "verification", "status": VerificationStatus::Verified, "strategy": Strategy::Passkey,
+            "attempts": null, "expire_at": null, "nonce": null})
+    } else {
+        json!({"object": "verification", "status": VerificationStatus::Unverified, "strategy": Strategy::Passkey,
+            "attempts": 0, "expire_at": p.expire_at, "nonce": options})
+    };
+    json!({
+        "object": "passkey",
+        "id": p.id,
+        "name": p.name,
+        "credential_id": p.credential_id,
+        "last_used_at": p.last_used_at,
+        "verification": verification,
+        "created_at": p.created_at,
+        "updated_at": p.updated_at,
+    })
 }
 
 /// What `{{user.…}}` shortcodes can read: the wire user plus the fields templates name.

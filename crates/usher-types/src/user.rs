@@ -297,6 +297,8 @@ pub enum Strategy {
     ResetPasswordEmailCode,
     /// A one-time link sent by email.
     EmailLink,
+    /// A passkey (WebAuthn credential).
+    Passkey,
     /// A strategy this version does not know (a newer server's).
     #[serde(other)]
     Unknown,
@@ -315,6 +317,7 @@ impl Strategy {
             Self::BackupCode => "backup_code",
             Self::ResetPasswordEmailCode => "reset_password_email_code",
             Self::EmailLink => "email_link",
+            Self::Passkey => "passkey",
             Self::Unknown => "unknown",
         }
     }

@@ -47,7 +47,8 @@ export class SignInElement extends FlowElement {
           switchTo(pw ? 'email_code' : 'password')),
         this.s.mode !== 'email_link' ? this.linkButton('to-link', t('signIn.emailLink.start'), switchTo('email_link')) : null,
         this.s.mode !== 'reset'
-          ? this.linkButton('forgot', t('formFieldAction__forgotPassword'), switchTo('reset')) : null),
+          ? this.linkButton('forgot', t('formFieldAction__forgotPassword'), switchTo('reset')) : null,
+        this.linkButton('passkey', t('signIn.passkey.start'), () => this.run('form', () => this.passkey()))),
       h('p', { class: 'usher-foot' }, t('signIn.start.actionText') + ' ',
         h('a', { href: app.withRedirect(app.signUpBase(), app.requestedRedirect()) }, t('signIn.start.actionLink'))));
   }
@@ -138,6 +139,10 @@ export class SignInElement extends FlowElement {
       si = await si.attemptFirstFactor({ strategy: 'password', password: v.password });
     }
     await this.complete(si);
+  }
+  /** A passkey (a discoverable credential: it names the account, nothing is typed). */
+  async passkey() {
+    await this.complete(await app.clerk.signIn.authenticateWithPasskey({ flow: 'discoverable' }));
   }
   /** Creates the sign-in (unless resending) and mails a code to the email_code factor's address. */
   async sendCode(identifier) {

@@ -7,7 +7,7 @@ const badge = text => h('span', { class: 'usher-badge' }, text);
 export class UserProfileElement extends UsherElement {
   init() {
     return {
-      profile: {}, emails: { pending: null }, password: {}, mfa: { pending: null, codes: null },
+      profile: {}, emails: { pending: null }, password: {}, mfa: { pending: null, codes: null }, passkeys: {},
       sessions: { list: null }, sessionsFor: null,
     };
   }
@@ -51,7 +51,7 @@ export class UserProfileElement extends UsherElement {
     }
     return card('usher-profile', t('userProfile.title'), null,
       this.profileSection(u), this.emailsSection(u), this.passwordSection(u), this.mfaSection(u),
-      this.sessionsSection());
+      this.passkeysSection(u), this.sessionsSection());
   }
   profileSection(u) {
     const err = this.s.profile.error;
@@ -134,6 +134,29 @@ export class UserProfileElement extends UsherElement {
       body = [act('start-totp', t('userProfile.mfaSection.start'), () => this.startTotp())];
     }
     return this.section('mfa', t('userProfile.mfaSection.title'), body);
+  }
+  /** Passkeys: the list (remove each) and "Add a passkey" (the browser's own prompt). */
+  passkeysSection(u) {
+    const S = this.s.passkeys;
+    const used = p => p.lastUsedAt
+      ? t('userProfile.passkeysSection.lastUsed', { time: p.lastUsedAt.toLocaleString() })
+      : t('userProfile.passkeysSection.never');
+    return this.section('passkeys', t('userProfile.passkeysSection.title'),
+      h('ul', { class: 'usher-list' }, u.passkeys.map(p =>
+        h('li', { class: 'usher-row', 'data-passkey-id': p.id },
+          h('span', null, p.name, ' ', h('small', null, used(p))),
+          h('button', { type: 'button', class: 'usher-button', 'data-k': 'remove-passkey-' + p.id, disabled: !!S.busy,
+            onclick: () => this.run('passkeys', () => this.removePasskey(p)) }, t('userProfile.passkeysSection.remove'))))),
+      h('button', { type: 'button', class: 'usher-button', 'data-k': 'add-passkey', disabled: !!S.busy,
+        onclick: () => this.run('passkeys', () => this.addPasskey()) }, t('userProfile.passkeysSection.add')));
+  }
+  async addPasskey() {
+    await app.$user.get().createPasskey();
+    this.s.passkeys = { ok: t('userProfile.passkeysSection.added') };
+  }
+  async removePasskey(p) {
+    await p.delete();
+    this.s.passkeys = { ok: t('userProfile.passkeysSection.removed') };
   }
   sessionsSection() {
     const current = app.state.session && app.state.session.id;

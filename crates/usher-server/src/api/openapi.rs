@@ -585,6 +585,41 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
             None,
             json!({"type": "object", "required": ["directives"], "properties": {"directives": {"type": "array", "items": {"type": "string"}}}}),
         ),
+        // Passkeys.
+        op(
+            "delete",
+            "/v1/users/{user_id}/passkeys/{passkey_identification_id}",
+            "UserPasskeyDelete",
+            B,
+            None,
+            json!({"type": "object", "required": ["object", "id", "deleted"]}),
+        ),
+        op("post", "/v1/me/passkeys", "PostPasskey", F, None, envelope()),
+        op(
+            "patch",
+            "/v1/me/passkeys/{passkey_id}",
+            "PatchPasskey",
+            F,
+            Some(form(json!({"name": {"type": "string"}}))),
+            envelope(),
+        ),
+        op("delete", "/v1/me/passkeys/{passkey_id}", "DeletePasskey", F, None, envelope()),
+        op(
+            "post",
+            "/v1/me/passkeys/{passkey_id}/attempt_verification",
+            "AttemptPasskeyVerification",
+            F,
+            Some(form(json!({"strategy": {"type": "string"}, "public_key_credential": {"type": "string"}}))),
+            envelope(),
+        ),
+        op(
+            "patch",
+            "/v1/me/passkeys/{passkey_id}/attempt_verification",
+            "PatchPasskeyVerification",
+            F,
+            Some(form(json!({"strategy": {"type": "string"}, "public_key_credential": {"type": "string"}}))),
+            envelope(),
+        ),
     ]
     .into_iter()
     .chain(organization_ops(g))

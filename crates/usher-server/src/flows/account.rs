@@ -81,11 +81,18 @@ pub async fn new_session(state: &AppState, browser: &mut Browser, user: &UserRec
     ensure_unlocked(state, Some(user))?;
     let now = state.now();
     let client = browser.client_mut(state).await?;
+    // With a second factor required, every session of a user without one (a sign-in, and a
+    // sign-up's new user too) starts pending (Clerk's `setup-mfa` task) until they set one up.
+    let status = if state.config.second_factor_required && !user.two_factor_enabled() {
+        SessionStatus::Pending
+    } else {
+        SessionStatus::Active
+    };
     Ok(SessionRecord {
         id: ids::new_id("sess"),
         user_id: user.id.clone(),
         client_id: client.id.clone(),
-        status: SessionStatus::Active,
+        status,
         actor: None,
         last_active_organization_id: None,
         last_active_at: now,

@@ -18,6 +18,7 @@ pub mod handshake;
 pub mod invitations;
 pub mod oauth;
 pub mod organizations;
+pub mod passkeys;
 pub mod profile;
 pub mod reset;
 pub mod second_factor;

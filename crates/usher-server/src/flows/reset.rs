@@ -115,19 +115,27 @@ pub async fn reset_password(
     let progress = sign_in.reset.clone().unwrap_or_default();
     let fresh =
         |u: &UserRecord| ids::secrets_equal(fingerprint(u).as_bytes(), progress.password_fingerprint.as_bytes());
-    let Some(user) = user.filter(fresh) else {
-        return Err(ApiError::invalid(
+    let stale = || {
+        usher_types::ClerkError::new(
             "verification_failed",
-            "code",
             "The password was changed since this code was checked. Start again.",
-        ));
+            "The password was changed since this code was checked. Start again.",
+        )
+        .with_param("code")
     };
+    // Checked before hashing so a stale attempt costs no Argon2 run, and again inside the write:
+    // the store re-runs the edit on the row it writes (compare-and-set on the version), so of
+    // two resets racing on one attempt only the first write passes the check.
+    let Some(user) = user.filter(fresh) else { return Err(ApiError::Unprocessable(stale())) };
     let normalized = state.passwords.normalize(password, false)?;
     let hash = state.passwords.hash(normalized).await?;
     let now = state.now();
     let user = state
         .store
         .update_user(&user.id, &mut |u| {
+            if !fresh(u) {
+                return Err(stale());
+            }
             u.password_hash = Some(hash.clone());
             u.password_updated_at = Some(now);
             u.updated_at = now;

@@ -224,11 +224,15 @@ pub async fn verify_totp_setup(state: &AppState, user: &UserRecord, code: &str) 
         })?;
     let secret = open_secret(state, &record)?;
     let codes = new_backup_codes();
-    let accepted = match matching_step(&secret, code, now) {
+    // A locked account's code is not tried (as at sign-in); a wrong one counts toward the lock,
+    // so the setup is no way around the limit on guesses.
+    let locked = user.is_locked(now);
+    let accepted = match matching_step(&secret, code, now).filter(|_| !locked) {
         Some(step) => state.store.verify_totp(&user.id, step, &hash_backup_codes(state, &codes), now).await?,
         None => false,
     };
     if !accepted {
+        account::record_failure(state, Some(user).filter(|_| !locked)).await?;
         return Err(ApiError::invalid("form_code_incorrect", "code", "Incorrect code. Try again."));
     }
     if state.config.second_factor_required {

@@ -109,6 +109,9 @@ pub struct SignIn {
     /// `Strategy` does not list); shown instead of `first_factor`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external: Option<super::oauth::ExternalVerification>,
+    /// The passkey challenge in progress (its state is never shown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<super::passkeys::Challenge>,
     /// A verified provider account no user has (`transferable`), kept for a sign-up with
     /// `transfer: true`; never shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -287,6 +290,16 @@ pub async fn prepare_email_code(state: &AppState, browser: &mut Browser, id: &st
     Ok(sign_in)
 }
 
+/// A new passkey challenge for the attempt: with an identifier (`prepare_first_factor`) or
+/// before one is typed (a discoverable credential names its account).
+pub async fn prepare_passkey(state: &AppState, browser: &mut Browser, id: &str) -> ApiResult<SignIn> {
+    let sign_in = load(state, browser, id).await?;
+    if sign_in.status != SignInStatus::NeedsIdentifier {
+        needs_first_factor(&sign_in)?;
+    }
+    super::passkeys::prepare(state, browser, sign_in).await
+}
+
 /// The address the attempt's codes and links go to, when the identifier names an account.
 pub(super) fn factor_email(sign_in: &SignIn, user: Option<&UserRecord>) -> Option<String> {
     let id = sign_in.email_address_id.as_deref()?;
@@ -309,13 +322,22 @@ pub async fn attempt(
         (Some(Strategy::ResetPasswordEmailCode), Some(code)) => {
             super::reset::attempt(state, browser, sign_in, &code).await
         }
+        (Some(Strategy::Passkey), Some(credential)) => {
+            super::passkeys::attempt(state, browser, sign_in, &credential).await
+        }
         (Some(Strategy::Password), None) => {
             Err(ApiError::invalid("form_param_missing", "password", "Enter your password."))
+        }
+        (Some(Strategy::Passkey), None) => {
+            Err(ApiError::invalid("form_param_missing", "public_key_credential", "public_key_credential is required."))
         }
         (Some(Strategy::EmailCode | Strategy::ResetPasswordEmailCode), None) => {
             Err(ApiError::invalid("form_param_missing", "code", "Enter the code."))
         }
-        _ => Err(ApiError::format("strategy", "strategy must be password, email_code or reset_password_email_code.")),
+        _ => Err(ApiError::format(
+            "strategy",
+            "strategy must be password, email_code, reset_password_email_code or passkey.",
+        )),
     }
 }
 

@@ -243,7 +243,8 @@ pub(crate) fn page(state: &AppState, status: StatusCode, title: &str, heading: &
     response
 }
 
-/// No scripts, no external anything; forms may only post to usher and (since browsers apply
+/// No script but usher's own files (`/pages/passkey.js`, for WebAuthn; no inline script, so
+/// injected markup cannot run any), no external anything; forms may only post to usher and (since browsers apply
 /// `form-action` to the redirect after a post) lead to the allowed origins.
 fn content_security_policy(state: &AppState) -> String {
     let mut targets = String::from("'self'");
@@ -263,8 +264,8 @@ fn content_security_policy(state: &AppState) -> String {
         targets.push_str(&origin);
     }
     format!(
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action {targets}; \
-         frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; \
+         form-action {targets}; frame-ancestors 'none'; base-uri 'none'"
     )
 }
 

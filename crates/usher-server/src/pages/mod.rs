@@ -11,6 +11,8 @@
 pub(crate) mod layout;
 mod link;
 mod oauth;
+// Passkeys (WebAuthn).
+mod passkeys;
 mod reset;
 mod second_factor;
 mod sign_in;
@@ -70,6 +72,12 @@ pub fn router() -> Router<AppState> {
         .route("/user/totp/verify", post(second_factor::finish))
         .route("/user/totp/remove", post(second_factor::remove))
         .route("/user/backup-codes", post(second_factor::new_codes))
+        .route("/pages/passkey.js", get(passkeys::script))
+        .route("/sign-in/passkey", post(passkeys::sign_in))
+        .route("/sign-in/passkey/verify", post(passkeys::verify_sign_in))
+        .route("/user/passkeys", post(passkeys::start))
+        .route("/user/passkeys/verify", post(passkeys::finish))
+        .route("/user/passkeys/{id}/remove", post(passkeys::remove))
 }
 
 /// Every field any page form (or page query) carries; pages read the ones they need.
@@ -95,6 +103,10 @@ pub(crate) struct Fields {
     token: Option<String>,
     #[serde(rename = "__clerk_ticket")]
     ticket: Option<String>,
+    /// A WebAuthn answer, JSON (written by `/pages/passkey.js`).
+    public_key_credential: Option<String>,
+    /// The passkey being registered.
+    passkey_id: Option<String>,
 }
 
 /// Every field name [`Fields`] has (its serde names), the only ones a page post may carry:

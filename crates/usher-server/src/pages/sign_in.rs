@@ -184,6 +184,7 @@ pub(super) fn form(state: &AppState, fields: &Fields, problem: Option<&Problem>)
 <p class="alt"><button type="submit" class="link" formaction="/sign-in/code" formnovalidate>Email me a code instead</button></p>
 <p class="alt"><button type="submit" class="link" formaction="/sign-in/link" formnovalidate>Email me a sign-in link</button></p>
 </form>
+<form method="post" action="/sign-in/passkey" class="alt">{target}<button type="submit" id="passkey-sign-in">Sign in with a passkey</button></form>
 <p class="alt"><a href="/sign-in/forgot{query}">Forgot password?</a></p>
 <p class="alt">No account? <a href="/sign-up{query}">Sign up</a></p>"#,
         alert = layout::alert(problem, layout::alert_focus(problem, &names)),

@@ -105,6 +105,13 @@ async fn check_code(state: &AppState, browser: &mut Browser, fields: &mut Fields
         let message = "Sign-up could not be completed. Start again.";
         return Err(ApiError::Unprocessable(ClerkError::new("sign_up_incomplete", message, message)));
     }
+    if state.config.second_factor_required
+        && let Some(id) = attempt.created_session_id.as_deref()
+        && state.store.get_session(id).await?.is_some_and(|s| s.status == usher_types::SessionStatus::Pending)
+    {
+        // Required two-step verification: the new account sets it up before anything else.
+        return see_other(state, browser, "/user#totp").await;
+    }
     see_other(state, browser, &after_sign_in(state, fields)).await
 }
 

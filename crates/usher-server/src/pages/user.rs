@@ -107,6 +107,8 @@ fn render(
         Some("email_removed") => Some("Email address removed"),
         Some("session_revoked") => Some("Session revoked"),
         Some("totp_removed") => Some("Two-step verification turned off"),
+        Some("passkey_added") => Some("Passkey added"),
+        Some("passkey_removed") => Some("Passkey removed"),
         _ => None,
     };
     // The summary takes focus unless a field of the form at fault does.
@@ -124,6 +126,7 @@ fn render(
     body.push_str(&password_section(state, &account.user, only(Section::Password)));
     let pending = account.pending_totp.as_ref();
     body.push_str(&super::second_factor::section(&account.user, pending, codes, only(Section::Totp)));
+    body.push_str(&super::passkeys::section(&account.user));
     body.push_str(&sessions_section(&account.sessions, &account.session));
     body.push_str(
         r#"<section aria-labelledby="signout-h"><h2 id="signout-h">Sign out</h2><form method="post" action="/sign-out"><button type="submit" class="primary">Sign out</button></form></section>"#,

@@ -29,6 +29,8 @@ pub mod webhooks;
 // Operations: scrape-time figures and bulk user import/export.
 pub mod gauges;
 pub mod imports;
+// Passkeys (WebAuthn).
+pub mod passkeys;
 
 pub use attempts::*;
 pub use clients::*;
@@ -41,6 +43,7 @@ pub use imports::*;
 pub use keys::*;
 pub use organizations::*;
 pub use outbox::*;
+pub use passkeys::*;
 pub use sessions::*;
 pub use settings::*;
 pub use sign_in_tokens::*;
@@ -135,6 +138,7 @@ pub trait Store:
     + DecoyEmailStore
     + GaugeStore
     + ImportStore
+    + PasskeyStore
 {
     /// Checks the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

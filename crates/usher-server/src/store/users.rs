@@ -67,6 +67,9 @@ pub struct UserRecord {
     pub emails: Vec<IdentifierRecord>,
     /// Phone numbers, oldest first.
     pub phones: Vec<IdentifierRecord>,
+    /// Verified passkeys, oldest first, without their credentials (read only:
+    /// [`super::PasskeyStore`] writes them and reads them whole).
+    pub passkeys: Vec<super::PasskeyRecord>,
 }
 
 impl UserRecord {

@@ -27,6 +27,7 @@ mod openapi;
 mod ops;
 mod organizations;
 mod pages;
+mod passkeys;
 mod reset;
 mod second_factors;
 mod sessions;

@@ -130,11 +130,57 @@ fn assert_page(answer: &Answer, status: StatusCode) {
     let csp = header("content-security-policy");
     assert!(csp.contains("default-src 'none'") && csp.contains("form-action 'self'"), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_script_policy(&csp);
     assert!(answer.body.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
     assert!(answer.body.contains("<main>"));
     // The application name is escaped in the title and heading.
     assert!(answer.body.contains("Acme &lt;Portal&gt;") && !answer.body.contains("<Portal>"));
     assert!(!answer.body.contains("<script"));
+}
+
+/// Scripts: usher's own files only (the passkey pages' one), never inline, never from elsewhere,
+/// and nothing else opened up for them (no `connect-src`: the script posts its form).
+fn assert_script_policy(csp: &str) {
+    let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
+    assert!(directives.contains(&"script-src 'self'"), "{csp}");
+    assert!(directives.contains(&"default-src 'none'"), "{csp}");
+    assert!(
+        !directives
+            .iter()
+            .any(|d| d.starts_with("connect-src") || d.starts_with("script-src-") || d.contains("unsafe-eval")),
+        "{csp}"
+    );
+    let script = directives.iter().find(|d| d.starts_with("script-src")).unwrap();
+    assert!(!script.contains("unsafe-inline") && !script.contains("http"), "{csp}");
+}
+
+#[tokio::test]
+async fn the_passkey_pages_load_only_usher_s_own_script() {
+    let app = app().await;
+    let b = Browser::new(&app);
+    let sign_in = b.get("/sign-in").await;
+    assert!(sign_in.body.contains(r#"action="/sign-in/passkey""#), "the sign-in page offers passkeys");
+    let page = b.post("/sign-in/passkey", &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let csp = page.headers["content-security-policy"].to_str().unwrap().to_owned();
+    assert_script_policy(&csp);
+    assert!(page.body.contains(r#"<script src="/pages/passkey.js" defer></script>"#), "{}", page.body);
+    assert_eq!(page.body.matches("<script").count(), 1, "no inline script");
+    assert!(
+        page.body.contains(r#"data-passkey="get""#) && page.body.contains("&quot;challenge&quot;"),
+        "{}",
+        page.body
+    );
+    assert!(page.input("sign_in_id").is_some_and(|id| id.starts_with("sia_")));
+    let script = b.get("/pages/passkey.js").await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert!(script.headers["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert!(script.body.contains("navigator.credentials.get"));
+    // Without the script (no credential), the post is a clear error on the sign-in form.
+    let id = page.input("sign_in_id").unwrap();
+    let bare = b.post("/sign-in/passkey/verify", &[("sign_in_id", &id), ("public_key_credential", "")]).await;
+    assert_eq!(bare.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bare.body);
+    assert!(bare.body.contains("public_key_credential is required"), "{}", bare.body);
 }
 
 #[tokio::test]

@@ -456,3 +456,49 @@ async fn wrong_reset_codes_count_toward_the_lockout() {
     let (_, user) = app.get("/v1/users?email_address=ada@example.com").await;
     assert_eq!(user[0]["locked"], true, "{user}");
 }
+
+/// Two `reset_password` calls racing on one verified attempt: the freshness check and the write
+/// are one conditional write, so exactly one wins and only its password works.
+#[tokio::test]
+async fn concurrent_resets_of_one_attempt_let_only_one_win() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Db::Postgres, |c| {
+        c.frontend_rate_limits = false;
+        c.allow_localhost_origins = true;
+    })
+    .await;
+    app.create_user("ada@example.com").await;
+    let mut first = Browser::new(&app);
+    let (_, body) = first
+        .post("/v1/client/sign_ins", &[("identifier", "ada@example.com"), ("strategy", "reset_password_email_code")])
+        .await;
+    let id = body["response"]["id"].as_str().unwrap().to_owned();
+    let code = mail_to(&app, "ada@example.com", "verification code").await.code.unwrap();
+    let (status, body) = attempt_reset(&mut first, &id, &code).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The same browser twice (one cookie jar), two requests in flight at once.
+    let mut second = Browser::new(&app);
+    second.cookies = first.cookies.clone();
+    let path = format!("/v1/client/sign_ins/{id}/reset_password");
+    let (a, b) = tokio::join!(
+        first.post(&path, &[("password", "first new passphrase")]),
+        second.post(&path, &[("password", "second new passphrase")]),
+    );
+    let winners: Vec<&str> = [(&a, "first new passphrase"), (&b, "second new passphrase")]
+        .into_iter()
+        .filter(|(answer, _)| answer.0 == StatusCode::OK)
+        .map(|(_, password)| password)
+        .collect();
+    assert_eq!(winners.len(), 1, "{a:?} {b:?}");
+    let loser = if a.0 == StatusCode::OK { &b } else { &a };
+    assert_eq!(loser.0, StatusCode::UNPROCESSABLE_ENTITY, "{loser:?}");
+    let losing_password =
+        if winners[0] == "first new passphrase" { "second new passphrase" } else { "first new passphrase" };
+    let mut third = Browser::new(&app);
+    assert_error(
+        &third.sign_in("ada@example.com", losing_password).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "form_password_incorrect",
+    );
+    let (status, _) = third.sign_in("ada@example.com", winners[0]).await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -314,3 +314,52 @@ async fn a_password_reset_of_an_account_with_a_second_factor_still_asks_for_it()
     let (status, body) = browser.second_factor(&id, "totp", &code_now(&app, &secret)).await;
     assert_eq!((status, body["response"]["status"].as_str()), (StatusCode::OK, Some("complete")), "{body}");
 }
+
+#[tokio::test]
+async fn with_a_second_factor_required_a_new_sign_up_is_pending_until_one_is_set_up() {
+    let app = spawn_app_with(Db::Sqlite, |c| {
+        c.frontend_rate_limits = false;
+        c.allow_localhost_origins = true;
+        c.second_factor_required = true;
+    })
+    .await;
+    let mut browser = Browser::new(&app);
+    let (_, body) =
+        browser.post("/v1/client/sign_ups", &[("email_address", "new@example.com"), ("password", PASSWORD)]).await;
+    let id = body["response"]["id"].as_str().unwrap().to_owned();
+    browser.post(&format!("/v1/client/sign_ups/{id}/prepare_verification"), &[("strategy", "email_code")]).await;
+    let code = crate::frontend::code_for(&app, "new@example.com").await;
+    let (status, body) =
+        browser.post(&format!("/v1/client/sign_ups/{id}/attempt_verification"), &[("code", &code)]).await;
+    assert_eq!((status, body["response"]["status"].as_str()), (StatusCode::OK, Some("complete")), "{body}");
+    let session = &body["client"]["sessions"][0];
+    assert_eq!((session["status"].as_str(), &session["tasks"]), (Some("pending"), &json!([{"key": "setup-mfa"}])));
+    assert_eq!(decode(session["last_active_token"]["jwt"].as_str().unwrap()).1["sts"], "pending");
+
+    let (_, body) = browser.post("/v1/me/totp", &[]).await;
+    let secret = body["response"]["secret"].as_str().unwrap().to_owned();
+    let (status, body) = browser.post("/v1/me/totp/attempt_verification", &[("code", &code_now(&app, &secret))]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["client"]["sessions"][0]["status"], "active", "{body}");
+}
+
+#[tokio::test]
+async fn wrong_codes_while_setting_up_an_authenticator_app_count_toward_the_lockout() {
+    let app = app_with(3).await;
+    app.create_user("guess@example.com").await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in("guess@example.com", PASSWORD).await;
+    let (_, body) = browser.post("/v1/me/totp", &[]).await;
+    let secret = body["response"]["secret"].as_str().unwrap().to_owned();
+    let right = code_now(&app, &secret);
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    for _ in 0..3 {
+        let answer = browser.post("/v1/me/totp/attempt_verification", &[("code", wrong)]).await;
+        assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "form_code_incorrect");
+    }
+    let (_, users) = app.get("/v1/users?email_address=guess@example.com").await;
+    assert_eq!(users[0]["locked"], true, "{users}");
+    // Locked: the right code is not even tried.
+    let answer = browser.post("/v1/me/totp/attempt_verification", &[("code", &right)]).await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "form_code_incorrect");
+}

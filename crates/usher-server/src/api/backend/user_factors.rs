@@ -23,6 +23,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/users/{id}/mfa", delete(disable_mfa))
         .route("/users/{id}/totp", delete(delete_totp))
         .route("/users/{id}/backup_code", delete(delete_backup_codes))
+        .route("/users/{id}/passkeys/{passkey_id}", delete(delete_passkey))
 }
 
 async fn load(state: &AppState, id: &str) -> ApiResult<UserRecord> {
@@ -77,4 +78,15 @@ async fn delete_backup_codes(State(state): State<AppState>, Path(id): Path<Strin
     let user = load(&state, &id).await?;
     state.store.delete_backup_codes(&user.id).await?;
     Ok(Json(json!({"user_id": user.id})))
+}
+
+async fn delete_passkey(
+    State(state): State<AppState>,
+    Path((id, passkey_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let user = load(&state, &id).await?;
+    if !crate::flows::passkeys::delete(&state, &user.id, &passkey_id).await? {
+        return Err(ApiError::NotFound("passkey"));
+    }
+    Ok(Json(json!({"object": "passkey", "id": passkey_id, "deleted": true})))
 }

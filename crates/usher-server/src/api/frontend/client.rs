@@ -86,6 +86,7 @@ async fn create_sign_in(
         throttle::take(&state, Limit::Attempt, ip).await?;
     }
     let reset = input.strategy.as_deref() == Some(Strategy::ResetPasswordEmailCode.as_str());
+    let passkey = input.strategy.as_deref() == Some(Strategy::Passkey.as_str());
     let mut attempt = match input.strategy.as_deref() {
         Some(strategy) if strategy.starts_with("oauth_") => {
             let (redirect, complete) = (input.redirect_url.as_deref(), input.action_complete_redirect_url.as_deref());
@@ -97,6 +98,11 @@ async fn create_sign_in(
     // (clerk-js's forgot-password flow goes straight from `create` to `attempt_first_factor`).
     if reset && attempt.status == sign_in::SignInStatus::NeedsFirstFactor {
         attempt = reset::prepare(&state, &mut browser, &attempt.id).await?;
+    }
+    // A passkey sign-in (clerk-js's discoverable and autofill flows create it with no
+    // identifier) carries its challenge at once.
+    if passkey && attempt.status != sign_in::SignInStatus::Complete {
+        attempt = sign_in::prepare_passkey(&state, &mut browser, &attempt.id).await?;
     }
     respond(&state, &browser, view::sign_in(&attempt), Known { sign_in: Some(&attempt), ..Known::default() }).await
 }
@@ -119,6 +125,8 @@ struct Factor {
     password: Option<String>,
     code: Option<String>,
     redirect_url: Option<String>,
+    /// `strategy=passkey`: the browser's assertion, as JSON text (clerk-js's shape).
+    public_key_credential: Option<String>,
 }
 
 async fn prepare_first_factor(
@@ -135,10 +143,11 @@ async fn prepare_first_factor(
         }
         // A password needs no preparation.
         Some(Strategy::Password) => sign_in::load(&state, &browser, &id).await?,
+        Some(Strategy::Passkey) => sign_in::prepare_passkey(&state, &mut browser, &id).await?,
         _ => {
             return Err(ApiError::format(
                 "strategy",
-                "strategy must be email_code, email_link, reset_password_email_code or password.",
+                "strategy must be email_code, email_link, reset_password_email_code, passkey or password.",
             ));
         }
     };
@@ -151,7 +160,11 @@ async fn attempt_first_factor(
     Path(id): Path<String>,
     FormOrJson(factor): FormOrJson<Factor>,
 ) -> ApiResult<Response> {
-    let secret = if factor.strategy == Some(Strategy::Password) { factor.password } else { factor.code };
+    let secret = match factor.strategy {
+        Some(Strategy::Password) => factor.password,
+        Some(Strategy::Passkey) => factor.public_key_credential,
+        _ => factor.code,
+    };
     let attempt = sign_in::attempt(&state, &mut browser, &id, factor.strategy, secret).await?;
     respond(&state, &browser, view::sign_in(&attempt), Known { sign_in: Some(&attempt), ..Known::default() }).await
 }

@@ -10,6 +10,8 @@ mod me;
 mod oauth_callback;
 pub mod organizations;
 pub mod view;
+// Passkeys (WebAuthn).
+mod passkeys;
 
 mod handshake;
 pub use handshake::handshake_sealer;
@@ -41,6 +43,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(me::router(state))
         .merge(factors::router(state))
         .merge(organizations::me_router())
+        .merge(passkeys::router(state))
         // (Reached through the rewrite in `http::tunnel`.)
         .nest(crate::http::tunnel::BROWSER_ORGANIZATIONS, organizations::org_router())
         .route_layer(middleware::from_fn_with_state(state.clone(), origin::refuse_foreign))
@@ -164,7 +167,7 @@ async fn environment(State(state): State<AppState>) -> Json<Value> {
             "backup_code": attribute(true, false, &[], &second_factors[1..], &[]),
             "phone_number": off(),
             "web3_wallet": off(),
-            "passkey": off(),
+            "passkey": attribute(true, false, &[Strategy::Passkey], &[], &[Strategy::Passkey]),
         },
         "password_settings": {
             "min_length": state.config.password_min_length,
@@ -180,7 +183,7 @@ async fn environment(State(state): State<AppState>) -> Json<Value> {
             "enforce_hibp_on_sign_in": false,
         },
         "username_settings": {"min_length": 4, "max_length": 64},
-        "passkey_settings": {"allow_autofill": false, "show_sign_in_button": false},
+        "passkey_settings": {"allow_autofill": true, "show_sign_in_button": true},
         "sign_in": {"second_factor": {"required": state.config.second_factor_required}},
         "sign_up": {
             "mode": "public",

@@ -105,6 +105,8 @@ pub fn sign_in(s: &SignIn) -> Value {
                 "primary": true,
             }));
         }
+        // Offered for every identifier too (its challenge names no credential; see `flows::passkeys`).
+        factors.push(json!({"strategy": Strategy::Passkey}));
     }
     json!({
         "object": "sign_in_attempt",
@@ -121,12 +123,20 @@ pub fn sign_in(s: &SignIn) -> Value {
         "first_factor_verification": s
             .external
             .as_ref()
-            .map_or_else(|| with_link(json!(s.first_factor), s.email_link.as_ref()), |e| e.view()),
+            .map_or_else(|| with_passkey(with_link(json!(s.first_factor), s.email_link.as_ref()), s), |e| e.view()),
         "second_factor_verification": s.second_factor,
         "user_data": null,
         "created_session_id": s.created_session_id,
         "abandon_at": s.abandon_at,
     })
+}
+
+/// A passkey verification with its challenge as Clerk's `nonce` (the request options, JSON).
+fn with_passkey(mut verification: Value, s: &SignIn) -> Value {
+    if let (Some(map), Some(challenge)) = (verification.as_object_mut(), &s.passkey) {
+        map.insert("nonce".into(), json!(challenge.options));
+    }
+    verification
 }
 
 /// A verification with Clerk's `verified_at_client` when an email link verified it.

@@ -17,6 +17,7 @@ mod factors;
 mod keys;
 mod organizations;
 mod outbox;
+mod passkeys;
 mod roles;
 mod sessions;
 mod settings;

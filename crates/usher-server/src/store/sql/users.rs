@@ -281,18 +281,35 @@ impl SqlStore {
             " UNION ALL SELECT CAST(1 AS BIGINT) AS is_email, user_id, id, email_address AS value, CAST(0 AS BIGINT) AS verified, \
              strategy, created_at, updated_at FROM decoy_email_addresses WHERE user_id IN ",
         );
+        // The user's verified passkeys ride in the same statement (kind 2), as the account pages
+        // show them: `value` is the name, `verified` the last use (or -1), `strategy` the
+        // credential id. Their credentials are read only where they are used (`PasskeyStore`).
+        b.bind_list(&ids);
+        b.push(
+            " UNION ALL SELECT CAST(2 AS BIGINT) AS is_email, user_id, id, name AS value, \
+             COALESCE(last_used_at, CAST(-1 AS BIGINT)) AS verified, credential_id AS strategy, created_at, updated_at \
+             FROM passkeys WHERE credential_id IS NOT NULL AND user_id IN ",
+        );
         b.bind_list(&ids).push(" ORDER BY created_at, id");
         let mut by_user: HashMap<String, (Vec<IdentifierRecord>, Vec<IdentifierRecord>)> = HashMap::new();
+        let mut passkeys: HashMap<String, Vec<crate::store::PasskeyRecord>> = HashMap::new();
         for row in b.query().fetch_all(&self.pool).await? {
+            let kind: i64 = row.try_get("is_email")?;
+            if kind == 2 {
+                let passkey = passkey_summary_from_row(&row)?;
+                passkeys.entry(passkey.user_id.clone()).or_default().push(passkey);
+                continue;
+            }
             let (user_id, ident) = identifier_from_row(&row)?;
             let entry = by_user.entry(user_id).or_default();
-            if read_flag(&row, "is_email")? { entry.0.push(ident) } else { entry.1.push(ident) }
+            if kind == 1 { entry.0.push(ident) } else { entry.1.push(ident) }
         }
         for user in users {
             if let Some((emails, phones)) = by_user.remove(&user.id) {
                 user.emails = emails;
                 user.phones = phones;
             }
+            user.passkeys = passkeys.remove(&user.id).unwrap_or_default();
         }
         Ok(())
     }
@@ -421,6 +438,7 @@ pub(super) fn user_from_row(row: &AnyRow) -> StoreResult<UserRecord> {
         updated_at: row.try_get("updated_at")?,
         emails: Vec::new(),
         phones: Vec::new(),
+        passkeys: Vec::new(),
     })
 }
 
@@ -437,6 +455,21 @@ fn identifier_from_row(row: &AnyRow) -> StoreResult<(String, IdentifierRecord)> 
             updated_at: row.try_get("updated_at")?,
         },
     ))
+}
+
+/// A passkey as the user read carries it (see `attach_identifiers`): no credential.
+fn passkey_summary_from_row(row: &AnyRow) -> StoreResult<crate::store::PasskeyRecord> {
+    let last_used: i64 = row.try_get("verified")?;
+    Ok(crate::store::PasskeyRecord {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        name: row.try_get("value")?,
+        credential_id: row.try_get("strategy")?,
+        last_used_at: (last_used >= 0).then_some(last_used),
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        ..Default::default()
+    })
 }
 
 /// Inserts one email address of `user_id` (the lower-cased copy is what uniqueness is on).

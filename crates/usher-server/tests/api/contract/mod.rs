@@ -10,6 +10,7 @@ mod factors;
 mod keys;
 mod organizations;
 mod outbox;
+mod passkeys;
 mod sessions;
 mod settings;
 mod sign_in_tokens;
