@@ -137,6 +137,8 @@ pub struct Config {
     pub trusted_proxies: crate::proxies::TrustedProxies,
     /// Outbound webhook delivery.
     pub webhooks: WebhookSettings,
+    /// How long audit-log entries are kept; `None` keeps them forever.
+    pub audit_retention: Option<Duration>,
 }
 
 /// How webhooks are delivered.
@@ -233,6 +235,7 @@ impl Config {
             max_connections_per_ip: 256,
             trusted_proxies: Default::default(),
             webhooks: WebhookSettings::default(),
+            audit_retention: Some(Duration::from_secs(AUDIT_RETENTION_DAYS * 24 * 3600)),
         }
     }
 }
@@ -308,7 +311,12 @@ pub struct FileConfig {
     pub webhook_timeout_ms: Option<u64>,
     /// Allow webhook endpoints on loopback, link-local and private addresses (default false).
     pub webhook_allow_private_addresses: Option<bool>,
+    /// Days audit-log entries are kept (default 365); 0 keeps them forever.
+    pub audit_retention_days: Option<u64>,
 }
+
+/// Days audit-log entries are kept unless configured otherwise.
+pub const AUDIT_RETENTION_DAYS: u64 = 365;
 
 /// Environment variables `usher serve` reads, overriding the file.
 pub const ENV_OVERRIDES: [&str; 6] =
@@ -518,6 +526,10 @@ impl FileConfig {
             config.webhooks.timeout = Duration::from_millis(ms);
         }
         config.webhooks.allow_private_addresses = self.webhook_allow_private_addresses.unwrap_or(false);
+        config.audit_retention = match self.audit_retention_days.unwrap_or(AUDIT_RETENTION_DAYS) {
+            0 => None,
+            days => Some(Duration::from_secs(days.saturating_mul(24 * 3600))),
+        };
         if let Some(prefix) = self.redis_prefix {
             config.redis_prefix = prefix;
         }

@@ -50,6 +50,16 @@ pub async fn record_failure(state: &AppState, user: Option<&UserRecord>) -> ApiR
     let until = state.config.lockout_duration.map_or(i64::MAX, |d| state.now() + d.as_millis() as i64);
     let id = user.map_or(NO_USER, |u| u.id.as_str());
     state.store.record_failed_attempt(id, state.config.lockout_attempts, until).await?;
+    // The count read with the attempt says whether this failure was the one that locked
+    // (concurrent failures may each think so; the log then has the lock more than once).
+    if let Some(u) = user
+        && u.failed_attempts + 1 >= state.config.lockout_attempts
+    {
+        let actor = super::audit::Actor::user(Some(&u.id));
+        let event = super::audit::Event::success(&actor, crate::store::AuditAction::UserLocked, Some(&u.id))
+            .detail("too many failed attempts");
+        super::audit::record(state, event).await?;
+    }
     Ok(())
 }
 

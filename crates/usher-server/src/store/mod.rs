@@ -26,6 +26,8 @@ mod sql;
 pub mod templates;
 pub mod users;
 pub mod webhooks;
+// Admin: the audit log and instance admins.
+pub mod audit;
 
 pub use attempts::*;
 pub use clients::*;
@@ -43,6 +45,8 @@ pub use sql::{Backend, SqlStore};
 pub use templates::*;
 pub use users::*;
 pub use webhooks::*;
+// Admin: the audit log and instance admins.
+pub use audit::*;
 
 use async_trait::async_trait;
 
@@ -128,6 +132,9 @@ pub trait Store:
     + FactorStore
     + WebhookStore
     + DecoyEmailStore
+    // Admin: the audit log and instance admins.
+    + AuditStore
+    + AdminStore
 {
     /// Checks the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

@@ -23,6 +23,8 @@ mod sign_in_tokens;
 mod templates;
 mod users;
 mod webhooks;
+// Admin: the audit log and instance admins.
+mod audit;
 
 use std::{path::Path, str::FromStr, time::Duration};
 
