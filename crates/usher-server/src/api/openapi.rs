@@ -596,7 +596,7 @@ fn admin_ops(g: &mut SchemaGenerator) -> Vec<Op> {
     let instance_admin = r::<ad::InstanceAdmin>(g);
     let export = json!({"type": "string", "description": "One audit_log_entry JSON object a line."});
     let export_filters = &ad::AUDIT_FILTERS[..ad::AUDIT_FILTERS.len() - 2];
-    let mut list = op("get", "/v1/audit_log", "ListAuditLog", None, r::<Paginated<ad::AuditLogEntry>>(g));
+    let mut list = op("get", "/v1/audit_log", "ListAuditLog", None, r::<Paginated<crate::wire::AuditLogEntry>>(g));
     list.query = ad::AUDIT_FILTERS;
     let mut export_op = op("get", "/v1/audit_log/export", "ExportAuditLog", None, export);
     export_op.query = export_filters;

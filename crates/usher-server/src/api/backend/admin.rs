@@ -25,7 +25,8 @@ use crate::{
     },
     http::extract::{JsonBody, Path, Query},
     state::AppState,
-    store::{ActorType, AuditAction, AuditEntry, AuditFilter, Outcome, Page, SignInTokenRecord},
+    wire,
+    store::{ActorType, AuditAction, AuditFilter, Outcome, Page, SignInTokenRecord},
 };
 
 pub(super) fn router() -> Router<AppState> {
@@ -157,56 +158,6 @@ async fn remove_admin(State(state): State<AppState>, Path(user_id): Path<String>
     Ok(Json(DeletedObject::new("instance_admin", &user_id)))
 }
 
-/// One audit-log entry on the wire.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub(crate) struct AuditLogEntry {
-    /// `audit_log_entry`.
-    pub object: String,
-    /// `aud_…`.
-    pub id: String,
-    /// When (ms since the epoch).
-    pub created_at: i64,
-    /// `user`, `admin`, `secret_key` or `system`.
-    pub actor_type: String,
-    /// The acting user, if any.
-    pub actor_id: Option<String>,
-    /// The impersonator, when the actor acted in an impersonation session.
-    pub impersonator_id: Option<String>,
-    /// What was acted on.
-    pub subject_id: Option<String>,
-    /// What was done (`sign_in.failed`, `user.banned`, `backend.write`, …).
-    pub action: String,
-    /// `success` or `failure`.
-    pub outcome: String,
-    /// Why it failed.
-    pub reason: Option<String>,
-    /// A short note (the route of a Backend API write, a strategy).
-    pub detail: Option<String>,
-    /// The client's address.
-    pub client_ip: String,
-    /// Its `User-Agent`.
-    pub user_agent: String,
-}
-
-/// The wire form of an entry (also the export's lines and the console's source).
-pub(crate) fn audit_entry(e: &AuditEntry) -> AuditLogEntry {
-    AuditLogEntry {
-        object: "audit_log_entry".to_owned(),
-        id: e.id.clone(),
-        created_at: e.at,
-        actor_type: e.actor_type.as_str().to_owned(),
-        actor_id: e.actor_id.clone(),
-        impersonator_id: e.via_actor.clone(),
-        subject_id: e.subject_id.clone(),
-        action: e.action.as_str().to_owned(),
-        outcome: e.outcome.as_str().to_owned(),
-        reason: e.reason.clone(),
-        detail: e.detail.clone(),
-        client_ip: e.client_ip.clone(),
-        user_agent: e.user_agent.clone(),
-    }
-}
-
 /// The audit log's filters, as the routes take them.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -283,9 +234,9 @@ impl AuditQuery {
 async fn list_audit(
     State(state): State<AppState>,
     Query(q): Query<AuditQuery>,
-) -> ApiResult<Json<Paginated<AuditLogEntry>>> {
+) -> ApiResult<Json<Paginated<wire::AuditLogEntry>>> {
     let (entries, total) = state.store.list_audit(&q.filter()?, q.page()?).await?;
-    Ok(Json(Paginated { data: entries.iter().map(audit_entry).collect(), total_count: total }))
+    Ok(Json(Paginated { data: entries.iter().map(wire::audit_entry).collect(), total_count: total }))
 }
 
 /// `GET /v1/audit_log/export`: every matching entry, oldest first, one JSON object a line.
@@ -304,7 +255,7 @@ pub(crate) async fn export_lines(state: &AppState, filter: &AuditFilter) -> ApiR
     loop {
         let batch = state.store.audit_after(filter, after.as_deref(), 500).await?;
         for e in &batch {
-            out.push_str(&serde_json::to_string(&audit_entry(e)).map_err(|e| ApiError::Internal(e.into()))?);
+            out.push_str(&serde_json::to_string(&wire::audit_entry(e)).map_err(|e| ApiError::Internal(e.into()))?);
             out.push('\n');
         }
         match batch.last() {
