@@ -35,7 +35,7 @@ use crate::{
     ids,
     state::AppState,
     store::{
-        AuditAction, AuditEntry, AuditFilter, Outcome, Page, SessionFilter, SessionRecord, SessionStatus, UserFilter,
+        AuditAction, AuditEntry, AuditFilter, Outcome, Page, SessionFilter, SessionStatus, UserFilter,
         UserOrder, UserQuery, UserRecord,
     },
 };
