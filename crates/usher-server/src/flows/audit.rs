@@ -88,8 +88,22 @@ impl<'a> Event<'a> {
 
 /// Appends `event` to the audit log, with the time and the request's origin.
 pub async fn record(state: &AppState, event: Event<'_>) -> ApiResult<()> {
+    state.store.append_audit(&entry(state, event)).await?;
+    noted();
+    Ok(())
+}
+
+/// Marks the running [`noting`] scope as having recorded an entry (for entries the store
+/// writes inside another write's transaction).
+pub fn noted() {
+    let _ = RECORDED.try_with(|r| r.set(true));
+}
+
+/// The entry for `event` now, with the request's origin, for a write to record in its own
+/// transaction (then call [`noted`]).
+pub fn entry(state: &AppState, event: Event<'_>) -> AuditEntry {
     let origin = request_origin();
-    let entry = AuditEntry {
+    AuditEntry {
         id: ids::new_id("aud"),
         at: state.now(),
         actor_type: event.actor.kind,
@@ -102,10 +116,7 @@ pub async fn record(state: &AppState, event: Event<'_>) -> ApiResult<()> {
         detail: event.detail.map(|d| d.chars().take(500).collect()),
         client_ip: origin.client_ip,
         user_agent: origin.user_agent,
-    };
-    state.store.append_audit(&entry).await?;
-    let _ = RECORDED.try_with(|r| r.set(true));
-    Ok(())
+    }
 }
 
 /// Removes entries older than the retention period; how many.

@@ -484,13 +484,17 @@ async fn finish_linking(
     sign_in.status = SignInStatus::Complete;
     sign_in.created_session_id = Some(session.id.clone());
     let key = (&*sign_in.id, sign_in.created_at, sign_in.abandon_at);
-    browser.complete_attempt_linking(state, AttemptKind::SignIn, key, &sign_in, &session, None, account).await?;
+    // The sign-in's entry is written in the transaction that creates the session.
     let actor = Actor::session(&session);
     let (action, strategy) = match &sign_in.actor {
         Some(_) => (AuditAction::ImpersonationStarted, format!("session {}", session.id)),
         None => (AuditAction::SignInSucceeded, strategy_of(&sign_in)),
     };
-    audit::record(state, Event::success(&actor, action, Some(&user.id)).detail(&strategy)).await?;
+    let entry = audit::entry(state, Event::success(&actor, action, Some(&user.id)).detail(&strategy));
+    browser
+        .complete_attempt_linking(state, AttemptKind::SignIn, key, &sign_in, &session, None, account, Some(&entry))
+        .await?;
+    audit::noted();
     Ok(sign_in)
 }
 

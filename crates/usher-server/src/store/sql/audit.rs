@@ -14,25 +14,7 @@ const AUDIT_COLUMNS: &str =
 #[async_trait]
 impl AuditStore for SqlStore {
     async fn append_audit(&self, e: &AuditEntry) -> StoreResult<()> {
-        sqlx::query(&format!(
-            "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-        ))
-        .bind(&e.id)
-        .bind(e.at)
-        .bind(e.actor_type.as_str())
-        .bind(e.actor_id.as_deref())
-        .bind(e.via_actor.as_deref())
-        .bind(e.subject_id.as_deref())
-        .bind(e.action.as_str())
-        .bind(e.outcome.as_str())
-        .bind(e.reason.as_deref())
-        .bind(e.detail.as_deref())
-        .bind(&e.client_ip)
-        .bind(&e.user_agent)
-        .execute(&self.pool)
-        .await
-        .map_err(map_write_err)?;
-        Ok(())
+        insert_entry(&self.pool, e).await
     }
 
     async fn list_audit(&self, filter: &AuditFilter, page: Page) -> StoreResult<(Vec<AuditEntry>, i64)> {
@@ -73,6 +55,32 @@ impl AuditStore for SqlStore {
         let done = sqlx::query("DELETE FROM audit_log WHERE at < $1").bind(before).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
+}
+
+/// Inserts one entry (alone, or inside the transaction of the change it records).
+pub(super) async fn insert_entry<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    e: &AuditEntry,
+) -> StoreResult<()> {
+    sqlx::query(&format!(
+        "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    ))
+    .bind(&e.id)
+    .bind(e.at)
+    .bind(e.actor_type.as_str())
+    .bind(e.actor_id.as_deref())
+    .bind(e.via_actor.as_deref())
+    .bind(e.subject_id.as_deref())
+    .bind(e.action.as_str())
+    .bind(e.outcome.as_str())
+    .bind(e.reason.as_deref())
+    .bind(e.detail.as_deref())
+    .bind(&e.client_ip)
+    .bind(&e.user_agent)
+    .execute(executor)
+    .await
+    .map_err(map_write_err)?;
+    Ok(())
 }
 
 fn where_clause(filter: &AuditFilter) -> SqlBuilder {
