@@ -72,8 +72,11 @@ async fn route(auth: Auth) -> Response {
     let Some(user_id) = auth.user_id.clone() else {
         return (StatusCode::UNAUTHORIZED, "Error: No signed in user").into_response();
     };
-    let actor = auth.actor().cloned();
-    Json(json!({ "userId": user_id, "actor": actor })).into_response()
+    let mut body = json!({ "userId": user_id });
+    if let Some(actor) = auth.actor() {
+        body["actor"] = serde_json::Value::Object(actor.clone());
+    }
+    Json(body).into_response()
 }
 
 /// `getToken({ template: 'supabase' })`, then a call to Supabase with it.
