@@ -304,7 +304,12 @@ async fn admins(data: &DataArgs, command: AdminCommand) -> anyhow::Result<()> {
             let user = user_by_email(store.as_ref(), &email).await?;
             let added = store.add_admin(&user.id, now).await?;
             store.append_audit(&entry(AuditAction::AdminGranted, &user.id)).await?;
-            println!("{} ({}) {}", email.trim(), user.id, if added { "is now an instance admin" } else { "was an instance admin already" });
+            println!(
+                "{} ({}) {}",
+                email.trim(),
+                user.id,
+                if added { "is now an instance admin" } else { "was an instance admin already" }
+            );
         }
         AdminCommand::Remove { email } => {
             let user = user_by_email(store.as_ref(), &email).await?;

@@ -120,11 +120,9 @@ pub fn parse_metadata(param: &str, text: &str) -> ApiResult<Map<String, Value>> 
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => validate::metadata(param, map),
         Ok(_) => Err(ApiError::invalid("form_param_format_invalid", param, format!("{param} must be a JSON object."))),
-        Err(e) => Err(ApiError::invalid(
-            "form_param_format_invalid",
-            param,
-            format!("{param} is not valid JSON: {e}."),
-        )),
+        Err(e) => {
+            Err(ApiError::invalid("form_param_format_invalid", param, format!("{param} is not valid JSON: {e}.")))
+        }
     }
 }
 

@@ -35,8 +35,8 @@ use crate::{
     ids,
     state::AppState,
     store::{
-        AuditAction, AuditEntry, AuditFilter, Outcome, Page, SessionFilter, SessionStatus, UserFilter,
-        UserOrder, UserQuery, UserRecord,
+        AuditAction, AuditEntry, AuditFilter, Outcome, Page, SessionFilter, SessionStatus, UserFilter, UserOrder,
+        UserQuery, UserRecord,
     },
 };
 
@@ -114,11 +114,9 @@ fn csrf_token(state: &AppState, session_id: &str) -> String {
 /// signed out, 403 when signed in without the role (or impersonating).
 async fn enter(state: &AppState, browser: &Browser) -> Result<Admin, Response> {
     let Ok((session, user)) = browser.signed_in(state).await else {
-        let mut response = (
-            StatusCode::SEE_OTHER,
-            [(header::LOCATION, HeaderValue::from_static("/sign-in?redirect_url=%2Fadmin"))],
-        )
-            .into_response();
+        let mut response =
+            (StatusCode::SEE_OTHER, [(header::LOCATION, HeaderValue::from_static("/sign-in?redirect_url=%2Fadmin"))])
+                .into_response();
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         return Err(response);
     };
@@ -359,7 +357,8 @@ async fn users_body(state: &AppState, f: &Fields) -> ApiResult<String> {
          <th scope=\"col\">Email</th><th scope=\"col\">Name</th><th scope=\"col\">State</th><th scope=\"col\">Created</th></tr></thead><tbody>",
     );
     for u in &found {
-        let name = [u.first_name.as_deref(), u.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+        let name =
+            [u.first_name.as_deref(), u.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
         let _ = write!(
             body,
             "<tr><td><a href=\"/admin/users/{id}\">{label}</a></td><td>{email}</td><td>{name}</td><td>{state}</td><td>{created}</td></tr>",
@@ -493,7 +492,12 @@ async fn user_body(state: &AppState, admin: &Admin, id: &str, f: &Fields) -> Api
     }
     // Identifiers and state.
     let is_admin = state.store.is_admin(&user.id).await?;
-    let _ = write!(body, "<p>{}{}</p>", user_tags(&user, now), if is_admin { "<span class=\"tag\">instance admin</span>" } else { "" });
+    let _ = write!(
+        body,
+        "<p>{}{}</p>",
+        user_tags(&user, now),
+        if is_admin { "<span class=\"tag\">instance admin</span>" } else { "" }
+    );
     body.push_str("<dl class=\"facts\">");
     let mut fact = |name: &str, value: &str| {
         let _ = write!(body, "<dt>{}</dt><dd>{}</dd>", escape(name), value);
@@ -513,7 +517,8 @@ async fn user_body(state: &AppState, admin: &Admin, id: &str, f: &Fields) -> Api
     if let Some(external) = &user.external_id {
         fact("External id", &escape(external));
     }
-    let name = [user.first_name.as_deref(), user.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let name =
+        [user.first_name.as_deref(), user.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
     if !name.is_empty() {
         fact("Name", &escape(&name));
     }
@@ -541,7 +546,8 @@ async fn user_body(state: &AppState, admin: &Admin, id: &str, f: &Fields) -> Api
     body.push_str("</div>");
 
     // Sessions.
-    let filter = SessionFilter { user_id: Some(user.id.clone()), status: Some(SessionStatus::Active), ..Default::default() };
+    let filter =
+        SessionFilter { user_id: Some(user.id.clone()), status: Some(SessionStatus::Active), ..Default::default() };
     let (sessions, _) = state.store.list_sessions(&filter, Page { limit: 100, offset: 0 }).await?;
     let sessions: Vec<_> = sessions.into_iter().filter(|s| s.is_live(now)).collect();
     let _ = write!(body, "<h2>Sessions</h2><p class=\"muted\">{} active</p><ul class=\"list\">", sessions.len());
@@ -561,7 +567,11 @@ async fn user_body(state: &AppState, admin: &Admin, id: &str, f: &Fields) -> Api
     }
     body.push_str("</ul>");
     if !sessions.is_empty() {
-        let _ = write!(body, "<div class=\"actions\">{}</div>", button_form(admin, &format!("{base}/sessions/revoke"), "Revoke all sessions", "danger"));
+        let _ = write!(
+            body,
+            "<div class=\"actions\">{}</div>",
+            button_form(admin, &format!("{base}/sessions/revoke"), "Revoke all sessions", "danger")
+        );
     }
 
     // Sign-in history from the audit log.
@@ -576,8 +586,12 @@ async fn user_body(state: &AppState, admin: &Admin, id: &str, f: &Fields) -> Api
         ..AuditFilter::default()
     };
     let (entries, total) = state.store.list_audit(&history, Page { limit: 20, offset: 0 }).await?;
-    let _ = write!(body, "<h2>Sign-in history</h2><p class=\"muted\">{total} sign-in events; the latest 20. \
-        <a href=\"/admin/audit?subject_id={}\">Everything about this user in the audit log</a></p>", url_encode(&user.id));
+    let _ = write!(
+        body,
+        "<h2>Sign-in history</h2><p class=\"muted\">{total} sign-in events; the latest 20. \
+        <a href=\"/admin/audit?subject_id={}\">Everything about this user in the audit log</a></p>",
+        url_encode(&user.id)
+    );
     body.push_str(&audit_table(&entries));
 
     // Metadata.
@@ -818,8 +832,10 @@ async fn audit_body(state: &AppState, f: &Fields) -> ApiResult<String> {
         filter.until = Some(parse_date("to", to)? + 86_400_000);
     }
     let page = f.page.unwrap_or(1).clamp(1, 1_000_000);
-    let (entries, total) =
-        state.store.list_audit(&filter, Page { limit: ENTRIES_PER_PAGE, offset: (page - 1) * ENTRIES_PER_PAGE }).await?;
+    let (entries, total) = state
+        .store
+        .list_audit(&filter, Page { limit: ENTRIES_PER_PAGE, offset: (page - 1) * ENTRIES_PER_PAGE })
+        .await?;
     let mut actions = String::from("<option value=\"\">Any</option>");
     for a in AuditAction::ALL {
         let selected = if given(&f.action) == Some(a.as_str()) { " selected" } else { "" };

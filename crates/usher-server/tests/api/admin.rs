@@ -123,7 +123,11 @@ async fn an_admin_finds_bans_edits_and_impersonates_a_user_and_the_audit_log_sho
     // Search by part of the email, and the filters.
     let found = admin.get("/admin/users?q=e.targ").await;
     assert_eq!(found.status, StatusCode::OK);
-    assert!(found.body.contains(&format!("/admin/users/{id}")) && !found.body.contains("someone.else"), "{}", found.body);
+    assert!(
+        found.body.contains(&format!("/admin/users/{id}")) && !found.body.contains("someone.else"),
+        "{}",
+        found.body
+    );
     let banned = admin.get("/admin/users?banned=yes").await;
     assert!(!banned.body.contains("jane.target"));
     let bad = admin.get("/admin/users?created_from=yesterday").await;
@@ -203,7 +207,10 @@ async fn an_admin_finds_bans_edits_and_impersonates_a_user_and_the_audit_log_sho
     assert!(by_admin.iter().filter(|e| e["action"] != "sign_in.succeeded").all(|e| e["actor_type"] == "admin"));
     let started = audit(&app, &format!("action=impersonation.started&subject_id={id}")).await;
     assert_eq!(started.len(), 1);
-    assert_eq!((started[0]["actor_id"].as_str(), started[0]["impersonator_id"].as_str()), (Some(id.as_str()), Some(admin_id.as_str())));
+    assert_eq!(
+        (started[0]["actor_id"].as_str(), started[0]["impersonator_id"].as_str()),
+        (Some(id.as_str()), Some(admin_id.as_str()))
+    );
     let failed = audit(&app, &format!("action=sign_in.failed&subject_id={id}")).await;
     assert_eq!(failed[0]["reason"], "user_banned");
     let view = admin.get(&format!("/admin/audit?subject_id={id}&action=user.banned")).await;
@@ -241,7 +248,10 @@ async fn security_events_and_backend_writes_are_recorded_without_secrets() {
     let (status, _) = app.post(&format!("/v1/users/{id}/unlock"), json!({})).await;
     assert_eq!(status, StatusCode::OK);
     let unlocked = audit(&app, "action=user.unlocked").await;
-    assert_eq!((unlocked[0]["actor_type"].as_str(), unlocked[0]["subject_id"].as_str()), (Some("secret_key"), Some(id.as_str())));
+    assert_eq!(
+        (unlocked[0]["actor_type"].as_str(), unlocked[0]["subject_id"].as_str()),
+        (Some("secret_key"), Some(id.as_str()))
+    );
     assert_eq!(b.sign_in("events@example.com", None).await.status, StatusCode::SEE_OTHER);
     assert_eq!(audit(&app, "action=sign_in.succeeded").await[0]["detail"], "password");
 
@@ -298,7 +308,8 @@ async fn actor_tokens_sign_in_once_with_the_act_claim_and_can_be_revoked() {
     let (status, bad) = app.post("/v1/actor_tokens", json!({"user_id": id, "actor": {"name": "x"}})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     assert_eq!(bad["errors"][0]["meta"]["param_name"], "actor");
-    let (status, missing) = app.post("/v1/actor_tokens", json!({"user_id": "user_nope", "actor": {"sub": "user_s"}})).await;
+    let (status, missing) =
+        app.post("/v1/actor_tokens", json!({"user_id": "user_nope", "actor": {"sub": "user_s"}})).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
 
     let (status, token) = app
@@ -345,7 +356,10 @@ async fn instance_admins_through_the_backend_api() {
     assert_eq!(list[0]["user_id"], id);
     let (status, deleted) = app.call(reqwest::Method::DELETE, &format!("/v1/instance_admins/{id}"), None).await;
     assert_eq!((status, deleted["deleted"].as_bool()), (StatusCode::OK, Some(true)), "{deleted}");
-    assert_eq!(app.call(reqwest::Method::DELETE, &format!("/v1/instance_admins/{id}"), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.call(reqwest::Method::DELETE, &format!("/v1/instance_admins/{id}"), None).await.0,
+        StatusCode::NOT_FOUND
+    );
     let granted = audit(&app, &format!("subject_id={id}&action=admin.granted&action=admin.revoked")).await;
     assert_eq!(granted.len(), 3, "granted, revoked, and the refused second revoke");
 }

@@ -25,8 +25,8 @@ use crate::{
     },
     http::extract::{JsonBody, Path, Query},
     state::AppState,
-    wire,
     store::{ActorType, AuditAction, AuditFilter, Outcome, Page, SignInTokenRecord},
+    wire,
 };
 
 pub(super) fn router() -> Router<AppState> {
@@ -112,8 +112,7 @@ async fn revoke_actor_token(State(state): State<AppState>, Path(id): Path<String
     if !id.starts_with("act_") {
         return Err(ApiError::NotFound("actor token"));
     }
-    let record =
-        state.store.revoke_sign_in_token(&id, state.now()).await?.ok_or(ApiError::NotFound("actor token"))?;
+    let record = state.store.revoke_sign_in_token(&id, state.now()).await?.ok_or(ApiError::NotFound("actor token"))?;
     Ok(Json(actor_token(&record, None, None)))
 }
 
@@ -144,7 +143,10 @@ fn instance_admin(user_id: String, created_at: i64) -> InstanceAdmin {
     InstanceAdmin { object: "instance_admin".to_owned(), user_id, created_at }
 }
 
-async fn add_admin(State(state): State<AppState>, JsonBody(b): JsonBody<AddInstanceAdmin>) -> ApiResult<Json<InstanceAdmin>> {
+async fn add_admin(
+    State(state): State<AppState>,
+    JsonBody(b): JsonBody<AddInstanceAdmin>,
+) -> ApiResult<Json<InstanceAdmin>> {
     admin::grant_admin(&state, &Actor::secret_key(), &b.user_id).await?;
     let admins = state.store.list_admins().await?;
     let (user_id, at) = admins.into_iter().find(|(id, _)| *id == b.user_id).ok_or(ApiError::NotFound("user"))?;
@@ -198,7 +200,9 @@ impl AuditQuery {
             None => None,
         };
         let outcome = match self.outcome.as_deref() {
-            Some(o) => Some(Outcome::parse(o).ok_or_else(|| bad("outcome", "outcome must be success or failure.".into()))?),
+            Some(o) => {
+                Some(Outcome::parse(o).ok_or_else(|| bad("outcome", "outcome must be success or failure.".into()))?)
+            }
             None => None,
         };
         let actions = self

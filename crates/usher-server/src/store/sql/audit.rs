@@ -34,7 +34,8 @@ impl AuditStore for SqlStore {
     async fn audit_after(&self, filter: &AuditFilter, after: Option<&str>, limit: i64) -> StoreResult<Vec<AuditEntry>> {
         let mut b = where_clause(filter);
         if let Some(after) = after {
-            let row = sqlx::query("SELECT at FROM audit_log WHERE id = $1").bind(after).fetch_optional(&self.pool).await?;
+            let row =
+                sqlx::query("SELECT at FROM audit_log WHERE id = $1").bind(after).fetch_optional(&self.pool).await?;
             let at: i64 = match row {
                 Some(row) => row.try_get("at")?,
                 // The cursor entry was pruned meanwhile: nothing older than it is left to skip.
@@ -147,13 +148,16 @@ impl AdminStore for SqlStore {
     }
 
     async fn remove_admin(&self, user_id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM instance_admins WHERE user_id = $1").bind(user_id).execute(&self.pool).await?;
+        let done =
+            sqlx::query("DELETE FROM instance_admins WHERE user_id = $1").bind(user_id).execute(&self.pool).await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn is_admin(&self, user_id: &str) -> StoreResult<bool> {
-        let row =
-            sqlx::query("SELECT 1 AS one FROM instance_admins WHERE user_id = $1").bind(user_id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT 1 AS one FROM instance_admins WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.is_some())
     }
 

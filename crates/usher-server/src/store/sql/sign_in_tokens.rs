@@ -9,7 +9,8 @@ use serde_json::Value;
 use super::{SqlStore, json, map_write_err, state};
 use crate::store::{SignInTokenRecord, SignInTokenStatus, SignInTokenStore, StoreResult};
 
-const SIGN_IN_TOKEN_COLUMNS: &str = "id, user_id, token_hash, status, expire_at, created_at, updated_at, actor, session_max_duration";
+const SIGN_IN_TOKEN_COLUMNS: &str =
+    "id, user_id, token_hash, status, expire_at, created_at, updated_at, actor, session_max_duration";
 
 #[async_trait]
 impl SignInTokenStore for SqlStore {

@@ -28,7 +28,10 @@ async fn audit_entries_read_back_newest_first_and_filter(store: Arc<dyn Store>) 
     failed.via_actor = Some("user_admin".into());
     store.append_audit(&failed).await.unwrap();
     store.append_audit(&entry("aud_2", 20, AuditAction::UserBanned, None, Some("user_a"))).await.unwrap();
-    store.append_audit(&entry("aud_3", 30, AuditAction::SignInSucceeded, Some("user_b"), Some("user_b"))).await.unwrap();
+    store
+        .append_audit(&entry("aud_3", 30, AuditAction::SignInSucceeded, Some("user_b"), Some("user_b")))
+        .await
+        .unwrap();
     let page = Page { limit: 10, offset: 0 };
 
     let (all, total) = store.list_audit(&AuditFilter::default(), page).await.unwrap();
