@@ -223,6 +223,16 @@ pub async fn revoke_admin(state: &AppState, actor: &Actor, user_id: &str) -> Api
     Ok(removed)
 }
 
+/// Adds a signing key that starts signing in 30 s (published at once, so verifiers that cache
+/// the JWKS learn it first); the previous keys stay published until their tokens expire.
+pub async fn rotate_signing_key(state: &AppState, actor: &Actor) -> ApiResult<String> {
+    let now = state.now();
+    let record = state.keys.rotate(state.store.as_ref(), now, 30_000).await?;
+    state.keys.reload(state.store.as_ref(), now).await?;
+    audit::record(state, Event::success(actor, AuditAction::KeyRotated, Some(&record.kid))).await?;
+    Ok(record.kid)
+}
+
 /// Default lifetime of an actor token (Clerk's): an hour.
 pub const ACTOR_TOKEN_LIFETIME_SECS: i64 = 3600;
 /// Default longest life of the session an actor token starts (Clerk's): 30 minutes.

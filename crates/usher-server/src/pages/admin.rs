@@ -58,6 +58,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/admin/users/{id}/sessions/{session_id}/revoke", post(revoke_session))
         .route("/admin/users/{id}/impersonate", post(impersonate))
         .route("/admin/audit", get(audit))
+        .route("/admin/keys", get(keys))
+        .route("/admin/keys/rotate", post(rotate_key))
 }
 
 /// Users shown on a page of the list.
@@ -216,7 +218,7 @@ fn frame(state: &AppState, admin: Option<&Admin>, status: StatusCode, title: &st
         let _ = write!(
             html,
             "<nav class=\"console\" aria-label=\"Console\"><ul><li><a href=\"/admin/users\">Users</a></li>\
-             <li><a href=\"/admin/users/new\">Create user</a></li><li><a href=\"/admin/audit\">Audit log</a></li>\
+             <li><a href=\"/admin/users/new\">Create user</a></li><li><a href=\"/admin/audit\">Audit log</a></li><li><a href=\"/admin/keys\">Signing keys</a></li>\
              <li><a href=\"/user\">Your account</a></li></ul>\
              <p class=\"muted\">Signed in as {}</p></nav>",
             escape(who)
@@ -795,6 +797,44 @@ async fn impersonate(State(state): State<AppState>, Path(id): Path<String>, post
         }
         Err(e) => problem_page(&state, Some(&admin), &Problem::of(&e), Some(&back)),
     }
+}
+
+/// `GET /admin/keys`: the published signing keys, and rotation.
+async fn keys(State(state): State<AppState>, browser: Browser, Query(f): Query<Fields>) -> Response {
+    let admin = match enter(&state, &browser).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let mut body = String::new();
+    if given(&f.done) == Some("rotated") {
+        body.push_str(&layout::status(Some("New signing key added; it signs in 30 seconds")));
+    }
+    let jwks = state.keys.jwks();
+    let _ = write!(
+        body,
+        "<p>{} published keys (the JWKS). Older keys stay published until the tokens they signed expire.</p><ul class=\"list\">",
+        jwks.keys.len()
+    );
+    for key in &jwks.keys {
+        let _ = write!(
+            body,
+            "<li><span class=\"what\"><code>{}</code> <span class=\"tag\">{}</span></span></li>",
+            escape(&key.kid),
+            escape(&key.alg)
+        );
+    }
+    body.push_str("</ul>");
+    body.push_str(&button_form(&admin, "/admin/keys/rotate", "Rotate the signing key", "danger"));
+    frame(&state, Some(&admin), StatusCode::OK, "Signing keys", &body)
+}
+
+/// `POST /admin/keys/rotate`.
+async fn rotate_key(State(state): State<AppState>, post: AdminPost) -> Response {
+    post.answer(&state, "/admin/keys", async |state, admin, _| {
+        admin::rotate_signing_key(state, &Actor::admin(&admin.user.id)).await?;
+        Ok("/admin/keys?done=rotated".to_owned())
+    })
+    .await
 }
 
 /// `GET /admin/audit`: the audit log with filters, newest first.

@@ -130,11 +130,14 @@ pub enum AuditAction {
     /// A Backend API write not named above (`detail`: method and route).
     #[serde(rename = "backend.write")]
     BackendWrite,
+    /// A new signing key was added (the old ones stay published until their tokens expire).
+    #[serde(rename = "signing_key.rotated")]
+    KeyRotated,
 }
 
 impl AuditAction {
     /// Every action, for parsing and for the console's filter.
-    pub const ALL: [Self; 21] = [
+    pub const ALL: [Self; 22] = [
         Self::SignInSucceeded,
         Self::SignInFailed,
         Self::ImpersonationStarted,
@@ -156,6 +159,7 @@ impl AuditAction {
         Self::AdminRevoked,
         Self::AdminDenied,
         Self::BackendWrite,
+        Self::KeyRotated,
     ];
 
     /// The stored and wire name.
@@ -182,6 +186,7 @@ impl AuditAction {
             Self::AdminRevoked => "admin.revoked",
             Self::AdminDenied => "admin.denied",
             Self::BackendWrite => "backend.write",
+            Self::KeyRotated => "signing_key.rotated",
         }
     }
 

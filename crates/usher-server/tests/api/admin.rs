@@ -216,6 +216,19 @@ async fn an_admin_finds_bans_edits_and_impersonates_a_user_and_the_audit_log_sho
     let view = admin.get(&format!("/admin/audit?subject_id={id}&action=user.banned")).await;
     assert_eq!(view.status, StatusCode::OK);
     assert!(view.body.contains("user.banned") && view.body.contains("1 entries"), "{}", view.body);
+    // Signing keys: a rotation adds a published key and keeps the old one.
+    let before = app.jwks().await["keys"].as_array().unwrap().len();
+    let rotated = post("/admin/keys/rotate".to_owned(), vec![]).await;
+    assert_eq!(
+        (rotated.status, rotated.location()),
+        (StatusCode::SEE_OTHER, "/admin/keys?done=rotated"),
+        "{}",
+        rotated.body
+    );
+    assert_eq!(app.jwks().await["keys"].as_array().unwrap().len(), before + 1);
+    let keys = admin.get("/admin/keys").await;
+    assert!(keys.body.contains(&format!("{} published keys", before + 1)), "{}", keys.body);
+    assert_eq!(audit(&app, "action=signing_key.rotated").await.len(), 1);
     let created = post("/admin/users".to_owned(), vec![("email_address", "made.here@example.com".into())]).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
     assert_eq!(audit(&app, "action=user.created").await.len(), 1);
