@@ -73,6 +73,55 @@ pub enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Manage instance admins (who may enter the admin console at /admin).
+    Admins {
+        /// Where the data lives.
+        #[command(flatten)]
+        data: DataArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Read the audit log.
+    Audit {
+        /// Where the data lives.
+        #[command(flatten)]
+        data: DataArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+/// `usher admins …`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Make the user with this email address an instance admin.
+    Add {
+        /// The user's email address.
+        email: String,
+    },
+    /// Take the instance-admin role away from the user with this email address.
+    Remove {
+        /// The user's email address.
+        email: String,
+    },
+    /// List the instance admins.
+    List,
+}
+
+/// `usher audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Write the audit log to stdout as JSON lines, oldest first.
+    Export {
+        /// Only entries at or after this time (ms since the epoch).
+        #[arg(long)]
+        since: Option<i64>,
+        /// Only entries before this time (ms since the epoch).
+        #[arg(long)]
+        until: Option<i64>,
+    },
 }
 
 /// `usher users …`.
@@ -269,7 +318,92 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Webhooks { data, command } => webhooks(&data, command).await,
         Command::Users { data, command } => users(&data, command).await,
+        Command::Admins { data, command } => admins(&data, command).await,
+        Command::Audit { data, command } => audit(&data, command).await,
     }
+}
+
+/// The user an email address names, or an error saying there is none.
+async fn user_by_email(store: &dyn Store, email: &str) -> anyhow::Result<crate::store::UserRecord> {
+    use crate::store::{Page, UserFilter, UserOrder, UserQuery};
+    let filter = UserFilter { email_address: vec![email.trim().to_owned()], ..UserFilter::default() };
+    let query =
+        UserQuery { filter, order_by: UserOrder::CreatedAt, descending: false, page: Page { limit: 1, offset: 0 } };
+    store.list_users(&query).await?.pop().with_context(|| format!("no user has the email address {email:?}"))
+}
+
+async fn admins(data: &DataArgs, command: AdminCommand) -> anyhow::Result<()> {
+    use crate::store::{ActorType, AuditAction, AuditEntry, Outcome};
+    let store = open_store(data).await?;
+    let now = SystemClock.now_ms();
+    // The operator at the command line is the actor.
+    let entry = |action, subject: &str| AuditEntry {
+        id: ids::new_id("aud"),
+        at: now,
+        actor_type: ActorType::System,
+        actor_id: None,
+        via_actor: None,
+        subject_id: Some(subject.to_owned()),
+        action,
+        outcome: Outcome::Success,
+        reason: None,
+        detail: Some("usher admins".to_owned()),
+        client_ip: String::new(),
+        user_agent: String::new(),
+    };
+    match command {
+        AdminCommand::Add { email } => {
+            let user = user_by_email(store.as_ref(), &email).await?;
+            let added = store.add_admin(&user.id, now).await?;
+            store.append_audit(&entry(AuditAction::AdminGranted, &user.id)).await?;
+            println!(
+                "{} ({}) {}",
+                email.trim(),
+                user.id,
+                if added { "is now an instance admin" } else { "was an instance admin already" }
+            );
+        }
+        AdminCommand::Remove { email } => {
+            let user = user_by_email(store.as_ref(), &email).await?;
+            if !store.remove_admin(&user.id).await? {
+                bail!("{} ({}) is not an instance admin", email.trim(), user.id);
+            }
+            store.append_audit(&entry(AuditAction::AdminRevoked, &user.id)).await?;
+            println!("{} ({}) is no longer an instance admin", email.trim(), user.id);
+        }
+        AdminCommand::List => {
+            for (user_id, _) in store.list_admins().await? {
+                let email = store
+                    .get_user(&user_id)
+                    .await?
+                    .and_then(|u| u.primary_email().map(|e| e.value.clone()))
+                    .unwrap_or_default();
+                println!("{user_id}\t{email}");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn audit(data: &DataArgs, command: AuditCommand) -> anyhow::Result<()> {
+    use crate::store::AuditFilter;
+    let store = open_store(data).await?;
+    let AuditCommand::Export { since, until } = command;
+    let filter = AuditFilter { since, until, ..AuditFilter::default() };
+    let mut out = std::io::stdout().lock();
+    let mut after: Option<String> = None;
+    loop {
+        let batch = store.audit_after(&filter, after.as_deref(), 500).await?;
+        for e in &batch {
+            writeln!(out, "{}", serde_json::to_string(&crate::wire::audit_entry(e))?)?;
+        }
+        match batch.last() {
+            Some(last) if batch.len() == 500 => after = Some(last.id.clone()),
+            _ => break,
+        }
+    }
+    out.flush()?;
+    Ok(())
 }
 
 async fn webhooks(data: &DataArgs, command: WebhookCommand) -> anyhow::Result<()> {

@@ -147,6 +147,8 @@ pub struct Config {
     pub passkey_rp_id: Option<String>,
     /// Passkeys: origins besides usher's own and `allowed_origins` whose credentials are accepted.
     pub passkey_origins: Vec<String>,
+    /// How long audit-log entries are kept; `None` keeps them forever.
+    pub audit_retention: Option<Duration>,
 }
 
 /// Where `/metrics` is served. `usher dev` serves it on the main listener to anyone; `serve`
@@ -269,6 +271,7 @@ impl Config {
             metrics: MetricsSettings::default(),
             passkey_rp_id: None,
             passkey_origins: Vec::new(),
+            audit_retention: Some(Duration::from_secs(AUDIT_RETENTION_DAYS * 24 * 3600)),
         }
     }
 }
@@ -360,7 +363,12 @@ pub struct FileConfig {
     pub passkey_rp_id: Option<String>,
     /// Origins besides usher's own and `allowed_origins` where passkeys are used.
     pub passkey_origins: Option<Vec<String>>,
+    /// Days audit-log entries are kept (default 365); 0 keeps them forever.
+    pub audit_retention_days: Option<u64>,
 }
+
+/// Days audit-log entries are kept unless configured otherwise.
+pub const AUDIT_RETENTION_DAYS: u64 = 365;
 
 /// Environment variables `usher serve` reads, overriding the file.
 pub const ENV_OVERRIDES: [&str; 6] =
@@ -603,6 +611,10 @@ impl FileConfig {
             listen: metrics_listen,
             token: self.metrics_token.map(Secret::new),
             open_on_main_listener: false,
+        };
+        config.audit_retention = match self.audit_retention_days.unwrap_or(AUDIT_RETENTION_DAYS) {
+            0 => None,
+            days => Some(Duration::from_secs(days.saturating_mul(24 * 3600))),
         };
         if let Some(prefix) = self.redis_prefix {
             config.redis_prefix = prefix;

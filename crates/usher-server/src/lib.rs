@@ -193,6 +193,7 @@ impl App {
             state.mail_wakeup.clone(),
         ));
         let pruner = tokio::spawn(prune_limiters(state.clone()));
+        let audit_pruner = tokio::spawn(prune_audit_log(state.clone()));
         let deliverer = Arc::new(
             webhooks::deliver::Deliverer::new(
                 state.store.clone(),
@@ -221,6 +222,7 @@ impl App {
         reloader.abort();
         outbox.abort();
         pruner.abort();
+        audit_pruner.abort();
         webhooks.abort();
         result
     }
@@ -245,6 +247,19 @@ async fn prune_limiters(state: AppState) {
     loop {
         tick.tick().await;
         state.limits.prune();
+    }
+}
+
+/// Removes audit-log entries older than the retention period, at start and then hourly.
+async fn prune_audit_log(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match flows::audit::prune(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "pruned audit-log entries past their retention"),
+            Err(e) => tracing::warn!(error = %e.body().message, "pruning the audit log failed"),
+        }
     }
 }
 

@@ -242,3 +242,53 @@ pub fn external_account(a: &crate::store::ExternalAccountRecord) -> Value {
         },
     })
 }
+
+/// One audit-log entry on the wire.
+#[derive(Debug, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct AuditLogEntry {
+    /// `audit_log_entry`.
+    pub object: String,
+    /// `aud_…`.
+    pub id: String,
+    /// When (ms since the epoch).
+    pub created_at: i64,
+    /// `user`, `admin`, `secret_key` or `system`.
+    pub actor_type: String,
+    /// The acting user, if any.
+    pub actor_id: Option<String>,
+    /// The impersonator, when the actor acted in an impersonation session.
+    pub impersonator_id: Option<String>,
+    /// What was acted on.
+    pub subject_id: Option<String>,
+    /// What was done (`sign_in.failed`, `user.banned`, `backend.write`, …).
+    pub action: String,
+    /// `success` or `failure`.
+    pub outcome: String,
+    /// Why it failed.
+    pub reason: Option<String>,
+    /// A short note (the route of a Backend API write, a strategy).
+    pub detail: Option<String>,
+    /// The client's address.
+    pub client_ip: String,
+    /// Its `User-Agent`.
+    pub user_agent: String,
+}
+
+/// The wire form of an entry (also the export's lines and the console's source).
+pub fn audit_entry(e: &crate::store::AuditEntry) -> AuditLogEntry {
+    AuditLogEntry {
+        object: "audit_log_entry".to_owned(),
+        id: e.id.clone(),
+        created_at: e.at,
+        actor_type: e.actor_type.as_str().to_owned(),
+        actor_id: e.actor_id.clone(),
+        impersonator_id: e.via_actor.clone(),
+        subject_id: e.subject_id.clone(),
+        action: e.action.as_str().to_owned(),
+        outcome: e.outcome.as_str().to_owned(),
+        reason: e.reason.clone(),
+        detail: e.detail.clone(),
+        client_ip: e.client_ip.clone(),
+        user_agent: e.user_agent.clone(),
+    }
+}

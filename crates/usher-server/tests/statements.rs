@@ -25,10 +25,10 @@ use usher_server::{
 
 /// Statements of one password sign-in: the client, the user and its identifiers, one
 /// transaction (session, sign-in marks, attempt, client, and the `session.created` webhook
-/// event, written in the same transaction so it is never lost), the client's sessions for the
-/// answer, and the user's organization memberships (one statement; clerk-js reads them from the
-/// user).
-const SIGN_IN_MAX: usize = 14;
+/// event and the audit-log entry, written in the same transaction so neither is ever lost), the
+/// client's sessions for the answer, and the user's organization memberships (one statement;
+/// clerk-js reads them from the user).
+const SIGN_IN_MAX: usize = 15;
 /// Statements of one token refresh: the client and the session.
 const REFRESH_MAX: usize = 2;
 /// Statements of one Backend API mint: the session.

@@ -53,6 +53,10 @@ pub const CATEGORY_TEMPLATE: &str = "cl_B7d4PD222AAA";
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionTokenClaims<'a> {
+    /// The impersonator (`{"sub": …}`) when the session was started from an actor token:
+    /// Clerk's `act` claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<serde_json::Value>,
     /// The origin the token was minted for (authorized party).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub azp: Option<Cow<'a, str>>,
@@ -192,6 +196,7 @@ mod tests {
     #[test]
     fn claims_serialise_in_order_without_absent_ones_and_read_back() {
         let claims = SessionTokenClaims {
+            act: None,
             azp: None,
             exp: Some(160),
             fea: None,

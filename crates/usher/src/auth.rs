@@ -152,6 +152,12 @@ impl Auth {
         self.user_id.is_some()
     }
 
+    /// Who is impersonating the signed-in user (Clerk's `actor`, the token's `act` claim, with
+    /// at least `sub`), when the session was started from an actor token; `None` otherwise.
+    pub fn actor(&self) -> Option<&Map<String, Value>> {
+        self.session_claims()?.get("act")?.as_object()
+    }
+
     /// The request's own session token (no network), or `None` when signed out.
     pub fn token(&self) -> Option<&str> {
         self.token.as_deref()

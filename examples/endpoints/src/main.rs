@@ -55,7 +55,9 @@ fn app(usher: Usher) -> Router {
 /// it knows (the user id); `usher.js`, which the layer injects, keeps it current in the browser.
 async fn home(auth: Auth) -> Html<String> {
     let user_id = auth.user_id.as_deref().unwrap_or_default();
-    Html(HOME.replace("{{user_id}}", &escape(user_id)))
+    // An impersonated session (`act` claim) shows who is acting as the user.
+    let actor = auth.actor().and_then(|a| a.get("sub")).and_then(|s| s.as_str()).unwrap_or_default();
+    Html(HOME.replace("{{user_id}}", &escape(user_id)).replace("{{actor}}", &escape(actor)))
 }
 
 /// Ids are base62, but a page must never trust that.
@@ -67,10 +69,14 @@ const HOME: &str = include_str!("home.html");
 
 /// `src/pages/api/route.ts`: who is signed in.
 async fn route(auth: Auth) -> Response {
-    let Some(user_id) = auth.user_id else {
+    let Some(user_id) = auth.user_id.clone() else {
         return (StatusCode::UNAUTHORIZED, "Error: No signed in user").into_response();
     };
-    Json(json!({ "userId": user_id })).into_response()
+    let mut body = json!({ "userId": user_id });
+    if let Some(actor) = auth.actor() {
+        body["actor"] = serde_json::Value::Object(actor.clone());
+    }
+    Json(body).into_response()
 }
 
 /// `getToken({ template: 'supabase' })`, then a call to Supabase with it.

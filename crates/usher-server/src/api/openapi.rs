@@ -623,7 +623,41 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
     ]
     .into_iter()
     .chain(organization_ops(g))
+    // Admin: actor tokens, instance admins, the audit log.
+    .chain(admin_ops(g))
     .collect()
+}
+
+/// usher's administration routes (Backend API): actor tokens (Clerk's), instance admins and
+/// the audit log (usher's own).
+fn admin_ops(g: &mut SchemaGenerator) -> Vec<Op> {
+    use super::backend::admin as ad;
+    let op = |method, path, id, body: Option<Value>, ok: Value| Op {
+        method,
+        path,
+        id,
+        caller: Caller::Backend,
+        query: &[],
+        body,
+        ok,
+    };
+    let actor_token = r::<ad::ActorToken>(g);
+    let instance_admin = r::<ad::InstanceAdmin>(g);
+    let export = json!({"type": "string", "description": "One audit_log_entry JSON object a line."});
+    let export_filters = &ad::AUDIT_FILTERS[..ad::AUDIT_FILTERS.len() - 2];
+    let mut list = op("get", "/v1/audit_log", "ListAuditLog", None, r::<Paginated<crate::wire::AuditLogEntry>>(g));
+    list.query = ad::AUDIT_FILTERS;
+    let mut export_op = op("get", "/v1/audit_log/export", "ExportAuditLog", None, export);
+    export_op.query = export_filters;
+    vec![
+        op("post", "/v1/actor_tokens", "CreateActorToken", Some(r::<ad::CreateActorToken>(g)), actor_token.clone()),
+        op("post", "/v1/actor_tokens/{actor_token_id}/revoke", "RevokeActorToken", None, actor_token),
+        op("get", "/v1/instance_admins", "ListInstanceAdmins", None, json!({"type": "array", "items": instance_admin})),
+        op("post", "/v1/instance_admins", "AddInstanceAdmin", Some(r::<ad::AddInstanceAdmin>(g)), instance_admin),
+        op("delete", "/v1/instance_admins/{user_id}", "RemoveInstanceAdmin", None, r::<DeletedObject>(g)),
+        list,
+        export_op,
+    ]
 }
 
 /// Organization invitations, roles and permissions (Backend API).
@@ -823,6 +857,7 @@ fn build() -> Value {
             "/healthz" | "/readyz" => "text/plain",
             "/metrics" => "application/openmetrics-text",
             HTML_PATH => "text/html",
+            "/v1/audit_log/export" => "application/x-ndjson",
             _ => "application/json",
         };
         // The link page shows its errors as HTML too, and answers a redirect once verified.

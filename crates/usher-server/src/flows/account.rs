@@ -50,10 +50,17 @@ pub async fn record_failure(state: &AppState, user: Option<&UserRecord>) -> ApiR
     let until = state.config.lockout_duration.map_or(i64::MAX, |d| state.now() + d.as_millis() as i64);
     let id = user.map_or(NO_USER, |u| u.id.as_str());
     state.store.record_failed_attempt(id, state.config.lockout_attempts, until).await?;
-    // The count as read before this failure: the threshold-th failure locks (a race with
-    // another failure can make this miss or double-count one lockout; it is a metric).
-    if user.is_some_and(|u| u.failed_attempts + 1 >= state.config.lockout_attempts) {
+    // The count read with the attempt says whether this failure was the one that locked
+    // (concurrent failures may each think so: the metric and the log then count the lock
+    // more than once).
+    if let Some(u) = user
+        && u.failed_attempts + 1 >= state.config.lockout_attempts
+    {
         state.metrics.lockout();
+        let actor = super::audit::Actor::user(Some(&u.id));
+        let event = super::audit::Event::success(&actor, crate::store::AuditAction::UserLocked, Some(&u.id))
+            .detail("too many failed attempts");
+        super::audit::record(state, event).await?;
     }
     Ok(())
 }

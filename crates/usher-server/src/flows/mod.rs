@@ -11,6 +11,8 @@
 //! captured cookie stops working ([`browser::Browser::rotate`]).
 
 pub mod account;
+pub mod admin;
+pub mod audit;
 pub mod browser;
 pub mod codes;
 pub mod email_link;

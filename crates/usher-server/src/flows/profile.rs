@@ -117,6 +117,9 @@ pub async fn change_password(
             state.store.end_session(&other.id, SessionStatus::Revoked, now).await?;
         }
     }
+    let actor = super::audit::Actor::session(session);
+    let event = super::audit::Event::success(&actor, crate::store::AuditAction::PasswordChanged, Some(&user.id));
+    super::audit::record(state, event).await?;
     Ok(updated)
 }
 
@@ -133,7 +136,11 @@ pub async fn active_sessions(state: &AppState, user_id: &str) -> ApiResult<Vec<S
 pub async fn revoke_session(state: &AppState, user: &UserRecord, id: &str) -> ApiResult<SessionRecord> {
     match state.store.get_session(id).await? {
         Some(s) if s.user_id == user.id => {
-            Ok(state.store.end_session(id, SessionStatus::Revoked, state.now()).await?.unwrap_or(s))
+            let ended = state.store.end_session(id, SessionStatus::Revoked, state.now()).await?.unwrap_or(s);
+            let actor = super::audit::Actor::user(Some(&user.id));
+            let event = super::audit::Event::success(&actor, crate::store::AuditAction::SessionRevoked, Some(id));
+            super::audit::record(state, event.detail(&format!("user {}", user.id))).await?;
+            Ok(ended)
         }
         _ => Err(ApiError::NotFound("session")),
     }

@@ -151,6 +151,9 @@ pub async fn reset_password(
         state.store.end_user_sessions(&user.id, SessionStatus::Revoked, now).await?;
     }
     notify_changed(state, &user).await?;
+    let actor = super::audit::Actor::user(Some(&user.id));
+    let event = super::audit::Event::success(&actor, crate::store::AuditAction::PasswordReset, Some(&user.id));
+    super::audit::record(state, event.detail("reset_password_email_code")).await?;
     sign_in.reset = None;
     // `finish` hands an account with a second factor on to `needs_second_factor`, as Clerk does.
     sign_in::finish(state, browser, sign_in, &user).await

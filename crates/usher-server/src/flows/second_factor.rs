@@ -235,6 +235,9 @@ pub async fn verify_totp_setup(state: &AppState, user: &UserRecord, code: &str) 
         account::record_failure(state, Some(user).filter(|_| !locked)).await?;
         return Err(ApiError::invalid("form_code_incorrect", "code", "Incorrect code. Try again."));
     }
+    let actor = super::audit::Actor::user(Some(&user.id));
+    let event = super::audit::Event::success(&actor, crate::store::AuditAction::FactorAdded, Some(&user.id));
+    super::audit::record(state, event.detail("totp")).await?;
     if state.config.second_factor_required {
         // The `setup-mfa` task is done: the user's pending sessions become active.
         state.store.activate_user_sessions(&user.id, now).await?;
@@ -253,9 +256,13 @@ pub async fn verify_totp_setup(state: &AppState, user: &UserRecord, code: &str) 
 
 /// Removes the authenticator app; false if there was none. Backup codes are a fallback for it,
 /// so they go too when no other second factor is left (there is none other today).
-pub async fn disable_totp(state: &AppState, user_id: &str) -> ApiResult<bool> {
+pub async fn disable_totp(state: &AppState, actor: &super::audit::Actor, user_id: &str) -> ApiResult<bool> {
     let had = state.store.delete_totp(user_id).await?;
     state.store.delete_backup_codes(user_id).await?;
+    if had {
+        let event = super::audit::Event::success(actor, crate::store::AuditAction::FactorRemoved, Some(user_id));
+        super::audit::record(state, event.detail("totp")).await?;
+    }
     Ok(had)
 }
 

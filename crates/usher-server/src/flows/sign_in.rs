@@ -9,6 +9,7 @@ use usher_types::{Strategy, VerificationStatus};
 
 use super::{
     Browser, account,
+    audit::{self, Actor, Event},
     codes::{self, CodeCheck},
     second_factor,
 };
@@ -17,7 +18,7 @@ use crate::{
     ids,
     metrics::SignInOutcome,
     state::AppState,
-    store::{AttemptKind, UserRecord},
+    store::{AttemptKind, AuditAction, UserRecord},
     validate,
 };
 
@@ -116,6 +117,12 @@ pub struct SignIn {
     /// `transfer: true`; never shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer: Option<super::oauth::Profile>,
+    /// An actor token's impersonator (`{"sub": …}`), which the session carries; never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<serde_json::Value>,
+    /// An actor token's longest session, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_max_duration: Option<i64>,
 }
 
 /// A new, unsaved sign-in attempt of a client.
@@ -185,6 +192,8 @@ pub async fn create(state: &AppState, browser: &mut Browser, input: CreateSignIn
             return sign_in_invited(state, browser, sign_in, &invitation).await;
         }
         let Some(token) = accepted else {
+            let actor = Actor::user(None);
+            audit::record(state, Event::failure(&actor, AuditAction::SignInFailed, None, "ticket_invalid")).await?;
             return Err(ApiError::invalid(
                 "ticket_invalid",
                 "ticket",
@@ -196,6 +205,8 @@ pub async fn create(state: &AppState, browser: &mut Browser, input: CreateSignIn
         };
         sign_in.user_id = Some(token.user_id.clone());
         sign_in.first_factor = Some(verified(Strategy::Ticket));
+        sign_in.actor = token.actor;
+        sign_in.session_max_duration = token.session_max_duration;
         return finish(state, browser, sign_in, &user).await;
     }
     if let Some(identifier) = input.identifier.map(|i| validate::identifier(&i)).filter(|i| !i.is_empty()) {
@@ -360,6 +371,7 @@ async fn attempt_password(
         }
         user => {
             count_sign_in(state, false, user_outcome(user.as_ref(), locked));
+            failed(state, &sign_in, user.as_ref(), locked, "form_password_incorrect").await?;
             // A locked account's failure is not counted (it would only extend the lock), but
             // the same write runs.
             account::record_failure(state, user.as_ref().filter(|_| !locked)).await?;
@@ -391,6 +403,7 @@ async fn attempt_code(state: &AppState, browser: &mut Browser, mut sign_in: Sign
         }
         (check, user) => {
             count_sign_in(state, false, user_outcome(user.as_ref(), locked));
+            failed(state, &sign_in, user.as_ref(), locked, "form_code_incorrect").await?;
             account::record_failure(state, user.as_ref().filter(|_| !locked)).await?;
             let check = if check == CodeCheck::Accepted { CodeCheck::Incorrect } else { check };
             Err(code_error(check))
@@ -411,6 +424,27 @@ fn user_outcome(user: Option<&UserRecord>, locked: bool) -> SignInOutcome {
 /// what the answer does not).
 fn count_sign_in(state: &AppState, succeeded: bool, otherwise: SignInOutcome) {
     state.metrics.sign_in(if succeeded { SignInOutcome::Succeeded } else { otherwise });
+}
+
+/// Records a refused first factor with the real reason (the answer to the browser stays the
+/// same whatever it is; the audit log is for the instance's admins).
+async fn failed(
+    state: &AppState,
+    sign_in: &SignIn,
+    user: Option<&UserRecord>,
+    locked: bool,
+    wrong: &str,
+) -> ApiResult<()> {
+    let reason = match user {
+        None => "identifier_not_found",
+        Some(u) if u.banned => "user_banned",
+        Some(_) if locked => "user_locked",
+        Some(_) => wrong,
+    };
+    let actor = Actor::user(user.map(|u| u.id.as_str()));
+    let strategy = sign_in.first_factor.as_ref().map_or("password", |f| f.strategy.as_str());
+    let event = Event::failure(&actor, AuditAction::SignInFailed, user.map(|u| u.id.as_str()), reason).detail(strategy);
+    audit::record(state, event).await
 }
 
 /// The error for a code that did not verify.
@@ -457,7 +491,10 @@ async fn finish_linking(
     let now = state.now();
     let first_factor_at = *sign_in.first_factor_at.get_or_insert(now);
     let second_verified = sign_in.second_factor.as_ref().is_some_and(|f| f.status == VerificationStatus::Verified);
-    if user.two_factor_enabled() && !second_verified {
+    // An actor token signs in past every factor, as Clerk's do: the impersonator never learns
+    // or uses the user's second factor.
+    let impersonating = sign_in.actor.is_some();
+    if user.two_factor_enabled() && !second_verified && !impersonating {
         // The provider vouched for the address, so the account is linked now (Clerk links on
         // the verified callback); signing in still takes the second factor, every time.
         if let Some(account) = account {
@@ -468,18 +505,50 @@ async fn finish_linking(
         save(state, browser, &sign_in).await?;
         return Ok(sign_in);
     }
-    let mut session = account::new_session(state, browser, user).await?;
+    let mut session = match account::new_session(state, browser, user).await {
+        Ok(session) => session,
+        Err(e) => {
+            let actor = Actor::user(Some(&user.id));
+            let reason = e.body().code;
+            audit::record(state, Event::failure(&actor, AuditAction::SignInFailed, Some(&user.id), &reason)).await?;
+            return Err(e);
+        }
+    };
     session.first_factor_at = Some(first_factor_at);
     session.second_factor_at = second_verified.then_some(now);
-    if state.config.second_factor_required && !user.two_factor_enabled() {
+    if let Some(actor) = &sign_in.actor {
+        session.actor = Some(actor.clone());
+        let max = sign_in.session_max_duration.unwrap_or(super::admin::ACTOR_SESSION_MAX_SECS);
+        session.expire_at = session.expire_at.min(now + max * 1000);
+    }
+    if state.config.second_factor_required && !user.two_factor_enabled() && !impersonating {
         // Signed in, but pending (Clerk's `setup-mfa` task) until a second factor is set up.
         session.status = usher_types::SessionStatus::Pending;
     }
     sign_in.status = SignInStatus::Complete;
     sign_in.created_session_id = Some(session.id.clone());
     let key = (&*sign_in.id, sign_in.created_at, sign_in.abandon_at);
-    browser.complete_attempt_linking(state, AttemptKind::SignIn, key, &sign_in, &session, None, account).await?;
+    // The sign-in's entry is written in the transaction that creates the session.
+    let actor = Actor::session(&session);
+    let (action, strategy) = match &sign_in.actor {
+        Some(_) => (AuditAction::ImpersonationStarted, format!("session {}", session.id)),
+        None => (AuditAction::SignInSucceeded, strategy_of(&sign_in)),
+    };
+    let entry = audit::entry(state, Event::success(&actor, action, Some(&user.id)).detail(&strategy));
+    browser
+        .complete_attempt_linking(state, AttemptKind::SignIn, key, &sign_in, &session, None, account, Some(&entry))
+        .await?;
+    audit::noted();
     Ok(sign_in)
+}
+
+/// How the sign-in verified its first factor, for the audit log.
+fn strategy_of(sign_in: &SignIn) -> String {
+    match (&sign_in.external, &sign_in.first_factor) {
+        (Some(_), _) => "oauth".to_owned(),
+        (None, Some(f)) => f.strategy.as_str().to_owned(),
+        (None, None) => "unknown".to_owned(),
+    }
 }
 
 pub(super) async fn save(state: &AppState, browser: &mut Browser, sign_in: &SignIn) -> ApiResult<()> {

@@ -8,6 +8,8 @@
 //! own errors: a post is a `Post`, whose `Post::answer` runs the checks and the action and,
 //! on failure, shows the form the post came from again with the message (`Redo`).
 
+// Admin: the admin console.
+mod admin;
 pub(crate) mod layout;
 mod link;
 mod oauth;
@@ -78,6 +80,8 @@ pub fn router() -> Router<AppState> {
         .route("/user/passkeys", post(passkeys::start))
         .route("/user/passkeys/verify", post(passkeys::finish))
         .route("/user/passkeys/{id}/remove", post(passkeys::remove))
+        // Admin: the admin console.
+        .merge(admin::router())
 }
 
 /// Every field any page form (or page query) carries; pages read the ones they need.

@@ -138,7 +138,7 @@ pub(super) async fn finish(State(state): State<AppState>, post: Post) -> Respons
 pub(super) async fn remove(State(state): State<AppState>, post: Post) -> Response {
     let remove = async |state: &AppState, browser: &mut Browser, _: &mut Fields| {
         let (_, user) = browser.signed_in(state).await?;
-        second_factor::disable_totp(state, &user.id).await?;
+        second_factor::disable_totp(state, &crate::flows::audit::Actor::user(Some(&user.id)), &user.id).await?;
         see_other(state, browser, "/user?done=totp_removed#totp").await
     };
     post.answer(&state, &[], Redo::Account(user::Section::Totp), remove).await

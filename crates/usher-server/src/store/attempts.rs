@@ -71,6 +71,8 @@ pub struct Completion<'a> {
     /// The provider account an OAuth sign-in links (or a transfer sign-up creates the user
     /// with), inserted after the user.
     pub new_external_account: Option<&'a super::ExternalAccountRecord>,
+    /// The audit-log entry of the sign-in, written with it.
+    pub audit: Option<&'a super::AuditEntry>,
 }
 
 /// Attempts.

@@ -31,6 +31,8 @@ pub mod gauges;
 pub mod imports;
 // Passkeys (WebAuthn).
 pub mod passkeys;
+// Admin: the audit log and instance admins.
+pub mod audit;
 
 pub use attempts::*;
 pub use clients::*;
@@ -51,6 +53,8 @@ pub use sql::{Backend, SqlStore};
 pub use templates::*;
 pub use users::*;
 pub use webhooks::*;
+// Admin: the audit log and instance admins.
+pub use audit::*;
 
 use async_trait::async_trait;
 
@@ -139,6 +143,9 @@ pub trait Store:
     + GaugeStore
     + ImportStore
     + PasskeyStore
+    // Admin: the audit log and instance admins.
+    + AuditStore
+    + AdminStore
 {
     /// Checks the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

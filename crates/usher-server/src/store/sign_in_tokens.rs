@@ -1,6 +1,7 @@
 //! Backend API sign-in tokens ("tickets"), accepted once by the Frontend API.
 
 use async_trait::async_trait;
+use serde_json::Value;
 pub use usher_types::SignInTokenStatus;
 
 use super::StoreResult;
@@ -22,6 +23,11 @@ pub struct SignInTokenRecord {
     pub created_at: i64,
     /// Last change.
     pub updated_at: i64,
+    /// For an actor token (impersonation): the impersonator, Clerk's `actor` (`{"sub": …}`),
+    /// which the session it starts carries as its `act` claim.
+    pub actor: Option<Value>,
+    /// For an actor token: the longest the session it starts may last, in seconds.
+    pub session_max_duration: Option<i64>,
 }
 
 /// Sign-in tokens.

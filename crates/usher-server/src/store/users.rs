@@ -144,6 +144,8 @@ pub struct UserFilter {
     pub last_sign_in_at_before: Option<i64>,
     /// Signed in strictly after this time.
     pub last_sign_in_at_after: Option<i64>,
+    /// Only users locked at this time (the admin console's filter).
+    pub locked_at: Option<i64>,
 }
 
 /// What users can be ordered by.

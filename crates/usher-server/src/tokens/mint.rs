@@ -79,6 +79,7 @@ pub async fn mint_session_token(
         None => (None, None),
     };
     let claims = SessionTokenClaims {
+        act: session.actor.clone(),
         azp: azp.map(Into::into),
         exp: Some(iat + lifetime_secs),
         fea,

@@ -125,3 +125,37 @@ fn webhook_endpoints_are_managed_from_the_command_line() {
         usher().args(["webhooks", "--data-dir"]).arg(dir.path()).args(["replay", "msg_nope"]).output().unwrap();
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no webhook message"));
 }
+
+#[tokio::test]
+async fn admins_are_granted_listed_and_removed_by_email_and_the_audit_log_exports_as_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_owned();
+    let store = usher_server::store::SqlStore::open_sqlite(&dir.path().join("usher.db")).await.unwrap();
+    let mut user = crate::contract::user("user_cli", "Ops@Example.com", 1);
+    user.username = None;
+    usher_server::store::UserStore::create_user(&store, &user).await.unwrap();
+    store.close().await;
+    let run = |args: &[&str]| {
+        let output = usher().arg(args[0]).args(["--data-dir", &data]).args(&args[1..]).output().unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = run(&["admins", "add", "ops@example.com"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("user_cli") && out.contains("is now an instance admin"), "{out}");
+    let (_, out, _) = run(&["admins", "list"]);
+    assert_eq!(out.trim(), "user_cli\tOps@Example.com");
+    let (ok, _, err) = run(&["admins", "add", "nobody@example.com"]);
+    assert!(!ok && err.contains("no user has the email address"), "{err}");
+    assert!(run(&["admins", "remove", "ops@example.com"]).0);
+    assert!(!run(&["admins", "remove", "ops@example.com"]).0, "not an admin any more");
+    let (ok, out, err) = run(&["audit", "export"]);
+    assert!(ok, "{err}");
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let actions: Vec<&str> = lines.iter().map(|l| l["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["admin.granted", "admin.revoked"]);
+    assert!(lines.iter().all(|l| l["actor_type"] == "system" && l["subject_id"] == "user_cli"));
+}

@@ -34,3 +34,5 @@ mod sessions;
 mod templates;
 mod users;
 mod webhooks;
+// Admin: the console, the audit log, actor tokens.
+mod admin;

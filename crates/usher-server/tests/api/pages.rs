@@ -8,28 +8,28 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Db, TestApp, spawn_app_with};
 
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
 /// A browser: a cookie jar, no automatic redirects, `Origin` on posts like a real form.
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     app: &'a TestApp,
     http: reqwest::Client,
     jar: Mutex<BTreeMap<String, String>>,
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Answer {
-    fn location(&self) -> &str {
+    pub(crate) fn location(&self) -> &str {
         self.headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or_default()
     }
 
     /// The value of the hidden (or other) input `name`.
-    fn input(&self, name: &str) -> Option<String> {
+    pub(crate) fn input(&self, name: &str) -> Option<String> {
         let at = self.body.find(&format!(r#"name="{name}""#))?;
         let tag_start = self.body[..at].rfind('<')?;
         let tag_end = at + self.body[at..].find('>')?;
@@ -40,7 +40,7 @@ impl Answer {
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
+    pub(crate) fn new(app: &'a TestApp) -> Self {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Self { app, http, jar: Mutex::new(BTreeMap::new()) }
     }
@@ -50,7 +50,7 @@ impl<'a> Browser<'a> {
         jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
 
-    fn cookie(&self, name: &str) -> Option<String> {
+    pub(crate) fn cookie(&self, name: &str) -> Option<String> {
         self.jar.lock().unwrap().get(name).cloned()
     }
 
@@ -73,26 +73,26 @@ impl<'a> Browser<'a> {
         Answer { status, headers, body }
     }
 
-    async fn get(&self, path: &str) -> Answer {
+    pub(crate) async fn get(&self, path: &str) -> Answer {
         self.send(self.http.get(format!("{}{path}", self.app.url))).await
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Answer {
+    pub(crate) async fn post(&self, path: &str, form: &[(&str, &str)]) -> Answer {
         self.post_from(path, form, &self.app.url).await
     }
 
-    async fn post_from(&self, path: &str, form: &[(&str, &str)], origin: &str) -> Answer {
+    pub(crate) async fn post_from(&self, path: &str, form: &[(&str, &str)], origin: &str) -> Answer {
         self.send(self.http.post(format!("{}{path}", self.app.url)).header("origin", origin).form(form)).await
     }
 
-    async fn sign_in(&self, email: &str, redirect_url: Option<&str>) -> Answer {
+    pub(crate) async fn sign_in(&self, email: &str, redirect_url: Option<&str>) -> Answer {
         let mut form = vec![("identifier", email), ("password", PASSWORD)];
         form.extend(redirect_url.map(|r| ("redirect_url", r)));
         self.post("/sign-in", &form).await
     }
 }
 
-async fn app() -> TestApp {
+pub(crate) async fn app() -> TestApp {
     spawn_app_with(Db::Sqlite, |c| {
         c.frontend_rate_limits = false;
         c.application_name = "Acme <Portal>".into();
@@ -404,7 +404,7 @@ async fn sign_in_with_a_ticket() {
 }
 
 /// Opens a sign-in link and presses its button, as a person does.
-async fn redeem(b: &Browser<'_>, path: &str) -> Answer {
+pub(crate) async fn redeem(b: &Browser<'_>, path: &str) -> Answer {
     let page = b.get(path).await;
     assert_page(&page, StatusCode::OK);
     assert!(page.body.contains(r#"action="/sign-in/ticket""#), "{}", page.body);

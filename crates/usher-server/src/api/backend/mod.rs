@@ -1,5 +1,7 @@
 //! The Backend API (`/v1/…`), authenticated with the instance's secret key.
 
+// Admin: actor tokens, instance admins, the audit log.
+pub(crate) mod admin;
 mod external_accounts;
 pub(crate) mod invitations;
 pub(crate) mod organizations;
@@ -41,6 +43,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(sign_in_tokens::router())
         .merge(webhooks::router())
         .merge(handshake::router())
+        // Admin: actor tokens, instance admins, the audit log.
+        .merge(admin::router())
+        // Inside the key check: only authenticated writes are recorded.
+        .route_layer(middleware::from_fn_with_state(state.clone(), admin::audit_writes))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key_within_limit))
         // The JWKS needs the key too but is never rate limited: every verifier depends on it.
         .route("/jwks", get(jwks).route_layer(middleware::from_fn_with_state(state.clone(), require_key)))

@@ -49,6 +49,8 @@ async fn create_sign_in_token(
         expire_at: now + lifetime * 1000,
         created_at: now,
         updated_at: now,
+        actor: None,
+        session_max_duration: None,
     };
     state.store.create_sign_in_token(&record).await?;
     let url = format!("{}/sign-in?__clerk_ticket={secret}", state.issuer);

@@ -64,7 +64,7 @@ async fn verify_totp(
 
 async fn disable_mfa(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let user = load(&state, &id).await?;
-    second_factor::disable_totp(&state, &user.id).await?;
+    second_factor::disable_totp(&state, &crate::flows::audit::Actor::secret_key(), &user.id).await?;
     Ok(Json(json!({"user_id": user.id})))
 }
 

@@ -84,6 +84,7 @@ impl ListUsers {
             last_active_at_after: self.last_active_at_after,
             last_sign_in_at_before: self.last_sign_in_at_before,
             last_sign_in_at_after: self.last_sign_in_at_after,
+            locked_at: None,
         })
     }
 

@@ -14,11 +14,15 @@ use usher_types::{
 use super::user_list::ListUsers;
 use crate::{
     error::{ApiError, ApiResult},
+    flows::{
+        admin,
+        audit::{self, Actor, Event},
+    },
     http::extract::{JsonBody, Path, Query},
     ids,
     password::Passwords,
     state::AppState,
-    store::{IdentifierRecord, UserRecord},
+    store::{AuditAction, IdentifierRecord, UserRecord},
     validate, wire,
 };
 
@@ -308,35 +312,23 @@ async fn update_user(
     if hash.is_some() && b.sign_out_of_other_sessions {
         state.store.end_user_sessions(&id, SessionStatus::Revoked, now).await?;
     }
+    if hash.is_some() {
+        let actor = Actor::secret_key();
+        let event = Event::success(&actor, AuditAction::PasswordChanged, Some(&id)).detail("PATCH /v1/users/{user_id}");
+        audit::record(&state, event).await?;
+    }
     Ok(Json(wire::user(&updated, state.user_context())))
 }
 
 /// Applies each given object to the user: merged deeply, or replacing what was there.
 async fn apply_metadata(state: &AppState, id: &str, m: UserMetadata, replace: bool) -> ApiResult<Json<User>> {
-    let parts = [
-        ("public_metadata", m.public_metadata),
-        ("private_metadata", m.private_metadata),
-        ("unsafe_metadata", m.unsafe_metadata),
-    ];
-    let now = state.now();
-    // The merged result must respect the size limit too; the edit refuses to write it if not.
-    let updated = state
-        .store
-        .update_user(id, &mut |u: &mut UserRecord| {
-            let targets = [&mut u.public_metadata, &mut u.private_metadata, &mut u.unsafe_metadata];
-            for ((param, patch), target) in parts.iter().zip(targets) {
-                match patch {
-                    Some(patch) if replace => *target = patch.clone(),
-                    Some(patch) => validate::merge(target, patch.clone()),
-                    None => continue,
-                }
-                validate::metadata(param, target.clone()).map_err(|e| e.body())?;
-            }
-            u.updated_at = now;
-            Ok(())
-        })
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
+    let change = admin::MetadataChange {
+        public: m.public_metadata,
+        private: m.private_metadata,
+        unsafe_: m.unsafe_metadata,
+        replace,
+    };
+    let updated = admin::apply_metadata(state, &Actor::secret_key(), id, change).await?;
     Ok(Json(wire::user(&updated, state.user_context())))
 }
 
@@ -357,49 +349,30 @@ async fn replace_metadata(
 }
 
 async fn delete_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<DeletedObject>> {
-    let deleted = state.store.delete_user(&id).await?.ok_or(ApiError::NotFound("user"))?;
+    let deleted = admin::delete(&state, &Actor::secret_key(), &id).await?;
     let mut answer = DeletedObject::new("user", &deleted.id);
     answer.external_id = deleted.external_id;
     Ok(Json(answer))
 }
 
-/// Applies `edit` and answers with the updated user.
-async fn edit(state: &AppState, id: &str, edit: impl Fn(&mut UserRecord, i64) + Send + Sync) -> ApiResult<Json<User>> {
-    let now = state.now();
-    let updated = state
-        .store
-        .update_user(id, &mut |u: &mut UserRecord| {
-            edit(u, now);
-            u.updated_at = now;
-            Ok(())
-        })
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
-    Ok(Json(wire::user(&updated, state.user_context())))
-}
-
 async fn ban_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<User>> {
-    let answer = edit(&state, &id, |u, _| u.banned = true).await?;
-    // A banned user is signed out everywhere at once, and its sign-in links stop working.
-    state.store.end_user_sessions(&id, SessionStatus::Revoked, state.now()).await?;
-    state.store.revoke_user_sign_in_tokens(&id, state.now()).await?;
-    Ok(answer)
+    let user = admin::ban(&state, &Actor::secret_key(), &id).await?;
+    Ok(Json(wire::user(&user, state.user_context())))
 }
 
 async fn unban_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<User>> {
-    edit(&state, &id, |u, _| u.banned = false).await
+    let user = admin::unban(&state, &Actor::secret_key(), &id).await?;
+    Ok(Json(wire::user(&user, state.user_context())))
 }
 
 async fn lock_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<User>> {
-    edit(&state, &id, |u, _| u.locked_until = Some(i64::MAX)).await
+    let user = admin::lock(&state, &Actor::secret_key(), &id).await?;
+    Ok(Json(wire::user(&user, state.user_context())))
 }
 
 async fn unlock_user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<User>> {
-    edit(&state, &id, |u, _| {
-        u.locked_until = None;
-        u.failed_attempts = 0;
-    })
-    .await
+    let user = admin::unlock(&state, &Actor::secret_key(), &id).await?;
+    Ok(Json(wire::user(&user, state.user_context())))
 }
 
 async fn verify_password(

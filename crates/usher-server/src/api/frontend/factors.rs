@@ -78,7 +78,7 @@ async fn verify_totp(
 
 async fn delete_totp(State(state): State<AppState>, browser: Browser) -> ApiResult<Response> {
     let (_, user) = browser.signed_in(&state).await?;
-    if !second_factor::disable_totp(&state, &user.id).await? {
+    if !second_factor::disable_totp(&state, &crate::flows::audit::Actor::user(Some(&user.id)), &user.id).await? {
         return Err(ApiError::NotFound("totp"));
     }
     let user = reload(&state, &user).await?;

@@ -56,6 +56,9 @@ impl AttemptStore for SqlStore {
         users::mark_signed_in(&mut *tx, &c.session.user_id, now).await?;
         upsert_attempt(&mut *tx, c.attempt).await?;
         clients::save_client(&mut *tx, c.client).await?;
+        if let Some(entry) = c.audit {
+            super::audit::insert_entry(&mut *tx, entry).await?;
+        }
         let mut changes: Vec<Change<'_>> = replaced.iter().map(Change::SessionEnded).collect();
         changes.extend(c.new_user.map(Change::UserCreated));
         changes.push(Change::SessionCreated(c.session));

@@ -28,6 +28,8 @@ mod webhooks;
 // Operations.
 mod gauges;
 mod imports;
+// Admin: the audit log and instance admins.
+mod audit;
 
 use std::{path::Path, str::FromStr, time::Duration};
 

@@ -4,16 +4,19 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{SqlStore, map_write_err, state};
+use serde_json::Value;
+
+use super::{SqlStore, json, map_write_err, state};
 use crate::store::{SignInTokenRecord, SignInTokenStatus, SignInTokenStore, StoreResult};
 
-const SIGN_IN_TOKEN_COLUMNS: &str = "id, user_id, token_hash, status, expire_at, created_at, updated_at";
+const SIGN_IN_TOKEN_COLUMNS: &str =
+    "id, user_id, token_hash, status, expire_at, created_at, updated_at, actor, session_max_duration";
 
 #[async_trait]
 impl SignInTokenStore for SqlStore {
     async fn create_sign_in_token(&self, t: &SignInTokenRecord) -> StoreResult<()> {
         sqlx::query(&format!(
-            "INSERT INTO sign_in_tokens ({SIGN_IN_TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            "INSERT INTO sign_in_tokens ({SIGN_IN_TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         ))
         .bind(&t.id)
         .bind(&t.user_id)
@@ -22,6 +25,8 @@ impl SignInTokenStore for SqlStore {
         .bind(t.expire_at)
         .bind(t.created_at)
         .bind(t.updated_at)
+        .bind(t.actor.as_ref().map(Value::to_string))
+        .bind(t.session_max_duration)
         .execute(&self.pool)
         .await
         .map_err(map_write_err)?;
@@ -83,5 +88,7 @@ fn sign_in_token_from_row(row: &AnyRow) -> StoreResult<SignInTokenRecord> {
         expire_at: row.try_get("expire_at")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        actor: row.try_get::<Option<String>, _>("actor")?.as_deref().map(json).transpose()?,
+        session_max_duration: row.try_get("session_max_duration")?,
     })
 }

@@ -563,6 +563,9 @@ fn push_filter(b: &mut SqlBuilder, f: &UserFilter) {
     if let Some(banned) = f.banned {
         b.push(" AND u.banned = ").bind(Bind::Int(flag(banned)));
     }
+    if let Some(at) = f.locked_at {
+        b.push(" AND u.locked_until > ").bind(Bind::Int(at));
+    }
     let ranges = [
         ("u.created_at <", f.created_at_before),
         ("u.created_at >", f.created_at_after),

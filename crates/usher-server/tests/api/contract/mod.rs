@@ -17,6 +17,8 @@ mod sign_in_tokens;
 mod templates;
 mod users;
 mod webhooks;
+// Admin: the audit log and instance admins.
+mod audit;
 
 use serde_json::json;
 use usher_server::store::*;

@@ -14,6 +14,8 @@ async fn sign_in_tokens_revoke_once(store: Arc<dyn Store>) {
         expire_at: 9,
         created_at: 1,
         updated_at: 1,
+        actor: None,
+        session_max_duration: None,
     };
     store.create_sign_in_token(&t).await.unwrap();
     let revoked = store.revoke_sign_in_token("sit_1", 5).await.unwrap().unwrap();
@@ -32,6 +34,8 @@ async fn sign_in_tokens_are_accepted_once_while_pending(store: Arc<dyn Store>) {
         expire_at: 100,
         created_at: 1,
         updated_at: 1,
+        actor: None,
+        session_max_duration: None,
     };
     store.create_sign_in_token(&t("sit_1", "h1")).await.unwrap();
     store.create_sign_in_token(&t("sit_2", "h2")).await.unwrap();
