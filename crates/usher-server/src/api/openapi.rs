@@ -571,6 +571,24 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
         ),
         op("post", "/v1/me/backup_codes", "CreateBackupCodes", F, None, envelope()),
         op("post", "/v1/me/sessions/{session_id}/revoke", "RevokeSession", F, None, envelope()),
+        // Provider accounts of the signed-in user.
+        op(
+            "post",
+            "/v1/me/external_accounts",
+            "PostOAuthAccounts",
+            F,
+            Some(form(json!({"strategy": {"type": "string"}, "redirect_url": {"type": "string"}}))),
+            envelope(),
+        ),
+        op("delete", "/v1/me/external_accounts/{external_account_id}", "DeleteExternalAccount", F, None, envelope()),
+        op(
+            "patch",
+            "/v1/me/external_accounts/{external_account_id}/reauthorize",
+            "ReauthorizeExternalAccount",
+            F,
+            Some(form(json!({"redirect_url": {"type": "string"}}))),
+            envelope(),
+        ),
     ]
     .into_iter()
     .chain(organization_ops(g))

@@ -123,16 +123,12 @@ pub fn provider<'a>(state: &'a AppState, strategy: &str) -> ApiResult<&'a OAuthP
     })
 }
 
-/// Starts a sign-in at a provider: a new sign-in attempt whose first factor carries the
-/// provider's authorize URL.
-pub async fn start_sign_in(
+/// `redirect_url` (required) and `action_complete_redirect_url`, each an allowed URL.
+fn redirects(
     state: &AppState,
-    browser: &mut Browser,
-    strategy: &str,
     redirect_url: Option<&str>,
     action_complete_redirect_url: Option<&str>,
-) -> ApiResult<SignIn> {
-    let p = provider(state, strategy)?;
+) -> ApiResult<(String, Option<String>)> {
     let redirect_url = redirect_url.and_then(|r| state.origins.safe_redirect(r)).ok_or_else(|| {
         ApiError::invalid("form_param_format_invalid", "redirect_url", "redirect_url must be an allowed URL.")
     })?;
@@ -146,21 +142,129 @@ pub async fn start_sign_in(
         })?),
         None => None,
     };
+    Ok((redirect_url, complete))
+}
+
+fn unverified(p: &OAuthProvider, url: String, now: i64) -> ExternalVerification {
+    ExternalVerification {
+        status: ExternalStatus::Unverified,
+        strategy: p.strategy.clone(),
+        external_verification_redirect_url: Some(url),
+        expire_at: Some(now + STATE_LIFETIME_MS),
+        error: None,
+    }
+}
+
+/// Starts a sign-in at a provider: a new sign-in attempt whose first factor carries the
+/// provider's authorize URL.
+pub async fn start_sign_in(
+    state: &AppState,
+    browser: &mut Browser,
+    strategy: &str,
+    redirect_url: Option<&str>,
+    action_complete_redirect_url: Option<&str>,
+) -> ApiResult<SignIn> {
+    let p = provider(state, strategy)?;
+    let (redirect_url, complete) = redirects(state, redirect_url, action_complete_redirect_url)?;
     let now = state.now();
     let client_id = browser.client_mut(state).await?.id.clone();
     let mut attempt = sign_in::new_attempt(state, client_id.clone());
     let url =
         begin(state, p, &client_id, OAuthIntent::SignIn, Some(&attempt.id), None, &redirect_url, complete).await?;
     attempt.status = SignInStatus::NeedsFirstFactor;
-    attempt.external = Some(ExternalVerification {
-        status: ExternalStatus::Unverified,
-        strategy: p.strategy.clone(),
-        external_verification_redirect_url: Some(url),
-        expire_at: Some(now + STATE_LIFETIME_MS),
-        error: None,
-    });
+    attempt.external = Some(unverified(p, url, now));
     sign_in::save(state, browser, &attempt).await?;
     Ok(attempt)
+}
+
+/// `POST /v1/client/sign_ups` with `strategy=oauth_<p>`: a new sign-up whose
+/// `verifications.external_account` carries the provider's authorize URL. The callback creates
+/// the user, or signs in the one the provider account (or its verified address) belongs to.
+pub async fn start_sign_up(
+    state: &AppState,
+    browser: &mut Browser,
+    strategy: &str,
+    redirect_url: Option<&str>,
+    action_complete_redirect_url: Option<&str>,
+) -> ApiResult<SignUp> {
+    let p = provider(state, strategy)?;
+    let (redirect_url, complete) = redirects(state, redirect_url, action_complete_redirect_url)?;
+    let now = state.now();
+    let client_id = browser.client_mut(state).await?.id.clone();
+    let mut attempt = SignUp {
+        id: ids::new_id("sua"),
+        client_id: client_id.clone(),
+        status: SignUpStatus::MissingRequirements,
+        abandon_at: now + sign_up::ATTEMPT_LIFETIME_MS,
+        created_at: now,
+        ..SignUp::default()
+    };
+    let url =
+        begin(state, p, &client_id, OAuthIntent::SignUp, Some(&attempt.id), None, &redirect_url, complete).await?;
+    attempt.external = Some(unverified(p, url, now));
+    sign_up::save(state, browser, &attempt).await?;
+    Ok(attempt)
+}
+
+/// A connection of a provider account to a signed-in user, on its way to the provider: the
+/// account as it will be (or is, when reauthorizing) and the redirect.
+#[derive(Debug, Clone)]
+pub struct PendingConnect {
+    /// The account; a new one has only its id, provider and timestamps yet.
+    pub account: ExternalAccountRecord,
+    /// `unverified`, with the provider's authorize URL.
+    pub verification: ExternalVerification,
+}
+
+/// `POST /v1/me/external_accounts` (`reauthorize` is `None`) and
+/// `PATCH /v1/me/external_accounts/{id}/reauthorize`: sends the signed-in user to the provider
+/// to connect a new account, or to grant again (more scopes, a fresh token) for one they have.
+pub async fn start_connect(
+    state: &AppState,
+    browser: &mut Browser,
+    user: &UserRecord,
+    strategy: &str,
+    redirect_url: Option<&str>,
+    reauthorize: Option<ExternalAccountRecord>,
+) -> ApiResult<PendingConnect> {
+    let p = provider(state, strategy)?;
+    let (redirect_url, _) = redirects(state, redirect_url, None)?;
+    let now = state.now();
+    let client_id = browser.client_mut(state).await?.id.clone();
+    let account = reauthorize.unwrap_or_else(|| ExternalAccountRecord {
+        id: ids::new_id("eac"),
+        user_id: user.id.clone(),
+        provider: p.strategy.clone(),
+        identification_id: ids::new_id("idn"),
+        created_at: now,
+        updated_at: now,
+        ..ExternalAccountRecord::default()
+    });
+    let url = begin(state, p, &client_id, OAuthIntent::Connect, Some(&account.id), Some(&user.id), &redirect_url, None)
+        .await?;
+    Ok(PendingConnect { account, verification: unverified(p, url, now) })
+}
+
+/// `DELETE /v1/me/external_accounts/{id}`: refused when it is the user's last way to sign in
+/// (no password, no other provider account, no verified email address to receive a code at).
+pub async fn disconnect(state: &AppState, user: &UserRecord, id: &str) -> ApiResult<()> {
+    let accounts = state.store.external_accounts_of_user(&user.id).await?;
+    if !accounts.iter().any(|a| a.id == id) {
+        return Err(ApiError::NotFound("external account"));
+    }
+    let other_way =
+        user.password_hash.is_some() || accounts.iter().any(|a| a.id != id) || user.emails.iter().any(|e| e.verified);
+    if !other_way {
+        return Err(ApiError::invalid(
+            "external_account_last_identification",
+            "external_account_id",
+            "This is your only way to sign in: add a password or an email address first.",
+        ));
+    }
+    if !state.store.delete_external_account(&user.id, id).await? {
+        return Err(ApiError::NotFound("external account"));
+    }
+    Ok(())
 }
 
 /// Saves a new state and builds the provider's authorize URL.
@@ -316,7 +420,7 @@ pub async fn callback(
             return Err(fail("oauth_token_invalid", message, back));
         }
     };
-    Ok(finish(state, browser, p, &saved, profile).await)
+    finish(state, browser, p, &saved, profile).await
 }
 
 fn short(text: &str) -> String {
@@ -570,39 +674,63 @@ async fn github_profile(
     })
 }
 
-/// What a checked profile leads to: a linked account signs in, a verified address links, and
-/// anything else is transferable.
+/// What a checked profile leads to, by what the redirect was for.
 async fn finish(
     state: &AppState,
     browser: &mut Browser,
     p: &OAuthProvider,
     saved: &OAuthStateRecord,
     profile: Profile,
-) -> ApiResult<String> {
-    let Some(attempt_id) = saved.attempt_id.as_deref().filter(|_| saved.intent == OAuthIntent::SignIn) else {
-        return Err(ApiError::invalid(
-            "oauth_intent_unsupported",
-            "state",
-            "This kind of redirect is not supported yet.",
-        ));
+) -> Result<ApiResult<String>, CallbackError> {
+    let Some(attempt_id) = saved.attempt_id.as_deref() else {
+        return Err(fail("oauth_state_invalid", "This sign-in link is invalid. Start again.", None));
     };
-    let mut attempt = sign_in::load(state, browser, attempt_id).await?;
-    let now = state.now();
-    let existing = state.store.external_account_by_provider(&p.strategy, &profile.provider_user_id).await?;
-    let (user, link) = match existing {
-        Some(mut account) => {
-            refresh(&mut account, &profile, now);
-            state.store.update_external_account(&account).await?;
-            (state.store.get_user(&account.user_id).await?, None)
+    match saved.intent {
+        OAuthIntent::SignIn => Ok(async {
+            let attempt = sign_in::load(state, browser, attempt_id).await?;
+            finish_sign_in(state, browser, p, saved, profile, attempt).await
         }
-        None => match linkable_user(state, p, &profile).await? {
+        .await),
+        OAuthIntent::SignUp => Ok(finish_sign_up(state, browser, p, saved, profile, attempt_id).await),
+        OAuthIntent::Connect => finish_connect(state, browser, p, saved, profile, attempt_id).await,
+    }
+}
+
+/// Who the profile belongs to: the user of the linked account (refreshed from the profile),
+/// or one whose address the provider verified (with the account to link), or nobody.
+async fn resolve(
+    state: &AppState,
+    p: &OAuthProvider,
+    profile: &Profile,
+) -> ApiResult<(Option<UserRecord>, Option<ExternalAccountRecord>)> {
+    let now = state.now();
+    match state.store.external_account_by_provider(&p.strategy, &profile.provider_user_id).await? {
+        Some(mut account) => {
+            refresh(&mut account, profile, now);
+            state.store.update_external_account(&account).await?;
+            Ok((state.store.get_user(&account.user_id).await?, None))
+        }
+        None => Ok(match linkable_user(state, p, profile).await? {
             Some(user) => {
-                let account = new_account(&user.id, p, &profile, now);
+                let account = new_account(&user.id, p, profile, now);
                 (Some(user), Some(account))
             }
             None => (None, None),
-        },
-    };
+        }),
+    }
+}
+
+/// A sign-in: a linked account signs in, a verified address links, and anything else is
+/// transferable.
+async fn finish_sign_in(
+    state: &AppState,
+    browser: &mut Browser,
+    p: &OAuthProvider,
+    saved: &OAuthStateRecord,
+    profile: Profile,
+    mut attempt: SignIn,
+) -> ApiResult<String> {
+    let (user, link) = resolve(state, p, &profile).await?;
     let ext = attempt.external.get_or_insert_with(|| ExternalVerification {
         status: ExternalStatus::Unverified,
         strategy: p.strategy.clone(),
@@ -635,6 +763,96 @@ async fn finish(
             Ok(saved.redirect_url.clone())
         }
     }
+}
+
+/// A sign-up: a new person becomes a user with the account linked. Someone who has a user
+/// already (a linked account, or a verified address that links) is signed in instead, as a
+/// sign-in with the provider would: the provider vouched for them either way.
+async fn finish_sign_up(
+    state: &AppState,
+    browser: &mut Browser,
+    p: &OAuthProvider,
+    saved: &OAuthStateRecord,
+    profile: Profile,
+    attempt_id: &str,
+) -> ApiResult<String> {
+    let mut attempt = sign_up::load(state, browser, attempt_id).await?;
+    if let (Some(_), _) | (_, Some(_)) = (
+        state.store.external_account_by_provider(&p.strategy, &profile.provider_user_id).await?,
+        linkable_user(state, p, &profile).await?,
+    ) {
+        let client_id = browser.client_mut(state).await?.id.clone();
+        let sign_in = sign_in::new_attempt(state, client_id);
+        return finish_sign_in(state, browser, p, saved, profile, sign_in).await;
+    }
+    let ext = attempt.external.get_or_insert_with(|| unverified(p, String::new(), state.now()));
+    ext.external_verification_redirect_url = None;
+    if !profile.email_verified || profile.email.is_none() {
+        ext.status = ExternalStatus::Failed;
+        let message = format!("{} gave no verified email address: sign up with your email address instead.", p.name);
+        ext.error = Some(ClerkError::new("oauth_email_unverified", &message, &message));
+        sign_up::save(state, browser, &attempt).await?;
+        return Ok(saved.redirect_url.clone());
+    }
+    ext.status = ExternalStatus::Verified;
+    create_user(state, browser, p, &profile, attempt).await?;
+    Ok(saved.action_complete_redirect_url.clone().unwrap_or_else(|| saved.redirect_url.clone()))
+}
+
+/// A signed-in user connecting (or reauthorizing) an account; back to `redirect_url` either way.
+async fn finish_connect(
+    state: &AppState,
+    browser: &mut Browser,
+    p: &OAuthProvider,
+    saved: &OAuthStateRecord,
+    profile: Profile,
+    account_id: &str,
+) -> Result<ApiResult<String>, CallbackError> {
+    let back = Some(saved.redirect_url.as_str());
+    let signed_in = match browser.session(state).await {
+        Ok(s) => s.map(|s| s.user_id),
+        Err(e) => return Ok(Err(e)),
+    };
+    if signed_in.is_none() || signed_in.as_deref() != saved.user_id.as_deref() {
+        return Err(fail("oauth_state_invalid", "Sign in again to connect an account.", back));
+    }
+    let user_id = signed_in.unwrap_or_default();
+    let now = state.now();
+    let existing = match state.store.external_account_by_provider(&p.strategy, &profile.provider_user_id).await {
+        Ok(e) => e,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    let mine = match state.store.external_accounts_of_user(&user_id).await {
+        Ok(list) => list.into_iter().find(|a| a.id == account_id),
+        Err(e) => return Ok(Err(e.into())),
+    };
+    let result = match (existing, mine) {
+        (Some(other), _) if other.user_id != user_id => {
+            return Err(fail(
+                "external_account_exists",
+                format!("This {} account is connected to another user.", p.name),
+                back,
+            ));
+        }
+        // Reauthorizing must come back with the same provider account.
+        (_, Some(mine)) if mine.provider_user_id != profile.provider_user_id => {
+            return Err(fail(
+                "external_account_mismatch",
+                format!("You signed in to a different {} account than the one connected.", p.name),
+                back,
+            ));
+        }
+        (Some(mut account), _) | (None, Some(mut account)) => {
+            refresh(&mut account, &profile, now);
+            state.store.update_external_account(&account).await.map(|_| ())
+        }
+        (None, None) => {
+            let mut account = new_account(&user_id, p, &profile, now);
+            account.id = account_id.to_owned();
+            state.store.create_external_account(&account).await
+        }
+    };
+    Ok(result.map(|()| saved.redirect_url.clone()).map_err(Into::into))
 }
 
 /// The user to link a new external account to: one whose address matches an address the
@@ -701,13 +919,34 @@ pub async fn transfer(state: &AppState, browser: &mut Browser) -> ApiResult<Sign
         return Err(not_transferable());
     };
     let p = provider(state, &ext.strategy)?;
-    let Some(raw) = profile.email.as_deref().filter(|_| profile.email_verified) else {
+    if profile.email.is_none() || !profile.email_verified {
         return Err(ApiError::invalid(
             "form_param_missing",
             "email_address",
             format!("{} gave no verified email address: sign up with your email address instead.", p.name),
         ));
     };
+    let now = state.now();
+    let base = SignUp {
+        id: ids::new_id("sua"),
+        client_id: attempt.client_id.clone(),
+        abandon_at: now + sign_up::ATTEMPT_LIFETIME_MS,
+        created_at: now,
+        ..SignUp::default()
+    };
+    create_user(state, browser, p, &profile.clone(), base).await
+}
+
+/// Creates the user a provider vouched for (its verified address, its names), with the
+/// account linked and a session, and completes `sign_up` with them, in one transaction.
+async fn create_user(
+    state: &AppState,
+    browser: &mut Browser,
+    p: &OAuthProvider,
+    profile: &Profile,
+    mut sign_up: SignUp,
+) -> ApiResult<SignUp> {
+    let raw = profile.email.as_deref().filter(|_| profile.email_verified).unwrap_or_default();
     let email = validate::email("email_address", raw)?;
     let now = state.now();
     let email_id = ids::new_id("idn");
@@ -734,19 +973,12 @@ pub async fn transfer(state: &AppState, browser: &mut Browser) -> ApiResult<Sign
     };
     let account = new_account(&user.id, p, profile, now);
     let session = account::new_session(state, browser, &user).await?;
-    let sign_up = SignUp {
-        id: ids::new_id("sua"),
-        client_id: attempt.client_id.clone(),
-        status: SignUpStatus::Complete,
-        email_address: Some(email),
-        first_name: user.first_name.clone(),
-        last_name: user.last_name.clone(),
-        created_user_id: Some(user.id.clone()),
-        created_session_id: Some(session.id.clone()),
-        abandon_at: now + sign_up::ATTEMPT_LIFETIME_MS,
-        created_at: now,
-        ..SignUp::default()
-    };
+    sign_up.status = SignUpStatus::Complete;
+    sign_up.email_address = Some(email);
+    sign_up.first_name = user.first_name.clone();
+    sign_up.last_name = user.last_name.clone();
+    sign_up.created_user_id = Some(user.id.clone());
+    sign_up.created_session_id = Some(session.id.clone());
     let key = (&*sign_up.id, sign_up.created_at, sign_up.abandon_at);
     // An address or provider account taken meanwhile is a conflict, and nothing is written.
     browser

@@ -116,6 +116,11 @@ impl StandIn {
         *self.inner.quirks.lock().unwrap() = quirks;
     }
 
+    /// Who signs in from now on.
+    pub fn set_account(&self, account: Account) {
+        *self.inner.account.lock().unwrap() = account;
+    }
+
     /// Stops answering (the provider is down).
     pub fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
