@@ -101,3 +101,42 @@ test('hosted page: an address the provider did not verify never links to the pas
   assert.deepEqual(await externalAccounts(existing.id), []);
   assert.equal((await usersWith(email)).length, 1);
 });
+
+test('<usher-sign-in>: a button per provider, the provider, a transfer to a sign-up, then a sign-in', async t => {
+  const ctx = await newContext(s.browser);
+  t.after(() => ctx.close());
+  const p = await ctx.newPage();
+  await p.goto(`${s.pages.url}/sign-in`);
+  await waitForLoaded(p);
+  const button = p.locator('usher-sign-in').getByRole('button', { name: `Continue with ${OIDC_NAME}` });
+  await button.waitFor();
+  // The mark is inline SVG hidden from assistive technology; nothing is loaded from elsewhere.
+  assert.equal(await button.locator('svg[aria-hidden="true"]').count(), 1);
+  await button.click();
+  await providerSignIn(p, s.oidc, 'component');
+  // Back on the sign-in page: handleRedirectCallback turns the transferable sign-in into a sign-up.
+  await p.waitForURL(`${s.pages.url}/after`);
+  await waitForLoaded(p);
+  const userId = await waitFor(() => p.evaluate(() => window.usher.$authStore.get().userId), { message: 'signed in' });
+  const user = await s.usher.bapi('GET', `/v1/users/${userId}`);
+  assert.equal(user.email_addresses[0].email_address, s.oidc.accounts.component.email);
+  assert.deepEqual(user.external_accounts.map(a => a.provider), [OIDC_STRATEGY]);
+  // The FAPI user carries the account in Clerk's shape, camelCased by usher.js.
+  const accounts = await p.evaluate(() => window.usher.$userStore.get().externalAccounts
+    .map(a => ({ provider: a.provider, providerUserId: a.providerUserId, emailAddress: a.emailAddress })));
+  assert.deepEqual(accounts, [{ provider: 'custom_testid', providerUserId: 'component', emailAddress: s.oidc.accounts.component.email }]);
+
+  // Signed out, then again through the component: the same user, straight to the page after.
+  await p.evaluate(() => window.Usher.signOut({ redirectUrl: null }));
+  const ctx2 = await newContext(s.browser);
+  t.after(() => ctx2.close());
+  const p2 = await ctx2.newPage();
+  await p2.goto(`${s.pages.url}/sign-in`);
+  await waitForLoaded(p2);
+  await p2.locator('usher-sign-in').getByRole('button', { name: `Continue with ${OIDC_NAME}` }).click();
+  await providerSignIn(p2, s.oidc, 'component');
+  await p2.waitForURL(`${s.pages.url}/after`);
+  await waitForLoaded(p2);
+  assert.equal(await waitFor(() => p2.evaluate(() => window.usher.$authStore.get().userId)), userId);
+  assert.equal((await s.usher.bapi('GET', `/v1/users/${userId}`)).external_accounts.length, 1);
+});

@@ -29,6 +29,10 @@ const ACCOUNTS = {
     password: 'provider-pass-newcomer-1',
     claims: { email: 'newcomer@oidc.test', email_verified: true, given_name: 'Nell', family_name: 'Comer' },
   },
+  component: {
+    password: 'provider-pass-component-1',
+    claims: { email: 'component@oidc.test', email_verified: true, given_name: 'Cora', family_name: 'Ponent' },
+  },
 };
 for (const [login, a] of Object.entries(ACCOUNTS)) {
   const over = process.env[`OIDC_EMAIL_${login.toUpperCase()}`];
