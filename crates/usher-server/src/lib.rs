@@ -150,6 +150,7 @@ impl App {
             dev_mailbox,
             webhook_wakeup,
             webhook_sealer,
+            oauth_metadata: Default::default(),
         });
         Ok(Self { listener, state })
     }

@@ -56,6 +56,8 @@ pub struct Inner {
     pub webhook_wakeup: Arc<Notify>,
     /// Seals webhook secrets and payloads at rest.
     pub webhook_sealer: Arc<Sealer>,
+    /// OAuth providers' discovered metadata and signing keys.
+    pub oauth_metadata: crate::flows::oauth::MetadataCache,
 }
 
 impl AppState {

@@ -18,6 +18,7 @@ use openidconnect::{
     },
 };
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use usher_types::ClerkError;
 
 use super::{
@@ -296,7 +297,9 @@ async fn begin(
             url.to_string()
         }
         _ => {
-            let client = oidc_client(state, p).await?;
+            let client = oidc_client(state, p, false)
+                .await?
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no provider metadata")))?;
             let (nonce_for_url, csrf_for_url) = (nonce.clone(), csrf.clone());
             let mut request = client
                 .authorize_url(CoreAuthenticationFlow::AuthorizationCode, move || csrf_for_url, move || nonce_for_url)
@@ -457,7 +460,8 @@ async fn fetch_profile(
             github_profile(state, p, &sealer, token_url, api_url, code, &verifier).await
         }
         _ => {
-            let client = oidc_client(state, p).await.map_err(|_| format!("{} could not be reached", p.name))?;
+            let unreachable = |_| format!("{} could not be reached", p.name);
+            let client = oidc_client(state, p, false).await.map_err(unreachable)?.ok_or("no provider metadata")?;
             let http = http_client();
             let token = client
                 .exchange_code(AuthorizationCode::new(code.to_owned()))
@@ -468,13 +472,34 @@ async fn fetch_profile(
                 .map_err(|e| format!("the code was refused ({})", token_error(&e)))?;
             let id_token = token.id_token().ok_or("the provider sent no ID token")?;
             let expected = saved.nonce_hash.clone();
-            let nonce_check = move |nonce: Option<&Nonce>| match nonce {
+            let nonce_check = |nonce: Option<&Nonce>| match nonce {
                 Some(n) if ids::sha256_hex(n.secret().as_bytes()) == expected => Ok(()),
                 _ => Err("the nonce does not match".to_owned()),
             };
-            let claims = id_token
-                .claims(&client.id_token_verifier(), nonce_check)
-                .map_err(|e| format!("the ID token is not valid ({e})"))?;
+            let template = state
+                .oauth_metadata
+                .get(&p.strategy)
+                .map(|c| c.metadata.issuer().as_str().to_owned())
+                .unwrap_or_default();
+            // A `{tenantid}` issuer is compared below, against the token's tenant.
+            let match_issuer = !template.contains(TENANT_PLACEHOLDER);
+            let verifier = client.id_token_verifier().require_issuer_match(match_issuer);
+            let mut verified = id_token.claims(&verifier, nonce_check).cloned();
+            if let Err(openidconnect::ClaimsVerificationError::SignatureVerification(_)) = &verified {
+                // Perhaps the provider rotated its keys since they were cached: fetch them again
+                // (rate-limited) and check once more.
+                if let Ok(Some(fresh)) = oidc_client(state, p, true).await {
+                    let verifier = fresh.id_token_verifier().require_issuer_match(match_issuer);
+                    verified = id_token.claims(&verifier, nonce_check).cloned();
+                }
+            }
+            let claims = verified.map_err(|e| format!("the ID token is not valid ({e})"))?;
+            if let Some(expected) = expected_tenant_issuer(&template, &jwt_payload(&id_token.to_string())) {
+                let expected = expected?;
+                if claims.issuer().as_str() != expected {
+                    return Err("the ID token's issuer does not match its tenant".into());
+                }
+            }
             Ok(Profile {
                 provider_user_id: claims.subject().as_str().to_owned(),
                 email: claims.email().map(|e| e.as_str().to_owned()),
@@ -529,9 +554,73 @@ type Oidc = openidconnect::Client<
     openidconnect::EndpointMaybeSet,
 >;
 
-/// The OpenID Connect client of a provider: discovery, or the configured endpoints and their
-/// JWKS.
-async fn oidc_client(state: &AppState, p: &OAuthProvider) -> ApiResult<Oidc> {
+/// Providers' metadata (endpoints and signing keys), fetched once and kept for
+/// [`METADATA_TTL_MS`], so a sign-in does not fetch `/.well-known/openid-configuration` and the
+/// JWKS every time; an ID token signed by a key the cached JWKS lacks refetches them (a key
+/// rotation), at most once per [`MIN_REFRESH_MS`].
+#[derive(Default)]
+pub struct MetadataCache(std::sync::Mutex<std::collections::HashMap<String, Cached>>);
+
+#[derive(Clone)]
+struct Cached {
+    metadata: CoreProviderMetadata,
+    fetched_at: i64,
+}
+
+/// How long discovered metadata and keys are used before they are fetched again.
+pub const METADATA_TTL_MS: i64 = 60 * 60 * 1000;
+/// The shortest time between two fetches for one provider (so forged tokens cannot make usher
+/// hammer the provider).
+pub const MIN_REFRESH_MS: i64 = 60 * 1000;
+
+impl MetadataCache {
+    fn get(&self, strategy: &str) -> Option<Cached> {
+        self.0.lock().ok()?.get(strategy).cloned()
+    }
+
+    fn put(&self, strategy: &str, cached: Cached) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(strategy.to_owned(), cached);
+        }
+    }
+}
+
+/// The `{tenantid}` placeholder of Microsoft's multi-tenant issuers (`common`, `organizations`):
+/// their discovery names `https://login.microsoftonline.com/{tenantid}/v2.0`, and each ID
+/// token's `iss` has the tenant of its `tid` claim in its place.
+const TENANT_PLACEHOLDER: &str = "{tenantid}";
+
+/// The OpenID Connect client of a provider, from cached metadata unless `refresh` (a fetch
+/// then, if the last one is older than [`MIN_REFRESH_MS`]; `None` if it is not).
+async fn oidc_client(state: &AppState, p: &OAuthProvider, refresh: bool) -> ApiResult<Option<Oidc>> {
+    let now = state.now();
+    let cached = state.oauth_metadata.get(&p.strategy);
+    let metadata = match cached {
+        Some(c) if !refresh && now - c.fetched_at < METADATA_TTL_MS => c.metadata,
+        Some(c) if refresh && now - c.fetched_at < MIN_REFRESH_MS => {
+            let _ = c;
+            return Ok(None);
+        }
+        _ => {
+            let metadata = fetch_metadata(p).await?;
+            state.oauth_metadata.put(&p.strategy, Cached { metadata: metadata.clone(), fetched_at: now });
+            metadata
+        }
+    };
+    let redirect = RedirectUrl::new(callback_url(state)).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(Some(
+        CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(p.client_id.clone()),
+            Some(ClientSecret::new(p.client_secret.expose().to_owned())),
+        )
+        .set_redirect_uri(redirect),
+    ))
+}
+
+/// Discovery (checking the document names the configured issuer, or its `{tenantid}`
+/// template), or the configured endpoints; then the JWKS.
+async fn fetch_metadata(p: &OAuthProvider) -> ApiResult<CoreProviderMetadata> {
     let http = http_client();
     let unreachable = |e: String| {
         tracing::warn!(provider = %p.strategy, error = %e, "oauth provider unreachable");
@@ -541,17 +630,30 @@ async fn oidc_client(state: &AppState, p: &OAuthProvider) -> ApiResult<Oidc> {
             format!("{} could not be reached. Try again later.", p.name),
         ))
     };
-    let metadata = match &p.endpoints {
+    let bad = |e: url::ParseError| unreachable(e.to_string());
+    match &p.endpoints {
         Endpoints::Discovery { issuer } => {
-            let issuer = IssuerUrl::new(issuer.clone()).map_err(|e| unreachable(e.to_string()))?;
-            CoreProviderMetadata::discover_async(issuer, &http).await.map_err(|e| unreachable(e.to_string()))?
+            let url = format!("{issuer}/.well-known/openid-configuration");
+            let answer = http.get(&url).send().await.map_err(|e| unreachable(e.to_string()))?;
+            if !answer.status().is_success() {
+                return Err(unreachable(format!("discovery answered HTTP {}", answer.status().as_u16())));
+            }
+            let metadata: CoreProviderMetadata =
+                answer.json().await.map_err(|e| unreachable(format!("discovery document: {e}")))?;
+            let named = metadata.issuer().as_str().trim_end_matches('/');
+            if named != issuer.trim_end_matches('/') && !is_tenant_template(named, issuer) {
+                return Err(unreachable(format!("discovery names issuer {named:?}, not {issuer:?}")));
+            }
+            let jwks = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &http)
+                .await
+                .map_err(|e| unreachable(e.to_string()))?;
+            Ok(metadata.set_jwks(jwks))
         }
         Endpoints::Explicit { issuer, authorization_url, token_url, jwks_url, .. } => {
-            let bad = |e: url::ParseError| unreachable(e.to_string());
             let jwks_url = JsonWebKeySetUrl::new(jwks_url.clone()).map_err(bad)?;
             let jwks =
                 CoreJsonWebKeySet::fetch_async(&jwks_url, &http).await.map_err(|e| unreachable(e.to_string()))?;
-            CoreProviderMetadata::new(
+            Ok(CoreProviderMetadata::new(
                 IssuerUrl::new(issuer.clone()).map_err(bad)?,
                 AuthUrl::new(authorization_url.clone()).map_err(bad)?,
                 jwks_url,
@@ -561,17 +663,49 @@ async fn oidc_client(state: &AppState, p: &OAuthProvider) -> ApiResult<Oidc> {
                 openidconnect::EmptyAdditionalProviderMetadata {},
             )
             .set_token_endpoint(Some(TokenUrl::new(token_url.clone()).map_err(bad)?))
-            .set_jwks(jwks)
+            .set_jwks(jwks))
         }
-        Endpoints::Github { .. } => return Err(ApiError::Internal(anyhow::anyhow!("GitHub is not OpenID Connect"))),
+        Endpoints::Github { .. } => Err(ApiError::Internal(anyhow::anyhow!("GitHub is not OpenID Connect"))),
+    }
+}
+
+/// Whether `named` (the discovery document's issuer) is the `{tenantid}` template of the
+/// configured multi-tenant `issuer`: same origin, one path segment replaced by the placeholder.
+fn is_tenant_template(named: &str, issuer: &str) -> bool {
+    let (Ok(a), Ok(b)) = (url::Url::parse(&named.replace(TENANT_PLACEHOLDER, "tenant")), url::Url::parse(issuer))
+    else {
+        return false;
     };
-    let redirect = RedirectUrl::new(callback_url(state)).map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(p.client_id.clone()),
-        Some(ClientSecret::new(p.client_secret.expose().to_owned())),
-    )
-    .set_redirect_uri(redirect))
+    let segments = |u: &url::Url| u.path().trim_matches('/').split('/').map(str::to_owned).collect::<Vec<_>>();
+    let (sa, sb) = (segments(&a), segments(&b));
+    named.matches(TENANT_PLACEHOLDER).count() == 1
+        && a.origin() == b.origin()
+        && sa.len() == sb.len()
+        && sa.iter().zip(&sb).filter(|(x, y)| x != y).all(|(x, _)| x == "tenant")
+}
+
+/// For a `{tenantid}` issuer, the `iss` the token must carry: the template with its `tid`.
+/// `None` when the issuer is not a template (the verifier compared `iss` already).
+fn expected_tenant_issuer(template: &str, payload: &Value) -> Option<Result<String, String>> {
+    if !template.contains(TENANT_PLACEHOLDER) {
+        return None;
+    }
+    let tid = payload
+        .get("tid")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty() && t.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'));
+    Some(tid.map(|t| template.replace(TENANT_PLACEHOLDER, t)).ok_or_else(|| "the ID token names no tenant".into()))
+}
+
+/// The claims of a JWT whose signature was verified, as JSON (for claims `openidconnect`'s core
+/// types do not carry, such as Microsoft's `tid`).
+fn jwt_payload(jwt: &str) -> Value {
+    use base64::Engine as _;
+    jwt.split('.')
+        .nth(1)
+        .and_then(|b| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(b).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null)
 }
 
 #[derive(Deserialize)]

@@ -319,7 +319,9 @@ async fn tampered_replayed_and_forged_callbacks_are_refused_clearly() {
     let answer = browser.get(&back).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
     assert_eq!(browser.signed_in_user().await, None);
-    // And a new sign-in is refused with a clear error, not a 5xx.
+    // And a new sign-in, with nothing cached from the provider, is refused with a clear error,
+    // not a 5xx.
+    let app = app_with(&standin).await;
     let mut browser = Browser::new(&app);
     let start = browser
         .send(reqwest::Method::POST, "/v1/client/sign_ins", &[("strategy", STRATEGY), ("redirect_url", "/")])
@@ -757,4 +759,74 @@ async fn disconnecting_the_last_way_to_sign_in_is_refused() {
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", answer.body);
     assert_eq!(answer.body["errors"][0]["code"], "external_account_last_identification");
     assert_eq!(browser.my_accounts().await.len(), 1);
+}
+
+#[tokio::test]
+async fn discovery_and_keys_are_cached_and_fetched_again_when_the_provider_rotates_its_key() {
+    let standin = StandIn::start(account("sub-cache", "cache@example.com", true)).await;
+    let app = app_with(&standin).await;
+    let sign_in = async || {
+        let mut browser = Browser::new(&app);
+        let authorize = browser.start().await;
+        let back = browser.at_provider(&authorize).await;
+        let done = browser.get(&back).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        browser.send(reqwest::Method::POST, "/v1/client/sign_ups", &[("transfer", "true")]).await;
+        browser.signed_in_user().await
+    };
+    let first = sign_in().await.expect("signed up");
+    assert_eq!(sign_in().await.as_deref(), Some(first.as_str()));
+    assert_eq!(standin.hits(), (1, 1), "two sign-ins, one discovery and one JWKS fetch");
+
+    // A new key (a kid the cached JWKS lacks): fetched again once, and the sign-in works.
+    standin.rotate_key();
+    app.clock.advance_ms(61_000);
+    assert_eq!(sign_in().await.as_deref(), Some(first.as_str()));
+    assert_eq!(standin.hits(), (2, 2));
+}
+
+async fn tenant_app(standin: &StandIn) -> TestApp {
+    // Microsoft's preset with the stand-in as its (multi-tenant) issuer.
+    let spec = format!("strategy=oauth_microsoft,client_id={CLIENT_ID},issuer={}/common/v2.0", standin.issuer);
+    spawn_app_with(Db::Sqlite, |c| {
+        let mut entry = FileProvider::parse_spec(&spec).unwrap();
+        entry.client_secret = Some(Secret::new(CLIENT_SECRET));
+        c.oauth_providers = validate_all(vec![entry], true).unwrap();
+        c.allow_localhost_origins = true;
+        c.frontend_rate_limits = false;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_multi_tenant_issuer_checks_iss_against_the_tokens_tenant() {
+    let standin = StandIn::start(account("sub-ms", "ms@example.com", true)).await;
+    let tenant = "9188040d-6c67-4c5b-b112-36a304b66dad";
+    standin.set_quirks(Quirks { tenant: Some((tenant.into(), tenant.into())), ..Quirks::default() });
+    let app = tenant_app(&standin).await;
+    let run = async |expect: StatusCode| {
+        let mut browser = Browser::new(&app);
+        let answer = browser
+            .send(
+                reqwest::Method::POST,
+                "/v1/client/sign_ins",
+                &[("strategy", "oauth_microsoft"), ("redirect_url", "http://localhost:3000/cb")],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        let authorize = answer.body["response"]["first_factor_verification"]["external_verification_redirect_url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let back = browser.at_provider(&authorize).await;
+        let done = browser.get(&back).await;
+        assert_eq!(done.status, expect, "{}", done.body);
+        done
+    };
+    // The token's iss names its own tenant: accepted (transferable: nobody has the account yet).
+    run(StatusCode::SEE_OTHER).await;
+    // An iss of another tenant than its tid: refused.
+    standin.set_quirks(Quirks { tenant: Some((tenant.into(), "another-tenant".into())), ..Quirks::default() });
+    let refused = run(StatusCode::BAD_REQUEST).await;
+    assert!(refused.body.as_str().unwrap().contains("oauth_token_invalid"), "{}", refused.body);
 }
