@@ -77,8 +77,13 @@ fn form(properties: Value) -> Value {
 
 const MEMBERSHIP_FILTERS: &[(&str, &str)] =
     &[("user_id", "string"), ("role", "string"), ("limit", "integer"), ("offset", "integer")];
-const OAUTH_CALLBACK: &[(&str, &str)] =
-    &[("state", "string"), ("code", "string"), ("error", "string"), ("error_description", "string")];
+const OAUTH_CALLBACK: &[(&str, &str)] = &[
+    ("state", "string"),
+    ("code", "string"),
+    ("error", "string"),
+    ("error_description", "string"),
+    ("user", "string"),
+];
 
 fn oauth_callback_form() -> Value {
     OAUTH_CALLBACK.iter().map(|(name, kind)| ((*name).to_owned(), json!({"type": kind}))).collect()

@@ -354,6 +354,34 @@ pub struct CallbackParams {
     pub error: Option<String>,
     /// The provider's explanation.
     pub error_description: Option<String>,
+    /// Apple's form post on a first sign-in: `{"name":{"firstName","lastName"},"email"}` (JSON
+    /// text). Apple's ID token never carries the name; this is the only time Apple sends it.
+    pub user: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AppleUser {
+    name: Option<AppleName>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AppleName {
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+/// Fills the names of an Apple profile from the form post's `user` (unsigned, so only names are
+/// taken from it: the address and the account come from the verified ID token).
+fn apple_names(profile: &mut Profile, user: Option<&str>) {
+    let Some(parsed) = user.filter(|u| u.len() <= 4096).and_then(|u| serde_json::from_str::<AppleUser>(u).ok()) else {
+        return;
+    };
+    let clean = |n: Option<String>| n.map(|n| short(n.trim())).filter(|n| !n.is_empty());
+    if let Some(name) = parsed.name {
+        profile.first_name = clean(name.first_name).or(profile.first_name.take());
+        profile.last_name = clean(name.last_name).or(profile.last_name.take());
+    }
 }
 
 /// Why a callback did not sign anyone in; shown on the error page.
@@ -377,6 +405,7 @@ pub async fn callback(
     browser: &mut Browser,
     params: CallbackParams,
 ) -> Result<ApiResult<String>, CallbackError> {
+    let apple_user = params.user.clone();
     let Some(raw_state) = params.state.filter(|s| !s.is_empty() && s.len() <= 256) else {
         return Err(fail("oauth_state_invalid", "This sign-in link is missing its state. Start again.", None));
     };
@@ -414,7 +443,7 @@ pub async fn callback(
     let Some(code) = params.code.filter(|c| !c.is_empty()) else {
         return Err(fail("oauth_callback_invalid", "The provider sent no authorization code.", back));
     };
-    let profile = match fetch_profile(state, p, &saved, &code).await {
+    let mut profile = match fetch_profile(state, p, &saved, &code).await {
         Ok(profile) => profile,
         Err(message) => {
             tracing::info!(provider = %p.strategy, %message, "oauth callback refused");
@@ -423,6 +452,9 @@ pub async fn callback(
             return Err(fail("oauth_token_invalid", message, back));
         }
     };
+    if p.kind == ProviderKind::Apple {
+        apple_names(&mut profile, apple_user.as_deref());
+    }
     finish(state, browser, p, &saved, profile).await
 }
 

@@ -830,3 +830,49 @@ async fn a_multi_tenant_issuer_checks_iss_against_the_tokens_tenant() {
     let refused = run(StatusCode::BAD_REQUEST).await;
     assert!(refused.body.as_str().unwrap().contains("oauth_token_invalid"), "{}", refused.body);
 }
+
+#[tokio::test]
+async fn apples_form_post_gives_the_name_on_the_first_sign_in() {
+    let standin = StandIn::start(account("sub-apple", "apple-user@example.com", true)).await;
+    // Apple's preset with the stand-in as its issuer; Apple answers by form post.
+    let spec = format!("strategy=oauth_apple,client_id={CLIENT_ID},issuer={}", standin.issuer);
+    let app = spawn_app_with(Db::Sqlite, |c| {
+        let mut entry = FileProvider::parse_spec(&spec).unwrap();
+        entry.client_secret = Some(Secret::new(CLIENT_SECRET));
+        c.oauth_providers = validate_all(vec![entry], true).unwrap();
+        c.allow_localhost_origins = true;
+        c.frontend_rate_limits = false;
+    })
+    .await;
+    let mut browser = Browser::new(&app);
+    let answer = browser
+        .send(
+            reqwest::Method::POST,
+            "/v1/client/sign_ins",
+            &[("strategy", "oauth_apple"), ("redirect_url", "http://localhost:3000/cb")],
+        )
+        .await;
+    let authorize = answer.body["response"]["first_factor_verification"]["external_verification_redirect_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(query(&authorize)["response_mode"], "form_post");
+    let back = browser.at_provider(&authorize).await;
+    let q = query(&back);
+    // What Apple posts: the code, the state and, the first time only, the person's name.
+    let user = r#"{"name":{"firstName":"Ada","lastName":"Lovelace"},"email":"ignored@example.com"}"#;
+    let form = [("code", q["code"].as_str()), ("state", q["state"].as_str()), ("user", user)];
+    let posted = browser.send(reqwest::Method::POST, "/v1/oauth_callback", &form).await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER);
+    let get = posted.location.unwrap();
+    assert!(get.starts_with("/v1/oauth_callback?"), "{get}");
+    let done = browser.get(&get).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let sign_up = browser.send(reqwest::Method::POST, "/v1/client/sign_ups", &[("transfer", "true")]).await;
+    assert_eq!(sign_up.body["response"]["status"], "complete", "{}", sign_up.body);
+    let user_id = browser.signed_in_user().await.unwrap();
+    let (_, user) = app.get(&format!("/v1/users/{user_id}")).await;
+    assert_eq!((user["first_name"].as_str(), user["last_name"].as_str()), (Some("Ada"), Some("Lovelace")));
+    // The address is the ID token's, never the unsigned form's.
+    assert_eq!(user["email_addresses"][0]["email_address"], "apple-user@example.com");
+}
