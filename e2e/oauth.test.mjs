@@ -140,3 +140,25 @@ test('<usher-sign-in>: a button per provider, the provider, a transfer to a sign
   assert.equal(await waitFor(() => p2.evaluate(() => window.usher.$authStore.get().userId)), userId);
   assert.equal((await s.usher.bapi('GET', `/v1/users/${userId}`)).external_accounts.length, 1);
 });
+
+test('hosted /user: connect a provider account through the provider, then disconnect it', async t => {
+  const user = await s.usher.createUser();
+  const ctx = await newContext(s.browser);
+  t.after(() => ctx.close());
+  const p = await ctx.newPage();
+  await p.goto(`${s.usher.url}/sign-in`);
+  await p.getByLabel('Email address').fill(user.email);
+  await p.getByLabel('Password', { exact: true }).fill(user.password);
+  await p.getByRole('button', { name: 'Continue', exact: true }).click();
+  await p.waitForLoadState();
+  await p.goto(`${s.usher.url}/user`);
+  await p.getByRole('button', { name: `Connect ${OIDC_NAME}` }).click();
+  await providerSignIn(p, s.oidc, 'unverified');
+  await p.waitForURL(u => u.origin === s.usher.url && u.pathname === '/user');
+  await p.getByText('Account connected').waitFor();
+  await p.getByText(s.oidc.accounts.unverified.email).waitFor();
+  assert.deepEqual((await externalAccounts(user.id)).map(a => a.provider_user_id), ['unverified']);
+  await p.getByRole('button', { name: `Disconnect ${OIDC_NAME}` }).click();
+  await p.getByText('Account disconnected').waitFor();
+  assert.deepEqual(await externalAccounts(user.id), []);
+});

@@ -70,6 +70,9 @@ pub fn router() -> Router<AppState> {
         .route("/user/totp/verify", post(second_factor::finish))
         .route("/user/totp/remove", post(second_factor::remove))
         .route("/user/backup-codes", post(second_factor::new_codes))
+        // Connected provider accounts.
+        .route("/user/connect", post(oauth::connect))
+        .route("/user/connected/{id}/remove", post(oauth::disconnect))
 }
 
 /// Every field any page form (or page query) carries; pages read the ones they need.
