@@ -338,3 +338,88 @@ export async function componentSignIn(p, pagesUrl, { email, password }) {
 export async function waitForLoaded(p) {
   await p.waitForFunction(() => window.usher && window.usher.$isLoadedStore.get() === true);
 }
+
+// ---- A real OpenID Connect provider (tests/oidc/provider.mjs: panva's oidc-provider) ----
+
+/** The strategy usher is configured with for the test provider, and the button's name. */
+export const OIDC_STRATEGY = 'oauth_custom_testid';
+export const OIDC_NAME = 'Test ID';
+
+/**
+ * Starts tests/oidc/provider.mjs on 127.0.0.1 (port 0). `configure(redirectUri)` registers usher's
+ * callback as the client's redirect URI once usher is up. `accounts` are its test accounts:
+ * `{ verified, unverified, newcomer }`, each `{ password, email, email_verified, … }`.
+ */
+export async function startOidcProvider({ env: extra = {} } = {}) {
+  const script = join(repo, 'tests', 'oidc', 'provider.mjs');
+  const secret = randomBytes(18).toString('hex');
+  const env = { ...process.env, OIDC_CLIENT_SECRET: secret, ...extra };
+  const child = spawn(process.execPath, [script], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', c => { stderr = (stderr + c).slice(-10_000); });
+  const lines = [];
+  let buffer = '';
+  child.stdout.on('data', chunk => {
+    buffer += chunk;
+    let nl;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      lines.push(buffer.slice(0, nl).trim());
+      buffer = buffer.slice(nl + 1);
+    }
+  });
+  const line = re => waitFor(() => lines.map(l => re.exec(l)).find(Boolean),
+    { timeout: START_TIMEOUT_MS, message: `oidc provider line ${re}: ${stderr}` });
+  const issuer = (await line(/^OIDC_ISSUER=(\S+)$/))[1];
+  const accounts = JSON.parse((await line(/^OIDC_ACCOUNTS=(.*)$/))[1]);
+  return {
+    issuer,
+    accounts,
+    clientId: 'usher',
+    secret,
+    async configure(redirectUri) {
+      child.stdin.write(`REDIRECT_URI=${redirectUri}\n`);
+      await line(/^CONFIGURED=1$/);
+    },
+    stderr: () => stderr,
+    stop: stopper(child),
+  };
+}
+
+/** usher's arguments and environment for the test provider. */
+export function oidcUsherOptions(oidc) {
+  return {
+    args: ['--oauth-provider',
+      `strategy=${OIDC_STRATEGY},client_id=${oidc.clientId},issuer=${oidc.issuer},name=${OIDC_NAME}`],
+    env: { [`USHER_${OIDC_STRATEGY.toUpperCase()}_CLIENT_SECRET`]: oidc.secret },
+  };
+}
+
+/** `stack()` with the test provider configured in usher; `s.oidc` is the provider. */
+export async function oidcStack(options = {}) {
+  const oidc = await startOidcProvider();
+  let s;
+  try {
+    s = await stack({ ...options, usherOptions: oidcUsherOptions(oidc) });
+    await oidc.configure(`${s.usher.url}/v1/oauth_callback`);
+  } catch (e) {
+    await s?.stop();
+    await oidc.stop();
+    throw e;
+  }
+  s.oidc = oidc;
+  const stop = s.stop;
+  s.stop = async () => {
+    await stop();
+    await oidc.stop();
+  };
+  return s;
+}
+
+/** Signs in on the provider's own login and consent pages as `account` (`{ login, password }`). */
+export async function providerSignIn(p, oidc, login) {
+  await p.waitForURL(u => u.origin === oidc.issuer);
+  await p.getByLabel('Login').fill(login);
+  await p.getByLabel('Password').fill(oidc.accounts[login].password);
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('button', { name: 'Allow' }).click();
+}

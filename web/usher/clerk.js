@@ -1,5 +1,6 @@
 // The client object (`$clerkStore`, `window.Usher`): loading, URLs and navigation, sign-out and
 // setActive. No DOM access at import: the window (location, events) is passed in.
+import { UsherError, normError } from './fapi.js';
 import { activeOrganization } from './stores.js';
 import { enc, noop, sleep } from './util.js';
 
@@ -125,6 +126,42 @@ export function createClerk({ version, frontendApi, options, session, stores, wi
     navigate(abs(opts.redirectUrl || options.afterSignOutUrl || display('after_sign_out_all_url') || '/'));
   }
 
+  /**
+   * Clerk's `handleRedirectCallback(params, customNavigate)`, on the page usher's
+   * `/v1/oauth_callback` sent the browser back to (the `redirectUrl` of `authenticateWithRedirect`):
+   * a completed sign-in or sign-up becomes the active session; a `transferable` sign-in (the
+   * provider vouched for someone with no user yet) becomes a sign-up with `transfer: true`; a
+   * sign-in that `needs_second_factor` goes on to `secondFactorUrl` (default: the sign-in page).
+   * A failed verification throws its error.
+   */
+  async function handleRedirectCallback(params = {}, customNavigate) {
+    const go = url => (customNavigate || navigate)(abs(url));
+    await reloadClient(false);
+    const client = state.client;
+    if (!client) throw new UsherError('No client', { errors: [{ code: 'client_not_found' }] });
+    const si = client.signIn;
+    let su = client.signUp;
+    const done = (id, target) => setActive({ session: id }).then(() => go(target));
+    const afterIn = () => params.signInForceRedirectUrl || params.redirectUrl || afterSignIn();
+    const afterUp = () => params.signUpForceRedirectUrl || params.redirectUrl || afterSignUp();
+    const ext = su.verifications.externalAccount;
+    if (su.status === 'complete' && su.createdSessionId && ext) return done(su.createdSessionId, afterUp());
+    if (si.status === 'complete' && si.createdSessionId) return done(si.createdSessionId, afterIn());
+    const first = si.firstFactorVerification;
+    if (first && first.status === 'transferable') {
+      su = await resources.toSignUp(null).create({ transfer: true });
+      if (su.status === 'complete' && su.createdSessionId) return done(su.createdSessionId, afterUp());
+      return go(params.continueSignUpUrl || signUpBase());
+    }
+    if (si.status === 'needs_second_factor') return go(params.secondFactorUrl || signInBase());
+    const failed = [first, ext].find(v => v && v.status === 'failed');
+    if (failed && failed.error) {
+      throw new UsherError(failed.error.message || 'Sign-in failed', { errors: [normError(failed.error)] });
+    }
+    if (state.session) return go(afterIn());
+    return go(params.signInUrl || signInBase());
+  }
+
   async function getToken(opts) {
     await load();
     return state.session ? state.session.getToken(opts || {}) : null;
@@ -141,7 +178,7 @@ export function createClerk({ version, frontendApi, options, session, stores, wi
     get organization() { return activeOrganization(state.session); },
     get signIn() { return state.client ? state.client.signIn : resources.toSignIn(null); },
     get signUp() { return state.client ? state.client.signUp : resources.toSignUp(null); },
-    load, signOut, setActive, addListener: session.addListener, getToken,
+    load, signOut, setActive, addListener: session.addListener, getToken, handleRedirectCallback,
     buildSignInUrl, buildSignUpUrl, buildUserProfileUrl,
     buildAfterSignInUrl: afterSignIn, buildAfterSignUpUrl: afterSignUp,
     openSignIn: (o = {}) => navigate(buildSignInUrl(o)),
@@ -155,7 +192,7 @@ export function createClerk({ version, frontendApi, options, session, stores, wi
   };
 
   return {
-    clerk, load, getToken, signOut, setActive, navigate, withRedirect, signInBase, signUpBase,
+    clerk, load, getToken, signOut, setActive, navigate, handleRedirectCallback, withRedirect, signInBase, signUpBase,
     requestedRedirect, afterSignIn, afterSignUp, buildSignInUrl, buildSignUpUrl, buildUserProfileUrl,
   };
 }

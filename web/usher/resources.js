@@ -58,7 +58,33 @@ function needId(id, what) {
  * call that brings the stores up to date), `getSessionToken(sessionId, options)`,
  * `reloadClient(remote)`, and `state` (read for the current client and session).
  */
-export function createResources({ fapi, meCall, getSessionToken, reloadClient, state }) {
+export function createResources({
+  fapi, meCall, getSessionToken, reloadClient, state, navigate = url => globalThis.location.assign(url),
+}) {
+  /**
+   * Clerk's `authenticateWithRedirect({ strategy, redirectUrl, redirectUrlComplete })`: creates the
+   * attempt with the provider's strategy and sends the browser to the provider. `redirectUrl` is
+   * where usher's callback sends it when more is needed (a transfer to a sign-up, a second factor:
+   * see `handleRedirectCallback`), `redirectUrlComplete` where it goes once signed in.
+   */
+  async function toProvider(path, wrap, verificationOf, { strategy, redirectUrl, redirectUrlComplete } = {}) {
+    if (!strategy || !String(strategy).startsWith('oauth_')) {
+      throw new UsherError('authenticateWithRedirect needs an oauth_* strategy', {
+        errors: [{ code: 'form_param_missing', message: 'strategy', meta: { paramName: 'strategy' } }],
+      });
+    }
+    const here = globalThis.location ? globalThis.location.href : undefined;
+    const abs = u => (u && here ? new URL(u, here).href : u);
+    const attempt = wrap(await fapi('POST', path, {
+      strategy, redirect_url: abs(redirectUrl || here), action_complete_redirect_url: abs(redirectUrlComplete || redirectUrl || here),
+    }));
+    const v = verificationOf(attempt);
+    const url = v && v.externalVerificationRedirectUrl;
+    if (!url) throw new UsherError('The provider gave no sign-in page', { errors: [{ code: 'oauth_callback_invalid' }] });
+    navigate(url);
+    return attempt;
+  }
+
   function toEmail(r) {
     const id = r.id;
     const base = `/me/email_addresses/${enc(id)}`;
@@ -93,6 +119,25 @@ export function createResources({ fapi, meCall, getSessionToken, reloadClient, s
     return toPasskey(done);
   }
 
+  /** Clerk's ExternalAccount: `destroy()`, `reauthorize({ redirectUrl })`. */
+  function toExternalAccount(r) {
+    const base = `/me/external_accounts/${enc(r.id)}`;
+    const provider = String(r.provider || '').replace(/^oauth_/, '');
+    return {
+      object: 'external_account', id: r.id, provider, identificationId: r.identification_id,
+      providerUserId: r.provider_user_id, approvedScopes: r.approved_scopes || '',
+      emailAddress: r.email_address || '', firstName: r.first_name || '', lastName: r.last_name || '',
+      imageUrl: r.image_url || r.avatar_url || '', username: r.username || null,
+      publicMetadata: r.public_metadata || {}, label: r.label || null,
+      verification: toVerification(r.verification),
+      providerTitle: () => provider,
+      accountIdentifier: () => r.username || r.email_address || '',
+      destroy: () => meCall('DELETE', base),
+      reauthorize: ({ redirectUrl } = {}) =>
+        meCall('PATCH', base + '/reauthorize', { redirect_url: redirectUrl }).then(toExternalAccount),
+    };
+  }
+
   function toUser(r) {
     if (!r) return null;
     const emails = (r.email_addresses || []).map(toEmail);
@@ -108,6 +153,12 @@ export function createResources({ fapi, meCall, getSessionToken, reloadClient, s
       totpEnabled: !!r.totp_enabled, backupCodeEnabled: !!r.backup_code_enabled,
       lastSignInAt: toDate(r.last_sign_in_at), createdAt: toDate(r.created_at), updatedAt: toDate(r.updated_at),
       organizationMemberships: (r.organization_memberships || []).map(toMembership),
+      externalAccounts: (r.external_accounts || []).map(toExternalAccount),
+      verifiedExternalAccounts: (r.external_accounts || [])
+        .filter(a => a.verification && a.verification.status === 'verified').map(toExternalAccount),
+      /** Connects a provider account: the answer's verification carries the provider's URL. */
+      createExternalAccount: ({ strategy, redirectUrl } = {}) =>
+        meCall('POST', '/me/external_accounts', { strategy, redirect_url: redirectUrl }).then(toExternalAccount),
       update: params => meCall('PATCH', '/me', snake(params)).then(toUser),
       updatePassword: params => meCall('POST', '/me/change_password', snake(params)).then(toUser),
       // Second factors (Clerk's TOTPResource and BackupCodeResource shapes, camelCased).
@@ -175,6 +226,8 @@ export function createResources({ fapi, meCall, getSessionToken, reloadClient, s
       supportedSecondFactors: camel(r.supported_second_factors || []),
       secondFactorVerification: toVerification(r.second_factor_verification), createdSessionId: r.created_session_id || null, abandonAt: toDate(r.abandon_at),
       create: params => fapi('POST', '/client/sign_ins', snake(params)).then(toSignIn),
+      authenticateWithRedirect: params =>
+        toProvider('/client/sign_ins', toSignIn, x => x.firstFactorVerification, params),
       prepareFirstFactor(params) {
         const p = Object.assign({}, params);
         if (EMAILED.includes(p.strategy) && !p.emailAddressId) {
@@ -216,10 +269,14 @@ export function createResources({ fapi, meCall, getSessionToken, reloadClient, s
       firstName: r.first_name || null, lastName: r.last_name || null, unsafeMetadata: r.unsafe_metadata || {},
       requiredFields: r.required_fields || [], optionalFields: r.optional_fields || [],
       missingFields: r.missing_fields || [], unverifiedFields: r.unverified_fields || [],
-      verifications: { emailAddress: toVerification(v.email_address) },
+      verifications: {
+        emailAddress: toVerification(v.email_address), externalAccount: toVerification(v.external_account),
+      },
       passwordEnabled: !!r.password_enabled, createdUserId: r.created_user_id || null,
       createdSessionId: r.created_session_id || null, abandonAt: toDate(r.abandon_at),
       create: params => fapi('POST', '/client/sign_ups', snake(params)).then(toSignUp),
+      authenticateWithRedirect: params =>
+        toProvider('/client/sign_ups', toSignUp, x => x.verifications.externalAccount, params),
       update: params => fapi('PATCH', path(), snake(params)).then(toSignUp),
       reload: () => fapi('GET', path()).then(toSignUp),
       prepareVerification: params => fapi('POST', path() + '/prepare_verification', snake(params)).then(toSignUp),
@@ -251,5 +308,5 @@ export function createResources({ fapi, meCall, getSessionToken, reloadClient, s
     };
   }
 
-  return { toEmail, toUser, toPasskey, toSession, toSignIn, toSignUp, toClient };
+  return { toEmail, toUser, toPasskey, toSession, toSignIn, toSignUp, toClient, toExternalAccount };
 }

@@ -71,6 +71,12 @@ export const TEXT = {
   'unstable__errors.too_many_requests': 'Too many attempts. Try again in {{seconds}} seconds.',
   'unstable__errors.verification_expired': 'This link or code has expired. Ask for a new one.',
   'unstable__errors.unexpected': 'Something went wrong. Please try again.',
+  // Social sign-in (OAuth / OpenID Connect providers).
+  'socialButtonsBlockButton': 'Continue with {{provider}}', 'dividerText': 'or',
+  'userProfile.connectedAccounts.title': 'Connected accounts',
+  'userProfile.connectedAccounts.connect': 'Connect {{provider}}',
+  'userProfile.connectedAccounts.disconnect': 'Disconnect {{provider}}',
+  'unstable__errors.external_account_last_identification': 'This is your only way to sign in: add a password or an email address first.',
 };
 
 /** Clerk localization may be nested ({signIn:{start:{title}}}); we look keys up flat. */

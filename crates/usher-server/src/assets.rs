@@ -35,6 +35,9 @@ pub const MODULES: &[(&str, &str)] = modules![
     "components/styles.js",
     "components/user-button.js",
     "components/user-profile.js",
+    // Social sign-in.
+    "providers.js",
+    "components/providers.js",
 ];
 
 /// The entry page scripts include (`<script type="module" src=".../npm/usher.js">`).

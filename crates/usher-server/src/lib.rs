@@ -157,6 +157,7 @@ impl App {
             webhook_wakeup,
             webhook_sealer,
             metrics: Arc::new(metrics::Metrics::new()),
+            oauth_metadata: Default::default(),
         });
         let metrics_listener = match state.config.metrics.listen {
             Some(addr) => {

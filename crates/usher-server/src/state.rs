@@ -58,6 +58,8 @@ pub struct Inner {
     pub webhook_sealer: Arc<Sealer>,
     /// Prometheus series (served at `/metrics`).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// OAuth providers' discovered metadata and signing keys.
+    pub oauth_metadata: crate::flows::oauth::MetadataCache,
 }
 
 impl AppState {

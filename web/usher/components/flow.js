@@ -3,7 +3,7 @@
 import { UsherElement, app, card, h, signedIn, t } from './base.js';
 
 export class FlowElement extends UsherElement {
-  viewKey() { return JSON.stringify([this.s, app.state.loaded, signedIn()]); }
+  viewKey() { return JSON.stringify([this.s, app.state.loaded, signedIn(), !!app.state.env]); }
   finished(cls, title, target) {
     if (this.s.step === 'done') return card(cls, title, null, h('p', { role: 'status' }, t('redirecting')));
     if (!signedIn()) return null;

@@ -1,8 +1,9 @@
 // <usher-sign-in>: email and password, an emailed code or link, or a forgotten password reset
 // with an emailed code.
 import { UsherError } from '../fapi.js';
-import { app, card, finish, h, t } from './base.js';
+import { app, card, finish, h, signedIn as signedInNow, t } from './base.js';
 import { FlowElement } from './flow.js';
+import { callbackUrl, isCallback, providerButtons } from './providers.js';
 
 export class SignInElement extends FlowElement {
   init() { return { mode: 'password', step: 'start', identifier: '', safeId: '', form: {} }; }
@@ -38,6 +39,9 @@ export class SignInElement extends FlowElement {
     const identifier = { type: 'email', autocomplete: 'username', required: true, value: this.s.identifier };
     const password = { type: 'password', autocomplete: 'current-password', required: true };
     return card(cls, t('signIn.start.title'), t('signIn.start.subtitle'), this.alert('form-alert', f.error),
+      providerButtons(this, strategy => app.clerk.signIn.authenticateWithRedirect({
+        strategy, redirectUrl: callbackUrl(), redirectUrlComplete: app.afterSignIn(),
+      })),
       this.form('form', v => this.start(v),
         this.field('identifier', t('formFieldLabel__emailAddress'), identifier, f.error, alertId),
         pw ? this.field('password', t('formFieldLabel__password'), password, f.error, alertId) : null,
@@ -51,6 +55,27 @@ export class SignInElement extends FlowElement {
         this.linkButton('passkey', t('signIn.passkey.start'), () => this.run('form', () => this.passkey()))),
       h('p', { class: 'usher-foot' }, t('signIn.start.actionText') + ' ',
         h('a', { href: app.withRedirect(app.signUpBase(), app.requestedRedirect()) }, t('signIn.start.actionLink'))));
+  }
+  connectedCallback() {
+    super.connectedCallback();
+    // Back from a provider with more to do: a second factor (shown here) or a transfer to a
+    // sign-up (handleRedirectCallback), once the client is loaded.
+    if (isCallback() && !this._callbackHandled) {
+      this._callbackHandled = true;
+      app.clerk.load().then(() => this.run('form', () => this.afterProvider()));
+    }
+  }
+  async afterProvider() {
+    const si = app.clerk.client && app.clerk.client.signIn;
+    if (si && si.status === 'needs_second_factor') return this.complete(si);
+    if (signedInNow()) return;
+    this.s.step = 'done';
+    try {
+      await app.clerk.handleRedirectCallback({ redirectUrl: app.afterSignIn() });
+    } catch (e) {
+      this.s.step = 'start';
+      throw e;
+    }
   }
   extraLink() {
     return this.linkButton('to-password', t('signIn.password.start'), () => {

@@ -2,6 +2,7 @@
 import { UsherError } from '../fapi.js';
 import { app, card, finish, h, t } from './base.js';
 import { FlowElement } from './flow.js';
+import { callbackUrl, isCallback, providerButtons } from './providers.js';
 
 export class SignUpElement extends FlowElement {
   init() { return { step: 'start', email: '', form: {} }; }
@@ -28,6 +29,9 @@ export class SignUpElement extends FlowElement {
     const email = { type: 'email', autocomplete: 'email', required: true, value: this.s.email };
     const password = { type: 'password', autocomplete: 'new-password', required: true };
     return card(cls, t('signUp.start.title'), t('signUp.start.subtitle'), this.alert('form-alert', f.error),
+      providerButtons(this, strategy => app.clerk.signUp.authenticateWithRedirect({
+        strategy, redirectUrl: callbackUrl(), redirectUrlComplete: app.afterSignUp(),
+      })),
       this.form('form', v => this.start(v),
         this.field('first_name', t('formFieldLabel__firstName'), { autocomplete: 'given-name' }, f.error, alertId, opt),
         this.field('last_name', t('formFieldLabel__lastName'), { autocomplete: 'family-name' }, f.error, alertId, opt),
@@ -47,6 +51,16 @@ export class SignUpElement extends FlowElement {
     this.su = await su.prepareEmailAddressVerification({ strategy: 'email_code' });
     this._focus = 'input[name="code"]';
     this.s.step = 'verify';
+  }
+  connectedCallback() {
+    super.connectedCallback();
+    // Back from a provider without a session (its address was not verified, say): say why.
+    if (isCallback() && !this._callbackHandled) {
+      this._callbackHandled = true;
+      app.clerk.load().then(() => this.run('form', () => app.clerk.handleRedirectCallback({
+        redirectUrl: app.afterSignUp(),
+      })));
+    }
   }
   extraLink() {
     return this.linkButton('to-link', t('signUp.emailLink.start'), () => this.run('form', () => this.sendLink()));

@@ -58,4 +58,7 @@ overflow-wrap:anywhere}
 padding:.65rem 1rem;text-align:left;font:inherit;color:var(--_t);background:none;border:0;text-decoration:none;\
 cursor:pointer}
 :where(.usher-menu [role=menuitem]:hover,.usher-menu [role=menuitem]:focus){background:#f3f4f6}
-@media (max-width:420px){:where(.usher-card){padding:1rem;border-radius:var(--_r)}}`;
+@media (max-width:420px){:where(.usher-card){padding:1rem;border-radius:var(--_r)}}
+:where(.usher-providers){display:grid;gap:.5rem}:where(.usher-provider){gap:.6rem;width:100%}
+:where(.usher-divider){display:flex;align-items:center;gap:.75rem;color:#6b7280;margin:1rem 0}
+:where(.usher-divider)::before,:where(.usher-divider)::after{content:"";flex:1;border-top:1px solid #e5e7eb}`;

@@ -77,8 +77,13 @@ fn form(properties: Value) -> Value {
 
 const MEMBERSHIP_FILTERS: &[(&str, &str)] =
     &[("user_id", "string"), ("role", "string"), ("limit", "integer"), ("offset", "integer")];
-const OAUTH_CALLBACK: &[(&str, &str)] =
-    &[("state", "string"), ("code", "string"), ("error", "string"), ("error_description", "string")];
+const OAUTH_CALLBACK: &[(&str, &str)] = &[
+    ("state", "string"),
+    ("code", "string"),
+    ("error", "string"),
+    ("error_description", "string"),
+    ("user", "string"),
+];
 
 fn oauth_callback_form() -> Value {
     OAUTH_CALLBACK.iter().map(|(name, kind)| ((*name).to_owned(), json!({"type": kind}))).collect()
@@ -618,6 +623,23 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
             "PatchPasskeyVerification",
             F,
             Some(form(json!({"strategy": {"type": "string"}, "public_key_credential": {"type": "string"}}))),
+        ),
+        // Provider accounts of the signed-in user.
+        op(
+            "post",
+            "/v1/me/external_accounts",
+            "PostOAuthAccounts",
+            F,
+            Some(form(json!({"strategy": {"type": "string"}, "redirect_url": {"type": "string"}}))),
+            envelope(),
+        ),
+        op("delete", "/v1/me/external_accounts/{external_account_id}", "DeleteExternalAccount", F, None, envelope()),
+        op(
+            "patch",
+            "/v1/me/external_accounts/{external_account_id}/reauthorize",
+            "ReauthorizeExternalAccount",
+            F,
+            Some(form(json!({"redirect_url": {"type": "string"}}))),
             envelope(),
         ),
     ]

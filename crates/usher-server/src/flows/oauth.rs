@@ -18,6 +18,7 @@ use openidconnect::{
     },
 };
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use usher_types::ClerkError;
 
 use super::{
@@ -123,16 +124,12 @@ pub fn provider<'a>(state: &'a AppState, strategy: &str) -> ApiResult<&'a OAuthP
     })
 }
 
-/// Starts a sign-in at a provider: a new sign-in attempt whose first factor carries the
-/// provider's authorize URL.
-pub async fn start_sign_in(
+/// `redirect_url` (required) and `action_complete_redirect_url`, each an allowed URL.
+fn redirects(
     state: &AppState,
-    browser: &mut Browser,
-    strategy: &str,
     redirect_url: Option<&str>,
     action_complete_redirect_url: Option<&str>,
-) -> ApiResult<SignIn> {
-    let p = provider(state, strategy)?;
+) -> ApiResult<(String, Option<String>)> {
     let redirect_url = redirect_url.and_then(|r| state.origins.safe_redirect(r)).ok_or_else(|| {
         ApiError::invalid("form_param_format_invalid", "redirect_url", "redirect_url must be an allowed URL.")
     })?;
@@ -146,21 +143,129 @@ pub async fn start_sign_in(
         })?),
         None => None,
     };
+    Ok((redirect_url, complete))
+}
+
+fn unverified(p: &OAuthProvider, url: String, now: i64) -> ExternalVerification {
+    ExternalVerification {
+        status: ExternalStatus::Unverified,
+        strategy: p.strategy.clone(),
+        external_verification_redirect_url: Some(url),
+        expire_at: Some(now + STATE_LIFETIME_MS),
+        error: None,
+    }
+}
+
+/// Starts a sign-in at a provider: a new sign-in attempt whose first factor carries the
+/// provider's authorize URL.
+pub async fn start_sign_in(
+    state: &AppState,
+    browser: &mut Browser,
+    strategy: &str,
+    redirect_url: Option<&str>,
+    action_complete_redirect_url: Option<&str>,
+) -> ApiResult<SignIn> {
+    let p = provider(state, strategy)?;
+    let (redirect_url, complete) = redirects(state, redirect_url, action_complete_redirect_url)?;
     let now = state.now();
     let client_id = browser.client_mut(state).await?.id.clone();
     let mut attempt = sign_in::new_attempt(state, client_id.clone());
     let url =
         begin(state, p, &client_id, OAuthIntent::SignIn, Some(&attempt.id), None, &redirect_url, complete).await?;
     attempt.status = SignInStatus::NeedsFirstFactor;
-    attempt.external = Some(ExternalVerification {
-        status: ExternalStatus::Unverified,
-        strategy: p.strategy.clone(),
-        external_verification_redirect_url: Some(url),
-        expire_at: Some(now + STATE_LIFETIME_MS),
-        error: None,
-    });
+    attempt.external = Some(unverified(p, url, now));
     sign_in::save(state, browser, &attempt).await?;
     Ok(attempt)
+}
+
+/// `POST /v1/client/sign_ups` with `strategy=oauth_<p>`: a new sign-up whose
+/// `verifications.external_account` carries the provider's authorize URL. The callback creates
+/// the user, or signs in the one the provider account (or its verified address) belongs to.
+pub async fn start_sign_up(
+    state: &AppState,
+    browser: &mut Browser,
+    strategy: &str,
+    redirect_url: Option<&str>,
+    action_complete_redirect_url: Option<&str>,
+) -> ApiResult<SignUp> {
+    let p = provider(state, strategy)?;
+    let (redirect_url, complete) = redirects(state, redirect_url, action_complete_redirect_url)?;
+    let now = state.now();
+    let client_id = browser.client_mut(state).await?.id.clone();
+    let mut attempt = SignUp {
+        id: ids::new_id("sua"),
+        client_id: client_id.clone(),
+        status: SignUpStatus::MissingRequirements,
+        abandon_at: now + sign_up::ATTEMPT_LIFETIME_MS,
+        created_at: now,
+        ..SignUp::default()
+    };
+    let url =
+        begin(state, p, &client_id, OAuthIntent::SignUp, Some(&attempt.id), None, &redirect_url, complete).await?;
+    attempt.external = Some(unverified(p, url, now));
+    sign_up::save(state, browser, &attempt).await?;
+    Ok(attempt)
+}
+
+/// A connection of a provider account to a signed-in user, on its way to the provider: the
+/// account as it will be (or is, when reauthorizing) and the redirect.
+#[derive(Debug, Clone)]
+pub struct PendingConnect {
+    /// The account; a new one has only its id, provider and timestamps yet.
+    pub account: ExternalAccountRecord,
+    /// `unverified`, with the provider's authorize URL.
+    pub verification: ExternalVerification,
+}
+
+/// `POST /v1/me/external_accounts` (`reauthorize` is `None`) and
+/// `PATCH /v1/me/external_accounts/{id}/reauthorize`: sends the signed-in user to the provider
+/// to connect a new account, or to grant again (more scopes, a fresh token) for one they have.
+pub async fn start_connect(
+    state: &AppState,
+    browser: &mut Browser,
+    user: &UserRecord,
+    strategy: &str,
+    redirect_url: Option<&str>,
+    reauthorize: Option<ExternalAccountRecord>,
+) -> ApiResult<PendingConnect> {
+    let p = provider(state, strategy)?;
+    let (redirect_url, _) = redirects(state, redirect_url, None)?;
+    let now = state.now();
+    let client_id = browser.client_mut(state).await?.id.clone();
+    let account = reauthorize.unwrap_or_else(|| ExternalAccountRecord {
+        id: ids::new_id("eac"),
+        user_id: user.id.clone(),
+        provider: p.strategy.clone(),
+        identification_id: ids::new_id("idn"),
+        created_at: now,
+        updated_at: now,
+        ..ExternalAccountRecord::default()
+    });
+    let url = begin(state, p, &client_id, OAuthIntent::Connect, Some(&account.id), Some(&user.id), &redirect_url, None)
+        .await?;
+    Ok(PendingConnect { account, verification: unverified(p, url, now) })
+}
+
+/// `DELETE /v1/me/external_accounts/{id}`: refused when it is the user's last way to sign in
+/// (no password, no other provider account, no verified email address to receive a code at).
+pub async fn disconnect(state: &AppState, user: &UserRecord, id: &str) -> ApiResult<()> {
+    let accounts = state.store.external_accounts_of_user(&user.id).await?;
+    if !accounts.iter().any(|a| a.id == id) {
+        return Err(ApiError::NotFound("external account"));
+    }
+    let other_way =
+        user.password_hash.is_some() || accounts.iter().any(|a| a.id != id) || user.emails.iter().any(|e| e.verified);
+    if !other_way {
+        return Err(ApiError::invalid(
+            "external_account_last_identification",
+            "external_account_id",
+            "This is your only way to sign in: add a password or an email address first.",
+        ));
+    }
+    if !state.store.delete_external_account(&user.id, id).await? {
+        return Err(ApiError::NotFound("external account"));
+    }
+    Ok(())
 }
 
 /// Saves a new state and builds the provider's authorize URL.
@@ -192,7 +297,9 @@ async fn begin(
             url.to_string()
         }
         _ => {
-            let client = oidc_client(state, p).await?;
+            let client = oidc_client(state, p, false)
+                .await?
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no provider metadata")))?;
             let (nonce_for_url, csrf_for_url) = (nonce.clone(), csrf.clone());
             let mut request = client
                 .authorize_url(CoreAuthenticationFlow::AuthorizationCode, move || csrf_for_url, move || nonce_for_url)
@@ -247,6 +354,34 @@ pub struct CallbackParams {
     pub error: Option<String>,
     /// The provider's explanation.
     pub error_description: Option<String>,
+    /// Apple's form post on a first sign-in: `{"name":{"firstName","lastName"},"email"}` (JSON
+    /// text). Apple's ID token never carries the name; this is the only time Apple sends it.
+    pub user: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AppleUser {
+    name: Option<AppleName>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AppleName {
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+/// Fills the names of an Apple profile from the form post's `user` (unsigned, so only names are
+/// taken from it: the address and the account come from the verified ID token).
+fn apple_names(profile: &mut Profile, user: Option<&str>) {
+    let Some(parsed) = user.filter(|u| u.len() <= 4096).and_then(|u| serde_json::from_str::<AppleUser>(u).ok()) else {
+        return;
+    };
+    let clean = |n: Option<String>| n.map(|n| short(n.trim())).filter(|n| !n.is_empty());
+    if let Some(name) = parsed.name {
+        profile.first_name = clean(name.first_name).or(profile.first_name.take());
+        profile.last_name = clean(name.last_name).or(profile.last_name.take());
+    }
 }
 
 /// Why a callback did not sign anyone in; shown on the error page.
@@ -270,6 +405,7 @@ pub async fn callback(
     browser: &mut Browser,
     params: CallbackParams,
 ) -> Result<ApiResult<String>, CallbackError> {
+    let apple_user = params.user.clone();
     let Some(raw_state) = params.state.filter(|s| !s.is_empty() && s.len() <= 256) else {
         return Err(fail("oauth_state_invalid", "This sign-in link is missing its state. Start again.", None));
     };
@@ -307,7 +443,7 @@ pub async fn callback(
     let Some(code) = params.code.filter(|c| !c.is_empty()) else {
         return Err(fail("oauth_callback_invalid", "The provider sent no authorization code.", back));
     };
-    let profile = match fetch_profile(state, p, &saved, &code).await {
+    let mut profile = match fetch_profile(state, p, &saved, &code).await {
         Ok(profile) => profile,
         Err(message) => {
             tracing::info!(provider = %p.strategy, %message, "oauth callback refused");
@@ -316,7 +452,10 @@ pub async fn callback(
             return Err(fail("oauth_token_invalid", message, back));
         }
     };
-    Ok(finish(state, browser, p, &saved, profile).await)
+    if p.kind == ProviderKind::Apple {
+        apple_names(&mut profile, apple_user.as_deref());
+    }
+    finish(state, browser, p, &saved, profile).await
 }
 
 fn short(text: &str) -> String {
@@ -353,7 +492,8 @@ async fn fetch_profile(
             github_profile(state, p, &sealer, token_url, api_url, code, &verifier).await
         }
         _ => {
-            let client = oidc_client(state, p).await.map_err(|_| format!("{} could not be reached", p.name))?;
+            let unreachable = |_| format!("{} could not be reached", p.name);
+            let client = oidc_client(state, p, false).await.map_err(unreachable)?.ok_or("no provider metadata")?;
             let http = http_client();
             let token = client
                 .exchange_code(AuthorizationCode::new(code.to_owned()))
@@ -364,13 +504,34 @@ async fn fetch_profile(
                 .map_err(|e| format!("the code was refused ({})", token_error(&e)))?;
             let id_token = token.id_token().ok_or("the provider sent no ID token")?;
             let expected = saved.nonce_hash.clone();
-            let nonce_check = move |nonce: Option<&Nonce>| match nonce {
+            let nonce_check = |nonce: Option<&Nonce>| match nonce {
                 Some(n) if ids::sha256_hex(n.secret().as_bytes()) == expected => Ok(()),
                 _ => Err("the nonce does not match".to_owned()),
             };
-            let claims = id_token
-                .claims(&client.id_token_verifier(), nonce_check)
-                .map_err(|e| format!("the ID token is not valid ({e})"))?;
+            let template = state
+                .oauth_metadata
+                .get(&p.strategy)
+                .map(|c| c.metadata.issuer().as_str().to_owned())
+                .unwrap_or_default();
+            // A `{tenantid}` issuer is compared below, against the token's tenant.
+            let match_issuer = !template.contains(TENANT_PLACEHOLDER);
+            let verifier = client.id_token_verifier().require_issuer_match(match_issuer);
+            let mut verified = id_token.claims(&verifier, nonce_check).cloned();
+            if let Err(openidconnect::ClaimsVerificationError::SignatureVerification(_)) = &verified {
+                // Perhaps the provider rotated its keys since they were cached: fetch them again
+                // (rate-limited) and check once more.
+                if let Ok(Some(fresh)) = oidc_client(state, p, true).await {
+                    let verifier = fresh.id_token_verifier().require_issuer_match(match_issuer);
+                    verified = id_token.claims(&verifier, nonce_check).cloned();
+                }
+            }
+            let claims = verified.map_err(|e| format!("the ID token is not valid ({e})"))?;
+            if let Some(expected) = expected_tenant_issuer(&template, &jwt_payload(&id_token.to_string())) {
+                let expected = expected?;
+                if claims.issuer().as_str() != expected {
+                    return Err("the ID token's issuer does not match its tenant".into());
+                }
+            }
             Ok(Profile {
                 provider_user_id: claims.subject().as_str().to_owned(),
                 email: claims.email().map(|e| e.as_str().to_owned()),
@@ -425,9 +586,73 @@ type Oidc = openidconnect::Client<
     openidconnect::EndpointMaybeSet,
 >;
 
-/// The OpenID Connect client of a provider: discovery, or the configured endpoints and their
-/// JWKS.
-async fn oidc_client(state: &AppState, p: &OAuthProvider) -> ApiResult<Oidc> {
+/// Providers' metadata (endpoints and signing keys), fetched once and kept for
+/// [`METADATA_TTL_MS`], so a sign-in does not fetch `/.well-known/openid-configuration` and the
+/// JWKS every time; an ID token signed by a key the cached JWKS lacks refetches them (a key
+/// rotation), at most once per [`MIN_REFRESH_MS`].
+#[derive(Default)]
+pub struct MetadataCache(std::sync::Mutex<std::collections::HashMap<String, Cached>>);
+
+#[derive(Clone)]
+struct Cached {
+    metadata: CoreProviderMetadata,
+    fetched_at: i64,
+}
+
+/// How long discovered metadata and keys are used before they are fetched again.
+pub const METADATA_TTL_MS: i64 = 60 * 60 * 1000;
+/// The shortest time between two fetches for one provider (so forged tokens cannot make usher
+/// hammer the provider).
+pub const MIN_REFRESH_MS: i64 = 60 * 1000;
+
+impl MetadataCache {
+    fn get(&self, strategy: &str) -> Option<Cached> {
+        self.0.lock().ok()?.get(strategy).cloned()
+    }
+
+    fn put(&self, strategy: &str, cached: Cached) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(strategy.to_owned(), cached);
+        }
+    }
+}
+
+/// The `{tenantid}` placeholder of Microsoft's multi-tenant issuers (`common`, `organizations`):
+/// their discovery names `https://login.microsoftonline.com/{tenantid}/v2.0`, and each ID
+/// token's `iss` has the tenant of its `tid` claim in its place.
+const TENANT_PLACEHOLDER: &str = "{tenantid}";
+
+/// The OpenID Connect client of a provider, from cached metadata unless `refresh` (a fetch
+/// then, if the last one is older than [`MIN_REFRESH_MS`]; `None` if it is not).
+async fn oidc_client(state: &AppState, p: &OAuthProvider, refresh: bool) -> ApiResult<Option<Oidc>> {
+    let now = state.now();
+    let cached = state.oauth_metadata.get(&p.strategy);
+    let metadata = match cached {
+        Some(c) if !refresh && now - c.fetched_at < METADATA_TTL_MS => c.metadata,
+        Some(c) if refresh && now - c.fetched_at < MIN_REFRESH_MS => {
+            let _ = c;
+            return Ok(None);
+        }
+        _ => {
+            let metadata = fetch_metadata(p).await?;
+            state.oauth_metadata.put(&p.strategy, Cached { metadata: metadata.clone(), fetched_at: now });
+            metadata
+        }
+    };
+    let redirect = RedirectUrl::new(callback_url(state)).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(Some(
+        CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(p.client_id.clone()),
+            Some(ClientSecret::new(p.client_secret.expose().to_owned())),
+        )
+        .set_redirect_uri(redirect),
+    ))
+}
+
+/// Discovery (checking the document names the configured issuer, or its `{tenantid}`
+/// template), or the configured endpoints; then the JWKS.
+async fn fetch_metadata(p: &OAuthProvider) -> ApiResult<CoreProviderMetadata> {
     let http = http_client();
     let unreachable = |e: String| {
         tracing::warn!(provider = %p.strategy, error = %e, "oauth provider unreachable");
@@ -437,17 +662,30 @@ async fn oidc_client(state: &AppState, p: &OAuthProvider) -> ApiResult<Oidc> {
             format!("{} could not be reached. Try again later.", p.name),
         ))
     };
-    let metadata = match &p.endpoints {
+    let bad = |e: url::ParseError| unreachable(e.to_string());
+    match &p.endpoints {
         Endpoints::Discovery { issuer } => {
-            let issuer = IssuerUrl::new(issuer.clone()).map_err(|e| unreachable(e.to_string()))?;
-            CoreProviderMetadata::discover_async(issuer, &http).await.map_err(|e| unreachable(e.to_string()))?
+            let url = format!("{issuer}/.well-known/openid-configuration");
+            let answer = http.get(&url).send().await.map_err(|e| unreachable(e.to_string()))?;
+            if !answer.status().is_success() {
+                return Err(unreachable(format!("discovery answered HTTP {}", answer.status().as_u16())));
+            }
+            let metadata: CoreProviderMetadata =
+                answer.json().await.map_err(|e| unreachable(format!("discovery document: {e}")))?;
+            let named = metadata.issuer().as_str().trim_end_matches('/');
+            if named != issuer.trim_end_matches('/') && !is_tenant_template(named, issuer) {
+                return Err(unreachable(format!("discovery names issuer {named:?}, not {issuer:?}")));
+            }
+            let jwks = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &http)
+                .await
+                .map_err(|e| unreachable(e.to_string()))?;
+            Ok(metadata.set_jwks(jwks))
         }
         Endpoints::Explicit { issuer, authorization_url, token_url, jwks_url, .. } => {
-            let bad = |e: url::ParseError| unreachable(e.to_string());
             let jwks_url = JsonWebKeySetUrl::new(jwks_url.clone()).map_err(bad)?;
             let jwks =
                 CoreJsonWebKeySet::fetch_async(&jwks_url, &http).await.map_err(|e| unreachable(e.to_string()))?;
-            CoreProviderMetadata::new(
+            Ok(CoreProviderMetadata::new(
                 IssuerUrl::new(issuer.clone()).map_err(bad)?,
                 AuthUrl::new(authorization_url.clone()).map_err(bad)?,
                 jwks_url,
@@ -457,17 +695,49 @@ async fn oidc_client(state: &AppState, p: &OAuthProvider) -> ApiResult<Oidc> {
                 openidconnect::EmptyAdditionalProviderMetadata {},
             )
             .set_token_endpoint(Some(TokenUrl::new(token_url.clone()).map_err(bad)?))
-            .set_jwks(jwks)
+            .set_jwks(jwks))
         }
-        Endpoints::Github { .. } => return Err(ApiError::Internal(anyhow::anyhow!("GitHub is not OpenID Connect"))),
+        Endpoints::Github { .. } => Err(ApiError::Internal(anyhow::anyhow!("GitHub is not OpenID Connect"))),
+    }
+}
+
+/// Whether `named` (the discovery document's issuer) is the `{tenantid}` template of the
+/// configured multi-tenant `issuer`: same origin, one path segment replaced by the placeholder.
+fn is_tenant_template(named: &str, issuer: &str) -> bool {
+    let (Ok(a), Ok(b)) = (url::Url::parse(&named.replace(TENANT_PLACEHOLDER, "tenant")), url::Url::parse(issuer))
+    else {
+        return false;
     };
-    let redirect = RedirectUrl::new(callback_url(state)).map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(p.client_id.clone()),
-        Some(ClientSecret::new(p.client_secret.expose().to_owned())),
-    )
-    .set_redirect_uri(redirect))
+    let segments = |u: &url::Url| u.path().trim_matches('/').split('/').map(str::to_owned).collect::<Vec<_>>();
+    let (sa, sb) = (segments(&a), segments(&b));
+    named.matches(TENANT_PLACEHOLDER).count() == 1
+        && a.origin() == b.origin()
+        && sa.len() == sb.len()
+        && sa.iter().zip(&sb).filter(|(x, y)| x != y).all(|(x, _)| x == "tenant")
+}
+
+/// For a `{tenantid}` issuer, the `iss` the token must carry: the template with its `tid`.
+/// `None` when the issuer is not a template (the verifier compared `iss` already).
+fn expected_tenant_issuer(template: &str, payload: &Value) -> Option<Result<String, String>> {
+    if !template.contains(TENANT_PLACEHOLDER) {
+        return None;
+    }
+    let tid = payload
+        .get("tid")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty() && t.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'));
+    Some(tid.map(|t| template.replace(TENANT_PLACEHOLDER, t)).ok_or_else(|| "the ID token names no tenant".into()))
+}
+
+/// The claims of a JWT whose signature was verified, as JSON (for claims `openidconnect`'s core
+/// types do not carry, such as Microsoft's `tid`).
+fn jwt_payload(jwt: &str) -> Value {
+    use base64::Engine as _;
+    jwt.split('.')
+        .nth(1)
+        .and_then(|b| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(b).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null)
 }
 
 #[derive(Deserialize)]
@@ -570,39 +840,63 @@ async fn github_profile(
     })
 }
 
-/// What a checked profile leads to: a linked account signs in, a verified address links, and
-/// anything else is transferable.
+/// What a checked profile leads to, by what the redirect was for.
 async fn finish(
     state: &AppState,
     browser: &mut Browser,
     p: &OAuthProvider,
     saved: &OAuthStateRecord,
     profile: Profile,
-) -> ApiResult<String> {
-    let Some(attempt_id) = saved.attempt_id.as_deref().filter(|_| saved.intent == OAuthIntent::SignIn) else {
-        return Err(ApiError::invalid(
-            "oauth_intent_unsupported",
-            "state",
-            "This kind of redirect is not supported yet.",
-        ));
+) -> Result<ApiResult<String>, CallbackError> {
+    let Some(attempt_id) = saved.attempt_id.as_deref() else {
+        return Err(fail("oauth_state_invalid", "This sign-in link is invalid. Start again.", None));
     };
-    let mut attempt = sign_in::load(state, browser, attempt_id).await?;
-    let now = state.now();
-    let existing = state.store.external_account_by_provider(&p.strategy, &profile.provider_user_id).await?;
-    let (user, link) = match existing {
-        Some(mut account) => {
-            refresh(&mut account, &profile, now);
-            state.store.update_external_account(&account).await?;
-            (state.store.get_user(&account.user_id).await?, None)
+    match saved.intent {
+        OAuthIntent::SignIn => Ok(async {
+            let attempt = sign_in::load(state, browser, attempt_id).await?;
+            finish_sign_in(state, browser, p, saved, profile, attempt).await
         }
-        None => match linkable_user(state, p, &profile).await? {
+        .await),
+        OAuthIntent::SignUp => Ok(finish_sign_up(state, browser, p, saved, profile, attempt_id).await),
+        OAuthIntent::Connect => finish_connect(state, browser, p, saved, profile, attempt_id).await,
+    }
+}
+
+/// Who the profile belongs to: the user of the linked account (refreshed from the profile),
+/// or one whose address the provider verified (with the account to link), or nobody.
+async fn resolve(
+    state: &AppState,
+    p: &OAuthProvider,
+    profile: &Profile,
+) -> ApiResult<(Option<UserRecord>, Option<ExternalAccountRecord>)> {
+    let now = state.now();
+    match state.store.external_account_by_provider(&p.strategy, &profile.provider_user_id).await? {
+        Some(mut account) => {
+            refresh(&mut account, profile, now);
+            state.store.update_external_account(&account).await?;
+            Ok((state.store.get_user(&account.user_id).await?, None))
+        }
+        None => Ok(match linkable_user(state, p, profile).await? {
             Some(user) => {
-                let account = new_account(&user.id, p, &profile, now);
+                let account = new_account(&user.id, p, profile, now);
                 (Some(user), Some(account))
             }
             None => (None, None),
-        },
-    };
+        }),
+    }
+}
+
+/// A sign-in: a linked account signs in, a verified address links, and anything else is
+/// transferable.
+async fn finish_sign_in(
+    state: &AppState,
+    browser: &mut Browser,
+    p: &OAuthProvider,
+    saved: &OAuthStateRecord,
+    profile: Profile,
+    mut attempt: SignIn,
+) -> ApiResult<String> {
+    let (user, link) = resolve(state, p, &profile).await?;
     let ext = attempt.external.get_or_insert_with(|| ExternalVerification {
         status: ExternalStatus::Unverified,
         strategy: p.strategy.clone(),
@@ -635,6 +929,96 @@ async fn finish(
             Ok(saved.redirect_url.clone())
         }
     }
+}
+
+/// A sign-up: a new person becomes a user with the account linked. Someone who has a user
+/// already (a linked account, or a verified address that links) is signed in instead, as a
+/// sign-in with the provider would: the provider vouched for them either way.
+async fn finish_sign_up(
+    state: &AppState,
+    browser: &mut Browser,
+    p: &OAuthProvider,
+    saved: &OAuthStateRecord,
+    profile: Profile,
+    attempt_id: &str,
+) -> ApiResult<String> {
+    let mut attempt = sign_up::load(state, browser, attempt_id).await?;
+    if let (Some(_), _) | (_, Some(_)) = (
+        state.store.external_account_by_provider(&p.strategy, &profile.provider_user_id).await?,
+        linkable_user(state, p, &profile).await?,
+    ) {
+        let client_id = browser.client_mut(state).await?.id.clone();
+        let sign_in = sign_in::new_attempt(state, client_id);
+        return finish_sign_in(state, browser, p, saved, profile, sign_in).await;
+    }
+    let ext = attempt.external.get_or_insert_with(|| unverified(p, String::new(), state.now()));
+    ext.external_verification_redirect_url = None;
+    if !profile.email_verified || profile.email.is_none() {
+        ext.status = ExternalStatus::Failed;
+        let message = format!("{} gave no verified email address: sign up with your email address instead.", p.name);
+        ext.error = Some(ClerkError::new("oauth_email_unverified", &message, &message));
+        sign_up::save(state, browser, &attempt).await?;
+        return Ok(saved.redirect_url.clone());
+    }
+    ext.status = ExternalStatus::Verified;
+    create_user(state, browser, p, &profile, attempt).await?;
+    Ok(saved.action_complete_redirect_url.clone().unwrap_or_else(|| saved.redirect_url.clone()))
+}
+
+/// A signed-in user connecting (or reauthorizing) an account; back to `redirect_url` either way.
+async fn finish_connect(
+    state: &AppState,
+    browser: &mut Browser,
+    p: &OAuthProvider,
+    saved: &OAuthStateRecord,
+    profile: Profile,
+    account_id: &str,
+) -> Result<ApiResult<String>, CallbackError> {
+    let back = Some(saved.redirect_url.as_str());
+    let signed_in = match browser.session(state).await {
+        Ok(s) => s.map(|s| s.user_id),
+        Err(e) => return Ok(Err(e)),
+    };
+    if signed_in.is_none() || signed_in.as_deref() != saved.user_id.as_deref() {
+        return Err(fail("oauth_state_invalid", "Sign in again to connect an account.", back));
+    }
+    let user_id = signed_in.unwrap_or_default();
+    let now = state.now();
+    let existing = match state.store.external_account_by_provider(&p.strategy, &profile.provider_user_id).await {
+        Ok(e) => e,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    let mine = match state.store.external_accounts_of_user(&user_id).await {
+        Ok(list) => list.into_iter().find(|a| a.id == account_id),
+        Err(e) => return Ok(Err(e.into())),
+    };
+    let result = match (existing, mine) {
+        (Some(other), _) if other.user_id != user_id => {
+            return Err(fail(
+                "external_account_exists",
+                format!("This {} account is connected to another user.", p.name),
+                back,
+            ));
+        }
+        // Reauthorizing must come back with the same provider account.
+        (_, Some(mine)) if mine.provider_user_id != profile.provider_user_id => {
+            return Err(fail(
+                "external_account_mismatch",
+                format!("You signed in to a different {} account than the one connected.", p.name),
+                back,
+            ));
+        }
+        (Some(mut account), _) | (None, Some(mut account)) => {
+            refresh(&mut account, &profile, now);
+            state.store.update_external_account(&account).await.map(|_| ())
+        }
+        (None, None) => {
+            let mut account = new_account(&user_id, p, &profile, now);
+            account.id = account_id.to_owned();
+            state.store.create_external_account(&account).await
+        }
+    };
+    Ok(result.map(|()| saved.redirect_url.clone()).map_err(Into::into))
 }
 
 /// The user to link a new external account to: one whose address matches an address the
@@ -701,13 +1085,34 @@ pub async fn transfer(state: &AppState, browser: &mut Browser) -> ApiResult<Sign
         return Err(not_transferable());
     };
     let p = provider(state, &ext.strategy)?;
-    let Some(raw) = profile.email.as_deref().filter(|_| profile.email_verified) else {
+    if profile.email.is_none() || !profile.email_verified {
         return Err(ApiError::invalid(
             "form_param_missing",
             "email_address",
             format!("{} gave no verified email address: sign up with your email address instead.", p.name),
         ));
     };
+    let now = state.now();
+    let base = SignUp {
+        id: ids::new_id("sua"),
+        client_id: attempt.client_id.clone(),
+        abandon_at: now + sign_up::ATTEMPT_LIFETIME_MS,
+        created_at: now,
+        ..SignUp::default()
+    };
+    create_user(state, browser, p, &profile.clone(), base).await
+}
+
+/// Creates the user a provider vouched for (its verified address, its names), with the
+/// account linked and a session, and completes `sign_up` with them, in one transaction.
+async fn create_user(
+    state: &AppState,
+    browser: &mut Browser,
+    p: &OAuthProvider,
+    profile: &Profile,
+    mut sign_up: SignUp,
+) -> ApiResult<SignUp> {
+    let raw = profile.email.as_deref().filter(|_| profile.email_verified).unwrap_or_default();
     let email = validate::email("email_address", raw)?;
     let now = state.now();
     let email_id = ids::new_id("idn");
@@ -734,19 +1139,12 @@ pub async fn transfer(state: &AppState, browser: &mut Browser) -> ApiResult<Sign
     };
     let account = new_account(&user.id, p, profile, now);
     let session = account::new_session(state, browser, &user).await?;
-    let sign_up = SignUp {
-        id: ids::new_id("sua"),
-        client_id: attempt.client_id.clone(),
-        status: SignUpStatus::Complete,
-        email_address: Some(email),
-        first_name: user.first_name.clone(),
-        last_name: user.last_name.clone(),
-        created_user_id: Some(user.id.clone()),
-        created_session_id: Some(session.id.clone()),
-        abandon_at: now + sign_up::ATTEMPT_LIFETIME_MS,
-        created_at: now,
-        ..SignUp::default()
-    };
+    sign_up.status = SignUpStatus::Complete;
+    sign_up.email_address = Some(email);
+    sign_up.first_name = user.first_name.clone();
+    sign_up.last_name = user.last_name.clone();
+    sign_up.created_user_id = Some(user.id.clone());
+    sign_up.created_session_id = Some(session.id.clone());
     let key = (&*sign_up.id, sign_up.created_at, sign_up.abandon_at);
     // An address or provider account taken meanwhile is a conflict, and nothing is written.
     browser

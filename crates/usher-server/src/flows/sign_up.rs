@@ -68,6 +68,10 @@ pub struct SignUp {
     /// An email link sent to verify the address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_link: Option<super::email_link::LinkProgress>,
+    /// A sign-up through a provider (`strategy=oauth_*`): Clerk's
+    /// `verifications.external_account`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<super::oauth::ExternalVerification>,
     /// When the attempt is abandoned.
     pub abandon_at: i64,
     /// Creation time.
@@ -109,9 +113,16 @@ pub struct SignUpInput {
     pub unsafe_metadata: Option<Map<String, Value>>,
     /// Creates the user from the client's `transferable` OAuth sign-in ([`super::oauth`]).
     pub transfer: Option<bool>,
-    /// `ticket` with an organization invitation's ticket.
+    /// `ticket` with an organization invitation's ticket, or `oauth_<provider>` (a provider's
+    /// name, which `Strategy` does not list; see [`super::oauth`]).
     #[serde(default)]
-    pub strategy: Option<Strategy>,
+    pub strategy: Option<String>,
+    /// `oauth_*`: where the browser goes after the provider (Clerk's `redirect_url`).
+    #[serde(default)]
+    pub redirect_url: Option<String>,
+    /// `oauth_*`: where it goes once signed up.
+    #[serde(default)]
+    pub action_complete_redirect_url: Option<String>,
     /// An organization invitation's ticket: it proves the invited address.
     #[serde(default)]
     pub ticket: Option<String>,
@@ -121,6 +132,17 @@ pub struct SignUpInput {
 pub async fn create(state: &AppState, browser: &mut Browser, input: SignUpInput) -> ApiResult<SignUp> {
     if input.transfer == Some(true) {
         return super::oauth::transfer(state, browser).await;
+    }
+    if let Some(strategy) = input.strategy.as_deref().filter(|s| s.starts_with("oauth_")) {
+        let (redirect, complete) = (input.redirect_url.as_deref(), input.action_complete_redirect_url.as_deref());
+        return super::oauth::start_sign_up(state, browser, strategy, redirect, complete).await;
+    }
+    if input.strategy.as_deref().is_some_and(|s| s != Strategy::Ticket.as_str()) {
+        return Err(ApiError::invalid(
+            "form_param_value_invalid",
+            "strategy",
+            "strategy must be ticket or oauth_<provider>.",
+        ));
     }
     let now = state.now();
     let client_id = browser.client_mut(state).await?.id.clone();
@@ -155,7 +177,7 @@ pub async fn update(state: &AppState, browser: &mut Browser, id: &str, input: Si
 }
 
 async fn apply(state: &AppState, sign_up: &mut SignUp, input: SignUpInput) -> ApiResult<()> {
-    if input.strategy == Some(Strategy::Ticket) || input.ticket.is_some() {
+    if input.strategy.as_deref() == Some(Strategy::Ticket.as_str()) || input.ticket.is_some() {
         let ticket = input.ticket.as_deref().unwrap_or_default();
         let invitation =
             super::invitations::pending(state, ticket).await?.ok_or_else(super::invitations::ticket_invalid)?;

@@ -82,6 +82,9 @@ pub fn router() -> Router<AppState> {
         .route("/user/passkeys/{id}/remove", post(passkeys::remove))
         // Admin: the admin console.
         .merge(admin::router())
+        // Connected provider accounts.
+        .route("/user/connect", post(oauth::connect))
+        .route("/user/connected/{id}/remove", post(oauth::disconnect))
 }
 
 /// Every field any page form (or page query) carries; pages read the ones they need.

@@ -5,12 +5,16 @@
 
 use axum::{extract::State, response::Response};
 
-use super::{Fields, Post, Redo, after_sign_in, given, layout::escape, see_other};
+use super::{Fields, Post, Redo, after_sign_in, given, layout::escape, see_other, user::Section};
 use crate::{
     error::{ApiError, ApiResult},
     flows::{Browser, oauth},
-    http::{extract::Query, throttle::Limit},
+    http::{
+        extract::{Path, Query},
+        throttle::Limit,
+    },
     state::AppState,
+    store::ExternalAccountRecord,
 };
 
 /// One button per enabled provider, in a form of its own (nothing typed is sent along).
@@ -93,4 +97,66 @@ async fn transfer(state: &AppState, browser: &mut Browser, fields: &Fields) -> A
         oauth::transfer(state, browser).await?;
     }
     see_other(state, browser, &after_sign_in(state, fields)).await
+}
+
+/// The account page's "Connected accounts": each linked provider account with a Disconnect
+/// button, and a Connect button per enabled provider the user has no account at.
+pub(super) fn connected_section(state: &AppState, accounts: &[ExternalAccountRecord]) -> String {
+    if state.config.oauth_providers.is_empty() && accounts.is_empty() {
+        return String::new();
+    }
+    let name = |strategy: &str| {
+        let p = state.config.oauth_providers.iter().find(|p| p.strategy == strategy);
+        p.map_or_else(|| strategy.to_owned(), |p| p.name.clone())
+    };
+    let mut body = String::from(
+        r#"<section aria-labelledby="connected-h"><h2 id="connected-h">Connected accounts</h2><ul class="list">"#,
+    );
+    for a in accounts {
+        let who =
+            if a.email_address.is_empty() { a.username.clone().unwrap_or_default() } else { a.email_address.clone() };
+        body.push_str(&format!(
+            r#"<li>{mark}<span>{name} · {who}</span><form method="post" action="/user/connected/{id}/remove"><button type="submit" aria-label="Disconnect {name}">Disconnect</button></form></li>"#,
+            mark = mark(&a.provider),
+            name = escape(&name(&a.provider)),
+            who = escape(&who),
+            id = escape(&a.id),
+        ));
+    }
+    body.push_str("</ul>");
+    for p in state.config.oauth_providers.iter().filter(|p| !accounts.iter().any(|a| a.provider == p.strategy)) {
+        body.push_str(&format!(
+            r#"<form method="post" action="/user/connect"><button type="submit" class="oauth" name="strategy" value="{strategy}">{mark}<span>Connect {name}</span></button></form>"#,
+            strategy = escape(&p.strategy),
+            mark = mark(&p.strategy),
+            name = escape(&p.name),
+        ));
+    }
+    body.push_str("</section>");
+    body
+}
+
+/// `POST /user/connect`: to the provider, to connect an account; back to the account page.
+pub(super) async fn connect(State(state): State<AppState>, post: Post) -> Response {
+    post.answer(&state, &[Limit::Create], Redo::Account(Section::Other), async |state, browser, fields| {
+        let (_, user) = browser.signed_in(state).await?;
+        let strategy = given(fields.strategy.as_ref())
+            .ok_or_else(|| ApiError::invalid("form_param_missing", "strategy", "Choose a provider."))?
+            .to_owned();
+        let back = format!("{}/user?done=connected", state.issuer);
+        let pending = oauth::start_connect(state, browser, &user, &strategy, Some(&back), None).await?;
+        let url = pending.verification.external_verification_redirect_url.unwrap_or_default();
+        see_other(state, browser, &url).await
+    })
+    .await
+}
+
+/// `POST /user/connected/{id}/remove`: disconnects an account (not the last way to sign in).
+pub(super) async fn disconnect(State(state): State<AppState>, Path(id): Path<String>, post: Post) -> Response {
+    post.answer(&state, &[], Redo::Account(Section::Other), async |state, browser, _fields| {
+        let (_, user) = browser.signed_in(state).await?;
+        oauth::disconnect(state, &user, &id).await?;
+        see_other(state, browser, "/user?done=disconnected").await
+    })
+    .await
 }

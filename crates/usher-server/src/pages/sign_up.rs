@@ -64,8 +64,9 @@ async fn start(state: &AppState, browser: &mut Browser, fields: &mut Fields) -> 
         last_name: fields.last_name.clone(),
         unsafe_metadata: None,
         transfer: None,
-        strategy: ticket.as_ref().map(|_| Strategy::Ticket),
+        strategy: ticket.as_ref().map(|_| Strategy::Ticket.as_str().to_owned()),
         ticket,
+        ..SignUpInput::default()
     };
     let attempt = sign_up::create(state, browser, input).await?;
     if attempt.status == SignUpStatus::Complete {

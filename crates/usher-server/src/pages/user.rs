@@ -45,6 +45,8 @@ struct Account {
     sessions: Vec<SessionRecord>,
     /// An authenticator app waiting for its first code.
     pending_totp: Option<second_factor::TotpView>,
+    /// Connected provider accounts.
+    external_accounts: Vec<crate::store::ExternalAccountRecord>,
 }
 
 impl Account {
@@ -53,7 +55,8 @@ impl Account {
         let Ok((session, user)) = browser.signed_in(state).await else { return Ok(None) };
         let sessions = profile::active_sessions(state, &user.id).await?;
         let pending_totp = second_factor::pending_setup(state, &user).await?;
-        Ok(Some(Self { session, user, sessions, pending_totp }))
+        let external_accounts = state.store.external_accounts_of_user(&user.id).await?;
+        Ok(Some(Self { session, user, sessions, pending_totp, external_accounts }))
     }
 }
 
@@ -109,6 +112,8 @@ fn render(
         Some("totp_removed") => Some("Two-step verification turned off"),
         Some("passkey_added") => Some("Passkey added"),
         Some("passkey_removed") => Some("Passkey removed"),
+        Some("connected") => Some("Account connected"),
+        Some("disconnected") => Some("Account disconnected"),
         _ => None,
     };
     // The summary takes focus unless a field of the form at fault does.
@@ -128,6 +133,7 @@ fn render(
     body.push_str(&super::second_factor::section(&account.user, pending, codes, only(Section::Totp)));
     body.push_str(&super::passkeys::section(&account.user));
     body.push_str(&sessions_section(&account.sessions, &account.session));
+    body.push_str(&super::oauth::connected_section(state, &account.external_accounts));
     body.push_str(
         r#"<section aria-labelledby="signout-h"><h2 id="signout-h">Sign out</h2><form method="post" action="/sign-out"><button type="submit" class="primary">Sign out</button></form></section>"#,
     );

@@ -319,7 +319,9 @@ async fn tampered_replayed_and_forged_callbacks_are_refused_clearly() {
     let answer = browser.get(&back).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
     assert_eq!(browser.signed_in_user().await, None);
-    // And a new sign-in is refused with a clear error, not a 5xx.
+    // And a new sign-in, with nothing cached from the provider, is refused with a clear error,
+    // not a 5xx.
+    let app = app_with(&standin).await;
     let mut browser = Browser::new(&app);
     let start = browser
         .send(reqwest::Method::POST, "/v1/client/sign_ins", &[("strategy", STRATEGY), ("redirect_url", "/")])
@@ -556,4 +558,321 @@ async fn the_hosted_pages_continue_with_the_provider_and_sign_up_a_new_person_di
     let back = later.at_provider(&started.location.unwrap()).await;
     assert_eq!(later.get(&back).await.location.as_deref(), Some("/user"));
     assert_eq!(later.signed_in_user().await, Some(user_id));
+}
+
+// ---- sign-ups with `strategy=oauth_*`, and `/v1/me/external_accounts` ----
+
+impl Browser<'_> {
+    /// Signs in with a password (no provider).
+    async fn password_sign_in(&mut self, email: &str, password: &str) {
+        let answer = self
+            .send(
+                reqwest::Method::POST,
+                "/v1/client/sign_ins",
+                &[("identifier", email), ("strategy", "password"), ("password", password)],
+            )
+            .await;
+        assert_eq!(answer.body["response"]["status"], "complete", "{}", answer.body);
+    }
+
+    /// The signed-in user's `external_accounts`, as `GET /v1/me` shows them.
+    async fn my_accounts(&mut self) -> Vec<Value> {
+        let me = self.get("/v1/me").await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+        me.body["response"]["external_accounts"].as_array().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn a_sign_up_with_an_oauth_strategy_creates_the_user_on_the_callback() {
+    let standin = StandIn::start(account("sub-signup", "signup@example.com", true)).await;
+    let app = app_with(&standin).await;
+    let mut browser = Browser::new(&app);
+    let form = [
+        ("strategy", STRATEGY),
+        ("redirect_url", "http://localhost:3000/sso-callback"),
+        ("action_complete_redirect_url", "http://localhost:3000/done"),
+    ];
+    let started = browser.send(reqwest::Method::POST, "/v1/client/sign_ups", &form).await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let sign_up = &started.body["response"];
+    assert_eq!(sign_up["status"], "missing_requirements");
+    let ext = &sign_up["verifications"]["external_account"];
+    assert_eq!((ext["status"].as_str(), ext["strategy"].as_str()), (Some("unverified"), Some(STRATEGY)), "{ext}");
+    let authorize = ext["external_verification_redirect_url"].as_str().unwrap().to_owned();
+    let q = query(&authorize);
+    assert_eq!(q["code_challenge_method"], "S256");
+    let back = browser.at_provider(&authorize).await;
+    let done = browser.get(&back).await;
+    assert_eq!(done.location.as_deref(), Some("http://localhost:3000/done"), "{}", done.body);
+    let user_id = browser.signed_in_user().await.expect("signed up and in");
+    let client = browser.get("/v1/client").await.body;
+    assert_eq!(client["response"]["sign_up"]["status"], "complete", "{client}");
+    assert_eq!(client["response"]["sign_up"]["created_user_id"], user_id.as_str());
+    let accounts = browser.my_accounts().await;
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(
+        (accounts[0]["provider"].as_str(), accounts[0]["provider_user_id"].as_str()),
+        (Some(STRATEGY), Some("sub-signup"))
+    );
+
+    // The same person signing up again is signed in to the user they have.
+    let mut again = Browser::new(&app);
+    let started = again.send(reqwest::Method::POST, "/v1/client/sign_ups", &form).await;
+    let authorize = started.body["response"]["verifications"]["external_account"]["external_verification_redirect_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let back = again.at_provider(&authorize).await;
+    assert_eq!(again.get(&back).await.location.as_deref(), Some("http://localhost:3000/done"));
+    assert_eq!(again.signed_in_user().await.as_deref(), Some(user_id.as_str()));
+
+    // An unverified address: no user, the verification failed with the reason.
+    standin.set_account(account("sub-unverified", "unverified@example.com", false));
+    let mut third = Browser::new(&app);
+    let started = third.send(reqwest::Method::POST, "/v1/client/sign_ups", &form).await;
+    let authorize = started.body["response"]["verifications"]["external_account"]["external_verification_redirect_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let back = third.at_provider(&authorize).await;
+    assert_eq!(third.get(&back).await.location.as_deref(), Some("http://localhost:3000/sso-callback"));
+    assert_eq!(third.signed_in_user().await, None);
+    let client = third.get("/v1/client").await.body;
+    let ext = &client["response"]["sign_up"]["verifications"]["external_account"];
+    assert_eq!(ext["status"], "failed", "{client}");
+    assert_eq!(ext["error"]["code"], "oauth_email_unverified");
+    let (_, found) = app.get("/v1/users?email_address=unverified@example.com").await;
+    assert_eq!(found, json!([]));
+
+    // A strategy that is not configured, or not a strategy at all: a clear 422.
+    let mut fourth = Browser::new(&app);
+    let bad = [("strategy", "oauth_custom_nope"), ("redirect_url", "http://localhost:3000/x")];
+    let answer = fourth.send(reqwest::Method::POST, "/v1/client/sign_ups", &bad).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", answer.body);
+    let answer = fourth.send(reqwest::Method::POST, "/v1/client/sign_ups", &[("strategy", "carrier_pigeon")]).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", answer.body);
+}
+
+#[tokio::test]
+async fn a_signed_in_user_connects_reauthorizes_and_disconnects_a_provider_account() {
+    let standin = StandIn::start(account("sub-connect", "other-address@example.com", true)).await;
+    let app = app_with(&standin).await;
+    let password = "correct horse battery";
+    let (_, user) = app.post("/v1/users", json!({"email_address": ["conn@example.com"], "password": password})).await;
+    let user_id = user["id"].as_str().unwrap();
+
+    // Signed out: refused.
+    let mut stranger = Browser::new(&app);
+    let form = [("strategy", STRATEGY), ("redirect_url", "http://localhost:3000/user")];
+    let answer = stranger.send(reqwest::Method::POST, "/v1/me/external_accounts", &form).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
+
+    let mut browser = Browser::new(&app);
+    browser.password_sign_in("conn@example.com", password).await;
+    let answer = browser.send(reqwest::Method::POST, "/v1/me/external_accounts", &form).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let pending = &answer.body["response"];
+    assert_eq!(pending["object"], "external_account");
+    assert_eq!(pending["verification"]["status"], "unverified");
+    let eac = pending["id"].as_str().unwrap().to_owned();
+    let authorize = pending["verification"]["external_verification_redirect_url"].as_str().unwrap().to_owned();
+    let back = browser.at_provider(&authorize).await;
+    let done = browser.get(&back).await;
+    assert_eq!(done.location.as_deref(), Some("http://localhost:3000/user"), "{}", done.body);
+    let accounts = browser.my_accounts().await;
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0]["id"], eac.as_str(), "the account keeps the id the connect answered");
+    assert_eq!(accounts[0]["provider_user_id"], "sub-connect");
+    assert_eq!(accounts[0]["email_address"], "other-address@example.com");
+    assert_eq!(browser.signed_in_user().await.as_deref(), Some(user_id));
+
+    // Reauthorize: the same provider account, refreshed.
+    standin.set_account(Account {
+        given_name: "Renamed".into(),
+        ..account("sub-connect", "other-address@example.com", true)
+    });
+    let path = format!("/v1/me/external_accounts/{eac}/reauthorize");
+    let answer = browser.send(reqwest::Method::PATCH, &path, &[("redirect_url", "http://localhost:3000/user")]).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let authorize =
+        answer.body["response"]["verification"]["external_verification_redirect_url"].as_str().unwrap().to_owned();
+    let back = browser.at_provider(&authorize).await;
+    assert_eq!(browser.get(&back).await.location.as_deref(), Some("http://localhost:3000/user"));
+    let accounts = browser.my_accounts().await;
+    assert_eq!((accounts.len(), accounts[0]["first_name"].as_str()), (1, Some("Renamed")));
+
+    // Reauthorizing with a different provider account is refused and changes nothing.
+    standin.set_account(account("sub-someone-else", "x@example.com", true));
+    let answer = browser.send(reqwest::Method::PATCH, &path, &[("redirect_url", "http://localhost:3000/user")]).await;
+    let authorize =
+        answer.body["response"]["verification"]["external_verification_redirect_url"].as_str().unwrap().to_owned();
+    let back = browser.at_provider(&authorize).await;
+    let refused = browser.get(&back).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.body.as_str().unwrap().contains("external_account_mismatch"), "{}", refused.body);
+    assert_eq!(browser.my_accounts().await[0]["provider_user_id"], "sub-connect");
+
+    // Another user cannot connect the provider account this one holds.
+    standin.set_account(account("sub-connect", "other-address@example.com", true));
+    app.post("/v1/users", json!({"email_address": ["second@example.com"], "password": password})).await;
+    let mut second = Browser::new(&app);
+    second.password_sign_in("second@example.com", password).await;
+    let answer = second.send(reqwest::Method::POST, "/v1/me/external_accounts", &form).await;
+    let authorize =
+        answer.body["response"]["verification"]["external_verification_redirect_url"].as_str().unwrap().to_owned();
+    let back = second.at_provider(&authorize).await;
+    let refused = second.get(&back).await;
+    assert!(refused.body.as_str().unwrap().contains("external_account_exists"), "{}", refused.body);
+    assert!(second.my_accounts().await.is_empty());
+
+    // Disconnect (the user has a password, so it is not their last way in), then it is gone.
+    let path = format!("/v1/me/external_accounts/{eac}");
+    let answer = browser.send(reqwest::Method::DELETE, &path, &[]).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body["response"]["deleted"], true);
+    assert!(browser.my_accounts().await.is_empty());
+    assert_eq!(browser.send(reqwest::Method::DELETE, &path, &[]).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn disconnecting_the_last_way_to_sign_in_is_refused() {
+    let standin = StandIn::start(account("sub-only", "only@example.com", true)).await;
+    let app = app_with(&standin).await;
+    let mut browser = Browser::new(&app);
+    let authorize = browser.start().await;
+    let back = browser.at_provider(&authorize).await;
+    browser.get(&back).await;
+    browser.send(reqwest::Method::POST, "/v1/client/sign_ups", &[("transfer", "true")]).await;
+    let user_id = browser.signed_in_user().await.expect("signed up");
+    let eac = browser.my_accounts().await[0]["id"].as_str().unwrap().to_owned();
+    // No password; and the address is no way in once it is not verified (e.g. imported so).
+    let user = app.state.store.get_user(&user_id).await.unwrap().unwrap();
+    assert!(user.password_hash.is_none());
+    let email = user.emails[0].clone();
+    assert!(app.state.store.delete_email_address(&user_id, &email.id).await.unwrap());
+    let unverified = usher_server::store::IdentifierRecord { verified: false, ..email };
+    app.state.store.add_email_address(&user_id, &unverified).await.unwrap();
+
+    let path = format!("/v1/me/external_accounts/{eac}");
+    let answer = browser.send(reqwest::Method::DELETE, &path, &[]).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", answer.body);
+    assert_eq!(answer.body["errors"][0]["code"], "external_account_last_identification");
+    assert_eq!(browser.my_accounts().await.len(), 1);
+}
+
+#[tokio::test]
+async fn discovery_and_keys_are_cached_and_fetched_again_when_the_provider_rotates_its_key() {
+    let standin = StandIn::start(account("sub-cache", "cache@example.com", true)).await;
+    let app = app_with(&standin).await;
+    let sign_in = async || {
+        let mut browser = Browser::new(&app);
+        let authorize = browser.start().await;
+        let back = browser.at_provider(&authorize).await;
+        let done = browser.get(&back).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        browser.send(reqwest::Method::POST, "/v1/client/sign_ups", &[("transfer", "true")]).await;
+        browser.signed_in_user().await
+    };
+    let first = sign_in().await.expect("signed up");
+    assert_eq!(sign_in().await.as_deref(), Some(first.as_str()));
+    assert_eq!(standin.hits(), (1, 1), "two sign-ins, one discovery and one JWKS fetch");
+
+    // A new key (a kid the cached JWKS lacks): fetched again once, and the sign-in works.
+    standin.rotate_key();
+    app.clock.advance_ms(61_000);
+    assert_eq!(sign_in().await.as_deref(), Some(first.as_str()));
+    assert_eq!(standin.hits(), (2, 2));
+}
+
+async fn tenant_app(standin: &StandIn) -> TestApp {
+    // Microsoft's preset with the stand-in as its (multi-tenant) issuer.
+    let spec = format!("strategy=oauth_microsoft,client_id={CLIENT_ID},issuer={}/common/v2.0", standin.issuer);
+    spawn_app_with(Db::Sqlite, |c| {
+        let mut entry = FileProvider::parse_spec(&spec).unwrap();
+        entry.client_secret = Some(Secret::new(CLIENT_SECRET));
+        c.oauth_providers = validate_all(vec![entry], true).unwrap();
+        c.allow_localhost_origins = true;
+        c.frontend_rate_limits = false;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_multi_tenant_issuer_checks_iss_against_the_tokens_tenant() {
+    let standin = StandIn::start(account("sub-ms", "ms@example.com", true)).await;
+    let tenant = "9188040d-6c67-4c5b-b112-36a304b66dad";
+    standin.set_quirks(Quirks { tenant: Some((tenant.into(), tenant.into())), ..Quirks::default() });
+    let app = tenant_app(&standin).await;
+    let run = async |expect: StatusCode| {
+        let mut browser = Browser::new(&app);
+        let answer = browser
+            .send(
+                reqwest::Method::POST,
+                "/v1/client/sign_ins",
+                &[("strategy", "oauth_microsoft"), ("redirect_url", "http://localhost:3000/cb")],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        let authorize = answer.body["response"]["first_factor_verification"]["external_verification_redirect_url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let back = browser.at_provider(&authorize).await;
+        let done = browser.get(&back).await;
+        assert_eq!(done.status, expect, "{}", done.body);
+        done
+    };
+    // The token's iss names its own tenant: accepted (transferable: nobody has the account yet).
+    run(StatusCode::SEE_OTHER).await;
+    // An iss of another tenant than its tid: refused.
+    standin.set_quirks(Quirks { tenant: Some((tenant.into(), "another-tenant".into())), ..Quirks::default() });
+    let refused = run(StatusCode::BAD_REQUEST).await;
+    assert!(refused.body.as_str().unwrap().contains("oauth_token_invalid"), "{}", refused.body);
+}
+
+#[tokio::test]
+async fn apples_form_post_gives_the_name_on_the_first_sign_in() {
+    let standin = StandIn::start(account("sub-apple", "apple-user@example.com", true)).await;
+    // Apple's preset with the stand-in as its issuer; Apple answers by form post.
+    let spec = format!("strategy=oauth_apple,client_id={CLIENT_ID},issuer={}", standin.issuer);
+    let app = spawn_app_with(Db::Sqlite, |c| {
+        let mut entry = FileProvider::parse_spec(&spec).unwrap();
+        entry.client_secret = Some(Secret::new(CLIENT_SECRET));
+        c.oauth_providers = validate_all(vec![entry], true).unwrap();
+        c.allow_localhost_origins = true;
+        c.frontend_rate_limits = false;
+    })
+    .await;
+    let mut browser = Browser::new(&app);
+    let answer = browser
+        .send(
+            reqwest::Method::POST,
+            "/v1/client/sign_ins",
+            &[("strategy", "oauth_apple"), ("redirect_url", "http://localhost:3000/cb")],
+        )
+        .await;
+    let authorize = answer.body["response"]["first_factor_verification"]["external_verification_redirect_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(query(&authorize)["response_mode"], "form_post");
+    let back = browser.at_provider(&authorize).await;
+    let q = query(&back);
+    // What Apple posts: the code, the state and, the first time only, the person's name.
+    let user = r#"{"name":{"firstName":"Ada","lastName":"Lovelace"},"email":"ignored@example.com"}"#;
+    let form = [("code", q["code"].as_str()), ("state", q["state"].as_str()), ("user", user)];
+    let posted = browser.send(reqwest::Method::POST, "/v1/oauth_callback", &form).await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER);
+    let get = posted.location.unwrap();
+    assert!(get.starts_with("/v1/oauth_callback?"), "{get}");
+    let done = browser.get(&get).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let sign_up = browser.send(reqwest::Method::POST, "/v1/client/sign_ups", &[("transfer", "true")]).await;
+    assert_eq!(sign_up.body["response"]["status"], "complete", "{}", sign_up.body);
+    let user_id = browser.signed_in_user().await.unwrap();
+    let (_, user) = app.get(&format!("/v1/users/{user_id}")).await;
+    assert_eq!((user["first_name"].as_str(), user["last_name"].as_str()), (Some("Ada"), Some("Lovelace")));
+    // The address is the ID token's, never the unsigned form's.
+    assert_eq!(user["email_addresses"][0]["email_address"], "apple-user@example.com");
 }

@@ -41,6 +41,9 @@ pub struct Quirks {
     pub aud: Option<String>,
     /// Refuse every code as expired (`invalid_grant`).
     pub codes_expired: bool,
+    /// Act as a multi-tenant issuer (Microsoft's `common`): discovery names
+    /// `<issuer>/{tenantid}/v2.0`, tokens carry this `tid` and `iss` `<issuer>/<iss_tenant>/v2.0`.
+    pub tenant: Option<(String, String)>,
 }
 
 /// Who signs in at the stand-in.
@@ -66,6 +69,11 @@ struct Inner {
     account: Mutex<Account>,
     quirks: Mutex<Quirks>,
     codes: Mutex<HashMap<String, Grant>>,
+    /// The keys were rotated: the JWKS publishes `other_key` (kid `standin-2`), which signs.
+    rotated: std::sync::atomic::AtomicBool,
+    /// How often discovery and the JWKS were fetched.
+    discovery_hits: std::sync::atomic::AtomicUsize,
+    jwks_hits: std::sync::atomic::AtomicUsize,
 }
 
 /// A running stand-in; dropping it stops it.
@@ -94,9 +102,14 @@ impl StandIn {
             account: Mutex::new(account),
             quirks: Mutex::new(Quirks::default()),
             codes: Mutex::new(HashMap::new()),
+            rotated: Default::default(),
+            discovery_hits: Default::default(),
+            jwks_hits: Default::default(),
         });
         let app = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
+            // Microsoft's multi-tenant discovery lives under its tenant alias.
+            .route("/common/v2.0/.well-known/openid-configuration", get(discovery))
             .route("/jwks", get(jwks))
             .route("/authorize", get(authorize))
             .route("/token", post(token))
@@ -116,6 +129,22 @@ impl StandIn {
         *self.inner.quirks.lock().unwrap() = quirks;
     }
 
+    /// Rotates the signing key: the JWKS publishes only the new one, which signs from now on.
+    pub fn rotate_key(&self) {
+        self.inner.rotated.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// How many times discovery and the JWKS were fetched.
+    pub fn hits(&self) -> (usize, usize) {
+        let o = std::sync::atomic::Ordering::SeqCst;
+        (self.inner.discovery_hits.load(o), self.inner.jwks_hits.load(o))
+    }
+
+    /// Who signs in from now on.
+    pub fn set_account(&self, account: Account) {
+        *self.inner.account.lock().unwrap() = account;
+    }
+
     /// Stops answering (the provider is down).
     pub fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -125,9 +154,14 @@ impl StandIn {
 }
 
 async fn discovery(State(s): State<Arc<Inner>>) -> Json<Value> {
+    s.discovery_hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let i = &s.issuer;
+    let named = match s.quirks.lock().unwrap().tenant {
+        Some(_) => format!("{i}/{{tenantid}}/v2.0"),
+        None => i.clone(),
+    };
     Json(json!({
-        "issuer": i,
+        "issuer": named,
         "authorization_endpoint": format!("{i}/authorize"),
         "token_endpoint": format!("{i}/token"),
         "jwks_uri": format!("{i}/jwks"),
@@ -140,9 +174,12 @@ async fn discovery(State(s): State<Arc<Inner>>) -> Json<Value> {
 }
 
 async fn jwks(State(s): State<Arc<Inner>>) -> Json<Value> {
-    let public = s.key.public_key();
+    s.jwks_hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let rotated = s.rotated.load(std::sync::atomic::Ordering::SeqCst);
+    let (public, kid) =
+        if rotated { (s.other_key.public_key(), "standin-2") } else { (s.key.public_key(), "standin-1") };
     Json(json!({"keys": [{
-        "kty": "RSA", "use": "sig", "alg": "RS256", "kid": "standin-1",
+        "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid,
         "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
         "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
     }]}))
@@ -208,8 +245,13 @@ async fn token(
         return refuse("invalid_grant");
     }
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let (iss, tid) = match &quirks.tenant {
+        Some((tid, iss_tenant)) => (format!("{}/{iss_tenant}/v2.0", s.issuer), Some(tid.clone())),
+        None => (s.issuer.clone(), None),
+    };
     let claims = json!({
-        "iss": s.issuer,
+        "iss": iss,
+        "tid": tid,
         "sub": grant.sub.sub,
         "aud": quirks.aud.unwrap_or_else(|| CLIENT_ID.to_owned()),
         "iat": now,
@@ -219,8 +261,10 @@ async fn token(
         "email_verified": grant.sub.email_verified,
         "given_name": grant.sub.given_name,
     });
-    let key = if quirks.foreign_key { &s.other_key } else { &s.key };
-    let header = URL_SAFE_NO_PAD.encode(json!({"alg": "RS256", "kid": "standin-1", "typ": "JWT"}).to_string());
+    let rotated = s.rotated.load(std::sync::atomic::Ordering::SeqCst);
+    let key = if quirks.foreign_key || rotated { &s.other_key } else { &s.key };
+    let kid = if rotated { "standin-2" } else { "standin-1" };
+    let header = URL_SAFE_NO_PAD.encode(json!({"alg": "RS256", "kid": kid, "typ": "JWT"}).to_string());
     let body = URL_SAFE_NO_PAD.encode(claims.to_string());
     let input = format!("{header}.{body}");
     let mut signature = vec![0; key.public_modulus_len()];

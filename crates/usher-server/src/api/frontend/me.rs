@@ -5,7 +5,7 @@ use axum::{
     extract::State,
     middleware,
     response::{IntoResponse, Response},
-    routing::{delete, get, post},
+    routing::{delete, get, patch, post},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -19,7 +19,7 @@ use super::{
 use crate::{
     error::ApiResult,
     flows::{
-        Browser,
+        Browser, oauth,
         profile::{self, ProfileChanges},
     },
     http::{
@@ -44,6 +44,10 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .route("/v1/me/change_password", post(change_password).route_layer(attempt()))
         .route("/v1/me/sessions/active", get(active_sessions))
         .route("/v1/me/sessions/{id}/revoke", post(revoke_session))
+        // Connecting a provider account sends the browser there: limited like any create.
+        .route("/v1/me/external_accounts", post(connect_account).route_layer(create()))
+        .route("/v1/me/external_accounts/{id}", delete(disconnect_account))
+        .route("/v1/me/external_accounts/{id}/reauthorize", patch(reauthorize_account).route_layer(create()))
 }
 
 async fn get_me(State(state): State<AppState>, browser: Browser) -> ApiResult<Response> {
@@ -164,4 +168,69 @@ async fn revoke_session(
     let (_, user) = browser.signed_in(&state).await?;
     let session = profile::revoke_session(&state, &user, &id).await?;
     respond_for(&state, &browser, &user, view::session_summary(&session, false)).await
+}
+
+// ---- provider accounts (`/v1/me/external_accounts`, [`crate::flows::oauth`]) ----
+
+#[derive(Debug, Deserialize)]
+struct Connect {
+    strategy: Option<String>,
+    redirect_url: Option<String>,
+}
+
+/// The account as Clerk shows it while at the provider: its verification `unverified`, with
+/// the provider's authorize URL.
+fn pending_json(pending: &crate::flows::oauth::PendingConnect) -> Value {
+    let mut v = crate::wire::external_account(&pending.account);
+    if let Some(map) = v.as_object_mut() {
+        map.insert("verification".into(), pending.verification.view());
+    }
+    v
+}
+
+async fn connect_account(
+    State(state): State<AppState>,
+    mut browser: Browser,
+    FormOrJson(input): FormOrJson<Connect>,
+) -> ApiResult<Response> {
+    let (_, user) = browser.signed_in(&state).await?;
+    let Some(strategy) = input.strategy.filter(|s| !s.is_empty()) else {
+        return Err(crate::error::ApiError::invalid("form_param_missing", "strategy", "Choose a provider."));
+    };
+    let pending =
+        oauth::start_connect(&state, &mut browser, &user, &strategy, input.redirect_url.as_deref(), None).await?;
+    respond_for(&state, &browser, &user, pending_json(&pending)).await
+}
+
+#[derive(Debug, Deserialize)]
+struct Reauthorize {
+    redirect_url: Option<String>,
+}
+
+async fn reauthorize_account(
+    State(state): State<AppState>,
+    mut browser: Browser,
+    Path(id): Path<String>,
+    FormOrJson(input): FormOrJson<Reauthorize>,
+) -> ApiResult<Response> {
+    let (_, user) = browser.signed_in(&state).await?;
+    let accounts = state.store.external_accounts_of_user(&user.id).await?;
+    let account =
+        accounts.into_iter().find(|a| a.id == id).ok_or(crate::error::ApiError::NotFound("external account"))?;
+    let strategy = account.provider.clone();
+    let pending =
+        oauth::start_connect(&state, &mut browser, &user, &strategy, input.redirect_url.as_deref(), Some(account))
+            .await?;
+    respond_for(&state, &browser, &user, pending_json(&pending)).await
+}
+
+async fn disconnect_account(
+    State(state): State<AppState>,
+    browser: Browser,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let (_, user) = browser.signed_in(&state).await?;
+    oauth::disconnect(&state, &user, &id).await?;
+    let deleted = json!({"object": "external_account", "id": id, "deleted": true});
+    respond_for(&state, &browser, &user, deleted).await
 }

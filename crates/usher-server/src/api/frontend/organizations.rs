@@ -108,6 +108,7 @@ pub async fn user_with_memberships(state: &AppState, user: &UserRecord) -> ApiRe
     let mut v = view::user(state, user);
     if let Some(map) = v.as_object_mut() {
         map.insert("organization_memberships".into(), Value::Array(user_memberships(state, &user.id).await?));
+        map.insert("external_accounts".into(), view::external_accounts(state, &user.id).await?);
     }
     Ok(v)
 }

@@ -37,6 +37,12 @@ pub fn user(state: &AppState, u: &UserRecord) -> Value {
     value
 }
 
+/// The user's provider accounts in Clerk's shape (`ExternalAccount`), oldest first.
+pub async fn external_accounts(state: &AppState, user_id: &str) -> ApiResult<Value> {
+    let accounts = state.store.external_accounts_of_user(user_id).await?;
+    Ok(Value::Array(accounts.iter().map(wire::external_account).collect()))
+}
+
 /// A session with its user and a fresh token.
 pub fn session(state: &AppState, s: &SessionRecord, u: &UserRecord, jwt: &str) -> Value {
     let identifier = u.primary_email().map(|e| e.value.clone()).or_else(|| u.username.clone());
@@ -160,7 +166,7 @@ pub fn sign_up(s: &SignUp) -> Value {
         "optional_fields": ["first_name", "last_name"],
         "missing_fields": s.missing_fields(),
         "unverified_fields": unverified,
-        "verifications": {"email_address": with_link(json!(s.email_verification), s.email_link.as_ref()), "phone_number": null, "web3_wallet": null, "external_account": null},
+        "verifications": {"email_address": with_link(json!(s.email_verification), s.email_link.as_ref()), "phone_number": null, "web3_wallet": null, "external_account": s.external.as_ref().map(|e| e.view())},
         "email_address": s.email_address,
         "first_name": s.first_name,
         "last_name": s.last_name,
@@ -195,6 +201,7 @@ pub async fn client(state: &AppState, browser: &Browser, known: Known<'_>) -> Ap
         if let Some(user) = v.get_mut("user").and_then(Value::as_object_mut) {
             let memberships = super::organizations::user_memberships(state, &u.id).await?;
             user.insert("organization_memberships".into(), Value::Array(memberships));
+            user.insert("external_accounts".into(), external_accounts(state, &u.id).await?);
         }
         sessions.push(v);
     }
