@@ -26,8 +26,9 @@ use usher_server::{
 /// transaction (session, sign-in marks, attempt, client, and the `session.created` webhook
 /// event, written in the same transaction so it is never lost), the client's sessions for the
 /// answer, and the user's organization memberships (one statement; clerk-js reads them from the
-/// user).
-const SIGN_IN_MAX: usize = 14;
+/// user). The transaction also writes the `user.updated` event of the new `last_sign_in_at`,
+/// built from the user the sign-in read (no extra read).
+const SIGN_IN_MAX: usize = 15;
 /// Statements of one token refresh: the client and the session.
 const REFRESH_MAX: usize = 2;
 

@@ -750,7 +750,16 @@ pub async fn transfer(state: &AppState, browser: &mut Browser) -> ApiResult<Sign
     let key = (&*sign_up.id, sign_up.created_at, sign_up.abandon_at);
     // An address or provider account taken meanwhile is a conflict, and nothing is written.
     browser
-        .complete_attempt_linking(state, AttemptKind::SignUp, key, &sign_up, &session, Some(&user), Some(&account))
+        .complete_attempt_linking(
+            state,
+            AttemptKind::SignUp,
+            key,
+            &sign_up,
+            &session,
+            Some(&user),
+            Some(&account),
+            None,
+        )
         .await?;
     Ok(sign_up)
 }

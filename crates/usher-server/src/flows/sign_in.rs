@@ -434,7 +434,9 @@ async fn finish_linking(
     sign_in.status = SignInStatus::Complete;
     sign_in.created_session_id = Some(session.id.clone());
     let key = (&*sign_in.id, sign_in.created_at, sign_in.abandon_at);
-    browser.complete_attempt_linking(state, AttemptKind::SignIn, key, &sign_in, &session, None, account).await?;
+    browser
+        .complete_attempt_linking(state, AttemptKind::SignIn, key, &sign_in, &session, None, account, Some(user))
+        .await?;
     Ok(sign_in)
 }
 

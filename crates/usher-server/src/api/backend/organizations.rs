@@ -23,8 +23,8 @@ use crate::{
     ids,
     state::AppState,
     store::{
-        ADMIN_ROLE, MEMBER_ROLE, MembershipChange, MembershipFilter, MembershipRecord, OrganizationOrder,
-        OrganizationQuery, OrganizationRecord, UserRecord,
+        ADMIN_ROLE, MEMBER_ROLE, MembershipChange, MembershipFilter, MembershipRecord, MembershipView,
+        OrganizationOrder, OrganizationQuery, OrganizationRecord, UserRecord,
     },
     validate::{self, Paging},
 };
@@ -344,21 +344,38 @@ pub(crate) async fn memberships(
         }
         let (role_name, permissions) = roles[&m.role].clone();
         let user = state.store.get_user(&m.user_id).await?;
-        out.push(OrganizationMembership {
-            object: "organization_membership".into(),
-            id: m.id.clone(),
-            role: m.role.clone(),
-            role_name,
-            permissions,
-            public_metadata: m.public_metadata.clone(),
-            private_metadata: m.private_metadata.clone(),
-            organization: organization(o, None),
-            public_user_data: public_user_data(user.as_ref(), &m.user_id),
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        });
+        out.push(membership_wire(m, o, role_name, permissions, user.as_ref()));
     }
     Ok(out)
+}
+
+/// A membership as a webhook's `data`.
+pub(crate) fn membership_event(v: &MembershipView) -> Value {
+    let wire =
+        membership_wire(&v.membership, &v.organization, v.role_name.clone(), v.permissions.clone(), v.user.as_ref());
+    serde_json::to_value(wire).unwrap_or_default()
+}
+
+fn membership_wire(
+    m: &MembershipRecord,
+    o: &OrganizationRecord,
+    role_name: String,
+    permissions: Vec<String>,
+    user: Option<&UserRecord>,
+) -> OrganizationMembership {
+    OrganizationMembership {
+        object: "organization_membership".into(),
+        id: m.id.clone(),
+        role: m.role.clone(),
+        role_name,
+        permissions,
+        public_metadata: m.public_metadata.clone(),
+        private_metadata: m.private_metadata.clone(),
+        organization: organization(o, None),
+        public_user_data: public_user_data(user, &m.user_id),
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    }
 }
 
 async fn one_membership(

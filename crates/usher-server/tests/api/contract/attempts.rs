@@ -73,6 +73,7 @@ async fn completing_an_attempt_writes_everything_or_nothing(store: Arc<dyn Store
         replaces: Some("sess_old"),
         new_user: None,
         new_external_account: None,
+        signed_in: None,
     };
     store.complete_attempt(completion).await.unwrap();
     assert_eq!(store.get_session("sess_old").await.unwrap().unwrap().status, SessionStatus::Ended);
@@ -95,6 +96,7 @@ async fn completing_an_attempt_writes_everything_or_nothing(store: Arc<dyn Store
         replaces: Some("sess_new"),
         new_user: Some(&taken),
         new_external_account: None,
+        signed_in: None,
     };
     assert!(matches!(store.complete_attempt(completion).await, Err(StoreError::Conflict(UniqueField::EmailAddress))));
     assert_eq!(store.get_user("user_b").await.unwrap(), None);
@@ -119,6 +121,7 @@ async fn completing_an_attempt_writes_everything_or_nothing(store: Arc<dyn Store
         replaces: Some("sess_new"),
         new_user: Some(&free),
         new_external_account: Some(&linked),
+        signed_in: None,
     };
     store.complete_attempt(completion).await.unwrap();
     let b = store.get_user("user_b").await.unwrap().unwrap();
@@ -137,6 +140,7 @@ async fn completing_an_attempt_writes_everything_or_nothing(store: Arc<dyn Store
         replaces: None,
         new_user: Some(&c),
         new_external_account: Some(&again),
+        signed_in: None,
     };
     let refused = store.complete_attempt(completion).await;
     assert!(matches!(refused, Err(StoreError::Conflict(UniqueField::ExternalAccount))), "{refused:?}");
