@@ -37,11 +37,14 @@ impl Standing {
         if self.permissions.iter().any(|p| p == permission) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(ClerkError::new(
-                "missing_permissions",
-                "You are not authorized to perform this action",
+            // Clerk's Frontend API answers a signed-in member's refused action so (403).
+            let mut error = ClerkError::new(
+                "not_allowed_access",
+                "You are not authorized to perform this request",
                 format!("This action needs the {permission} permission, which your role does not have."),
-            )))
+            );
+            error.meta.insert("permission".into(), permission.into());
+            Err(ApiError::Forbidden(error))
         }
     }
 }
@@ -52,8 +55,8 @@ impl Standing {
     pub fn may_grant(&self, role: &str) -> ApiResult<()> {
         if role == ADMIN_ROLE && self.membership.role != ADMIN_ROLE {
             return Err(ApiError::Forbidden(ClerkError::new(
-                "missing_permissions",
-                "You are not authorized to perform this action",
+                "not_allowed_access",
+                "You are not authorized to perform this request",
                 "Only an admin may give the admin role.",
             )));
         }
