@@ -74,9 +74,70 @@ pub async fn standing(state: &AppState, org_id: &str, user_id: &str) -> ApiResul
     Ok(Standing { organization, membership, permissions })
 }
 
-/// A new organization with the user as its admin.
+/// The instance's organization settings (`/v1/instance/organization_settings`), stored as one
+/// JSON setting so that every node reads the same; absent fields have Clerk's defaults.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Organizations on: off, the Frontend API refuses creating one and the environment says so.
+    pub enabled: bool,
+    /// The membership limit of new organizations (0: none).
+    pub max_allowed_memberships: i64,
+    /// Whether admins of new organizations may delete them.
+    pub admin_delete_enabled: bool,
+    /// The role key creators get.
+    pub creator_role: String,
+    /// Organizations without slugs (the environment tells clerk-js).
+    pub slug_disabled: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_allowed_memberships: 0,
+            admin_delete_enabled: true,
+            creator_role: ADMIN_ROLE.into(),
+            slug_disabled: false,
+        }
+    }
+}
+
+const SETTINGS_KEY: &str = "organization_settings";
+
+/// The instance's organization settings.
+pub async fn settings(state: &AppState) -> ApiResult<Settings> {
+    match state.store.setting(SETTINGS_KEY).await? {
+        None => Ok(Settings::default()),
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored organization settings: {e}"))),
+    }
+}
+
+/// Replaces the instance's organization settings.
+pub async fn save_settings(state: &AppState, settings: &Settings) -> ApiResult<()> {
+    let text = serde_json::to_string(settings).map_err(|e| ApiError::Internal(e.into()))?;
+    state.store.put_setting(SETTINGS_KEY, &text).await?;
+    Ok(())
+}
+
+/// Refuses creating an organization through the Frontend API while organizations are off.
+pub fn ensure_enabled(settings: &Settings) -> ApiResult<()> {
+    if settings.enabled {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden(ClerkError::new(
+        "organizations_not_enabled_in_instance",
+        "Organizations are not enabled",
+        "Organizations are switched off for this instance.",
+    )))
+}
+
+/// A new organization with the user as its creator, as the instance's settings say (the
+/// creator's role, the membership limit, whether admins may delete it).
 pub fn new_organization(
     state: &AppState,
+    settings: &Settings,
     name: String,
     slug: String,
     user_id: &str,
@@ -88,8 +149,8 @@ pub fn new_organization(
         slug,
         image_url: None,
         created_by: Some(user_id.to_owned()),
-        max_allowed_memberships: 0,
-        admin_delete_enabled: true,
+        max_allowed_memberships: settings.max_allowed_memberships,
+        admin_delete_enabled: settings.admin_delete_enabled,
         created_at: now,
         updated_at: now,
         ..OrganizationRecord::default()
@@ -98,7 +159,7 @@ pub fn new_organization(
         id: ids::new_id("orgmem"),
         organization_id: org.id.clone(),
         user_id: user_id.to_owned(),
-        role: ADMIN_ROLE.into(),
+        role: settings.creator_role.clone(),
         created_at: now,
         updated_at: now,
         ..MembershipRecord::default()

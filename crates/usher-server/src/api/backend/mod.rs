@@ -1,6 +1,7 @@
 //! The Backend API (`/v1/…`), authenticated with the instance's secret key.
 
 mod external_accounts;
+mod instance;
 pub(crate) mod invitations;
 pub(crate) mod organizations;
 pub(crate) mod roles;
@@ -38,6 +39,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(roles::router())
         .merge(sign_in_tokens::router())
         .merge(webhooks::router())
+        .merge(instance::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key_within_limit))
         // The JWKS needs the key too but is never rate limited: every verifier depends on it.
         .route("/jwks", get(jwks).route_layer(middleware::from_fn_with_state(state.clone(), require_key)))

@@ -23,8 +23,8 @@ use crate::{
     ids,
     state::AppState,
     store::{
-        ADMIN_ROLE, MEMBER_ROLE, MembershipChange, MembershipFilter, MembershipRecord, MembershipView,
-        OrganizationOrder, OrganizationQuery, OrganizationRecord, UserRecord,
+        MEMBER_ROLE, MembershipChange, MembershipFilter, MembershipRecord, MembershipView, OrganizationOrder,
+        OrganizationQuery, OrganizationRecord, UserRecord,
     },
     validate::{self, Paging},
 };
@@ -134,7 +134,9 @@ async fn create_organization(
     {
         return Err(ApiError::invalid("resource_not_found", "created_by", "No user was found with that created_by."));
     }
-    let max = b.max_allowed_memberships.unwrap_or(0);
+    // What the request leaves out comes from the instance's organization settings.
+    let settings = crate::flows::organizations::settings(&state).await?;
+    let max = b.max_allowed_memberships.unwrap_or(settings.max_allowed_memberships);
     if max < 0 {
         return Err(ApiError::format("max_allowed_memberships", "max_allowed_memberships must be 0 or more."));
     }
@@ -148,7 +150,7 @@ async fn create_organization(
         public_metadata: validate::metadata("public_metadata", b.public_metadata.unwrap_or_default())?,
         private_metadata: validate::metadata("private_metadata", b.private_metadata.unwrap_or_default())?,
         max_allowed_memberships: max,
-        admin_delete_enabled: b.admin_delete_enabled.unwrap_or(true),
+        admin_delete_enabled: b.admin_delete_enabled.unwrap_or(settings.admin_delete_enabled),
         created_at: now,
         updated_at: now,
     };
@@ -156,7 +158,7 @@ async fn create_organization(
         id: ids::new_id("orgmem"),
         organization_id: org.id.clone(),
         user_id: user_id.clone(),
-        role: ADMIN_ROLE.into(),
+        role: settings.creator_role.clone(),
         created_at: now,
         updated_at: now,
         ..MembershipRecord::default()

@@ -77,9 +77,10 @@ fn social(state: &AppState) -> Value {
 }
 
 /// `GET /v1/environment`: what the instance offers, and where its pages are.
-async fn environment(State(state): State<AppState>) -> Json<Value> {
+async fn environment(State(state): State<AppState>) -> crate::error::ApiResult<Json<Value>> {
     let base = &state.issuer;
-    Json(json!({
+    let org_settings = crate::flows::organizations::settings(&state).await?;
+    Ok(Json(json!({
         "object": "environment",
         "auth_config": {"object": "auth_config", "single_session_mode": true, "claimed_at": null},
         "display_config": {
@@ -112,15 +113,15 @@ async fn environment(State(state): State<AppState>) -> Json<Value> {
             "social": social(&state),
         },
         "organization_settings": {
-            "enabled": true,
-            "max_allowed_memberships": 0,
+            "enabled": org_settings.enabled,
+            "max_allowed_memberships": org_settings.max_allowed_memberships,
             "force_organization_selection": false,
-            "actions": {"admin_delete": true},
+            "actions": {"admin_delete": org_settings.admin_delete_enabled},
             "domains": {"enabled": false, "enrollment_modes": [], "default_role": null},
-            "slug": {"disabled": false},
+            "slug": {"disabled": org_settings.slug_disabled},
             "organization_creation_defaults": {"enabled": false},
         },
         "maintenance_mode": false,
         "client_debug_mode": false,
-    }))
+    })))
 }

@@ -218,6 +218,8 @@ async fn create_organization(
     // Creating is writing: the per-IP creation limit, like sign-ups and sent codes.
     throttle::take(&state, Limit::Create, ip).await?;
     let (_, user) = browser.signed_in(&state).await?;
+    let settings = orgs::settings(&state).await?;
+    orgs::ensure_enabled(&settings)?;
     if !user.create_organization_enabled {
         return Err(ApiError::Forbidden(usher_types::ClerkError::new(
             "organization_creation_not_allowed",
@@ -233,7 +235,7 @@ async fn create_organization(
         Some(s) => slug("slug", s)?,
         None => slug_from(&n),
     };
-    let (org, creator) = orgs::new_organization(&state, n, s, &user.id);
+    let (org, creator) = orgs::new_organization(&state, &settings, n, s, &user.id);
     state.store.create_organization(&org, Some(&creator)).await?;
     answer(&state, &browser, &user, to_value(&organization(&org, Some(1)))).await
 }
