@@ -34,6 +34,7 @@ pub const MODULES: &[(&str, &str)] = modules![
     "components/styles.js",
     "components/user-button.js",
     "components/user-profile.js",
+    "components/organizations.js",
 ];
 
 /// The entry page scripts include (`<script type="module" src=".../npm/usher.js">`).
