@@ -55,7 +55,10 @@ fn app(usher: Usher) -> Router {
 /// it knows (the user id); `usher.js`, which the layer injects, keeps it current in the browser.
 async fn home(auth: Auth) -> Html<String> {
     let user_id = auth.user_id.as_deref().unwrap_or_default();
-    Html(HOME.replace("{{user_id}}", &escape(user_id)))
+    // The server knows the active organization's id from the token; the page shows its name
+    // once usher.js has loaded.
+    let org_id = auth.org_id.as_deref().unwrap_or_default();
+    Html(HOME.replace("{{user_id}}", &escape(user_id)).replace("{{org_id}}", &escape(org_id)))
 }
 
 /// Ids are base62, but a page must never trust that.
