@@ -163,3 +163,69 @@ test('the organization components: create, invite by email, the invitee joins th
     return list.data.some(m => m.public_user_data.identifier === invitee && m.role === 'org:admin');
   }, { message: 'promoted' });
 });
+
+test('hosted organization pages: create, invite, the invitee joins and switches; a member gets no admin controls and is refused on the server', async t => {
+  const { hostedSignIn } = await import('./harness.mjs');
+  const admin = await s.usher.createUser({ email: uniqueEmail('hosted-admin') });
+  const ctx = await newContext(s.browser);
+  t.after(() => ctx.close());
+  const p = await ctx.newPage();
+  await p.goto(`${s.usher.url}/sign-in?redirect_url=${encodeURIComponent('/organizations')}`);
+  await hostedSignIn(p, admin);
+  await p.waitForURL(u => u.pathname === '/organizations');
+  const name = `Hosted ${Date.now()}`;
+  await p.getByLabel('Organization name').fill(name);
+  await p.getByRole('button', { name: 'Create organization' }).click();
+  await p.getByRole('status').filter({ hasText: 'Organization created' }).waitFor();
+  await p.locator(`[data-member="${admin.email}"]`).waitFor();
+  const invitee = uniqueEmail('hosted-joiner');
+  await p.getByLabel('Email address to invite').fill(invitee);
+  await p.getByRole('button', { name: 'Invite' }).click();
+  await p.getByRole('status').filter({ hasText: 'Invitation sent' }).waitFor();
+  await p.locator(`[data-invitation="${invitee}"]`).waitFor();
+
+  const mail = await waitFor(async () => (await s.usher.mailbox()).find(m => m.to === invitee), { message: 'the invitation mail' });
+  const link = mail.text.match(/https?:\/\/\S*__clerk_ticket=\S+/)[0];
+  const ctx2 = await newContext(s.browser);
+  t.after(() => ctx2.close());
+  const q = await ctx2.newPage();
+  await q.goto(link);
+  await q.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await q.getByRole('button', { name: 'Continue' }).click();
+  await q.waitForURL(u => !u.pathname.startsWith('/sign-up'));
+  await q.goto(`${s.usher.url}/organizations`);
+  const row = q.locator('li[data-organization]').filter({ hasText: name });
+  await row.getByRole('button', { name: `Switch to ${name}` }).click();
+  await q.getByRole('status').filter({ hasText: 'Active organization changed' }).waitFor();
+  await q.locator(`[data-member="${admin.email}"]`).waitFor();
+  assert.equal(await q.getByRole('button', { name: 'Change role' }).count(), 0, 'a member changes no roles');
+  assert.equal(await q.getByRole('button', { name: /^Remove/ }).count(), 0, 'nor removes anyone');
+  assert.equal(await q.getByLabel('Email address to invite').count(), 0, 'nor invites');
+  // Posting the admin form anyway (the page's own origin, as a crafted form would): refused by the server.
+  const [response] = await Promise.all([
+    q.waitForNavigation(),
+    q.evaluate(() => {
+      const form = document.createElement('form');
+      form.method = 'post';
+      form.action = '/organizations/invite';
+      const input = document.createElement('input');
+      input.name = 'email_address';
+      input.value = 'sneaky@example.com';
+      form.append(input);
+      document.body.append(form);
+      form.submit();
+    }),
+  ]);
+  assert.equal(response.status(), 403);
+  assert.match(await q.locator("[role=alert]").first().innerText(), /org:sys_memberships:manage/);
+  assert.equal((await s.usher.mailbox()).some(m => m.to === 'sneaky@example.com'), false, 'nothing was sent');
+
+  // The admin promotes the new member from the page.
+  await p.reload();
+  const member = p.locator(`[data-member="${invitee}"]`);
+  await member.getByLabel(`Role of ${invitee}`).selectOption('org:admin');
+  await member.getByRole('button', { name: 'Change role' }).click();
+  await p.getByRole('status').filter({ hasText: 'Role changed' }).waitFor();
+  await q.reload();
+  await q.getByRole('button', { name: 'Change role' }).first().waitFor();
+});

@@ -9,6 +9,7 @@ use crate::{
     ids,
     state::AppState,
     store::{ADMIN_ROLE, MembershipRecord, OrganizationRecord},
+    validate,
 };
 
 /// Update the organization's profile.
@@ -72,6 +73,57 @@ pub async fn standing(state: &AppState, org_id: &str, user_id: &str) -> ApiResul
         state.store.get_membership(&organization.id, user_id).await?.ok_or(ApiError::NotFound("organization"))?;
     let permissions = state.store.role_permissions(&membership.role).await?.into_iter().map(|p| p.key).collect();
     Ok(Standing { organization, membership, permissions })
+}
+
+/// A slug: lowercase letters, digits and dashes, not starting like an id.
+pub fn slug(param: &str, raw: &str) -> ApiResult<String> {
+    let s = raw.trim().to_lowercase();
+    let valid = !s.is_empty()
+        && s.len() <= 64
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && !s.starts_with("org_");
+    if !valid {
+        return Err(ApiError::format(
+            param,
+            "slug must be 1 to 64 lowercase letters, digits, '-' or '_', and must not start with 'org_'.",
+        ));
+    }
+    Ok(s)
+}
+
+/// A slug from a name: `Acme Inc.` → `acme-inc`.
+pub fn slug_from(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.to_lowercase().chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-').to_owned();
+    if out.is_empty() || out.starts_with("org_") {
+        format!("org-{}", ids::random_base62(8).to_lowercase())
+    } else {
+        out
+    }
+}
+
+pub fn name(raw: &str) -> ApiResult<String> {
+    let n = validate::text("name", raw)?;
+    if n.trim().is_empty() || n.chars().count() > 256 {
+        return Err(ApiError::format("name", "name must be 1 to 256 characters."));
+    }
+    Ok(n)
+}
+
+/// The refusal of a change that would leave an organization without an admin.
+pub fn last_admin() -> ApiError {
+    ApiError::Forbidden(ClerkError::new(
+        "organization_minimum_permissions_needed",
+        "There has to be at least one admin",
+        "The organization must keep at least one member with the admin role.",
+    ))
 }
 
 /// The instance's organization settings (`/v1/instance/organization_settings`), stored as one

@@ -11,6 +11,7 @@
 pub(crate) mod layout;
 mod link;
 mod oauth;
+mod organizations;
 mod reset;
 mod second_factor;
 mod sign_in;
@@ -70,6 +71,14 @@ pub fn router() -> Router<AppState> {
         .route("/user/totp/verify", post(second_factor::finish))
         .route("/user/totp/remove", post(second_factor::remove))
         .route("/user/backup-codes", post(second_factor::new_codes))
+        .route("/organizations", get(organizations::page))
+        .route("/organizations/create", post(organizations::create))
+        .route("/organizations/switch", post(organizations::switch))
+        .route("/organizations/invite", post(organizations::invite))
+        .route("/organizations/members/role", post(organizations::change_role))
+        .route("/organizations/members/remove", post(organizations::remove))
+        .route("/organizations/invitations/{id}/accept", post(organizations::accept))
+        .route("/organizations/invitations/{id}/revoke", post(organizations::revoke))
 }
 
 /// Every field any page form (or page query) carries; pages read the ones they need.
@@ -95,6 +104,12 @@ pub(crate) struct Fields {
     token: Option<String>,
     #[serde(rename = "__clerk_ticket")]
     ticket: Option<String>,
+    /// The organization pages' fields.
+    name: Option<String>,
+    slug: Option<String>,
+    organization_id: Option<String>,
+    user_id: Option<String>,
+    role: Option<String>,
 }
 
 /// Every field name [`Fields`] has (its serde names), the only ones a page post may carry:
@@ -178,12 +193,14 @@ pub(crate) enum Redo {
     SignUpCode,
     /// A section of the account page (signed out goes to sign in).
     Account(user::Section),
+    /// The organizations page (signed out goes to sign in).
+    Organizations,
 }
 
 impl Redo {
     /// The page showing `problem`, with its status (and `Retry-After`).
     async fn render(self, state: &AppState, browser: &Browser, fields: &Fields, problem: Problem) -> Response {
-        if problem.status == StatusCode::UNAUTHORIZED && matches!(self, Self::Account(_)) {
+        if problem.status == StatusCode::UNAUTHORIZED && matches!(self, Self::Account(_) | Self::Organizations) {
             return signed_out_redirect();
         }
         let mut response = match self {
@@ -195,6 +212,10 @@ impl Redo {
             Self::SignUp => sign_up::form(state, fields, Some(&problem)),
             Self::SignUpCode => sign_up::code_form(state, fields, Some(&problem)),
             Self::Account(section) => match user::with_problem(state, browser, section, fields, &problem).await {
+                Some(response) => response,
+                None => return signed_out_redirect(),
+            },
+            Self::Organizations => match organizations::with_problem(state, browser, fields, &problem).await {
                 Some(response) => response,
                 None => return signed_out_redirect(),
             },

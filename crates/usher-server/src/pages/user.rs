@@ -126,6 +126,9 @@ fn render(
     body.push_str(&super::second_factor::section(&account.user, pending, codes, only(Section::Totp)));
     body.push_str(&sessions_section(&account.sessions, &account.session));
     body.push_str(
+        r#"<section aria-labelledby="orgs-h"><h2 id="orgs-h">Organizations</h2><p><a href="/organizations">Create, switch and manage your organizations</a></p></section>"#,
+    );
+    body.push_str(
         r#"<section aria-labelledby="signout-h"><h2 id="signout-h">Sign out</h2><form method="post" action="/sign-out"><button type="submit" class="primary">Sign out</button></form></section>"#,
     );
     layout::page(state, StatusCode::OK, "Account", &format!("Your {app} account"), &body)

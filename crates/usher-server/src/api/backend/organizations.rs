@@ -67,47 +67,7 @@ pub(crate) fn organization(o: &OrganizationRecord, members_count: Option<i64>) -
     }
 }
 
-/// A slug: lowercase letters, digits and dashes, not starting like an id.
-pub(crate) fn slug(param: &str, raw: &str) -> ApiResult<String> {
-    let s = raw.trim().to_lowercase();
-    let valid = !s.is_empty()
-        && s.len() <= 64
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        && !s.starts_with("org_");
-    if !valid {
-        return Err(ApiError::format(
-            param,
-            "slug must be 1 to 64 lowercase letters, digits, '-' or '_', and must not start with 'org_'.",
-        ));
-    }
-    Ok(s)
-}
-
-/// A slug from a name: `Acme Inc.` → `acme-inc`.
-pub(crate) fn slug_from(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.to_lowercase().chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    let out = out.trim_end_matches('-').to_owned();
-    if out.is_empty() || out.starts_with("org_") {
-        format!("org-{}", ids::random_base62(8).to_lowercase())
-    } else {
-        out
-    }
-}
-
-pub(crate) fn name(raw: &str) -> ApiResult<String> {
-    let n = validate::text("name", raw)?;
-    if n.trim().is_empty() || n.chars().count() > 256 {
-        return Err(ApiError::format("name", "name must be 1 to 256 characters."));
-    }
-    Ok(n)
-}
+pub(crate) use crate::flows::organizations::{last_admin, name, slug, slug_from};
 
 pub(super) async fn load_organization(state: &AppState, id_or_slug: &str) -> ApiResult<OrganizationRecord> {
     load(state, id_or_slug).await
@@ -434,14 +394,6 @@ async fn create_membership(
         )));
     }
     one_membership(&state, m, org).await
-}
-
-pub(crate) fn last_admin() -> ApiError {
-    ApiError::Forbidden(ClerkError::new(
-        "organization_minimum_permissions_needed",
-        "There has to be at least one admin",
-        "The organization must keep at least one member with the admin role.",
-    ))
 }
 
 async fn update_membership(

@@ -142,23 +142,6 @@ async fn leave(State(state): State<AppState>, browser: Browser, Path(org_id): Pa
     }
 }
 
-/// Pending invitations to any of the user's verified addresses.
-async fn pending_for(state: &AppState, user: &UserRecord) -> ApiResult<Vec<crate::store::InvitationRecord>> {
-    let mut all = Vec::new();
-    for e in user.emails.iter().filter(|e| e.verified) {
-        let filter = InvitationFilter {
-            organization_id: None,
-            email_address: Some(e.value.to_lowercase()),
-            status: Some(InvitationStatus::Pending),
-        };
-        all.extend(state.store.list_invitations(&filter, Page { limit: 100, offset: 0 }).await?.0);
-    }
-    let now = state.now();
-    all.retain(|i| i.expires_at > now);
-    all.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
-    Ok(all)
-}
-
 async fn my_invitations(
     State(state): State<AppState>,
     browser: Browser,
@@ -166,7 +149,7 @@ async fn my_invitations(
 ) -> ApiResult<Response> {
     let (_, user) = browser.signed_in(&state).await?;
     let page = q.page()?;
-    let all = pending_for(&state, &user).await?;
+    let all = invitations::pending_for(&state, &user).await?;
     let mut data = Vec::new();
     for i in all.iter().skip(usize::try_from(page.offset).unwrap_or(0)).take(usize::try_from(page.limit).unwrap_or(0)) {
         let mut v = to_value(&invitation(&state, i, None, None).await?);
@@ -185,7 +168,7 @@ async fn accept_invitation(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let (_, user) = browser.signed_in(&state).await?;
-    let Some(i) = pending_for(&state, &user).await?.into_iter().find(|i| i.id == id) else {
+    let Some(i) = invitations::pending_for(&state, &user).await?.into_iter().find(|i| i.id == id) else {
         return Err(ApiError::NotFound("organization invitation"));
     };
     invitations::accept(&state, &i, &user.id).await?;
