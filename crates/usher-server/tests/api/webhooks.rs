@@ -566,7 +566,8 @@ async fn rolled_back_membership_changes_write_no_event(db: Db) {
     store.create_organization(&org, Some(&membership("user_a", "org:admin"))).await.unwrap();
     let kinds = |r: &Recorder| r.rendered.lock().unwrap().iter().map(|(_, k)| k.clone()).collect::<Vec<_>>();
     assert_eq!(kinds(&recorder), ["UserCreated", "UserCreated", "OrganizationCreated", "MembershipCreated"]);
-    for (id, _) in recorder.rendered.lock().unwrap().clone() {
+    let committed = recorder.rendered.lock().unwrap().clone();
+    for (id, _) in committed {
         assert!(store.get_message(&id).await.unwrap().is_some(), "committed changes keep their events");
     }
     let first = recorder.rendered.lock().unwrap()[0].0.clone();
