@@ -11,6 +11,8 @@ use std::{
 /// A running `usher dev` process, stopped on drop.
 pub struct Usher {
     child: Child,
+    /// The server's process id (for its CPU time and memory in `/proc`).
+    pub pid: u32,
     /// `CLERK_API_URL`.
     pub url: String,
     /// `CLERK_SECRET_KEY`.
@@ -36,9 +38,22 @@ pub fn usher_bin() -> PathBuf {
 
 /// Starts `usher dev` on port 0 with `env` added.
 pub fn start_usher(env: &[(&str, &str)]) -> Usher {
+    start_usher_on(None, env)
+}
+
+/// Starts `usher dev` on port 0 with `env` added, on the CPUs `cpus` (a `taskset -c` list)
+/// when given, so that it never shares a core with the load generator.
+pub fn start_usher_on(cpus: Option<&str>, env: &[(&str, &str)]) -> Usher {
     let dir = tempfile::tempdir().expect("temp dir");
     let bin = usher_bin();
-    let mut command = Command::new(&bin);
+    let mut command = match cpus {
+        Some(cpus) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", cpus]).arg(&bin);
+            c
+        }
+        None => Command::new(&bin),
+    };
     command.args(["dev", "--data-dir"]).arg(dir.path()).args(["--listen", "127.0.0.1:0"]).env("RUST_LOG", "warn");
     command.envs(env.iter().copied()).stdout(Stdio::piped()).stderr(Stdio::inherit());
     let mut child = command.spawn().unwrap_or_else(|e| {
@@ -57,7 +72,8 @@ pub fn start_usher(env: &[(&str, &str)]) -> Usher {
             break;
         }
     }
-    Usher { child, url, secret, publishable, _dir: dir }
+    let pid = child.id();
+    Usher { child, pid, url, secret, publishable, _dir: dir }
 }
 
 impl Usher {
@@ -115,7 +131,10 @@ impl Usher {
 }
 
 /// Latencies of one measured phase.
+#[derive(Clone)]
 pub struct Summary {
+    /// Requests answered as expected.
+    pub done: usize,
     /// Completed requests per second.
     pub per_second: f64,
     /// Median latency.
@@ -159,7 +178,7 @@ where
     let pct = |p: f64| {
         times.get(((times.len() as f64 * p) as usize).min(times.len().saturating_sub(1))).copied().unwrap_or_default()
     };
-    Summary { per_second: times.len() as f64 / elapsed, p50: pct(0.50), p99: pct(0.99), errors }
+    Summary { done: times.len(), per_second: times.len() as f64 / elapsed, p50: pct(0.50), p99: pct(0.99), errors }
 }
 
 /// Takes one request from the shared budget; false once it is spent (never wraps below 0).
@@ -171,4 +190,54 @@ fn take(budget: &std::sync::atomic::AtomicUsize) -> bool {
 /// Milliseconds with two decimals.
 pub fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+/// CPU time (user + system) a process has used so far, from `/proc/<pid>/stat` (in clock ticks
+/// of 10 ms: over a timed run of seconds at full load that is well under 1 %).
+pub fn process_cpu(pid: u32) -> Duration {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/<pid>/stat");
+    // The command name (field 2) may hold spaces; the fields after its `)` are numbers.
+    let fields: Vec<&str> = text.rsplit_once(')').expect("stat").1.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    Duration::from_millis(ticks * 1000 / clock_ticks_per_second())
+}
+
+fn clock_ticks_per_second() -> u64 {
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        let out = Command::new("getconf").arg("CLK_TCK").output().expect("getconf CLK_TCK");
+        String::from_utf8_lossy(&out.stdout).trim().parse().expect("CLK_TCK")
+    })
+}
+
+/// Resident memory of a process, from `VmRSS` in `/proc/<pid>/status`, in bytes.
+pub fn resident_bytes(pid: u32) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/<pid>/status");
+    let line = text.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS");
+    line.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()).expect("VmRSS kB") * 1024
+}
+
+/// Pins the calling thread to `cpus` (a `taskset -c` list), by its thread id; threads it
+/// starts afterwards inherit it.
+pub fn pin_this_thread(cpus: &str) {
+    let link = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
+    let tid = link.file_name().expect("tid").to_string_lossy().into_owned();
+    let status = Command::new("taskset").args(["-p", "-c", cpus, &tid]).stdout(Stdio::null()).status();
+    assert!(status.is_ok_and(|s| s.success()), "taskset -p -c {cpus} {tid}");
+}
+
+/// The CPU time this thread has used, from `/proc/thread-self/schedstat` (nanoseconds).
+pub fn thread_cpu() -> Duration {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").expect("schedstat");
+    Duration::from_nanos(text.split_whitespace().next().and_then(|n| n.parse().ok()).expect("cpu ns"))
+}
+
+/// The cores of this machine split in two: the server's (the last `server_cores`) and the load
+/// generator's (the rest), as `taskset -c` lists.
+pub fn split_cores(server_cores: usize) -> (String, String) {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    assert!(cores > server_cores, "needs more than {server_cores} cores to keep the load generator apart");
+    let first_server = cores - server_cores;
+    let list = |from: usize, to: usize| if from == to { from.to_string() } else { format!("{from}-{to}") };
+    (list(first_server, cores - 1), list(0, first_server - 1))
 }

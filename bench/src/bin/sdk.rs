@@ -101,7 +101,7 @@ async fn hammer(server: &ServerThread, addr: SocketAddr, tokens: &[String], cook
         let cpu = server.cpu();
         let summary = load(8, PHASE, usize::MAX, request.clone()).await;
         let used = server.cpu() - cpu;
-        let done = ((summary.per_second * PHASE.as_secs_f64()) as u32).max(1);
+        let done = (summary.done as u32).max(1);
         eprintln!(
             "  run {run}: {:.0}/s, {:.1} µs server CPU per request, {} errors",
             summary.per_second,
@@ -273,9 +273,14 @@ async fn run(st: ServerThread) {
     );
     for (label, r) in &rows {
         let s = &r.summary;
+        // A row with failures shows them, not a rate: refused requests are not fast answers.
+        let rate = if s.errors > 0 || s.done == 0 {
+            format!("FAILED ({} errors, {} answered)", s.errors, s.done)
+        } else {
+            format!("{:.0}", s.per_second)
+        };
         println!(
-            "| {label}, 8 connections | {:.0} | {} | {} | {} | {} |",
-            s.per_second,
+            "| {label}, 8 connections | {rate} | {} | {} | {} | {} |",
             us(r.cpu_per_request),
             ms(s.p50),
             ms(s.p99),
@@ -286,6 +291,10 @@ async fn run(st: ServerThread) {
         (&rows[0].1, &rows[1].1, &rows[2].1, &rows[3].1, &rows[4].1, &rows[5].1);
     let cold_budget = bare_cold.cpu_per_request + raw_verify.mul_f64(1.3);
     println!();
+    if rows.iter().any(|(_, r)| r.summary.errors > 0 || r.summary.done == 0) {
+        println!("A row failed: no ratio is computed from this run.");
+        return;
+    }
     println!(
         "protected ÷ bare req/s, token seen before: header {:.2}, cookie {:.2} (goal ≥ 0.90)",
         warm.summary.per_second / bare1.summary.per_second,

@@ -138,6 +138,17 @@ pub struct DevArgs {
     /// `USHER_OAUTH_<KEY>_CLIENT_SECRET` (or the variable `client_secret_env=` names).
     #[arg(long = "oauth-provider", env = "USHER_OAUTH_PROVIDERS", value_delimiter = ';', value_name = "SPEC")]
     pub oauth_providers: Vec<String>,
+    /// Issue a `pk_live_` publishable key, so that Clerk's own SDKs (`@clerk/backend`, clerk-js)
+    /// treat the instance as production: no dev-browser handshake. See docs/clerk-js.md.
+    #[arg(long, env = "USHER_LIVE_KEYS", default_value = "false", value_parser = parse_switch, action = clap::ArgAction::Set, value_name = "true|false")]
+    pub live_keys: bool,
+    /// Serve the pinned clerk-js and @clerk/ui bundles in this directory at /npm/@clerk/…
+    /// (fill it with scripts/clerk-js-assets).
+    #[arg(long, env = "USHER_CLERK_JS_DIR")]
+    pub clerk_js_dir: Option<PathBuf>,
+    /// Argon2id runs at once (default: one per core this process may run on).
+    #[arg(long, env = "USHER_PASSWORD_HASH_SLOTS", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub password_hash_slots: Option<u16>,
 }
 
 /// `true`/`1`/`on` or `false`/`0`/`off`.
@@ -280,6 +291,11 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
     config.frontend_rate_limits = args.fapi_rate_limit;
     config.session_token_lifetime = std::time::Duration::from_secs(args.session_token_lifetime);
     config.allow_localhost_origins = true;
+    config.production = args.live_keys;
+    config.clerk_js_dir = args.clerk_js_dir.clone();
+    if let Some(n) = args.password_hash_slots {
+        config.password_hash_slots = usize::from(n);
+    }
     config.redis_url = args.redis_url.map(Secret::new);
     // Local receivers are what development uses.
     config.webhooks.allow_private_addresses = true;

@@ -137,6 +137,9 @@ pub struct Config {
     pub trusted_proxies: crate::proxies::TrustedProxies,
     /// Outbound webhook delivery.
     pub webhooks: WebhookSettings,
+    /// Where pinned copies of Clerk's browser bundles live (`clerk-js/` and `ui/`, filled by
+    /// `scripts/clerk-js-assets`), served at `/npm/@clerk/…`; `None` serves none.
+    pub clerk_js_dir: Option<std::path::PathBuf>,
 }
 
 /// How webhooks are delivered.
@@ -210,7 +213,8 @@ impl Config {
             password_min_length: 8,
             password_max_length: 128,
             // Argon2id is memory-bound: two runs per core went at 0.74 of the one-at-a-time
-            // rate on a 2-core machine, so more slots than cores only add latency.
+            // rate on a 2-core machine, so more slots than cores only add latency. The cores
+            // are the ones this process may run on (its CPU affinity, e.g. under `taskset`).
             password_hash_slots: cores,
             key_reload_interval: Duration::from_secs(10),
             max_body_bytes: 256 * 1024,
@@ -233,6 +237,7 @@ impl Config {
             max_connections_per_ip: 256,
             trusted_proxies: Default::default(),
             webhooks: WebhookSettings::default(),
+            clerk_js_dir: None,
         }
     }
 }
@@ -308,6 +313,13 @@ pub struct FileConfig {
     pub webhook_timeout_ms: Option<u64>,
     /// Allow webhook endpoints on loopback, link-local and private addresses (default false).
     pub webhook_allow_private_addresses: Option<bool>,
+    /// Directory of pinned clerk-js / @clerk/ui bundles to serve at `/npm/@clerk/…`
+    /// (`scripts/clerk-js-assets`); default none.
+    pub clerk_js_dir: Option<std::path::PathBuf>,
+    /// Argon2id runs at once (default one per core; or USHER_PASSWORD_HASH_SLOTS). Argon2id is
+    /// memory-bound: more runs than cores share the cores' caches and memory bandwidth, so they
+    /// add latency without adding throughput.
+    pub password_hash_slots: Option<usize>,
 }
 
 /// Environment variables `usher serve` reads, overriding the file.
@@ -346,6 +358,14 @@ impl FileConfig {
         self.database_url = db.or(self.database_url.take());
         self.secret_key = secret.or(self.secret_key.take());
         self.public_url = url.or(self.public_url.take());
+        if let Some(text) = env("USHER_PASSWORD_HASH_SLOTS") {
+            match text.trim().parse() {
+                Ok(n) => self.password_hash_slots = Some(n),
+                Err(_) => {
+                    self.env_problems.push(format!("USHER_PASSWORD_HASH_SLOTS must be a whole number, not {text:?}"))
+                }
+            }
+        }
         for provider in self.oauth_providers.iter_mut().flatten() {
             provider.read_secret(&env);
         }
@@ -446,6 +466,9 @@ impl FileConfig {
                 problems.push(format!("`{name}` must be between 1 and 300"));
             }
         }
+        if self.password_hash_slots.is_some_and(|n| !(1..=256).contains(&n)) {
+            problems.push("`password_hash_slots` must be between 1 and 256".to_owned());
+        }
         if self.max_connections == Some(0) || self.max_connections_per_ip == Some(0) {
             problems.push("`max_connections` and `max_connections_per_ip` must be at least 1".to_owned());
         }
@@ -494,6 +517,9 @@ impl FileConfig {
         }
         config.password_min_length = min;
         config.password_max_length = max;
+        if let Some(n) = self.password_hash_slots {
+            config.password_hash_slots = n;
+        }
         if let Some(n) = self.backend_requests_per_10s {
             config.backend_requests_per_10s = n;
         }
@@ -511,6 +537,7 @@ impl FileConfig {
             config.application_name = name;
         }
         config.redis_url = self.redis_url.map(Secret::new);
+        config.clerk_js_dir = self.clerk_js_dir;
         if let Some(schedule) = self.webhook_retry_schedule_ms.filter(|s| !s.is_empty()) {
             config.webhooks.retry_schedule = schedule.into_iter().map(Duration::from_millis).collect();
         }
@@ -629,6 +656,28 @@ mod tests {
         file.apply_env(env(&[("USHER_MAX_CONNECTIONS", "lots")]));
         let err = file.validate().unwrap_err();
         assert!(err.contains("trusted_proxies") && err.contains("USHER_MAX_CONNECTIONS"), "{err}");
+    }
+
+    #[test]
+    fn the_hash_pool_size_comes_from_the_file_or_the_environment_and_is_bounded() {
+        let base = "database_url = \"sqlite:///tmp/u.db\"\npublic_url = \"https://auth.example.com\"\n\
+                    smtp_url = \"smtp://127.0.0.1:2525\"\nsmtp_from = \"auth@example.com\"\n";
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let mut file = FileConfig::parse(base).unwrap();
+        file.apply_env(env(&[("USHER_SECRET_KEY", KEY)]));
+        assert_eq!(file.validate().unwrap().password_hash_slots, cores, "one per core by default");
+        let mut file = FileConfig::parse(&format!("{base}password_hash_slots = 3")).unwrap();
+        file.apply_env(env(&[("USHER_SECRET_KEY", KEY)]));
+        assert_eq!(file.validate().unwrap().password_hash_slots, 3);
+        let mut file = FileConfig::parse(&format!("{base}password_hash_slots = 3")).unwrap();
+        file.apply_env(env(&[("USHER_SECRET_KEY", KEY), ("USHER_PASSWORD_HASH_SLOTS", "5")]));
+        assert_eq!(file.validate().unwrap().password_hash_slots, 5, "the environment wins");
+        for (text, needle) in [("0", "password_hash_slots"), ("many", "USHER_PASSWORD_HASH_SLOTS")] {
+            let mut file = FileConfig::parse(base).unwrap();
+            file.apply_env(env(&[("USHER_SECRET_KEY", KEY), ("USHER_PASSWORD_HASH_SLOTS", text)]));
+            let err = file.validate().unwrap_err();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -26,6 +26,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod clerk_scripts;
 pub mod cli;
 pub mod clock;
 pub mod config;

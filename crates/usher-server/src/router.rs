@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router(&state))
         .merge(pages::router())
         .merge(assets::router())
+        .merge(crate::clerk_scripts::router())
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

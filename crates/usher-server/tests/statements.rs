@@ -1,5 +1,6 @@
 //! A regression guard for the hot paths that times nothing: a Frontend API password sign-in and
-//! a token refresh run no more SQL statements than they do today. sqlx logs every statement under
+//! a token refresh, a Backend API mint (with and without an active organization) run no more SQL
+//! statements than they do today. sqlx logs every statement under
 //! the `sqlx::query` target; this binary's one test installs a global subscriber that counts them
 //! (a binary of its own, because a global subscriber sees the SQLite worker threads too and no
 //! other test may install one).
@@ -31,6 +32,11 @@ use usher_server::{
 const SIGN_IN_MAX: usize = 15;
 /// Statements of one token refresh: the client and the session.
 const REFRESH_MAX: usize = 2;
+/// Statements of one Backend API mint: the session.
+const MINT_MAX: usize = 1;
+/// Statements of one mint with an active organization: the session, and the organization with
+/// the membership and the role's permissions in one (it was four in all before).
+const MINT_ORG_MAX: usize = 2;
 
 #[derive(Clone, Default)]
 struct Statements(Arc<AtomicUsize>);
@@ -149,8 +155,56 @@ async fn password_sign_in_and_token_refresh_run_no_more_statements_than_today() 
     let refresh = statements.take();
     assert_eq!(refreshed.status(), StatusCode::OK);
 
-    println!("statements: password sign-in {sign_in}, token refresh {refresh}");
-    assert!(sign_in > 0 && refresh > 0, "the counter sees the server's queries");
+    // A Backend API mint for the same session (the first one of this lifetime records it
+    // for the key, once; the second is the steady state).
+    let mint = || http.post(format!("{url}/v1/sessions/{session}/tokens")).bearer_auth(&secret).send();
+    assert_eq!(mint().await.unwrap().status(), StatusCode::OK);
+    statements.take();
+    assert_eq!(mint().await.unwrap().status(), StatusCode::OK);
+    let minted = statements.take();
+
+    // The same with an active organization: its row, the membership and the role's permissions.
+    let user = body["client"]["sessions"][0]["user"]["id"].as_str().expect("the session's user").to_owned();
+    let org: Value = http
+        .post(format!("{url}/v1/organizations"))
+        .bearer_auth(&secret)
+        .json(&json!({"name": "Counted", "created_by": user}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let touched = http
+        .post(format!("{url}/v1/client/sessions/{session}/touch"))
+        .header(header::COOKIE, cookie.join("; "))
+        .form(&[("active_organization_id", org["id"].as_str().expect("organization"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(touched.status(), StatusCode::OK);
+    statements.take();
+    let response = mint().await.unwrap();
+    let minted_org = statements.take();
+    assert_eq!(response.status(), StatusCode::OK);
+    let jwt = response.json::<Value>().await.unwrap()["jwt"].as_str().unwrap().to_owned();
+    let payload = base64::Engine::decode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        jwt.split('.').nth(1).expect("a payload"),
+    )
+    .unwrap();
+    let claims: Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(claims["o"]["id"], org["id"], "the token is the organization's");
+
+    println!(
+        "statements: password sign-in {sign_in}, token refresh {refresh}, mint {minted}, mint with an organization {minted_org}"
+    );
+    assert!(sign_in > 0 && refresh > 0 && minted > 0, "the counter sees the server's queries");
     assert!(sign_in <= SIGN_IN_MAX, "a password sign-in now runs {sign_in} statements (was {SIGN_IN_MAX})");
     assert!(refresh <= REFRESH_MAX, "a token refresh now runs {refresh} statements (was {REFRESH_MAX})");
+    assert!(minted <= MINT_MAX, "a mint now runs {minted} statements (was {MINT_MAX})");
+    assert!(
+        minted_org <= MINT_ORG_MAX,
+        "a mint with an organization now runs {minted_org} statements (was {MINT_ORG_MAX})"
+    );
 }

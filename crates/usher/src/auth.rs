@@ -68,6 +68,23 @@ impl std::fmt::Debug for Auth {
     }
 }
 
+/// The auth state of a request, kept cheaply for its page step (see [`Auth::for_page`]).
+pub(crate) struct PageAuth {
+    usher: Usher,
+    signed_in: Option<(Arc<str>, Arc<SessionClaims>)>,
+}
+
+impl PageAuth {
+    /// The `Auth` again, for the head tags, which read who is signed in and the organization
+    /// (never the request URL or why a token was refused, which are left empty).
+    pub(crate) fn into_auth(self) -> Auth {
+        match self.signed_in {
+            Some((token, claims)) => Auth::signed_in(self.usher, String::new(), token, claims),
+            None => Auth::signed_out(self.usher, String::new(), None),
+        }
+    }
+}
+
 /// What [`Auth::has`] checks.
 ///
 /// ```
@@ -122,6 +139,12 @@ impl Auth {
             request_url,
             usher,
         }
+    }
+
+    /// What the page step of [`UsherLayer`](crate::UsherLayer) keeps of this state until the
+    /// response is known: reference counts only.
+    pub(crate) fn for_page(&self) -> PageAuth {
+        PageAuth { usher: self.usher.clone(), signed_in: self.token.clone().zip(self.verified.clone()) }
     }
 
     /// Whether a valid session token came with the request.

@@ -73,46 +73,52 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let usher = self.usher.clone();
         Box::pin(async move {
-            let token = session_token(request.headers());
             let url = request_url(request.headers(), request.uri());
-            let auth = usher.authenticate(token.as_deref(), url).await;
+            let auth = usher.authenticate(session_token(request.headers()), url).await;
             // The one switch for the page step; it needs the auth state after the handler has
-            // consumed the request, and builds its tags only if the response is a page.
-            let page_auth = usher.config().ui.inject_script.then(|| auth.clone());
+            // consumed the request, and builds its tags only if the response is a page. What
+            // it keeps is two reference counts, not a copy of the `Auth`: most responses are
+            // not pages.
+            let page_auth = usher.config().ui.inject_script.then(|| auth.for_page());
             request.extensions_mut().insert(auth);
             let response = inner.call(request).await?;
             Ok(match page_auth {
-                Some(auth) => crate::inject::into_page(response, &auth).await,
+                Some(page) => crate::inject::into_page(response, || page.into_auth()).await,
                 None => response,
             })
         })
     }
 }
 
-/// The token from `Authorization: Bearer …` (or a bare token), else the `__session` cookie.
-fn session_token(headers: &HeaderMap) -> Option<String> {
+/// The token from `Authorization: Bearer …` (or a bare token), else the `__session` cookie;
+/// borrowed from the headers (a cached token is never copied).
+fn session_token(headers: &HeaderMap) -> Option<&str> {
     if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
         if !token.is_empty() && !token.contains(' ') {
-            return Some(token.to_owned());
+            return Some(token);
         }
     }
     let values = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok());
-    usher_types::token::cookie(values, usher_types::token::SESSION_COOKIE).filter(|v| !v.is_empty()).map(str::to_owned)
+    usher_types::token::cookie(values, usher_types::token::SESSION_COOKIE).filter(|v| !v.is_empty())
 }
 
 /// The URL the client asked for, honouring a proxy's `X-Forwarded-Proto` / `-Host`.
 fn request_url(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
-    let text = |name: &str| {
-        headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.split(',').next().unwrap_or(v).trim().to_owned())
-    };
-    let proto = text("x-forwarded-proto").unwrap_or_else(|| "http".into());
+    // Borrowed pieces, one allocation for the URL (this runs on every request).
+    let text =
+        |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.split(',').next().unwrap_or(v).trim());
+    let proto = text("x-forwarded-proto").unwrap_or("http");
     let host = text("x-forwarded-host")
         .or_else(|| text("host"))
-        .or_else(|| uri.authority().map(|a| a.to_string()))
+        .or_else(|| uri.authority().map(|a| a.as_str()))
         .unwrap_or_default();
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
-    format!("{proto}://{host}{path}")
+    let mut url = String::with_capacity(proto.len() + 3 + host.len() + path.len());
+    for piece in [proto, "://", host, path] {
+        url.push_str(piece);
+    }
+    url
 }
 
 /// Answered when an extractor runs without [`UsherLayer`]: a wiring mistake, not a client's.
@@ -249,11 +255,11 @@ mod tests {
     fn tokens_come_from_the_header_first_then_the_cookie() {
         let mut headers = HeaderMap::new();
         headers.insert(header::COOKIE, "a=1; __session=cookie.tok.en; b=2".parse().unwrap());
-        assert_eq!(session_token(&headers).as_deref(), Some("cookie.tok.en"));
+        assert_eq!(session_token(&headers), Some("cookie.tok.en"));
         headers.insert(header::AUTHORIZATION, "Bearer header.tok.en".parse().unwrap());
-        assert_eq!(session_token(&headers).as_deref(), Some("header.tok.en"));
+        assert_eq!(session_token(&headers), Some("header.tok.en"));
         headers.insert(header::AUTHORIZATION, "Basic dXNlcjpwYXNz x".parse().unwrap());
-        assert_eq!(session_token(&headers).as_deref(), Some("cookie.tok.en"), "other schemes are ignored");
+        assert_eq!(session_token(&headers), Some("cookie.tok.en"), "other schemes are ignored");
     }
 
     #[test]

@@ -89,7 +89,7 @@ where
         Box::pin(async move {
             let response = inner.call(request).await?;
             Ok(match auth {
-                Some(auth) => into_page(response, &auth).await,
+                Some(auth) => into_page(response, || auth).await,
                 None => {
                     if is_plain_html(&response) {
                         tracing::error!("usher: InjectLayer ran without UsherLayer outside it; no script was added");
@@ -101,12 +101,14 @@ where
     }
 }
 
-/// `response` with the head tags for `auth` when it is a page; any other response untouched.
-pub(crate) async fn into_page(response: Response, auth: &Auth) -> Response {
+/// `response` with the head tags for the auth state `auth` makes when it is a page; any other
+/// response untouched (and `auth` never called).
+pub(crate) async fn into_page(response: Response, auth: impl FnOnce() -> Auth) -> Response {
     if !is_plain_html(&response) {
         return response;
     }
-    let tags = crate::ui::head_tags(auth.usher().config(), auth);
+    let auth = auth();
+    let tags = crate::ui::head_tags(auth.usher().config(), &auth);
     inject_into(response, &tags).await
 }
 

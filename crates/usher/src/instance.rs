@@ -89,8 +89,8 @@ impl Usher {
     /// Authenticates a request's token; any refusal is "signed out", with the reason kept.
     pub async fn authenticate(&self, token: Option<&str>, request_url: String) -> Auth {
         let Some(token) = token else { return Auth::signed_out(self.clone(), request_url, None) };
-        match self.inner.verifier.verify(token).await {
-            Ok(claims) => Auth::signed_in(self.clone(), request_url, token.into(), claims),
+        match self.inner.verifier.verify_shared(token).await {
+            Ok((token, claims)) => Auth::signed_in(self.clone(), request_url, token, claims),
             Err(e) => {
                 tracing::debug!(reason = %e, "usher: token refused");
                 Auth::signed_out(self.clone(), request_url, Some(e.to_string()))

@@ -178,21 +178,32 @@ impl TokenCache {
         self.entries.len()
     }
 
-    fn get(&self, token: &str) -> Option<Arc<SessionClaims>> {
-        self.entries.get(token).cloned()
+    /// The entry of `token`: its text as the cache holds it (so a caller need not copy it) and
+    /// its claims.
+    fn get(&self, token: &str) -> Option<(Arc<str>, Arc<SessionClaims>)> {
+        self.entries.get_key_value(token).map(|(k, v)| (k.clone(), v.clone()))
     }
 
-    fn insert(&mut self, token: &str, claims: Arc<SessionClaims>) {
-        if self.entries.contains_key(token) {
-            return;
-        }
-        while self.entries.len() >= CACHE_CAPACITY {
-            let Some(oldest) = self.order.pop_front() else { break };
-            self.entries.remove(&oldest);
-        }
+    /// Remembers `token`; returns its text as the cache holds it. The token is hashed once
+    /// here (it is about a kilobyte of text, and this runs for every cold token).
+    fn insert(&mut self, token: &str, claims: Arc<SessionClaims>) -> Arc<str> {
+        use std::collections::hash_map::Entry;
         let key: Arc<str> = token.into();
-        self.order.push_back(key.clone());
-        self.entries.insert(key, claims);
+        match self.entries.entry(key) {
+            // Verified by another request meanwhile.
+            Entry::Occupied(entry) => entry.key().clone(),
+            Entry::Vacant(slot) => {
+                let key = slot.key().clone();
+                slot.insert(claims);
+                self.order.push_back(key.clone());
+                // One over the bound at most, for as long as this takes.
+                while self.entries.len() > CACHE_CAPACITY {
+                    let Some(oldest) = self.order.pop_front() else { break };
+                    self.entries.remove(&oldest);
+                }
+                key
+            }
+        }
     }
 }
 
@@ -335,10 +346,20 @@ impl Verifier {
 
     /// Verifies a session token as if it were `now` (seconds since the epoch).
     pub async fn verify_at(&self, token: &str, now: i64) -> Result<Arc<SessionClaims>, VerifyError> {
+        self.verify_shared_at(token, now).await.map(|(_, claims)| claims)
+    }
+
+    /// [`Verifier::verify`], also returning the token's text shared with the cache, so that
+    /// [`Auth`](crate::Auth) keeps it without a copy.
+    pub(crate) async fn verify_shared(&self, token: &str) -> Result<(Arc<str>, Arc<SessionClaims>), VerifyError> {
+        self.verify_shared_at(token, now_secs()).await
+    }
+
+    async fn verify_shared_at(&self, token: &str, now: i64) -> Result<(Arc<str>, Arc<SessionClaims>), VerifyError> {
         let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(5);
-        if let Some(hit) = self.cached(token) {
+        if let Some((text, hit)) = self.cached(token) {
             // The signature and claims were checked before; only time moves.
-            return if hit.expires_at + leeway <= now { Err(VerifyError::Expired) } else { Ok(hit) };
+            return if hit.expires_at + leeway <= now { Err(VerifyError::Expired) } else { Ok((text, hit)) };
         }
         if token.len() > MAX_TOKEN_BYTES {
             return Err(VerifyError::Malformed);
@@ -368,8 +389,19 @@ impl Verifier {
         let signed_len = h.len() + 1 + p.len();
         key.verify_sig(&token.as_bytes()[..signed_len], &signature[..n]).map_err(|_| VerifyError::Signature)?;
 
-        let payload = URL_SAFE_NO_PAD.decode(p).map_err(|_| VerifyError::Malformed)?;
-        let Ok(Value::Object(claims)) = serde_json::from_slice::<Value>(&payload) else {
+        // A session token's payload fits the stack; a larger one (a template token's) does not
+        // need to be fast.
+        let mut stack = [0u8; 2048];
+        let heap;
+        let payload: &[u8] = match URL_SAFE_NO_PAD.decode_slice(p, &mut stack) {
+            Ok(n) => &stack[..n],
+            Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
+                heap = URL_SAFE_NO_PAD.decode(p).map_err(|_| VerifyError::Malformed)?;
+                &heap
+            }
+            Err(_) => return Err(VerifyError::Malformed),
+        };
+        let Ok(claims) = serde_json::from_slice::<Map<String, Value>>(payload) else {
             return Err(VerifyError::Malformed);
         };
         // Read from the parsed payload, which is kept whole for `SessionClaims::claims`.
@@ -402,20 +434,21 @@ impl Verifier {
             return Err(VerifyError::Pending);
         }
         let verified = Arc::new(SessionClaims { user_id: sub, session_id: sid, expires_at: exp, claims });
-        self.remember(token, &verified, now);
-        Ok(verified)
+        let text = self.remember(token, &verified, now);
+        Ok((text, verified))
     }
 
-    fn cached(&self, token: &str) -> Option<Arc<SessionClaims>> {
+    fn cached(&self, token: &str) -> Option<(Arc<str>, Arc<SessionClaims>)> {
         self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(token)
     }
 
-    fn remember(&self, token: &str, claims: &Arc<SessionClaims>, now: i64) {
+    /// Caches a verified token; returns its text, shared with the cache when it was kept.
+    fn remember(&self, token: &str, claims: &Arc<SessionClaims>, now: i64) -> Arc<str> {
         // An expired token is never worth a slot (a hit would refuse it anyway).
         if claims.expires_at <= now {
-            return;
+            return token.into();
         }
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(token, claims.clone());
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(token, claims.clone())
     }
 
     async fn key(&self, kid: Option<&str>) -> Result<Arc<ParsedPublicKey>, VerifyError> {

@@ -571,6 +571,18 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
         ),
         op("post", "/v1/me/backup_codes", "CreateBackupCodes", F, None, envelope()),
         op("post", "/v1/me/sessions/{session_id}/revoke", "RevokeSession", F, None, envelope()),
+        // Clerk's own frontend (clerk-js, @clerk/backend's handshake).
+        op("patch", "/v1/environment", "UpdateEnvironment", F, None, json!({"type": "object", "required": ["object"]})),
+        op("get", "/v1/client/handshake", "Handshake", F, None, json!({"description": "307 back to redirect_url"})),
+        op("get", "/v1/client/touch", "TouchClient", F, None, json!({"description": "307 back to redirect_url"})),
+        op(
+            "get",
+            "/v1/clients/handshake_payload",
+            "GetHandshakePayload",
+            B,
+            None,
+            json!({"type": "object", "required": ["directives"], "properties": {"directives": {"type": "array", "items": {"type": "string"}}}}),
+        ),
     ]
     .into_iter()
     .chain(organization_ops(g))

@@ -14,6 +14,7 @@ pub mod account;
 pub mod browser;
 pub mod codes;
 pub mod email_link;
+pub mod handshake;
 pub mod invitations;
 pub mod oauth;
 pub mod organizations;

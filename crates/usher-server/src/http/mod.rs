@@ -6,6 +6,7 @@
 pub mod cookies;
 pub mod extract;
 pub mod origin;
+pub mod proxy;
 pub mod request_origin;
 pub mod throttle;
 pub mod tunnel;

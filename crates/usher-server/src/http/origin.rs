@@ -59,6 +59,15 @@ pub fn check(state: &AppState, method: &Method, headers: &HeaderMap) -> Option<A
 
 /// [`check`] as a middleware.
 pub async fn refuse_foreign(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    // Through a verified proxy the page's origin is the proxy's own: first-party, allowed.
+    let proxied = request.extensions().get::<super::proxy::FrontendProxy>().map(|p| p.origin());
+    let from_proxy_origin = proxied.is_some_and(|o| {
+        request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).and_then(crate::origins::parse_origin)
+            == Some(o)
+    });
+    if from_proxy_origin {
+        return next.run(request).await;
+    }
     match check(&state, request.method(), request.headers()) {
         Some(refusal) => refusal.into_response(),
         None => next.run(request).await,

@@ -59,12 +59,31 @@ pub async fn before_routing(State(state): State<AppState>, mut request: Request,
     if request.method() == Method::OPTIONS {
         return origin::preflight(&state, request.headers());
     }
+    let origin = request.headers().get(axum::http::header::ORIGIN).cloned();
+    if let Err(refusal) = super::proxy::verify(&state, &mut request) {
+        return with_cors(&state, origin, axum::response::IntoResponse::into_response(refusal));
+    }
     if request.method() == Method::POST
         && let Some(method) = tunnelled(request.uri().query())
     {
         *request.method_mut() = method;
     }
-    next.run(request).await
+    with_cors(&state, origin, next.run(request).await)
+}
+
+/// CORS headers on every Frontend API answer to an allowed origin, errors included (the 404 of an
+/// unknown path, a 405, a refused proxy key): without them the browser reports a CORS failure and
+/// the page never sees Clerk's error body.
+fn with_cors(state: &AppState, origin: Option<axum::http::HeaderValue>, mut response: Response) -> Response {
+    use axum::http::{HeaderValue, header};
+    let Some(origin) = origin.filter(|o| o.to_str().is_ok_and(|o| state.origins.allows(o))) else { return response };
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+        headers.append(header::VARY, HeaderValue::from_static("origin"));
+    }
+    response
 }
 
 fn tunnelled(query: Option<&str>) -> Option<Method> {

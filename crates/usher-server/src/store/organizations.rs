@@ -68,6 +68,19 @@ pub struct OrganizationQuery {
     pub descending: bool,
 }
 
+/// What a session token says of its active organization: read at every mint, in one statement.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TokenOrganization {
+    /// The organization's id.
+    pub id: String,
+    /// Its slug.
+    pub slug: String,
+    /// The member's role, `org:`-prefixed as stored.
+    pub role: String,
+    /// The keys of the role's permissions, sorted, system permissions included.
+    pub permission_keys: Vec<String>,
+}
+
 /// A user's membership of an organization.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MembershipRecord {
@@ -316,6 +329,11 @@ pub trait RoleStore: Send + Sync {
     async fn remove_role_permission(&self, role_id: &str, permission_id: &str) -> StoreResult<bool>;
     /// The permissions of the role with this key, by key; empty for an unknown role.
     async fn role_permissions(&self, key: &str) -> StoreResult<Vec<PermissionRecord>>;
+
+    /// The organization `organization_id` as a token of `user_id`'s shows it, in one statement
+    /// (a mint reads it every time); `None` unless the organization exists and the user is a
+    /// member.
+    async fn token_organization(&self, organization_id: &str, user_id: &str) -> StoreResult<Option<TokenOrganization>>;
 }
 
 /// A membership as its webhook events show it (the Backend API's shape needs the organization,

@@ -50,18 +50,27 @@ pub async fn mint_session_token(
     let now = minter.users.now;
     let iat = now / 1000;
     let jti = ids::random_base62(20);
-    let org = active_organization(minter.store, session).await?;
+    // The active organization, its membership and the role's permission keys in one read: a
+    // deleted organization or membership is gone from the next token. System permissions
+    // never go in tokens.
+    let org = match session.last_active_organization_id.as_deref() {
+        Some(org_id) => minter.store.token_organization(org_id, &session.user_id).await?,
+        None => None,
+    };
     let (o, fea) = match &org {
-        Some((organization, membership, keys)) => {
-            let encoded = OrganizationClaim::encode_permissions(keys.iter().map(String::as_str));
+        Some(organization) => {
+            let keys = organization.permission_keys.iter().map(String::as_str);
+            let encoded =
+                OrganizationClaim::encode_permissions(keys.filter(|k| !k.starts_with(SYSTEM_PERMISSION_PREFIX)));
             let (fea, per, fpm) = match encoded {
                 Some((fea, per, fpm)) => (Some(fea), Some(per), Some(fpm)),
                 None => (None, None, None),
             };
+            let role = &organization.role;
             let claim = OrganizationClaim {
                 id: organization.id.as_str().into(),
                 slg: Some(organization.slug.as_str().into()),
-                rol: Some(membership.role.strip_prefix("org:").unwrap_or(&membership.role).to_owned().into()),
+                rol: Some(role.strip_prefix("org:").unwrap_or(role).to_owned().into()),
                 per: per.map(Into::into),
                 fpm: fpm.map(Into::into),
             };

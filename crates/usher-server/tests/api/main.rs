@@ -15,6 +15,7 @@ mod durability;
 mod edge;
 mod frontend;
 mod github_standin;
+mod handshake;
 mod helpers;
 mod invitations;
 mod jwks;

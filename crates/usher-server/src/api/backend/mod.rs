@@ -13,6 +13,8 @@ mod user_list;
 mod users;
 pub(crate) mod webhooks;
 
+mod handshake;
+
 use axum::{
     Json, Router,
     extract::{Request, State},
@@ -40,6 +42,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(sign_in_tokens::router())
         .merge(webhooks::router())
         .merge(instance::router())
+        .merge(handshake::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_key_within_limit))
         // The JWKS needs the key too but is never rate limited: every verifier depends on it.
         .route("/jwks", get(jwks).route_layer(middleware::from_fn_with_state(state.clone(), require_key)))

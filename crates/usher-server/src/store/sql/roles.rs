@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::{Row, any::AnyRow};
 
 use super::{SqlStore, flag, map_write_err, read_flag};
-use crate::store::{Change, Page, PermissionRecord, RoleRecord, RoleStore, RoleView, StoreResult};
+use crate::store::{Change, Page, PermissionRecord, RoleRecord, RoleStore, RoleView, StoreResult, TokenOrganization};
 
 const PERMISSION_COLUMNS: &str = "id, permission_key, name, description, system, created_at, updated_at";
 const ROLE_COLUMNS: &str = "id, role_key, name, description, created_at, updated_at";
@@ -221,6 +221,37 @@ impl RoleStore for SqlStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(permission_from_row).collect()
+    }
+
+    async fn token_organization(&self, organization_id: &str, user_id: &str) -> StoreResult<Option<TokenOrganization>> {
+        // One row per permission of the member's role (one row with no key for a role without
+        // any, or a role key no role has).
+        let rows = sqlx::query(
+            "SELECT o.id AS id, o.slug AS slug, m.role AS role, p.permission_key AS permission_key \
+             FROM organizations o \
+             JOIN organization_memberships m ON m.organization_id = o.id AND m.user_id = $2 \
+             LEFT JOIN organization_roles r ON r.role_key = m.role \
+             LEFT JOIN organization_role_permissions rp ON rp.role_id = r.id \
+             LEFT JOIN organization_permissions p ON p.id = rp.permission_id \
+             WHERE o.id = $1 ORDER BY p.permission_key",
+        )
+        .bind(organization_id)
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let Some(first) = rows.first() else { return Ok(None) };
+        let mut permission_keys = Vec::new();
+        for row in &rows {
+            if let Some(key) = row.try_get::<Option<String>, _>("permission_key")? {
+                permission_keys.push(key);
+            }
+        }
+        Ok(Some(TokenOrganization {
+            id: first.try_get("id")?,
+            slug: first.try_get("slug")?,
+            role: first.try_get("role")?,
+            permission_keys,
+        }))
     }
 }
 

@@ -308,7 +308,63 @@ async fn sessions_remember_their_active_organization(store: Arc<dyn Store>) {
     assert_eq!(store.set_session_organization("sess_1", Some("org_1"), 8).await.unwrap(), None, "ended sessions stay");
 }
 
+async fn a_token_reads_its_organization_membership_and_permissions_at_once(store: Arc<dyn Store>) {
+    store.create_user(&user("user_a", "a@example.com", 1)).await.unwrap();
+    store.create_user(&user("user_b", "b@example.com", 1)).await.unwrap();
+    let perm = |id: &str, key: &str| PermissionRecord {
+        id: id.into(),
+        key: key.into(),
+        name: key.into(),
+        created_at: 1,
+        updated_at: 1,
+        ..PermissionRecord::default()
+    };
+    store.create_permission(&perm("perm_1", "org:invoices:read")).await.unwrap();
+    store.create_permission(&perm("perm_2", "org:invoices:create")).await.unwrap();
+    let role = RoleRecord {
+        id: "role_1".into(),
+        key: "org:billing".into(),
+        name: "Billing".into(),
+        created_at: 1,
+        updated_at: 1,
+        ..RoleRecord::default()
+    };
+    store.create_role(&role, &["perm_1".into(), "perm_2".into()]).await.unwrap();
+    store
+        .create_organization(&org("org_1", "acme", 1), Some(&member("org_1", "user_a", "org:billing", 1)))
+        .await
+        .unwrap();
+    let seen = store.token_organization("org_1", "user_a").await.unwrap().expect("a member");
+    assert_eq!(
+        seen,
+        TokenOrganization {
+            id: "org_1".into(),
+            slug: "acme".into(),
+            role: "org:billing".into(),
+            permission_keys: vec!["org:invoices:create".into(), "org:invoices:read".into()],
+        }
+    );
+    assert_eq!(store.token_organization("org_1", "user_b").await.unwrap(), None, "not a member");
+    assert_eq!(store.token_organization("acme", "user_a").await.unwrap(), None, "by id only, never by slug");
+    assert_eq!(store.token_organization("org_nope", "user_a").await.unwrap(), None);
+    // A role without permissions, and a role key no role has, read as no permissions.
+    store
+        .create_organization(&org("org_2", "beta", 2), Some(&member("org_2", "user_a", "org:ghost", 2)))
+        .await
+        .unwrap();
+    let ghost = store.token_organization("org_2", "user_a").await.unwrap().expect("a member");
+    assert_eq!((ghost.role.as_str(), ghost.permission_keys.len()), ("org:ghost", 0));
+    // System permissions come back too: the minter leaves them out of tokens.
+    store
+        .create_organization(&org("org_3", "gamma", 3), Some(&member("org_3", "user_a", MEMBER_ROLE, 3)))
+        .await
+        .unwrap();
+    let plain = store.token_organization("org_3", "user_a").await.unwrap().expect("a member");
+    assert_eq!(plain.permission_keys, ["org:sys_memberships:read"]);
+}
+
 contract!(
+    a_token_reads_its_organization_membership_and_permissions_at_once,
     organizations_have_unique_slugs_and_find_by_id_or_slug,
     memberships_are_unique_limited_and_keep_an_admin,
     invitations_settle_once,
