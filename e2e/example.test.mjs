@@ -60,3 +60,29 @@ test('GET / signed out, then signed in through the sign-in button', async t => {
   assert.equal(await text('#whoami'), '');
   assert.equal(await p.locator('usher-sign-in-button button').isVisible(), true);
 });
+
+test("the home page shows the organization switcher and the active organization", async t => {
+  const user = await s.usher.createUser();
+  const org = await s.usher.bapi('POST', '/v1/organizations', { name: `Example Org ${Date.now()}`, created_by: user.id });
+  const ctx = await newContext(s.browser);
+  t.after(() => ctx.close());
+  const p = await ctx.newPage();
+  const home = `${s.example.url}/`;
+  await p.goto(home);
+  await waitForLoaded(p);
+  assert.equal(await p.locator('usher-organization-switcher select').count(), 0, 'signed out: no switcher');
+  await p.locator('usher-sign-in-button button').click();
+  await p.waitForURL(u => u.pathname === '/sign-in');
+  await hostedSignIn(p, user);
+  await p.waitForURL(home);
+  await waitForLoaded(p);
+  const text = async sel => (await p.locator(sel).textContent()).trim();
+  assert.equal(await text('#active-org'), '', 'the personal account at first');
+  const select = p.locator('usher-organization-switcher').getByLabel('Organization');
+  await select.selectOption(org.id);
+  await waitFor(async () => (await text('#active-org')) === `${org.name} (org:admin)`, { message: 'the active organization shown' });
+  // The server sees it too, from the token of the reloaded page.
+  await waitFor(async () => new RegExp(`<dd id="active-org">${org.id}</dd>`).test(await (await ctx.request.get(home)).text()), {
+    message: 'the server-rendered active organization',
+  });
+});

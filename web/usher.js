@@ -30,6 +30,8 @@
  *
  * ── Components ─────────────────────────────────────────────────────────────────────────────
  *   <usher-sign-in> <usher-sign-up> <usher-user-button> <usher-user-profile>
+ *   <usher-organization-switcher> <usher-organization-list> <usher-create-organization after-create-url="…">
+ *   <usher-organization-profile> (members, invitations, roles: only what the caller's role permits)
  *   <usher-signed-in> <usher-signed-out> <usher-protect role="org:admin" permission="org:x:y">
  *     (children with slot="fallback" show when the condition fails)
  *   <usher-sign-in-button> <usher-sign-up-button> <usher-sign-out-button> (attribute redirect-url;
@@ -67,6 +69,9 @@ import { SignInElement } from './usher/components/sign-in.js';
 import { SignUpElement } from './usher/components/sign-up.js';
 import { UserButtonElement } from './usher/components/user-button.js';
 import { OrganizationSwitcherElement } from './usher/components/organization-switcher.js';
+import {
+  CreateOrganizationElement, OrganizationListElement, OrganizationProfileElement,
+} from './usher/components/organizations.js';
 import { UserProfileElement } from './usher/components/user-profile.js';
 
 const VERSION = '0.1.0';
@@ -172,6 +177,9 @@ function start() {
   define('usher-sign-in-button', SignInButton);
   define('usher-sign-up-button', SignUpButton);
   define('usher-sign-out-button', SignOutButton);
+  define('usher-create-organization', CreateOrganizationElement);
+  define('usher-organization-list', OrganizationListElement);
+  define('usher-organization-profile', OrganizationProfileElement);
   load().catch(e => console.error('usher: load failed', e));
 }
 

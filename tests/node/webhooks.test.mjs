@@ -193,3 +193,137 @@ test('a tampered body and an old timestamp are refused by both libraries', async
   const fresh = createHmac('sha256', key).update(`${id}.${now}.${delivery.body}`).digest('base64');
   await verifyBoth({ body: delivery.body, headers: { ...delivery.headers, 'svix-timestamp': now, 'svix-signature': `v1,${fresh}` } });
 });
+
+test('organization, membership, invitation, role and permission events verify and carry the Backend API shape', async () => {
+  const admin = await clerk.users.createUser({ emailAddress: ['org-admin@example.com'], password: 'correct horse battery' });
+  const member = await clerk.users.createUser({ emailAddress: ['org-member@example.com'], password: 'correct horse battery' });
+  const org = await clerk.organizations.createOrganization({ name: 'Hooks Org', createdBy: admin.id });
+  await verifyBoth(await waitFor(e => e.type === 'organization.created' && e.data.id === org.id, 'organization.created'));
+  const creator = await verifyBoth(
+    await waitFor(e => e.type === 'organizationMembership.created' && e.data.public_user_data.user_id === admin.id, 'creator'),
+  );
+  assert.equal(creator.data.role, 'org:admin');
+  assert.equal(creator.data.organization.id, org.id);
+  assert.ok(creator.data.permissions.includes('org:sys_memberships:manage'));
+
+  await clerk.organizations.createOrganizationMembership({ organizationId: org.id, userId: member.id, role: 'org:member' });
+  const joined = await verifyBoth(
+    await waitFor(e => e.type === 'organizationMembership.created' && e.data.public_user_data.user_id === member.id, 'joined'),
+  );
+  assert.equal(joined.data.object, 'organization_membership');
+  assert.equal(joined.data.public_user_data.identifier, 'org-member@example.com');
+  assert.deepEqual(joined.data.permissions, ['org:sys_memberships:read']);
+  await clerk.organizations.updateOrganizationMembership({ organizationId: org.id, userId: member.id, role: 'org:admin' });
+  await verifyBoth(await waitFor(e => e.type === 'organizationMembership.updated' && e.data.role === 'org:admin', 'promoted'));
+  await clerk.organizations.updateOrganizationMembershipMetadata({
+    organizationId: org.id,
+    userId: member.id,
+    publicMetadata: { desk: 7 },
+  });
+  await verifyBoth(await waitFor(e => e.type === 'organizationMembership.updated' && e.data.public_metadata?.desk === 7, 'meta'));
+  await clerk.organizations.deleteOrganizationMembership({ organizationId: org.id, userId: member.id });
+  const left = await verifyBoth(await waitFor(e => e.type === 'organizationMembership.deleted', 'membership deleted'));
+  assert.equal(left.data.public_user_data.user_id, member.id);
+
+  // Two invitations: one revoked through the Backend API, one accepted by the invitee through the
+  // Frontend API (signed in, from their invitation list).
+  const revokedInv = await clerk.organizations.createOrganizationInvitation({
+    organizationId: org.id,
+    inviterUserId: admin.id,
+    emailAddress: 'nobody-yet@example.com',
+    role: 'org:member',
+  });
+  const invCreated = await verifyBoth(
+    await waitFor(e => e.type === 'organizationInvitation.created' && e.data.id === revokedInv.id, 'invitation.created'),
+  );
+  assert.equal(invCreated.data.status, 'pending');
+  assert.equal(invCreated.data.public_organization_data.id, org.id);
+  await clerk.organizations.revokeOrganizationInvitation({
+    organizationId: org.id,
+    invitationId: revokedInv.id,
+    requestingUserId: admin.id,
+  });
+  const revoked = await verifyBoth(await waitFor(e => e.type === 'organizationInvitation.revoked', 'revoked'));
+  assert.equal(revoked.data.status, 'revoked');
+  const mail = await verifyBoth(
+    await waitFor(e => e.type === 'email.created' && e.data.to_email_address === 'nobody-yet@example.com', 'invitation mail'),
+  );
+  assert.equal(mail.data.slug, 'organization_invitation');
+  assert.match(mail.data.data.action_url, /__clerk_ticket=/);
+  assert.equal(mail.data.email_address_id, null, 'the address belongs to nobody yet');
+
+  const inv = await clerk.organizations.createOrganizationInvitation({
+    organizationId: org.id,
+    inviterUserId: admin.id,
+    emailAddress: 'org-member@example.com',
+    role: 'org:member',
+  });
+  const toMember = await verifyBoth(
+    await waitFor(e => e.type === 'email.created' && e.data.to_email_address === 'org-member@example.com', 'member mail'),
+  );
+  assert.equal(toMember.data.email_address_id, member.emailAddresses[0].id);
+  assert.equal(toMember.data.user_id, member.id);
+  const send = browser();
+  await send('POST', '/v1/client');
+  const signIn = await send('POST', '/v1/client/sign_ins', {
+    identifier: 'org-member@example.com',
+    password: 'correct horse battery',
+  });
+  assert.equal(signIn.status, 200, JSON.stringify(signIn.body));
+  // The sign-in itself: user.updated with the new last_sign_in_at.
+  const signedIn = await verifyBoth(
+    await waitFor(e => e.type === 'user.updated' && e.data.id === member.id && e.data.last_sign_in_at, 'sign-in update'),
+  );
+  assert.ok(signedIn.data.last_sign_in_at > 0);
+  const accepted = await send('POST', `/v1/me/organization_invitations/${inv.id}/accept`);
+  assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
+  const acceptedEvent = await verifyBoth(
+    await waitFor(e => e.type === 'organizationInvitation.accepted' && e.data.id === inv.id, 'accepted'),
+  );
+  assert.equal(acceptedEvent.data.status, 'accepted');
+  await verifyBoth(
+    await waitFor(
+      e => e.type === 'organizationMembership.created' && e.data.public_user_data.user_id === member.id && e.data.id !== joined.data.id,
+      'membership of the accepted invitation',
+    ),
+  );
+
+  // Roles and permissions (the Backend API routes @clerk/backend does not wrap in this version).
+  const json = async response => {
+    assert.equal(response.status, 200, await response.clone().text());
+    return response.json();
+  };
+  const permission = await json(
+    await bapi(usher, '/organization_permissions', {
+      method: 'POST',
+      body: JSON.stringify({ key: 'org:invoices:create', name: 'Create invoices' }),
+    }),
+  );
+  assert.deepEqual((await verifyBoth(await waitFor(e => e.type === 'permission.created', 'permission.created'))).data, permission);
+  const renamed = await json(
+    await bapi(usher, `/organization_permissions/${permission.id}`, { method: 'PATCH', body: JSON.stringify({ name: 'Issue' }) }),
+  );
+  assert.deepEqual((await verifyBoth(await waitFor(e => e.type === 'permission.updated', 'permission.updated'))).data, renamed);
+  const role = await json(
+    await bapi(usher, '/organization_roles', {
+      method: 'POST',
+      body: JSON.stringify({ key: 'org:billing', name: 'Billing', description: 'Money' }),
+    }),
+  );
+  assert.deepEqual((await verifyBoth(await waitFor(e => e.type === 'role.created', 'role.created'))).data, role);
+  const granted = await json(
+    await bapi(usher, `/organization_roles/${role.id}/permissions/${permission.id}`, { method: 'POST', body: '{}' }),
+  );
+  const roleUpdated = await verifyBoth(await waitFor(e => e.type === 'role.updated', 'role.updated'));
+  assert.deepEqual(roleUpdated.data, granted);
+  assert.deepEqual(roleUpdated.data.permissions.map(p => p.key), ['org:invoices:create']);
+  await json(await bapi(usher, `/organization_roles/${role.id}`, { method: 'DELETE' }));
+  const roleDeleted = await verifyBoth(await waitFor(e => e.type === 'role.deleted', 'role.deleted'));
+  assert.deepEqual(roleDeleted.data, { id: role.id, object: 'role', deleted: true });
+  await json(await bapi(usher, `/organization_permissions/${permission.id}`, { method: 'DELETE' }));
+  const permDeleted = await verifyBoth(await waitFor(e => e.type === 'permission.deleted', 'permission.deleted'));
+  assert.deepEqual(permDeleted.data, { id: permission.id, object: 'permission', deleted: true });
+
+  await clerk.organizations.deleteOrganization(org.id);
+  await verifyBoth(await waitFor(e => e.type === 'organization.deleted' && e.data.id === org.id, 'organization.deleted'));
+});

@@ -172,3 +172,48 @@ test('a refreshed token changes the claims, not the user, session or client stor
   assert.deepEqual(fired, ['$clientStore', '$signInStore']);
   assert.equal(stores.$signInStore.get().id, 'sia_1');
 });
+
+test("has() follows Clerk's rules: a signed-in user, an active organization, both sides prefixed with org:", async () => {
+  const { createHas } = await import('../usher/stores.js');
+  const admin = { userId: 'user_1', orgId: 'org_1', orgRole: 'org:admin', orgPermissions: ['org:sys_memberships:manage', 'org:invoices:create'] };
+  const table = [
+    // [auth, params, expected, why]
+    [admin, { permission: 'org:invoices:create' }, true, 'a permission the membership holds'],
+    [admin, { permission: 'invoices:create' }, true, 'the org: prefix is added to the asked side'],
+    [admin, { permission: 'org:invoices:delete' }, false, 'a permission it lacks'],
+    [admin, { role: 'org:admin' }, true, 'the role'],
+    [admin, { role: 'admin' }, true, 'the role without its prefix'],
+    [{ ...admin, orgRole: 'admin' }, { role: 'org:admin' }, true, 'the held side is prefixed too'],
+    [admin, { role: 'org:member' }, false, 'another role'],
+    [admin, { role: 'org:admin', permission: 'org:invoices:create' }, true, 'both asked, both held'],
+    [admin, { role: 'org:member', permission: 'org:invoices:create' }, false, 'both asked: each must pass'],
+    [admin, {}, false, 'nothing asked'],
+    [admin, { role: null }, false, 'not a key'],
+    [admin, { feature: 'invoices' }, false, 'no billing'],
+    [{ ...admin, userId: null }, { role: 'org:admin' }, false, 'no signed-in user'],
+    [{ ...admin, orgId: null }, { permission: 'org:invoices:create' }, false, 'no active organization'],
+    [{ ...admin, orgPermissions: null }, { permission: 'org:invoices:create' }, false, 'no permissions known'],
+  ];
+  for (const [auth, params, expected, why] of table) assert.equal(createHas(auth)(params), expected, why);
+});
+
+test('$authStore takes the organization fields from the active membership, system permissions included', () => {
+  const acme = { id: 'org_1', name: 'Acme', slug: 'acme' };
+  const membership = { role: 'org:member', permissions: ['org:sys_memberships:read', 'org:invoices:read'], organization: acme };
+  const user = { id: 'user_1', organizationMemberships: [membership] };
+  const stores = createStores(undefined);
+  stores.update({ loaded: true, session: { id: 'sess_1', user, lastActiveOrganizationId: null } });
+  let auth = stores.$authStore.get();
+  assert.deepEqual([auth.orgId, auth.orgRole, auth.orgSlug, auth.orgPermissions], [null, null, null, null]);
+  assert.equal(auth.has({ permission: 'org:sys_memberships:read' }), false, 'the personal account');
+  stores.update({ session: { id: 'sess_1', user, lastActiveOrganizationId: 'org_1' } });
+  auth = stores.$authStore.get();
+  assert.deepEqual([auth.orgId, auth.orgRole, auth.orgSlug], ['org_1', 'org:member', 'acme']);
+  assert.deepEqual(auth.orgPermissions, membership.permissions);
+  assert.equal(auth.has({ permission: 'org:sys_memberships:read' }), true);
+  assert.equal(auth.has({ role: 'org:admin' }), false);
+  // Promoted: the new role shows at once, before any token refresh.
+  const promoted = { ...membership, role: 'org:admin' };
+  stores.update({ session: { id: 'sess_1', user: { ...user, organizationMemberships: [promoted] }, lastActiveOrganizationId: 'org_1' } });
+  assert.equal(stores.$authStore.get().has({ role: 'admin' }), true);
+});

@@ -179,6 +179,7 @@ export function createClerk({ version, frontendApi, options, session, stores, wi
     get signIn() { return state.client ? state.client.signIn : resources.toSignIn(null); },
     get signUp() { return state.client ? state.client.signUp : resources.toSignUp(null); },
     load, signOut, setActive, addListener: session.addListener, getToken, handleRedirectCallback,
+    createOrganization: resources.createOrganization, getOrganization: resources.getOrganization,
     buildSignInUrl, buildSignUpUrl, buildUserProfileUrl,
     buildAfterSignInUrl: afterSignIn, buildAfterSignUpUrl: afterSignUp,
     openSignIn: (o = {}) => navigate(buildSignInUrl(o)),

@@ -16,11 +16,12 @@ export function normError(e) {
   return Object.assign({}, e, { longMessage: e.long_message || e.longMessage, meta });
 }
 
-/** x-www-form-urlencoded; objects (metadata) as JSON, null/undefined dropped. */
+/** x-www-form-urlencoded; arrays as repeated fields, objects (metadata) as JSON, null/undefined dropped. */
 export function encodeForm(params) {
   const body = new URLSearchParams();
   for (const [k, v] of Object.entries(params || {})) {
-    if (v != null) body.append(k, typeof v === 'object' ? JSON.stringify(v) : String(v));
+    if (Array.isArray(v)) for (const item of v) body.append(k, String(item));
+    else if (v != null) body.append(k, typeof v === 'object' ? JSON.stringify(v) : String(v));
   }
   return body;
 }

@@ -172,26 +172,87 @@ export function createResources({
       createEmailAddress: ({ email }) => meCall('POST', '/me/email_addresses', { email_address: email }).then(toEmail),
       getSessions: () =>
         fapi('GET', '/me/sessions/active').then(list => (Array.isArray(list) ? list : []).map(toSession)),
+      getOrganizationInvitations: (p = {}) =>
+        fapi('GET', '/me/organization_invitations' + query(p)).then(page(toUserInvitation)),
+      getOrganizationMemberships: (p = {}) =>
+        fapi('GET', '/me/organization_memberships' + query(p, { paginated: true })).then(page(toMembership)),
       reload: () => reloadClient(false).then(() => (state.session ? state.session.user : null)),
     };
   }
 
+  /** `?limit=&offset=` (Clerk's pageSize / initialPage) and any filters. */
+  function query(p = {}, extra = {}) {
+    const q = new URLSearchParams();
+    const size = p.pageSize || p.limit;
+    if (size) q.set('limit', String(size));
+    if (p.initialPage && size) q.set('offset', String((p.initialPage - 1) * size));
+    else if (p.offset) q.set('offset', String(p.offset));
+    for (const [k, v] of Object.entries(extra)) if (v != null) q.set(k, String(v));
+    const text = q.toString();
+    return text ? '?' + text : '';
+  }
+  /** Clerk's paginated answer: `{data, totalCount}`. */
+  const page = of => r => ({ data: ((r && r.data) || []).map(of), totalCount: (r && r.total_count) || 0 });
+
   function toOrganization(r) {
     if (!r) return null;
+    const base = `/organizations/${enc(r.id)}`;
     return {
       object: 'organization', id: r.id, name: r.name, slug: r.slug, imageUrl: r.image_url || '',
       hasImage: !!r.has_image, membersCount: r.members_count == null ? null : r.members_count,
       maxAllowedMemberships: r.max_allowed_memberships || 0, adminDeleteEnabled: !!r.admin_delete_enabled,
       publicMetadata: r.public_metadata || {}, createdAt: toDate(r.created_at), updatedAt: toDate(r.updated_at),
+      // Clerk's OrganizationResource calls; each is checked by the server against the caller's role.
+      getMemberships: (p = {}) =>
+        fapi('GET', base + '/memberships' + query(p, { role: p.role })).then(page(toMembership)),
+      getInvitations: (p = {}) =>
+        fapi('GET', base + '/invitations' + query(p, { status: p.status && [].concat(p.status)[0] }))
+          .then(page(toInvitation)),
+      getRoles: (p = {}) => fapi('GET', base + '/roles' + query(p)).then(page(camel)),
+      inviteMember: ({ emailAddress, role }) =>
+        fapi('POST', base + '/invitations', { email_address: emailAddress, role }).then(toInvitation),
+      inviteMembers: ({ emailAddresses, role }) =>
+        fapi('POST', base + '/invitations/bulk', { email_address: emailAddresses, role })
+          .then(list => (list || []).map(toInvitation)),
+      addMember: ({ userId, role }) => meCall('POST', base + '/memberships', { user_id: userId, role }).then(toMembership),
+      updateMember: ({ userId, role }) =>
+        meCall('PATCH', `${base}/memberships/${enc(userId)}`, { role }).then(toMembership),
+      removeMember: userId => meCall('DELETE', `${base}/memberships/${enc(userId)}`).then(toMembership),
+      update: ({ name, slug }) => meCall('PATCH', base, { name, slug }).then(toOrganization),
+      destroy: () => meCall('DELETE', base),
+    };
+  }
+
+  function toInvitation(r) {
+    const path = `/organizations/${enc(r.organization_id)}/invitations/${enc(r.id)}/revoke`;
+    return {
+      object: 'organization_invitation', id: r.id, emailAddress: r.email_address, role: r.role,
+      roleName: r.role_name || r.role, organizationId: r.organization_id, status: r.status,
+      publicMetadata: r.public_metadata || {}, createdAt: toDate(r.created_at), updatedAt: toDate(r.updated_at),
+      revoke: () => fapi('POST', path).then(toInvitation),
+    };
+  }
+
+  /** One of the signed-in user's own invitations (`/v1/me/organization_invitations`). */
+  function toUserInvitation(r) {
+    const org = r.public_organization_data || {};
+    return {
+      object: 'user_organization_invitation', id: r.id, emailAddress: r.email_address, role: r.role,
+      roleName: r.role_name || r.role, status: r.status,
+      publicOrganizationData: { id: org.id, name: org.name, slug: org.slug, imageUrl: org.image_url || '' },
+      accept: () => meCall('POST', `/me/organization_invitations/${enc(r.id)}/accept`).then(toUserInvitation),
     };
   }
 
   // A membership as clerk-js's User carries it: the role's permissions include the system ones.
   function toMembership(r) {
+    const org = toOrganization(r.organization);
     return {
       object: 'organization_membership', id: r.id, role: r.role, roleName: r.role_name || r.role,
       permissions: r.permissions || [], publicMetadata: r.public_metadata || {},
-      organization: toOrganization(r.organization), createdAt: toDate(r.created_at), updatedAt: toDate(r.updated_at),
+      publicUserData: r.public_user_data ? camel(r.public_user_data) : null,
+      organization: org, createdAt: toDate(r.created_at), updatedAt: toDate(r.updated_at),
+      destroy: () => meCall('DELETE', `/me/organization_memberships/${enc(org ? org.id : '')}`),
     };
   }
 
@@ -308,5 +369,13 @@ export function createResources({
     };
   }
 
-  return { toEmail, toUser, toPasskey, toSession, toSignIn, toSignUp, toClient, toExternalAccount };
+  /** Clerk's `clerk.createOrganization({ name, slug })`: the new organization, the caller its admin. */
+  const createOrganization = ({ name, slug } = {}) => meCall('POST', '/organizations', { name, slug }).then(toOrganization);
+  /** Clerk's `clerk.getOrganization(id)`: an organization the caller is a member of. */
+  const getOrganization = id => fapi('GET', `/organizations/${enc(id)}`).then(toOrganization);
+
+  return {
+    toEmail, toUser, toPasskey, toSession, toSignIn, toSignUp, toClient, toExternalAccount, toOrganization,
+    createOrganization, getOrganization,
+  };
 }

@@ -52,18 +52,52 @@ export function computed(stores, derive, keyOf) {
 /** What pages get: no `set`, no `key`. */
 export const readonly = s => ({ get: s.get, listen: s.listen, subscribe: s.subscribe });
 
+/** `org:` before a role or permission key that lacks it (Clerk compares both sides so). */
+const withOrgPrefix = v => (v.startsWith('org:') ? v : 'org:' + v);
+
+/**
+ * Clerk's `has()` (`packages/shared/src/authorization.ts`) over an auth object's fields: false with
+ * no signed-in user; at least one check must be asked and every one asked must pass (a role and a
+ * permission together: both); they fail without an active organization; both sides carry the
+ * `org:` prefix; a permission passes when the active membership holds it, a role on equality. usher has no billing,
+ * so a `feature` or `plan` check is false.
+ */
+export function createHas({ userId, orgId, orgRole, orgPermissions }) {
+  return (params = {}) => {
+    if (!userId || !params || typeof params !== 'object') return false;
+    const { role, permission, feature, plan } = params;
+    const roleAsked = role !== undefined;
+    const permissionAsked = permission !== undefined;
+    if (feature !== undefined || plan !== undefined) return false;
+    if (!roleAsked && !permissionAsked) return false;
+    // Asked with something that is not a key: fail closed.
+    if ((roleAsked && typeof role !== 'string') || (permissionAsked && typeof permission !== 'string')) return false;
+    if (!orgId) return false;
+    if (roleAsked && (!orgRole || withOrgPrefix(orgRole) !== withOrgPrefix(role))) return false;
+    if (permissionAsked) {
+      if (!Array.isArray(orgPermissions)) return false;
+      if (!orgPermissions.map(withOrgPrefix).includes(withOrgPrefix(permission))) return false;
+    }
+    return true;
+  };
+}
+
 /**
  * The auth object of `$authStore`. Before load it comes from the server's initial state (undefined
- * fields when the server told us nothing); after load from the active session and its token.
+ * fields when the server told us nothing); after load from the active session: the organization
+ * fields from the session's active organization and the user's membership of it (they change at
+ * once on setActive and carry the system permissions, as clerk-js reads them), the token's claims
+ * when the session names no organization the user belongs to.
  */
 export function deriveAuth(csr, initial) {
   if (!csr.loaded) {
     const v = k => (initial ? (initial[k] === undefined ? null : initial[k]) : undefined);
-    return {
+    const auth = {
       userId: v('userId'), sessionId: v('sessionId'), orgId: v('orgId'), orgRole: v('orgRole'),
       orgSlug: v('orgSlug'), orgPermissions: v('orgPermissions'), user: undefined, session: undefined,
       sessionClaims: undefined, sessionStatus: undefined, organization: undefined, actor: undefined,
     };
+    return Object.assign(auth, { has: createHas(auth) });
   }
   const session = csr.session;
   const user = session ? session.user : null;
@@ -71,22 +105,40 @@ export function deriveAuth(csr, initial) {
   const claims = session ? decodeJwt(jwt) : null;
   // v2 session claims put the organization under `o`; v1 used flat org_* claims.
   const o = (claims && claims.o) || {};
-  const orgRole = o.rol ? (o.rol.includes(':') ? o.rol : 'org:' + o.rol) : (claims && claims.org_role) || null;
-  const organization = activeOrganization(session);
-  return {
+  const membership = activeMembership(session);
+  const organization = membership ? membership.organization : null;
+  const auth = {
     userId: user ? user.id : null, sessionId: session ? session.id : null,
     sessionStatus: session ? session.status : null,
-    orgId: (session && session.lastActiveOrganizationId) || o.id || (claims && claims.org_id) || null, orgRole,
-    orgSlug: o.slg || (claims && claims.org_slug) || null, orgPermissions: (claims && claims.org_permissions) || null,
+    orgId: null, orgRole: null, orgSlug: null, orgPermissions: null,
     user, session, sessionClaims: claims, organization, actor: session ? session.actor : null,
   };
+  if (membership) {
+    Object.assign(auth, {
+      orgId: organization.id, orgRole: membership.role, orgSlug: organization.slug,
+      orgPermissions: membership.permissions || [],
+    });
+  } else if (claims) {
+    Object.assign(auth, {
+      orgId: o.id || claims.org_id || null,
+      orgRole: o.rol ? withOrgPrefix(o.rol) : claims.org_role || null,
+      orgSlug: o.slg || claims.org_slug || null,
+      orgPermissions: claims.org_permissions || (o.id ? [] : null),
+    });
+  }
+  return Object.assign(auth, { has: createHas(auth) });
+}
+
+/** The user's membership of the session's `lastActiveOrganizationId`, if any. */
+export function activeMembership(session) {
+  const id = session && session.lastActiveOrganizationId;
+  const memberships = (session && session.user && session.user.organizationMemberships) || [];
+  return (id && memberships.find(x => x.organization && x.organization.id === id)) || null;
 }
 
 /** The organization whose id is the session's `lastActiveOrganizationId`, among the user's memberships. */
 export function activeOrganization(session) {
-  const id = session && session.lastActiveOrganizationId;
-  const memberships = (session && session.user && session.user.organizationMemberships) || [];
-  const m = id ? memberships.find(x => x.organization && x.organization.id === id) : null;
+  const m = activeMembership(session);
   return m ? m.organization : null;
 }
 
@@ -113,7 +165,7 @@ export function createStores(initialState) {
   // Creation order is notification order: data stores first, then $clerkStore, then $isLoadedStore.
   const $authStore = computed([$csrState, $initialState], deriveAuth, (c, initial) => {
     const a = deriveAuth(c, initial);
-    return JSON.stringify([c.loaded, userKey(c), sessionKey(c), a.sessionClaims, a.orgId, a.orgRole]);
+    return JSON.stringify([c.loaded, userKey(c), sessionKey(c), a.sessionClaims, a.orgId, a.orgRole, a.orgPermissions]);
   });
   const $userStore = computed(csr, c => loadedOr(c, c.session ? c.session.user : null), userKey);
   const $sessionStore = computed(csr, c => loadedOr(c, c.session), sessionKey);

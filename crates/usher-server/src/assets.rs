@@ -38,6 +38,7 @@ pub const MODULES: &[(&str, &str)] = modules![
     // Social sign-in.
     "providers.js",
     "components/providers.js",
+    "components/organizations.js",
 ];
 
 /// The entry page scripts include (`<script type="module" src=".../npm/usher.js">`).

@@ -104,6 +104,10 @@ impl App {
             payload_sealer: webhook_sealer.clone(),
             wake: webhook_wakeup.clone(),
             organization: api::backend::organizations::organization_event,
+            membership: api::backend::organizations::membership_event,
+            invitation: api::backend::invitations::invitation_event,
+            role: api::backend::roles::role_event,
+            permission: api::backend::roles::permission_event,
         };
         let store = SqlStore::open(&config.database.url()).await.context("opening the database")?;
         let store: Arc<dyn Store> = Arc::new(store.with_events(Arc::new(events)));

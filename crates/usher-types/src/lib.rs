@@ -24,7 +24,8 @@ pub mod user;
 pub use error::{ClerkError, ClerkErrors};
 pub use jwt::{Jwk, Jwks, JwtTemplate};
 pub use organization::{
-    InvitationStatus, Organization, OrganizationInvitation, OrganizationMembership, Permission, PublicUserData, Role,
+    InvitationStatus, Organization, OrganizationInvitation, OrganizationMembership, OrganizationSettings, Permission,
+    PublicUserData, Role,
 };
 pub use session::{Session, SessionStatus, SignInToken, SignInTokenStatus, Token};
 pub use user::{EmailAddress, LinkedTo, PhoneNumber, Strategy, User, Verification, VerificationStatus};

@@ -251,3 +251,38 @@ pub struct Role {
     /// Milliseconds since the epoch.
     pub updated_at: i64,
 }
+
+/// `organization_settings`: the instance's organization settings
+/// (`GET|PATCH /v1/instance/organization_settings`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct OrganizationSettings {
+    /// `organization_settings`.
+    pub object: String,
+    /// Whether organizations are on.
+    pub enabled: bool,
+    /// The membership limit new organizations get; 0 is unlimited.
+    pub max_allowed_memberships: i64,
+    /// Roles the instance may define; 0 is unlimited.
+    pub max_allowed_roles: i64,
+    /// Role sets; usher has none.
+    pub max_role_sets_allowed: i64,
+    /// Domains per organization; usher has none.
+    pub max_allowed_domains: i64,
+    /// Deprecated by Clerk (permissions are unlimited); always 0.
+    pub max_allowed_permissions: i64,
+    /// The role key a creator gets.
+    pub creator_role: String,
+    /// The default of whether admins may delete an organization through the Frontend API.
+    pub admin_delete_enabled: bool,
+    /// Organization domains; not supported, always false.
+    pub domains_enabled: bool,
+    /// Whether organizations go without slugs.
+    pub slug_disabled: bool,
+    /// Domain enrollment modes; none.
+    pub domains_enrollment_modes: Vec<String>,
+    /// The role domain enrollment would give.
+    pub domains_default_role: String,
+    /// Role sets are not supported: null.
+    pub initial_role_set_key: Option<String>,
+}

@@ -357,3 +357,34 @@ pub struct PermissionParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
+
+/// `PATCH /v1/instance/organization_settings`; absent fields keep their value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationSettingsParams {
+    /// Organizations on or off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The membership limit new organizations get; 0 is unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_allowed_memberships: Option<i64>,
+    /// Whether admins of new organizations may delete them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_delete_enabled: Option<bool>,
+    /// Organization domains (only `false` is accepted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domains_enabled: Option<bool>,
+    /// Organizations without slugs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slug_disabled: Option<bool>,
+    /// Domain enrollment modes (only an empty list is accepted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domains_enrollment_modes: Option<Vec<String>>,
+    /// The id of the role creators get.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator_role_id: Option<String>,
+    /// The id of the role domain enrollment gives (domains are not supported: only null).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domains_default_role_id: Option<String>,
+}

@@ -343,6 +343,34 @@ mod tests {
     }
 
     #[test]
+    fn has_follows_clerks_rules() {
+        let member = || {
+            let mut auth = fixtures::signed_in();
+            auth.org_id = Some("org_1".into());
+            auth.org_role = Some("org:member".into());
+            auth.org_permissions = vec!["org:invoices:create".into(), "org:invoices:read".into()];
+            auth
+        };
+        let no_org = || Auth { org_id: None, ..member() };
+        let signed_out = || Auth { user_id: None, ..member() };
+        let table: [(Auth, Check<'_>, bool, &str); 10] = [
+            (member(), Check::Permission("org:invoices:create"), true, "a permission of the role"),
+            (member(), Check::Permission("invoices:create"), true, "the org: prefix is added"),
+            (member(), Check::Permission("org:invoices:delete"), false, "a permission it lacks"),
+            (member(), Check::Role("org:member"), true, "the role"),
+            (member(), Check::Role("member"), true, "the role without its prefix"),
+            (member(), Check::Role("org:admin"), false, "another role"),
+            (no_org(), Check::Permission("org:invoices:create"), false, "no active organization"),
+            (no_org(), Check::Role("org:member"), false, "no active organization, role"),
+            (signed_out(), Check::Role("org:member"), false, "signed out"),
+            (signed_out(), Check::Permission("org:invoices:read"), false, "signed out, permission"),
+        ];
+        for (auth, check, expected, why) in table {
+            assert_eq!(auth.has(check), expected, "{why}");
+        }
+    }
+
+    #[test]
     fn v1_org_claims_are_read_too() {
         let claims = json!({"org_id": "org_1", "org_role": "org:member", "org_permissions": ["org:a:b"]});
         let org = Org::from_claims(claims.as_object().unwrap());

@@ -57,7 +57,14 @@ async fn home(auth: Auth) -> Html<String> {
     let user_id = auth.user_id.as_deref().unwrap_or_default();
     // An impersonated session (`act` claim) shows who is acting as the user.
     let actor = auth.actor().and_then(|a| a.get("sub")).and_then(|s| s.as_str()).unwrap_or_default();
-    Html(HOME.replace("{{user_id}}", &escape(user_id)).replace("{{actor}}", &escape(actor)))
+    // The server knows the active organization's id from the token; the page shows its name
+    // once usher.js has loaded.
+    let org_id = auth.org_id.as_deref().unwrap_or_default();
+    Html(
+        HOME.replace("{{user_id}}", &escape(user_id))
+            .replace("{{actor}}", &escape(actor))
+            .replace("{{org_id}}", &escape(org_id)),
+    )
 }
 
 /// Ids are base62, but a page must never trust that.

@@ -40,8 +40,8 @@ export class ProtectElement extends Conditional {
     const a = app.$auth.get();
     const role = this.getAttribute('role');
     const perm = this.getAttribute('permission');
-    const permitted = !perm || (Array.isArray(a.orgPermissions) && a.orgPermissions.includes(perm));
-    const ok = !!a.userId && (!role || a.orgRole === role) && permitted;
+    // Clerk's <Protect>: signed in, and with a role or permission, has() decides.
+    const ok = !!a.userId && (!role && !perm ? true : a.has(Object.assign({}, role ? { role } : {}, perm ? { permission: perm } : {})));
     const show = !known() ? null : ok ? this.main : this.fallback;
     if (show === this.shown) return;
     this.shown = show;

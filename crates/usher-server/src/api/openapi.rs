@@ -702,6 +702,8 @@ fn organization_ops(g: &mut SchemaGenerator) -> Vec<Op> {
     const PAGE: &[(&str, &str)] = &[("limit", "integer"), ("offset", "integer")];
     let invitation = r::<OrganizationInvitation>(g);
     let invitations = r::<Paginated<OrganizationInvitation>>(g);
+    let org_settings = r::<usher_types::OrganizationSettings>(g);
+    let org_settings_params = r::<usher_types::requests::OrganizationSettingsParams>(g);
     let params = r::<InvitationParams>(g);
     let role = r::<Role>(g);
     let permission = r::<Permission>(g);
@@ -814,6 +816,14 @@ fn organization_ops(g: &mut SchemaGenerator) -> Vec<Op> {
             permission,
         ),
         op("delete", "/v1/organization_permissions/{permission_id}", "DeleteOrganizationPermission", None, deleted),
+        op("get", "/v1/instance/organization_settings", "GetInstanceOrganizationSettings", None, org_settings.clone()),
+        op(
+            "patch",
+            "/v1/instance/organization_settings",
+            "UpdateInstanceOrganizationSettings",
+            Some(org_settings_params),
+            org_settings,
+        ),
     ]
     .into_iter()
     .chain(frontend_organization_ops())

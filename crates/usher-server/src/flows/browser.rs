@@ -169,11 +169,11 @@ impl Browser {
         session: &SessionRecord,
         new_user: Option<&UserRecord>,
     ) -> ApiResult<()> {
-        self.complete_attempt_linking(state, kind, key, attempt, session, new_user, None, None).await
+        self.complete_attempt_linking(state, kind, key, attempt, session, new_user, None, None, None).await
     }
 
     /// [`Browser::complete_attempt`] that also links a provider account, in the same
-    /// transaction.
+    /// transaction; a sign-in passes the user it signs in (`signed_in`).
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn complete_attempt_linking<T: Serialize>(
         &mut self,
@@ -185,6 +185,7 @@ impl Browser {
         new_user: Option<&UserRecord>,
         new_external_account: Option<&crate::store::ExternalAccountRecord>,
         audit: Option<&crate::store::AuditEntry>,
+        signed_in: Option<&UserRecord>,
     ) -> ApiResult<()> {
         let now = state.now();
         // Changed on a copy, so a refused write (a sign-up's address taken meanwhile) leaves the
@@ -203,6 +204,7 @@ impl Browser {
             new_user,
             new_external_account,
             audit,
+            signed_in,
         };
         state.store.complete_attempt(completion).await?;
         self.client = Some(client);

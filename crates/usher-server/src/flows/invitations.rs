@@ -146,6 +146,23 @@ pub async fn pending(state: &AppState, ticket: &str) -> ApiResult<Option<Invitat
     Ok(found.filter(|i| i.status == InvitationStatus::Pending && i.expires_at > state.now()))
 }
 
+/// Pending, unexpired invitations to any of the user's verified addresses, newest first.
+pub async fn pending_for(state: &AppState, user: &crate::store::UserRecord) -> ApiResult<Vec<InvitationRecord>> {
+    let mut all = Vec::new();
+    for e in user.emails.iter().filter(|e| e.verified) {
+        let filter = crate::store::InvitationFilter {
+            organization_id: None,
+            email_address: Some(e.value.to_lowercase()),
+            status: Some(InvitationStatus::Pending),
+        };
+        all.extend(state.store.list_invitations(&filter, crate::store::Page { limit: 100, offset: 0 }).await?.0);
+    }
+    let now = state.now();
+    all.retain(|i| i.expires_at > now);
+    all.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+    Ok(all)
+}
+
 /// The refusal of a ticket that is unknown, used, revoked or expired.
 pub fn ticket_invalid() -> ApiError {
     ApiError::invalid("ticket_invalid", "ticket", "This invitation link is invalid, was already used, or expired.")

@@ -1157,6 +1157,7 @@ async fn create_user(
             Some(&user),
             Some(&account),
             None,
+            None,
         )
         .await?;
     Ok(sign_up)

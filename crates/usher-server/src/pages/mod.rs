@@ -15,6 +15,7 @@ mod link;
 mod oauth;
 // Passkeys (WebAuthn).
 mod passkeys;
+mod organizations;
 mod reset;
 mod second_factor;
 mod sign_in;
@@ -85,6 +86,14 @@ pub fn router() -> Router<AppState> {
         // Connected provider accounts.
         .route("/user/connect", post(oauth::connect))
         .route("/user/connected/{id}/remove", post(oauth::disconnect))
+        .route("/organizations", get(organizations::page))
+        .route("/organizations/create", post(organizations::create))
+        .route("/organizations/switch", post(organizations::switch))
+        .route("/organizations/invite", post(organizations::invite))
+        .route("/organizations/members/role", post(organizations::change_role))
+        .route("/organizations/members/remove", post(organizations::remove))
+        .route("/organizations/invitations/{id}/accept", post(organizations::accept))
+        .route("/organizations/invitations/{id}/revoke", post(organizations::revoke))
 }
 
 /// Every field any page form (or page query) carries; pages read the ones they need.
@@ -114,6 +123,12 @@ pub(crate) struct Fields {
     public_key_credential: Option<String>,
     /// The passkey being registered.
     passkey_id: Option<String>,
+    /// The organization pages' fields.
+    name: Option<String>,
+    slug: Option<String>,
+    organization_id: Option<String>,
+    user_id: Option<String>,
+    role: Option<String>,
 }
 
 /// Every field name [`Fields`] has (its serde names), the only ones a page post may carry:
@@ -197,12 +212,14 @@ pub(crate) enum Redo {
     SignUpCode,
     /// A section of the account page (signed out goes to sign in).
     Account(user::Section),
+    /// The organizations page (signed out goes to sign in).
+    Organizations,
 }
 
 impl Redo {
     /// The page showing `problem`, with its status (and `Retry-After`).
     async fn render(self, state: &AppState, browser: &Browser, fields: &Fields, problem: Problem) -> Response {
-        if problem.status == StatusCode::UNAUTHORIZED && matches!(self, Self::Account(_)) {
+        if problem.status == StatusCode::UNAUTHORIZED && matches!(self, Self::Account(_) | Self::Organizations) {
             return signed_out_redirect();
         }
         let mut response = match self {
@@ -214,6 +231,10 @@ impl Redo {
             Self::SignUp => sign_up::form(state, fields, Some(&problem)),
             Self::SignUpCode => sign_up::code_form(state, fields, Some(&problem)),
             Self::Account(section) => match user::with_problem(state, browser, section, fields, &problem).await {
+                Some(response) => response,
+                None => return signed_out_redirect(),
+            },
+            Self::Organizations => match organizations::with_problem(state, browser, fields, &problem).await {
                 Some(response) => response,
                 None => return signed_out_redirect(),
             },

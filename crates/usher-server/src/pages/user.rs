@@ -135,6 +135,9 @@ fn render(
     body.push_str(&sessions_section(&account.sessions, &account.session));
     body.push_str(&super::oauth::connected_section(state, &account.external_accounts));
     body.push_str(
+        r#"<section aria-labelledby="orgs-h"><h2 id="orgs-h">Organizations</h2><p><a href="/organizations">Create, switch and manage your organizations</a></p></section>"#,
+    );
+    body.push_str(
         r#"<section aria-labelledby="signout-h"><h2 id="signout-h">Sign out</h2><form method="post" action="/sign-out"><button type="submit" class="primary">Sign out</button></form></section>"#,
     );
     layout::page(state, StatusCode::OK, "Account", &format!("Your {app} account"), &body)

@@ -68,6 +68,10 @@ pub struct Completion<'a> {
     pub replaces: Option<&'a str>,
     /// The user a sign-up creates, inserted first.
     pub new_user: Option<&'a UserRecord>,
+    /// The user a sign-in signs in, as the sign-in read it: its `user.updated` event (the new
+    /// `last_sign_in_at`) is this record with the marks the transaction writes, so the hot path
+    /// reads nothing more.
+    pub signed_in: Option<&'a UserRecord>,
     /// The provider account an OAuth sign-in links (or a transfer sign-up creates the user
     /// with), inserted after the user.
     pub new_external_account: Option<&'a super::ExternalAccountRecord>,

@@ -335,3 +335,40 @@ pub trait RoleStore: Send + Sync {
     /// member.
     async fn token_organization(&self, organization_id: &str, user_id: &str) -> StoreResult<Option<TokenOrganization>>;
 }
+
+/// A membership as its webhook events show it (the Backend API's shape needs the organization,
+/// the role's name and permissions and the member's public data), read inside the transaction of
+/// the change so the event describes exactly what was committed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MembershipView {
+    /// The membership (as it was, for a deletion).
+    pub membership: MembershipRecord,
+    /// Its organization.
+    pub organization: OrganizationRecord,
+    /// The role's display name (its key when the role is gone).
+    pub role_name: String,
+    /// The role's permission keys, system ones included.
+    pub permissions: Vec<String>,
+    /// The member, if the user still exists.
+    pub user: Option<super::UserRecord>,
+}
+
+/// An invitation as its webhook events show it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct InvitationView {
+    /// The invitation after the change.
+    pub invitation: InvitationRecord,
+    /// Its organization.
+    pub organization: Option<OrganizationRecord>,
+    /// The role's display name (its key when the role is gone).
+    pub role_name: String,
+}
+
+/// A role with its permissions, as its webhook events show it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RoleView {
+    /// The role after the change.
+    pub role: RoleRecord,
+    /// Its permissions.
+    pub permissions: Vec<PermissionRecord>,
+}

@@ -12,4 +12,6 @@ pub trait SettingStore: Send + Sync {
     /// Stores `value` under `key` unless the key exists; returns the value now stored. Nodes
     /// starting at once agree on one value this way.
     async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String>;
+    /// Stores `value` under `key`, replacing what was there.
+    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{MailRecord, Page, SessionRecord, StoreResult, UserRecord};
-use crate::store::{MembershipRecord, OrganizationRecord};
+use crate::store::{InvitationView, MembershipView, OrganizationRecord, PermissionRecord, RoleView};
 
 /// A change a webhook event describes, as the store sees it. Add a variant here (and an arm in
 /// the renderer) to emit an event from a new write.
@@ -27,8 +27,8 @@ pub enum Change<'a> {
     SessionCreated(&'a SessionRecord),
     /// A session ended, was removed or revoked (the record after, its status says which).
     SessionEnded(&'a SessionRecord),
-    /// A mail was queued (its body as queued, possibly sealed).
-    EmailCreated(&'a MailRecord),
+    /// A mail was queued (its body as queued, possibly sealed), with the address it goes to.
+    EmailCreated(&'a EmailView),
     /// An organization was created.
     OrganizationCreated(&'a OrganizationRecord),
     /// An organization changed.
@@ -36,11 +36,40 @@ pub enum Change<'a> {
     /// An organization was deleted.
     OrganizationDeleted(&'a str),
     /// A membership was created.
-    MembershipCreated(&'a MembershipRecord),
-    /// A membership changed.
-    MembershipUpdated(&'a MembershipRecord),
-    /// A membership was deleted (the record as it was).
-    MembershipDeleted(&'a MembershipRecord),
+    MembershipCreated(&'a MembershipView),
+    /// A membership changed (role or metadata).
+    MembershipUpdated(&'a MembershipView),
+    /// A membership was deleted (as it was).
+    MembershipDeleted(&'a MembershipView),
+    /// An invitation was created.
+    InvitationCreated(&'a InvitationView),
+    /// An invitation was accepted.
+    InvitationAccepted(&'a InvitationView),
+    /// An invitation was revoked.
+    InvitationRevoked(&'a InvitationView),
+    /// A role was created.
+    RoleCreated(&'a RoleView),
+    /// A role changed (its fields or its permissions).
+    RoleUpdated(&'a RoleView),
+    /// A role was deleted.
+    RoleDeleted(&'a str),
+    /// A permission was created.
+    PermissionCreated(&'a PermissionRecord),
+    /// A permission changed.
+    PermissionUpdated(&'a PermissionRecord),
+    /// A permission was deleted.
+    PermissionDeleted(&'a str),
+}
+
+/// A queued mail with the address record it goes to, for `email.created`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailView {
+    /// The mail.
+    pub mail: MailRecord,
+    /// `idn_…` of the recipient's address, when it belongs to a user.
+    pub email_address_id: Option<String>,
+    /// That user.
+    pub user_id: Option<String>,
 }
 
 /// A rendered event, ready for the outbox.

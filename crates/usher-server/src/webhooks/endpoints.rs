@@ -22,6 +22,18 @@ pub const EVENT_TYPES: &[&str] = &[
     "organization.created",
     "organization.updated",
     "organization.deleted",
+    "organizationMembership.created",
+    "organizationMembership.updated",
+    "organizationMembership.deleted",
+    "organizationInvitation.created",
+    "organizationInvitation.accepted",
+    "organizationInvitation.revoked",
+    "role.created",
+    "role.updated",
+    "role.deleted",
+    "permission.created",
+    "permission.updated",
+    "permission.deleted",
 ];
 
 /// How long the secret a rotation replaced still signs (Svix: 24 hours), so receivers can

@@ -21,7 +21,10 @@ use crate::{
     clock::Clock,
     ids,
     seal::Sealer,
-    store::{Change, EventRenderer, MailRecord, NewEvent, OrganizationRecord, SessionStatus, request_origin},
+    store::{
+        Change, EmailView, EventRenderer, InvitationView, MembershipView, NewEvent, OrganizationRecord,
+        PermissionRecord, RoleView, SessionStatus, request_origin,
+    },
     wire,
 };
 
@@ -44,6 +47,14 @@ pub struct Events {
     pub wake: Arc<Notify>,
     /// The Backend API's organization shape (passed in: it lives above this layer).
     pub organization: fn(&OrganizationRecord) -> Value,
+    /// The Backend API's membership shape.
+    pub membership: fn(&MembershipView) -> Value,
+    /// The Backend API's invitation shape, at a time (a pending one past its end is expired).
+    pub invitation: fn(&InvitationView, i64) -> Value,
+    /// The Backend API's role shape.
+    pub role: fn(&RoleView) -> Value,
+    /// The Backend API's permission shape.
+    pub permission: fn(&PermissionRecord) -> Value,
 }
 
 /// The instance id of the instance with this secret key: stable, and telling nothing about it.
@@ -73,9 +84,18 @@ impl EventRenderer for Events {
             Change::OrganizationCreated(o) => ("organization.created", (self.organization)(o)),
             Change::OrganizationUpdated(o) => ("organization.updated", (self.organization)(o)),
             Change::OrganizationDeleted(id) => ("organization.deleted", deleted("organization", id)),
-            // A membership's Backend API shape needs its role, permissions and user, read by
-            // the API module; not emitted yet.
-            Change::MembershipCreated(_) | Change::MembershipUpdated(_) | Change::MembershipDeleted(_) => return None,
+            Change::MembershipCreated(m) => ("organizationMembership.created", (self.membership)(m)),
+            Change::MembershipUpdated(m) => ("organizationMembership.updated", (self.membership)(m)),
+            Change::MembershipDeleted(m) => ("organizationMembership.deleted", (self.membership)(m)),
+            Change::InvitationCreated(i) => ("organizationInvitation.created", (self.invitation)(i, now)),
+            Change::InvitationAccepted(i) => ("organizationInvitation.accepted", (self.invitation)(i, now)),
+            Change::InvitationRevoked(i) => ("organizationInvitation.revoked", (self.invitation)(i, now)),
+            Change::RoleCreated(r) => ("role.created", (self.role)(r)),
+            Change::RoleUpdated(r) => ("role.updated", (self.role)(r)),
+            Change::RoleDeleted(id) => ("role.deleted", deleted("role", id)),
+            Change::PermissionCreated(p) => ("permission.created", (self.permission)(p)),
+            Change::PermissionUpdated(p) => ("permission.updated", (self.permission)(p)),
+            Change::PermissionDeleted(id) => ("permission.deleted", deleted("permission", id)),
         };
         let origin = request_origin();
         let envelope = json!({
@@ -106,22 +126,21 @@ impl Events {
     }
 
     /// Clerk's `email` object for a queued mail, with the code or link found in its body.
-    fn email(&self, m: &MailRecord) -> Value {
+    fn email(&self, v: &EmailView) -> Value {
+        let m = &v.mail;
         let body = self.mail_sealer.open_text(&m.body).unwrap_or_else(|| m.body.clone());
         let mut data = serde_json::Map::new();
         if let Some(code) = code_in(&body) {
             data.insert("otp_code".into(), code.into());
         }
-        if let Some(link) = body.split_whitespace().find(|w| w.starts_with("https://") || w.starts_with("http://")) {
-            data.insert("action_url".into(), link.trim_end_matches(['.', ',', ')']).into());
+        let link = body
+            .split_whitespace()
+            .find(|w| w.starts_with("https://") || w.starts_with("http://"))
+            .map(|w| w.trim_end_matches(['.', ',', ')']).to_owned());
+        if let Some(link) = &link {
+            data.insert("action_url".into(), link.clone().into());
         }
-        let slug = if data.contains_key("otp_code") {
-            Value::from("verification_code")
-        } else if data.contains_key("action_url") {
-            Value::from("magic_link")
-        } else {
-            Value::Null
-        };
+        let slug = email_slug(&m.subject, &body, data.contains_key("otp_code"), link.as_deref());
         json!({
             "object": "email",
             "id": m.id,
@@ -129,8 +148,8 @@ impl Events {
             "from_email_name": "notifications",
             "reply_to_email_name": null,
             "to_email_address": m.to,
-            "email_address_id": null,
-            "user_id": null,
+            "email_address_id": v.email_address_id,
+            "user_id": v.user_id,
             "subject": m.subject,
             "body": body,
             "body_plain": body,
@@ -138,6 +157,21 @@ impl Events {
             "data": data,
             "delivered_by_clerk": false,
         })
+    }
+}
+
+/// Clerk's template slug for a mail usher queued, told from what it carries (usher's mails are
+/// written in `flows`, one wording per kind): an invitation link, a reset code, a code, a
+/// sign-up or sign-in link, the password-changed notice.
+fn email_slug(subject: &str, body: &str, has_code: bool, link: Option<&str>) -> Option<&'static str> {
+    match link {
+        Some(l) if l.contains("__clerk_ticket=") => Some("organization_invitation"),
+        Some(_) if subject.contains("sign-up link") => Some("magic_link_sign_up"),
+        Some(_) => Some("magic_link_sign_in"),
+        _ if has_code && body.contains("reset your password") => Some("reset_password_code"),
+        _ if has_code => Some("verification_code"),
+        _ if subject.contains("password was changed") => Some("password_changed"),
+        _ => None,
     }
 }
 
@@ -156,7 +190,32 @@ fn to_value(value: impl serde::Serialize) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::code_in;
+    use super::{code_in, email_slug};
+
+    #[test]
+    fn names_each_mail_with_clerks_slug() {
+        let ticket = Some("http://127.0.0.1:1/sign-up?__clerk_ticket=abc");
+        assert_eq!(email_slug("You are invited", "", false, ticket), Some("organization_invitation"));
+        assert_eq!(
+            email_slug("Your usher verification code", "enter it to sign in", true, None),
+            Some("verification_code")
+        );
+        assert_eq!(
+            email_slug("Your usher verification code", "to reset your password", true, None),
+            Some("reset_password_code")
+        );
+        let link = Some("http://h/v1/verify?token=x");
+        assert_eq!(
+            email_slug("Your usher sign-in link", "Open this link to sign in", false, link),
+            Some("magic_link_sign_in")
+        );
+        assert_eq!(
+            email_slug("Your usher sign-up link", "Open this link to finish signing up", false, link),
+            Some("magic_link_sign_up")
+        );
+        assert_eq!(email_slug("Your usher password was changed", "", false, None), Some("password_changed"));
+        assert_eq!(email_slug("You already have an account", "", false, None), None);
+    }
 
     #[test]
     fn finds_the_code_in_a_mail_body() {

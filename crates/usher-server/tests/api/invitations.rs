@@ -480,9 +480,17 @@ async fn the_frontend_api_lets_members_act_by_their_role() {
         (Method::PATCH, format!("/v1/organizations/{org}/memberships/{member_id}"), vec![("role", "org:admin")]),
         (Method::DELETE, format!("/v1/organizations/{org}/memberships/{admin_id}"), vec![]),
         (Method::GET, format!("/v1/organizations/{org}/invitations"), vec![]),
+        (Method::GET, format!("/v1/organizations/{org}/invitations/pending"), vec![]),
+        (
+            Method::POST,
+            format!("/v1/organizations/{org}/invitations/bulk"),
+            vec![("email_address", "x@example.com"), ("email_address", "y@example.com"), ("role", "org:member")],
+        ),
+        (Method::POST, format!("/v1/organizations/{org}/invitations/orginv_any/revoke"), vec![]),
+        (Method::POST, format!("/v1/organizations/{org}/memberships"), vec![("user_id", member_id.as_str())]),
     ] {
         let answer = member.send(method.clone(), &path, &form).await;
-        assert_error(&answer, StatusCode::FORBIDDEN, "missing_permissions");
+        assert_error(&answer, StatusCode::FORBIDDEN, "not_allowed_access");
         let answer = outsider.send(method.clone(), &path, &form).await;
         assert_error(&answer, StatusCode::NOT_FOUND, "resource_not_found");
     }
@@ -527,6 +535,24 @@ async fn the_frontend_api_lets_members_act_by_their_role() {
     assert_eq!(status, StatusCode::OK, "{inv}");
     assert!(inv["response"]["url"].is_null(), "the link goes only to the mailbox");
     let inv_id = inv["response"]["id"].as_str().unwrap().to_owned();
+    let (status, bulk) = admin
+        .post(
+            &format!("/v1/organizations/{org}/invitations/bulk"),
+            &[("email_address", "bulk1@example.com"), ("email_address", "bulk2@example.com"), ("role", "org:member")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{bulk}");
+    let invited: Vec<_> = bulk["response"].as_array().unwrap().iter().map(|i| i["email_address"].clone()).collect();
+    assert_eq!(invited, [json!("bulk1@example.com"), json!("bulk2@example.com")]);
+    let bad = admin
+        .post(
+            &format!("/v1/organizations/{org}/invitations/bulk"),
+            &[("email_address", "bulk3@example.com"), ("email_address", "not an address"), ("role", "org:member")],
+        )
+        .await;
+    assert_eq!(bad.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.1);
+    let (_, pending) = admin.get(&format!("/v1/organizations/{org}/invitations/pending")).await;
+    assert_eq!(pending["response"]["total_count"], 3, "the one bad address made no invitation: {pending}");
     let (_, mine) = outsider.get("/v1/me/organization_invitations").await;
     assert_eq!(mine["response"]["data"][0]["id"], inv_id.as_str());
     assert_error(
@@ -582,14 +608,14 @@ async fn a_custom_role_that_manages_members_cannot_grant_admin() {
     let promote = manager
         .send(Method::PATCH, &format!("/v1/organizations/{org}/memberships/{manager_id}"), &[("role", "org:admin")])
         .await;
-    assert_error(&promote, StatusCode::FORBIDDEN, "missing_permissions");
+    assert_error(&promote, StatusCode::FORBIDDEN, "not_allowed_access");
     let invite = manager
         .post(
             &format!("/v1/organizations/{org}/invitations"),
             &[("email_address", "x@example.com"), ("role", "org:admin")],
         )
         .await;
-    assert_error(&invite, StatusCode::FORBIDDEN, "missing_permissions");
+    assert_error(&invite, StatusCode::FORBIDDEN, "not_allowed_access");
     let (status, _) = manager
         .post(
             &format!("/v1/organizations/{org}/invitations"),
@@ -597,4 +623,28 @@ async fn a_custom_role_that_manages_members_cannot_grant_admin() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn creating_organizations_and_invitations_on_the_frontend_api_is_rate_limited() {
+    let app = spawn_app_with(Db::Sqlite, |c| c.allow_localhost_origins = true).await;
+    let (mut admin, _, _) = Browser::signed_in(&app, "limited@example.com").await;
+    let mut created = 0;
+    let refused = loop {
+        let answer = admin.post("/v1/organizations", &[("name", &format!("Limited {created}"))]).await;
+        if answer.0 != StatusCode::OK {
+            break answer;
+        }
+        created += 1;
+        assert!(created <= 5, "more organizations than the per-IP creation limit allows");
+    };
+    assert_error(&refused, StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+    // Invitations take from the same bucket: the next one is refused as well, and sends nothing.
+    let (_, orgs) = app.get("/v1/organizations").await;
+    let org = orgs["data"][0]["id"].as_str().unwrap().to_owned();
+    let invite =
+        admin.post(&format!("/v1/organizations/{org}/invitations"), &[("email_address", "flood@example.com")]).await;
+    assert_error(&invite, StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+    let (_, pending) = app.get(&format!("/v1/organizations/{org}/invitations")).await;
+    assert_eq!(pending["total_count"], 0);
 }

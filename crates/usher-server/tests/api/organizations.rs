@@ -227,3 +227,81 @@ async fn template_org_shortcodes_render_the_active_organization() {
         app.post(&format!("/v1/sessions/{}/tokens/orgs", personal["id"].as_str().unwrap()), json!({})).await;
     assert_eq!(decode(token["jwt"].as_str().unwrap()).1["oid"], serde_json::Value::Null);
 }
+
+#[tokio::test]
+async fn instance_organization_settings_shape_new_organizations_and_the_environment() {
+    let app = crate::helpers::spawn_app_with(Db::Sqlite, |c| {
+        c.frontend_rate_limits = false;
+        c.allow_localhost_origins = true;
+    })
+    .await;
+    let (status, defaults) = app.get("/v1/instance/organization_settings").await;
+    assert_eq!(status, StatusCode::OK, "{defaults}");
+    assert_eq!(
+        (defaults["object"].as_str(), defaults["enabled"].as_bool(), defaults["creator_role"].as_str()),
+        (Some("organization_settings"), Some(true), Some("org:admin"))
+    );
+
+    // A creator role must be able to manage members.
+    let (_, perms) = app.get("/v1/organization_permissions").await;
+    let id_of = |key: &str| {
+        perms["data"].as_array().unwrap().iter().find(|p| p["key"] == key).unwrap()["id"].as_str().unwrap().to_owned()
+    };
+    let (_, owner) = app
+        .post(
+            "/v1/organization_roles",
+            json!({"key": "org:owner", "name": "Owner", "permissions": [id_of("org:sys_memberships:manage"), id_of("org:sys_memberships:read")]}),
+        )
+        .await;
+    let (_, viewer) = app.post("/v1/organization_roles", json!({"key": "org:viewer", "name": "Viewer"})).await;
+    let patch = |body| app.call(reqwest::Method::PATCH, "/v1/instance/organization_settings", Some(body));
+    assert_error(
+        &patch(json!({"creator_role_id": viewer["id"]})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "form_param_value_invalid",
+    );
+    assert_error(
+        &patch(json!({"domains_enabled": true})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "form_param_value_invalid",
+    );
+    let (status, set) =
+        patch(json!({"creator_role_id": owner["id"], "max_allowed_memberships": 3, "admin_delete_enabled": false}))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    assert_eq!((set["creator_role"].as_str(), set["max_allowed_memberships"].as_i64()), (Some("org:owner"), Some(3)));
+    assert_eq!(app.get("/v1/instance/organization_settings").await.1, set, "stored");
+
+    // New organizations follow them, from either API.
+    let mut browser = crate::frontend::Browser::new(&app);
+    app.create_user("settings@example.com").await;
+    browser
+        .post("/v1/client/sign_ins", &[("identifier", "settings@example.com"), ("password", "correct horse battery")])
+        .await;
+    let (status, created) = browser.post("/v1/organizations", &[("name", "Settled")]).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    assert_eq!(
+        (
+            created["response"]["max_allowed_memberships"].as_i64(),
+            created["response"]["admin_delete_enabled"].as_bool()
+        ),
+        (Some(3), Some(false))
+    );
+    let m = &created["client"]["sessions"][0]["user"]["organization_memberships"][0];
+    assert_eq!(m["role"], "org:owner", "the creator gets the configured role");
+    let (_, bapi_org) = app.post("/v1/organizations", json!({"name": "Backend"})).await;
+    assert_eq!(bapi_org["max_allowed_memberships"], 3);
+
+    let (_, env) = browser.get("/v1/environment").await;
+    let env = if env.get("organization_settings").is_some() { env } else { env["response"].clone() };
+    assert_eq!(env["organization_settings"]["actions"]["admin_delete"], false);
+    assert_eq!(env["organization_settings"]["max_allowed_memberships"], 3);
+
+    // Off: the environment says so and the Frontend API refuses creating one.
+    patch(json!({"enabled": false})).await;
+    let (_, env) = browser.get("/v1/environment").await;
+    let env = if env.get("organization_settings").is_some() { env } else { env["response"].clone() };
+    assert_eq!(env["organization_settings"]["enabled"], false);
+    let refused = browser.post("/v1/organizations", &[("name", "Refused")]).await;
+    assert_error(&refused, StatusCode::FORBIDDEN, "organizations_not_enabled_in_instance");
+}

@@ -382,3 +382,240 @@ async fn organization_changes_arrive() {
     assert_eq!(deleted["data"], json!({"id": id, "object": "organization", "deleted": true}));
     assert!(r.got.lock().unwrap().iter().all(|g| g.json()["type"].as_str().unwrap().starts_with("organization.")));
 }
+
+/// The `data` of the first event of `event_type` whose data satisfies `matches`.
+async fn event_data(r: &Receiver, event_type: &str, matches: impl Fn(&Value) -> bool) -> Value {
+    let found = |got: &[Received]| {
+        got.iter()
+            .map(Received::json)
+            .find(|e| e["type"] == event_type && matches(&e["data"]))
+            .map(|e| e["data"].clone())
+    };
+    let got = r.wait_for(event_type, |got| found(got).is_some()).await;
+    found(&got).unwrap()
+}
+
+#[tokio::test]
+async fn membership_invitation_role_and_permission_events_carry_the_backend_api_shape() {
+    let app = spawn_app_with(Db::Sqlite, fast).await;
+    let (r, url) = receiver().await;
+    add_endpoint(&app, &url, &[]).await;
+    let admin = app.create_user("org-admin@example.com").await;
+    let member = app.create_user("org-member@example.com").await;
+    let (admin_id, member_id) = (admin["id"].as_str().unwrap(), member["id"].as_str().unwrap());
+    let (_, org) = app.post("/v1/organizations", json!({"name": "Hooks Inc", "created_by": admin_id})).await;
+    let org_id = org["id"].as_str().unwrap();
+
+    // The creator's membership comes with the organization.
+    let creator =
+        event_data(&r, "organizationMembership.created", |d| d["public_user_data"]["user_id"] == admin_id).await;
+    assert_eq!((creator["role"].as_str(), creator["organization"]["id"].as_str()), (Some("org:admin"), Some(org_id)));
+    assert_eq!(creator["public_user_data"]["identifier"], "org-admin@example.com");
+    assert_eq!(creator["permissions"].as_array().unwrap().len(), 6, "every system permission of the admin role");
+
+    let path = format!("/v1/organizations/{org_id}/memberships");
+    let (status, created) = app.post(&path, json!({"user_id": member_id, "role": "org:member"})).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let data =
+        event_data(&r, "organizationMembership.created", |d| d["public_user_data"]["user_id"] == member_id).await;
+    assert_eq!(data, created, "the membership exactly as the Backend API answers it");
+
+    let (_, updated) = app.patch(&format!("{path}/{member_id}"), json!({"role": "org:admin"})).await;
+    let data = event_data(&r, "organizationMembership.updated", |d| d["role"] == "org:admin").await;
+    assert_eq!(data, updated);
+    let (_, with_metadata) =
+        app.patch(&format!("{path}/{member_id}/metadata"), json!({"public_metadata": {"desk": 4}})).await;
+    let data = event_data(&r, "organizationMembership.updated", |d| d["public_metadata"]["desk"] == 4).await;
+    assert_eq!(data, with_metadata);
+    let (status, removed) = app.call(reqwest::Method::DELETE, &format!("{path}/{member_id}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{removed}");
+    assert_eq!(event_data(&r, "organizationMembership.deleted", |_| true).await, removed);
+
+    // Invitations: created, revoked; accepted comes through the Frontend API test in Node.
+    let (status, mut invited) = app
+        .post(
+            &format!("/v1/organizations/{org_id}/invitations"),
+            json!({"email_address": "org-member@example.com", "role": "org:member", "inviter_user_id": admin_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{invited}");
+    let inv_id = invited["id"].as_str().unwrap().to_owned();
+    // The link is shown only in the answer that created it, never in an event.
+    invited["url"] = Value::Null;
+    assert_eq!(event_data(&r, "organizationInvitation.created", |_| true).await, invited);
+    let (_, revoked) = app
+        .post(
+            &format!("/v1/organizations/{org_id}/invitations/{inv_id}/revoke"),
+            json!({"requesting_user_id": admin_id}),
+        )
+        .await;
+    let data = event_data(&r, "organizationInvitation.revoked", |_| true).await;
+    assert_eq!(data["status"], "revoked");
+    assert_eq!(data, revoked);
+    // The invitation mail (to the former member, who has an account) names Clerk's template and
+    // the address record it goes to.
+    let mail = event_data(&r, "email.created", |d| d["to_email_address"] == "org-member@example.com").await;
+    assert_eq!(mail["slug"], "organization_invitation");
+    assert!(mail["data"]["action_url"].as_str().unwrap().contains("__clerk_ticket="));
+    assert_eq!(mail["email_address_id"], member["email_addresses"][0]["id"], "{mail}");
+    assert_eq!((mail["user_id"].as_str(), mail["status"].as_str()), (Some(member_id), Some("queued")));
+
+    // Roles and permissions.
+    let (status, permission) = app
+        .post("/v1/organization_permissions", json!({"key": "org:invoices:create", "name": "Create invoices"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{permission}");
+    assert_eq!(event_data(&r, "permission.created", |_| true).await, permission);
+    let perm_id = permission["id"].as_str().unwrap();
+    let (_, renamed) =
+        app.patch(&format!("/v1/organization_permissions/{perm_id}"), json!({"name": "Issue invoices"})).await;
+    assert_eq!(event_data(&r, "permission.updated", |_| true).await, renamed);
+    let (status, role) = app
+        .post("/v1/organization_roles", json!({"key": "org:billing", "name": "Billing", "description": "Money"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{role}");
+    assert_eq!(event_data(&r, "role.created", |_| true).await, role);
+    let role_id = role["id"].as_str().unwrap();
+    let (status, granted) =
+        app.post(&format!("/v1/organization_roles/{role_id}/permissions/{perm_id}"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{granted}");
+    let data = event_data(&r, "role.updated", |d| d["permissions"].as_array().is_some_and(|p| !p.is_empty())).await;
+    assert_eq!(data, granted);
+    app.call(reqwest::Method::DELETE, &format!("/v1/organization_roles/{role_id}"), None).await;
+    assert_eq!(
+        event_data(&r, "role.deleted", |_| true).await,
+        json!({"id": role_id, "object": "role", "deleted": true})
+    );
+    app.call(reqwest::Method::DELETE, &format!("/v1/organization_permissions/{perm_id}"), None).await;
+    let deleted = event_data(&r, "permission.deleted", |_| true).await;
+    assert_eq!(deleted, json!({"id": perm_id, "object": "permission", "deleted": true}));
+}
+
+#[tokio::test]
+async fn a_sign_in_and_a_lockout_send_user_updated() {
+    let app = spawn_app_with(Db::Sqlite, |c| {
+        fast(c);
+        c.lockout_attempts = 2;
+    })
+    .await;
+    let (r, url) = receiver().await;
+    add_endpoint(&app, &url, &["user.updated"]).await;
+    let user = app.create_user("sign-in-hook@example.com").await;
+    assert_eq!(user["last_sign_in_at"], Value::Null);
+    let sign_in = |password: &'static str| {
+        app.http
+            .post(format!("{}/v1/client/sign_ins", app.url))
+            .header("origin", "http://localhost:3000")
+            .form(&[("identifier", "sign-in-hook@example.com"), ("password", password)])
+            .send()
+    };
+    assert_eq!(sign_in("correct horse battery").await.unwrap().status(), StatusCode::OK);
+    let signed_in = event_data(&r, "user.updated", |d| d["last_sign_in_at"].is_i64()).await;
+    assert_eq!(signed_in["id"], user["id"]);
+    assert_eq!(signed_in["locked"], false);
+
+    for _ in 0..2 {
+        assert_ne!(sign_in("wrong password entirely").await.unwrap().status(), StatusCode::OK);
+    }
+    let locked = event_data(&r, "user.updated", |d| d["locked"] == true).await;
+    assert_eq!(locked["id"], user["id"]);
+    assert!(locked["lockout_expires_in_seconds"].as_i64().unwrap() > 0, "{locked}");
+}
+
+/// Renders every change as an event named by its variant and remembers the ids it handed out.
+/// For the variant in `poison` it hands out the id of the first event it rendered, so writing
+/// that event fails inside the change's transaction — the database's own refusal, after the
+/// change's statements ran.
+#[derive(Default)]
+struct Recorder {
+    rendered: Mutex<Vec<(String, String)>>,
+    poison: Mutex<Option<&'static str>>,
+}
+
+impl usher_server::store::EventRenderer for Recorder {
+    fn render(&self, change: &usher_server::store::Change<'_>) -> Option<usher_server::store::NewEvent> {
+        let debug = format!("{change:?}");
+        let kind = debug.split('(').next().unwrap_or_default().to_owned();
+        let mut rendered = self.rendered.lock().unwrap();
+        let id = match (*self.poison.lock().unwrap(), rendered.first()) {
+            (Some(p), Some((first, _))) if p == kind => first.clone(),
+            _ => usher_server::ids::new_id("msg"),
+        };
+        rendered.push((id.clone(), kind.clone()));
+        Some(usher_server::store::NewEvent { id, event_type: kind, payload: b"{}".to_vec(), created_at: 1 })
+    }
+}
+
+async fn rolled_back_membership_changes_write_no_event(db: Db) {
+    use usher_server::store::{
+        MembershipRecord, OrganizationRecord, OrganizationStore as _, SqlStore, UserStore as _, WebhookStore as _,
+    };
+    let test_db = TestDb::new(db).await;
+    let recorder = Arc::new(Recorder::default());
+    let store = SqlStore::open(&test_db.url).await.unwrap().with_events(recorder.clone());
+    store.create_user(&crate::contract::user("user_a", "a@example.com", 1)).await.unwrap();
+    store.create_user(&crate::contract::user("user_b", "b@example.com", 1)).await.unwrap();
+    let org = OrganizationRecord { id: "org_1".into(), name: "Org".into(), slug: "org".into(), ..Default::default() };
+    let membership = |user: &str, role: &str| MembershipRecord {
+        id: format!("orgmem_{user}"),
+        organization_id: "org_1".into(),
+        user_id: user.into(),
+        role: role.into(),
+        ..Default::default()
+    };
+    store.create_organization(&org, Some(&membership("user_a", "org:admin"))).await.unwrap();
+    let kinds = |r: &Recorder| r.rendered.lock().unwrap().iter().map(|(_, k)| k.clone()).collect::<Vec<_>>();
+    assert_eq!(kinds(&recorder), ["UserCreated", "UserCreated", "OrganizationCreated", "MembershipCreated"]);
+    let committed = recorder.rendered.lock().unwrap().clone();
+    for (id, _) in committed {
+        assert!(store.get_message(&id).await.unwrap().is_some(), "committed changes keep their events");
+    }
+    let first = recorder.rendered.lock().unwrap()[0].0.clone();
+    let original = store.get_message(&first).await.unwrap().unwrap();
+
+    *recorder.poison.lock().unwrap() = Some("MembershipCreated");
+    assert!(store.create_membership(&membership("user_b", "org:member")).await.is_err());
+    assert_eq!(store.get_membership("org_1", "user_b").await.unwrap(), None, "the membership was rolled back");
+
+    *recorder.poison.lock().unwrap() = None;
+    store.create_membership(&membership("user_b", "org:member")).await.unwrap();
+    let before = recorder.rendered.lock().unwrap().len();
+
+    *recorder.poison.lock().unwrap() = Some("MembershipUpdated");
+    assert!(store.update_membership_role("org_1", "user_b", "org:admin", 5).await.is_err());
+    assert_eq!(store.get_membership("org_1", "user_b").await.unwrap().unwrap().role, "org:member");
+    *recorder.poison.lock().unwrap() = Some("MembershipDeleted");
+    assert!(store.delete_membership("org_1", "user_b").await.is_err());
+    assert!(store.get_membership("org_1", "user_b").await.unwrap().is_some(), "the removal was rolled back");
+
+    // Each refused change rendered its event, and none of them was stored: the one message
+    // under the reused id is still the first, untouched.
+    let after = recorder.rendered.lock().unwrap().clone();
+    assert_eq!(
+        after[before..].iter().map(|(_, k)| k.as_str()).collect::<Vec<_>>(),
+        ["MembershipUpdated", "MembershipDeleted"]
+    );
+    assert!(after[before..].iter().all(|(id, _)| *id == first));
+    assert_eq!(store.get_message(&first).await.unwrap(), Some(original));
+    // A refusal by the rules (the last admin) renders nothing at all.
+    *recorder.poison.lock().unwrap() = None;
+    let before = recorder.rendered.lock().unwrap().len();
+    assert_eq!(
+        store.delete_membership("org_1", "user_a").await.unwrap(),
+        usher_server::store::MembershipChange::LastAdmin
+    );
+    assert_eq!(recorder.rendered.lock().unwrap().len(), before);
+}
+
+#[tokio::test]
+async fn a_rolled_back_membership_change_emits_nothing_on_sqlite() {
+    rolled_back_membership_changes_write_no_event(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_rolled_back_membership_change_emits_nothing_on_postgres() {
+    if skip_postgres() {
+        return;
+    }
+    rolled_back_membership_changes_write_no_event(Db::Postgres).await;
+}

@@ -21,7 +21,7 @@ use crate::{
     flows::invitations::{self, NewInvitation},
     http::extract::{JsonBody, Path, Query},
     state::AppState,
-    store::{InvitationFilter, InvitationRecord, InvitationStatus, OrganizationRecord},
+    store::{InvitationFilter, InvitationRecord, InvitationStatus, InvitationView, OrganizationRecord},
     validate::Paging,
 };
 
@@ -55,13 +55,26 @@ pub(crate) async fn invitation(
         }
     };
     let role_name = state.store.get_role_by_key(&i.role).await?.map(|r| r.name).unwrap_or_else(|| i.role.clone());
+    Ok(invitation_wire(i, org, role_name, state.now(), url))
+}
+
+/// An invitation as a webhook's `data`.
+pub(crate) fn invitation_event(v: &InvitationView, now: i64) -> serde_json::Value {
+    serde_json::to_value(invitation_wire(&v.invitation, v.organization.as_ref(), v.role_name.clone(), now, None))
+        .unwrap_or_default()
+}
+
+fn invitation_wire(
+    i: &InvitationRecord,
+    org: Option<&OrganizationRecord>,
+    role_name: String,
+    now: i64,
+    url: Option<String>,
+) -> OrganizationInvitation {
     // A pending invitation past its end reads as expired, as Clerk shows it.
-    let status = if i.status == InvitationStatus::Pending && i.expires_at <= state.now() {
-        InvitationStatus::Expired
-    } else {
-        i.status
-    };
-    Ok(OrganizationInvitation {
+    let status =
+        if i.status == InvitationStatus::Pending && i.expires_at <= now { InvitationStatus::Expired } else { i.status };
+    OrganizationInvitation {
         object: "organization_invitation".into(),
         id: i.id.clone(),
         email_address: i.email_address.clone(),
@@ -83,7 +96,7 @@ pub(crate) async fn invitation(
         expires_at: i.expires_at,
         created_at: i.created_at,
         updated_at: i.updated_at,
-    })
+    }
 }
 
 fn new_invitation(b: InvitationParams) -> NewInvitation {

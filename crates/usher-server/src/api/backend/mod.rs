@@ -3,6 +3,7 @@
 // Admin: actor tokens, instance admins, the audit log.
 pub(crate) mod admin;
 mod external_accounts;
+mod instance;
 pub(crate) mod invitations;
 pub(crate) mod organizations;
 pub(crate) mod roles;
@@ -42,6 +43,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(roles::router())
         .merge(sign_in_tokens::router())
         .merge(webhooks::router())
+        .merge(instance::router())
         .merge(handshake::router())
         // Admin: actor tokens, instance admins, the audit log.
         .merge(admin::router())

@@ -23,7 +23,7 @@ use crate::{
     ids,
     state::AppState,
     store::{
-        ADMIN_ROLE, MEMBER_ROLE, MembershipChange, MembershipFilter, MembershipRecord, OrganizationOrder,
+        MEMBER_ROLE, MembershipChange, MembershipFilter, MembershipRecord, MembershipView, OrganizationOrder,
         OrganizationQuery, OrganizationRecord, UserRecord,
     },
     validate::{self, Paging},
@@ -67,47 +67,7 @@ pub(crate) fn organization(o: &OrganizationRecord, members_count: Option<i64>) -
     }
 }
 
-/// A slug: lowercase letters, digits and dashes, not starting like an id.
-pub(crate) fn slug(param: &str, raw: &str) -> ApiResult<String> {
-    let s = raw.trim().to_lowercase();
-    let valid = !s.is_empty()
-        && s.len() <= 64
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        && !s.starts_with("org_");
-    if !valid {
-        return Err(ApiError::format(
-            param,
-            "slug must be 1 to 64 lowercase letters, digits, '-' or '_', and must not start with 'org_'.",
-        ));
-    }
-    Ok(s)
-}
-
-/// A slug from a name: `Acme Inc.` → `acme-inc`.
-pub(crate) fn slug_from(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.to_lowercase().chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    let out = out.trim_end_matches('-').to_owned();
-    if out.is_empty() || out.starts_with("org_") {
-        format!("org-{}", ids::random_base62(8).to_lowercase())
-    } else {
-        out
-    }
-}
-
-pub(crate) fn name(raw: &str) -> ApiResult<String> {
-    let n = validate::text("name", raw)?;
-    if n.trim().is_empty() || n.chars().count() > 256 {
-        return Err(ApiError::format("name", "name must be 1 to 256 characters."));
-    }
-    Ok(n)
-}
+pub(crate) use crate::flows::organizations::{last_admin, name, slug, slug_from};
 
 pub(super) async fn load_organization(state: &AppState, id_or_slug: &str) -> ApiResult<OrganizationRecord> {
     load(state, id_or_slug).await
@@ -134,7 +94,9 @@ async fn create_organization(
     {
         return Err(ApiError::invalid("resource_not_found", "created_by", "No user was found with that created_by."));
     }
-    let max = b.max_allowed_memberships.unwrap_or(0);
+    // What the request leaves out comes from the instance's organization settings.
+    let settings = crate::flows::organizations::settings(&state).await?;
+    let max = b.max_allowed_memberships.unwrap_or(settings.max_allowed_memberships);
     if max < 0 {
         return Err(ApiError::format("max_allowed_memberships", "max_allowed_memberships must be 0 or more."));
     }
@@ -148,7 +110,7 @@ async fn create_organization(
         public_metadata: validate::metadata("public_metadata", b.public_metadata.unwrap_or_default())?,
         private_metadata: validate::metadata("private_metadata", b.private_metadata.unwrap_or_default())?,
         max_allowed_memberships: max,
-        admin_delete_enabled: b.admin_delete_enabled.unwrap_or(true),
+        admin_delete_enabled: b.admin_delete_enabled.unwrap_or(settings.admin_delete_enabled),
         created_at: now,
         updated_at: now,
     };
@@ -156,7 +118,7 @@ async fn create_organization(
         id: ids::new_id("orgmem"),
         organization_id: org.id.clone(),
         user_id: user_id.clone(),
-        role: ADMIN_ROLE.into(),
+        role: settings.creator_role.clone(),
         created_at: now,
         updated_at: now,
         ..MembershipRecord::default()
@@ -344,21 +306,38 @@ pub(crate) async fn memberships(
         }
         let (role_name, permissions) = roles[&m.role].clone();
         let user = state.store.get_user(&m.user_id).await?;
-        out.push(OrganizationMembership {
-            object: "organization_membership".into(),
-            id: m.id.clone(),
-            role: m.role.clone(),
-            role_name,
-            permissions,
-            public_metadata: m.public_metadata.clone(),
-            private_metadata: m.private_metadata.clone(),
-            organization: organization(o, None),
-            public_user_data: public_user_data(user.as_ref(), &m.user_id),
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        });
+        out.push(membership_wire(m, o, role_name, permissions, user.as_ref()));
     }
     Ok(out)
+}
+
+/// A membership as a webhook's `data`.
+pub(crate) fn membership_event(v: &MembershipView) -> Value {
+    let wire =
+        membership_wire(&v.membership, &v.organization, v.role_name.clone(), v.permissions.clone(), v.user.as_ref());
+    serde_json::to_value(wire).unwrap_or_default()
+}
+
+fn membership_wire(
+    m: &MembershipRecord,
+    o: &OrganizationRecord,
+    role_name: String,
+    permissions: Vec<String>,
+    user: Option<&UserRecord>,
+) -> OrganizationMembership {
+    OrganizationMembership {
+        object: "organization_membership".into(),
+        id: m.id.clone(),
+        role: m.role.clone(),
+        role_name,
+        permissions,
+        public_metadata: m.public_metadata.clone(),
+        private_metadata: m.private_metadata.clone(),
+        organization: organization(o, None),
+        public_user_data: public_user_data(user, &m.user_id),
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    }
 }
 
 async fn one_membership(
@@ -415,14 +394,6 @@ async fn create_membership(
         )));
     }
     one_membership(&state, m, org).await
-}
-
-pub(crate) fn last_admin() -> ApiError {
-    ApiError::Forbidden(ClerkError::new(
-        "organization_minimum_permissions_needed",
-        "There has to be at least one admin",
-        "The organization must keep at least one member with the admin role.",
-    ))
 }
 
 async fn update_membership(

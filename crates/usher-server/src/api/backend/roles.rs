@@ -20,7 +20,7 @@ use crate::{
     http::extract::{JsonBody, Path, Query},
     ids,
     state::AppState,
-    store::{ADMIN_ROLE, MEMBER_ROLE, PermissionRecord, RoleRecord, SYSTEM_PERMISSION_PREFIX},
+    store::{ADMIN_ROLE, MEMBER_ROLE, PermissionRecord, RoleRecord, RoleView, SYSTEM_PERMISSION_PREFIX},
     validate::{self, Paging},
 };
 
@@ -50,7 +50,11 @@ pub(crate) fn permission(p: &PermissionRecord) -> Permission {
 /// The wire role with its permissions.
 pub(crate) async fn role(state: &AppState, r: &RoleRecord) -> ApiResult<Role> {
     let permissions = state.store.role_permissions(&r.key).await?;
-    Ok(Role {
+    Ok(role_wire(r, &permissions))
+}
+
+fn role_wire(r: &RoleRecord, permissions: &[PermissionRecord]) -> Role {
+    Role {
         object: "role".into(),
         id: r.id.clone(),
         key: r.key.clone(),
@@ -60,7 +64,17 @@ pub(crate) async fn role(state: &AppState, r: &RoleRecord) -> ApiResult<Role> {
         permissions: permissions.iter().map(permission).collect(),
         created_at: r.created_at,
         updated_at: r.updated_at,
-    })
+    }
+}
+
+/// A role as a webhook's `data`.
+pub(crate) fn role_event(v: &RoleView) -> serde_json::Value {
+    serde_json::to_value(role_wire(&v.role, &v.permissions)).unwrap_or_default()
+}
+
+/// A permission as a webhook's `data`.
+pub(crate) fn permission_event(p: &PermissionRecord) -> serde_json::Value {
+    serde_json::to_value(permission(p)).unwrap_or_default()
 }
 
 fn segment_ok(s: &str) -> bool {

@@ -108,8 +108,9 @@ fn attribute(
 /// `GET /v1/environment` (and clerk-js's `PATCH`): what the instance offers, and where its pages
 /// are. Everything usher does not support is present and disabled, so Clerk's components hide it
 /// instead of guessing from defaults.
-async fn environment(State(state): State<AppState>) -> Json<Value> {
+async fn environment(State(state): State<AppState>) -> crate::error::ApiResult<Json<Value>> {
     let base = &state.issuer;
+    let org_settings = crate::flows::organizations::settings(&state).await?;
     let second_factors = [Strategy::Totp, Strategy::BackupCode];
     let off = || attribute(false, false, &[], &[], &[]);
     let display_config = json!({
@@ -216,7 +217,7 @@ async fn environment(State(state): State<AppState>) -> Json<Value> {
     let commerce_settings = json!({
         "billing": {"enabled": false, "has_paid_plans": false, "user": {"enabled": false, "has_paid_plans": false}, "organization": {"enabled": false, "has_paid_plans": false}},
     });
-    Json(json!({
+    Ok(Json(json!({
         "object": "environment",
         "id": "env_usher",
         "auth_config": {
@@ -230,12 +231,12 @@ async fn environment(State(state): State<AppState>) -> Json<Value> {
         "display_config": display_config,
         "user_settings": user_settings,
         "organization_settings": {
-            "enabled": true,
-            "max_allowed_memberships": 0,
+            "enabled": org_settings.enabled,
+            "max_allowed_memberships": org_settings.max_allowed_memberships,
             "force_organization_selection": false,
-            "actions": {"admin_delete": true},
+            "actions": {"admin_delete": org_settings.admin_delete_enabled},
             "domains": {"enabled": false, "enrollment_modes": [], "default_role": null},
-            "slug": {"disabled": false},
+            "slug": {"disabled": org_settings.slug_disabled},
             "organization_creation_defaults": {"enabled": false},
         },
         "commerce_settings": commerce_settings,
@@ -243,5 +244,5 @@ async fn environment(State(state): State<AppState>) -> Json<Value> {
         "protect_config": {"object": "protect_config", "id": "protect_config_usher", "loaders": []},
         "maintenance_mode": false,
         "client_debug_mode": false,
-    }))
+    })))
 }

@@ -27,7 +27,10 @@ use crate::{
         invitations::{self, NewInvitation},
         organizations::{self as orgs, MEMBERSHIPS_MANAGE, MEMBERSHIPS_READ, PROFILE_DELETE, PROFILE_MANAGE},
     },
-    http::extract::{FormOrJson, Path, Query},
+    http::{
+        extract::{FormOrJson, Path, Query},
+        throttle::{self, ClientIp, Limit},
+    },
     ids,
     state::AppState,
     store::{
@@ -54,6 +57,8 @@ pub(super) fn org_router() -> Router<AppState> {
         .route("/v1/organizations/{id}/memberships", get(list_members).post(add_member))
         .route("/v1/organizations/{id}/memberships/{user_id}", axum::routing::patch(change_role).delete(remove_member))
         .route("/v1/organizations/{id}/invitations", get(list_invitations).post(invite))
+        .route("/v1/organizations/{id}/invitations/bulk", post(invite_bulk))
+        .route("/v1/organizations/{id}/invitations/pending", get(list_pending))
         .route("/v1/organizations/{id}/invitations/{inv}/revoke", post(revoke))
         .route("/v1/organizations/{id}/roles", get(list_roles))
 }
@@ -138,23 +143,6 @@ async fn leave(State(state): State<AppState>, browser: Browser, Path(org_id): Pa
     }
 }
 
-/// Pending invitations to any of the user's verified addresses.
-async fn pending_for(state: &AppState, user: &UserRecord) -> ApiResult<Vec<crate::store::InvitationRecord>> {
-    let mut all = Vec::new();
-    for e in user.emails.iter().filter(|e| e.verified) {
-        let filter = InvitationFilter {
-            organization_id: None,
-            email_address: Some(e.value.to_lowercase()),
-            status: Some(InvitationStatus::Pending),
-        };
-        all.extend(state.store.list_invitations(&filter, Page { limit: 100, offset: 0 }).await?.0);
-    }
-    let now = state.now();
-    all.retain(|i| i.expires_at > now);
-    all.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
-    Ok(all)
-}
-
 async fn my_invitations(
     State(state): State<AppState>,
     browser: Browser,
@@ -162,7 +150,7 @@ async fn my_invitations(
 ) -> ApiResult<Response> {
     let (_, user) = browser.signed_in(&state).await?;
     let page = q.page()?;
-    let all = pending_for(&state, &user).await?;
+    let all = invitations::pending_for(&state, &user).await?;
     let mut data = Vec::new();
     for i in all.iter().skip(usize::try_from(page.offset).unwrap_or(0)).take(usize::try_from(page.limit).unwrap_or(0)) {
         let mut v = to_value(&invitation(&state, i, None, None).await?);
@@ -181,7 +169,7 @@ async fn accept_invitation(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let (_, user) = browser.signed_in(&state).await?;
-    let Some(i) = pending_for(&state, &user).await?.into_iter().find(|i| i.id == id) else {
+    let Some(i) = invitations::pending_for(&state, &user).await?.into_iter().find(|i| i.id == id) else {
         return Err(ApiError::NotFound("organization invitation"));
     };
     invitations::accept(&state, &i, &user.id).await?;
@@ -207,10 +195,15 @@ struct OrganizationForm {
 
 async fn create_organization(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     browser: Browser,
     FormOrJson(b): FormOrJson<OrganizationForm>,
 ) -> ApiResult<Response> {
+    // Creating is writing: the per-IP creation limit, like sign-ups and sent codes.
+    throttle::take(&state, Limit::Create, ip).await?;
     let (_, user) = browser.signed_in(&state).await?;
+    let settings = orgs::settings(&state).await?;
+    orgs::ensure_enabled(&settings)?;
     if !user.create_organization_enabled {
         return Err(ApiError::Forbidden(usher_types::ClerkError::new(
             "organization_creation_not_allowed",
@@ -226,7 +219,7 @@ async fn create_organization(
         Some(s) => slug("slug", s)?,
         None => slug_from(&n),
     };
-    let (org, creator) = orgs::new_organization(&state, n, s, &user.id);
+    let (org, creator) = orgs::new_organization(&state, &settings, n, s, &user.id);
     state.store.create_organization(&org, Some(&creator)).await?;
     answer(&state, &browser, &user, to_value(&organization(&org, Some(1)))).await
 }
@@ -424,10 +417,13 @@ struct InviteForm {
 
 async fn invite(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     browser: Browser,
     Path(id): Path<String>,
     FormOrJson(b): FormOrJson<InviteForm>,
 ) -> ApiResult<Response> {
+    // Each invitation sends a mail: the per-IP creation limit.
+    throttle::take(&state, Limit::Create, ip).await?;
     let (_, user) = browser.signed_in(&state).await?;
     let standing = orgs::standing(&state, &id, &user.id).await?;
     standing.require(MEMBERSHIPS_MANAGE)?;
@@ -443,6 +439,81 @@ async fn invite(
     // The link goes to the invitee's mailbox only, never back to the browser.
     let v = to_value(&invitation(&state, &inv, Some(&standing.organization), None).await?);
     answer(&state, &browser, &user, v).await
+}
+
+/// At most this many addresses in one bulk invitation (as the Backend API).
+const MAX_BULK: usize = 100;
+
+#[derive(Debug, Default, Deserialize)]
+struct BulkInviteForm {
+    /// Repeated `email_address=` fields (or a JSON array).
+    #[serde(default)]
+    email_address: Vec<String>,
+    role: Option<String>,
+}
+
+/// `POST …/invitations/bulk`: one invitation per address, all with one role. Every address is
+/// checked before any invitation is made, so a bad one leaves nothing half done.
+async fn invite_bulk(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    browser: Browser,
+    Path(id): Path<String>,
+    FormOrJson(b): FormOrJson<BulkInviteForm>,
+) -> ApiResult<Response> {
+    throttle::take(&state, Limit::Create, ip).await?;
+    let (_, user) = browser.signed_in(&state).await?;
+    let standing = orgs::standing(&state, &id, &user.id).await?;
+    standing.require(MEMBERSHIPS_MANAGE)?;
+    let Some(role) = b.role.filter(|r| !r.is_empty()) else {
+        return Err(ApiError::invalid("form_param_missing", "role", "role must be included."));
+    };
+    standing.may_grant(&role)?;
+    invitations::known_role(&state, &role).await?;
+    if b.email_address.is_empty() {
+        return Err(ApiError::invalid("form_param_missing", "email_address", "email_address must be included."));
+    }
+    if b.email_address.len() > MAX_BULK {
+        return Err(ApiError::format("email_address", format!("At most {MAX_BULK} invitations at once.")));
+    }
+    for raw in &b.email_address {
+        crate::validate::email("email_address", raw)?;
+    }
+    let mut data = Vec::with_capacity(b.email_address.len());
+    for email in b.email_address {
+        let input = NewInvitation {
+            email_address: Some(email),
+            role: Some(role.clone()),
+            inviter_user_id: Some(user.id.clone()),
+            ..NewInvitation::default()
+        };
+        let (inv, _link) = invitations::invite(&state, &standing.organization, input).await?;
+        data.push(to_value(&invitation(&state, &inv, Some(&standing.organization), None).await?));
+    }
+    answer(&state, &browser, &user, Value::Array(data)).await
+}
+
+/// `GET …/invitations/pending` (deprecated by Clerk for `?status=pending`, still called).
+async fn list_pending(
+    State(state): State<AppState>,
+    browser: Browser,
+    Path(id): Path<String>,
+    Query(q): Query<Paged>,
+) -> ApiResult<Response> {
+    let (_, user) = browser.signed_in(&state).await?;
+    let standing = orgs::standing(&state, &id, &user.id).await?;
+    standing.require(MEMBERSHIPS_MANAGE)?;
+    let filter = InvitationFilter {
+        organization_id: Some(standing.organization.id.clone()),
+        email_address: None,
+        status: Some(InvitationStatus::Pending),
+    };
+    let (list, total) = state.store.list_invitations(&filter, q.page()?).await?;
+    let mut data = Vec::with_capacity(list.len());
+    for i in &list {
+        data.push(to_value(&invitation(&state, i, Some(&standing.organization), None).await?));
+    }
+    answer(&state, &browser, &user, paginated(data, total)).await
 }
 
 async fn revoke(

@@ -6,6 +6,7 @@ use sqlx::Row;
 use super::{SqlStore, clients, map_write_err, sessions, state, users};
 use crate::store::{
     AttemptKind, AttemptRecord, AttemptStore, Change, ClientRecord, Completion, SessionStatus, StoreError, StoreResult,
+    UserRecord,
 };
 
 #[async_trait]
@@ -59,8 +60,17 @@ impl AttemptStore for SqlStore {
         if let Some(entry) = c.audit {
             super::audit::insert_entry(&mut *tx, entry).await?;
         }
+        // A returning user's sign-in changes `last_sign_in_at`: Clerk sends `user.updated`.
+        let signed_in = c.signed_in.filter(|u| u.id == c.session.user_id).map(|u| UserRecord {
+            version: u.version + 1,
+            last_sign_in_at: Some(now),
+            last_active_at: Some(now),
+            failed_attempts: 0,
+            ..u.clone()
+        });
         let mut changes: Vec<Change<'_>> = replaced.iter().map(Change::SessionEnded).collect();
         changes.extend(c.new_user.map(Change::UserCreated));
+        changes.extend(signed_in.as_ref().map(Change::UserUpdated));
         changes.push(Change::SessionCreated(c.session));
         self.emit(&mut tx, &changes).await?;
         tx.commit().await?;

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::{SqlStore, outbox};
-use crate::store::{Change, CodeRecord, CodeStore, MailRecord, StoreResult};
+use crate::store::{CodeRecord, CodeStore, MailRecord, StoreResult};
 
 #[async_trait]
 impl CodeStore for SqlStore {
@@ -23,7 +23,7 @@ impl CodeStore for SqlStore {
         .await?;
         if let Some(mail) = mail {
             outbox::insert_mail(&mut *tx, mail).await?;
-            self.emit(&mut tx, &[Change::EmailCreated(mail)]).await?;
+            self.emit_mail(&mut tx, mail).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -6,9 +6,9 @@ use sqlx::{Row, any::AnyRow};
 
 use super::{Bind, SqlBuilder, SqlStore, flag, json_object, map_write_err, read_flag, state, users::like_pattern};
 use crate::store::{
-    ADMIN_ROLE, Change, InvitationAcceptance, InvitationFilter, InvitationRecord, InvitationStatus, MembershipChange,
-    MembershipFilter, MembershipRecord, OrganizationOrder, OrganizationQuery, OrganizationRecord, OrganizationStore,
-    Page, StoreResult,
+    ADMIN_ROLE, Change, InvitationAcceptance, InvitationFilter, InvitationRecord, InvitationStatus, InvitationView,
+    MembershipChange, MembershipFilter, MembershipRecord, MembershipView, OrganizationOrder, OrganizationQuery,
+    OrganizationRecord, OrganizationStore, Page, StoreResult,
 };
 
 const ORG_COLUMNS: &str = "id, name, slug, image_url, created_by, public_metadata, private_metadata, \
@@ -56,6 +56,9 @@ impl OrganizationStore for SqlStore {
                 .map_err(map_write_err)?;
         }
         self.emit(&mut tx, &[Change::OrganizationCreated(o)]).await?;
+        if let Some(m) = creator {
+            self.emit_membership(&mut tx, &m.organization_id, &m.user_id, |v| Change::MembershipCreated(v)).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -150,7 +153,12 @@ impl OrganizationStore for SqlStore {
              AND (o.max_allowed_memberships = 0 OR \
                   (SELECT COUNT(*) FROM organization_memberships c WHERE c.organization_id = $2) < o.max_allowed_memberships)"
         );
-        let done = bind_membership(&sql, m).execute(&self.pool).await.map_err(map_write_err)?;
+        let mut tx = self.pool.begin().await?;
+        let done = bind_membership(&sql, m).execute(&mut *tx).await.map_err(map_write_err)?;
+        if done.rows_affected() == 1 {
+            self.emit_membership(&mut tx, &m.organization_id, &m.user_id, |v| Change::MembershipCreated(v)).await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -235,6 +243,9 @@ impl OrganizationStore for SqlStore {
         .bind(ADMIN_ROLE)
         .execute(&mut *tx)
         .await?;
+        if done.rows_affected() == 1 {
+            self.emit_membership(&mut tx, organization_id, user_id, |v| Change::MembershipUpdated(v)).await?;
+        }
         tx.commit().await?;
         let current = self.get_membership(organization_id, user_id).await?;
         Ok(match (done.rows_affected(), current) {
@@ -245,6 +256,7 @@ impl OrganizationStore for SqlStore {
     }
 
     async fn update_membership_metadata(&self, m: &MembershipRecord) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE organization_memberships SET public_metadata = $3, private_metadata = $4, updated_at = $5 \
              WHERE organization_id = $1 AND user_id = $2",
@@ -254,8 +266,12 @@ impl OrganizationStore for SqlStore {
         .bind(meta(&m.public_metadata))
         .bind(meta(&m.private_metadata))
         .bind(m.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if done.rows_affected() == 1 {
+            self.emit_membership(&mut tx, &m.organization_id, &m.user_id, |v| Change::MembershipUpdated(v)).await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -265,6 +281,11 @@ impl OrganizationStore for SqlStore {
         };
         let mut tx = self.pool.begin().await?;
         lock_organization(&mut tx, organization_id).await?;
+        // The event shows the membership as it was, so it is read before it goes.
+        let before = match self.events {
+            Some(_) => membership_view(&mut tx, organization_id, user_id).await?,
+            None => None,
+        };
         let done = sqlx::query(&format!(
             "DELETE FROM organization_memberships WHERE organization_id = $1 AND user_id = $2 AND {}",
             keeps_an_admin("1 = 0", "$3")
@@ -274,6 +295,9 @@ impl OrganizationStore for SqlStore {
         .bind(ADMIN_ROLE)
         .execute(&mut *tx)
         .await?;
+        if let (1, Some(view)) = (done.rows_affected(), &before) {
+            self.emit(&mut tx, &[Change::MembershipDeleted(view)]).await?;
+        }
         tx.commit().await?;
         if done.rows_affected() == 1 {
             return Ok(MembershipChange::Done(current));
@@ -285,6 +309,7 @@ impl OrganizationStore for SqlStore {
     }
 
     async fn create_invitation(&self, i: &InvitationRecord) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO organization_invitations ({INVITATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         ))
@@ -301,9 +326,11 @@ impl OrganizationStore for SqlStore {
         .bind(i.expires_at)
         .bind(i.created_at)
         .bind(i.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(map_write_err)?;
+        self.emit_invitation(&mut tx, &i.id, |v| Change::InvitationCreated(v)).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -341,13 +368,20 @@ impl OrganizationStore for SqlStore {
         status: InvitationStatus,
         now: i64,
     ) -> StoreResult<Option<InvitationRecord>> {
-        sqlx::query("UPDATE organization_invitations SET status = $2, updated_at = $3 WHERE id = $1 AND status = $4")
-            .bind(id)
-            .bind(status.as_str())
-            .bind(now)
-            .bind(InvitationStatus::Pending.as_str())
-            .execute(&self.pool)
-            .await?;
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE organization_invitations SET status = $2, updated_at = $3 WHERE id = $1 AND status = $4",
+        )
+        .bind(id)
+        .bind(status.as_str())
+        .bind(now)
+        .bind(InvitationStatus::Pending.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 1 && status == InvitationStatus::Revoked {
+            self.emit_invitation(&mut tx, id, |v| Change::InvitationRevoked(v)).await?;
+        }
+        tx.commit().await?;
         self.get_invitation(id).await
     }
 
@@ -380,6 +414,7 @@ impl OrganizationStore for SqlStore {
                 .fetch_optional(&mut *tx)
                 .await?;
         if existing.is_some() {
+            self.emit_invitation(&mut tx, invitation_id, |v| Change::InvitationAccepted(v)).await?;
             tx.commit().await?;
             return Ok(InvitationAcceptance::AlreadyMember);
         }
@@ -394,6 +429,8 @@ impl OrganizationStore for SqlStore {
             // Dropping the transaction rolls the status back: the invitation stays usable.
             return Ok(InvitationAcceptance::Full);
         }
+        self.emit_invitation(&mut tx, invitation_id, |v| Change::InvitationAccepted(v)).await?;
+        self.emit_membership(&mut tx, &m.organization_id, &m.user_id, |v| Change::MembershipCreated(v)).await?;
         tx.commit().await?;
         Ok(InvitationAcceptance::Joined(m.clone()))
     }
@@ -421,7 +458,53 @@ fn keeps_an_admin(keeps: &str, admin: &str) -> String {
     )
 }
 
+/// Builds one kind of event from a view (a `Change` variant).
+type ChangeOf<V> = for<'v> fn(&'v V) -> Change<'v>;
+
 impl SqlStore {
+    /// Emits `change` for the membership of `user_id` in `organization_id` as `tx` sees it now;
+    /// the view is read only when events are rendered at all.
+    async fn emit_membership(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        organization_id: &str,
+        user_id: &str,
+        change: ChangeOf<MembershipView>,
+    ) -> StoreResult<()> {
+        if self.events.is_none() {
+            return Ok(());
+        }
+        match membership_view(tx, organization_id, user_id).await? {
+            Some(view) => self.emit(tx, &[change(&view)]).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Emits `change` for the invitation `id` as `tx` sees it now.
+    async fn emit_invitation(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        id: &str,
+        change: ChangeOf<InvitationView>,
+    ) -> StoreResult<()> {
+        if self.events.is_none() {
+            return Ok(());
+        }
+        let row = sqlx::query(&format!("SELECT {INVITATION_COLUMNS} FROM organization_invitations WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        let Some(invitation) = row.as_ref().map(invitation_from_row).transpose()? else { return Ok(()) };
+        let org = sqlx::query(&format!("SELECT {ORG_COLUMNS} FROM organizations WHERE id = $1"))
+            .bind(&invitation.organization_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        let organization = org.as_ref().map(|r| org_from_row(r, "")).transpose()?;
+        let (role_name, _) = role_summary(tx, &invitation.role).await?;
+        let view = InvitationView { invitation, organization, role_name };
+        self.emit(tx, &[change(&view)]).await
+    }
+
     async fn invitation_where(&self, column: &str, value: &str) -> StoreResult<Option<InvitationRecord>> {
         let row =
             sqlx::query(&format!("SELECT {INVITATION_COLUMNS} FROM organization_invitations WHERE {column} = $1"))
@@ -430,6 +513,53 @@ impl SqlStore {
                 .await?;
         row.as_ref().map(invitation_from_row).transpose()
     }
+}
+
+/// A membership with its organization, role and member, read through `conn`.
+async fn membership_view(
+    conn: &mut sqlx::AnyConnection,
+    organization_id: &str,
+    user_id: &str,
+) -> StoreResult<Option<MembershipView>> {
+    let row = sqlx::query(&format!(
+        "SELECT {}, {} FROM organization_memberships m JOIN organizations o ON o.id = m.organization_id \
+         WHERE m.organization_id = $1 AND m.user_id = $2",
+        qualified(MEMBERSHIP_COLUMNS, "m", "m_"),
+        qualified(ORG_COLUMNS, "o", "o_"),
+    ))
+    .bind(organization_id)
+    .bind(user_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let membership = membership_from_row(&row, "m_")?;
+    let organization = org_from_row(&row, "o_")?;
+    let (role_name, permissions) = role_summary(conn, &membership.role).await?;
+    let user = super::users::user_in(conn, user_id).await?;
+    Ok(Some(MembershipView { membership, organization, role_name, permissions, user }))
+}
+
+/// A role's display name (its key if there is no such role) and permission keys.
+async fn role_summary(conn: &mut sqlx::AnyConnection, key: &str) -> StoreResult<(String, Vec<String>)> {
+    let name = sqlx::query("SELECT name FROM organization_roles WHERE role_key = $1")
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get::<String, _>("name"))
+        .transpose()?
+        .unwrap_or_else(|| key.to_owned());
+    let permissions = sqlx::query(
+        "SELECT p.permission_key FROM organization_permissions p \
+         JOIN organization_role_permissions rp ON rp.permission_id = p.id \
+         JOIN organization_roles r ON r.id = rp.role_id WHERE r.role_key = $1 ORDER BY p.permission_key",
+    )
+    .bind(key)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| r.try_get::<String, _>("permission_key"))
+    .collect::<Result<_, _>>()?;
+    Ok((name, permissions))
 }
 
 fn bind_membership<'q>(

@@ -4,16 +4,40 @@ use async_trait::async_trait;
 use sqlx::{Row, any::AnyRow};
 
 use super::SqlStore;
-use crate::store::{Change, MailRecord, OutboxStore, StoreResult};
+use crate::store::{Change, EmailView, MailRecord, OutboxStore, StoreResult};
 
 const MAIL_COLUMNS: &str = "id, to_address, subject, body, attempts, next_attempt_at, sent_at, last_error, created_at";
+
+impl SqlStore {
+    /// Emits `email.created` for `mail`, queued in `tx`, naming the address record it goes to
+    /// (looked up only when events are rendered at all).
+    pub(super) async fn emit_mail(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        mail: &MailRecord,
+    ) -> StoreResult<()> {
+        if self.events.is_none() {
+            return Ok(());
+        }
+        let row = sqlx::query("SELECT id, user_id FROM email_addresses WHERE email_lower = $1")
+            .bind(mail.to.to_lowercase())
+            .fetch_optional(&mut **tx)
+            .await?;
+        let (email_address_id, user_id) = match row {
+            Some(r) => (Some(r.try_get("id")?), Some(r.try_get("user_id")?)),
+            None => (None, None),
+        };
+        let view = EmailView { mail: mail.clone(), email_address_id, user_id };
+        self.emit(tx, &[Change::EmailCreated(&view)]).await
+    }
+}
 
 #[async_trait]
 impl OutboxStore for SqlStore {
     async fn enqueue_mail(&self, mail: &MailRecord) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         insert_mail(&mut *tx, mail).await?;
-        self.emit(&mut tx, &[Change::EmailCreated(mail)]).await?;
+        self.emit_mail(&mut tx, mail).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::{Row, any::AnyRow};
 
 use super::{SqlStore, flag, map_write_err, read_flag};
-use crate::store::{Page, PermissionRecord, RoleRecord, RoleStore, StoreResult, TokenOrganization};
+use crate::store::{Change, Page, PermissionRecord, RoleRecord, RoleStore, RoleView, StoreResult, TokenOrganization};
 
 const PERMISSION_COLUMNS: &str = "id, permission_key, name, description, system, created_at, updated_at";
 const ROLE_COLUMNS: &str = "id, role_key, name, description, created_at, updated_at";
@@ -12,6 +12,7 @@ const ROLE_COLUMNS: &str = "id, role_key, name, description, created_at, updated
 #[async_trait]
 impl RoleStore for SqlStore {
     async fn create_permission(&self, p: &PermissionRecord) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO organization_permissions ({PERMISSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
         ))
@@ -22,9 +23,11 @@ impl RoleStore for SqlStore {
         .bind(flag(p.system))
         .bind(p.created_at)
         .bind(p.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(map_write_err)?;
+        self.emit(&mut tx, &[Change::PermissionCreated(p)]).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -52,6 +55,7 @@ impl RoleStore for SqlStore {
     }
 
     async fn update_permission(&self, p: &PermissionRecord) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE organization_permissions SET permission_key = $2, name = $3, description = $4, updated_at = $5 WHERE id = $1",
         )
@@ -60,15 +64,23 @@ impl RoleStore for SqlStore {
         .bind(&p.name)
         .bind(&p.description)
         .bind(p.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(map_write_err)?;
+        if done.rows_affected() == 1 {
+            self.emit(&mut tx, &[Change::PermissionUpdated(p)]).await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn delete_permission(&self, id: &str) -> StoreResult<bool> {
-        let done =
-            sqlx::query("DELETE FROM organization_permissions WHERE id = $1").bind(id).execute(&self.pool).await?;
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM organization_permissions WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        if done.rows_affected() == 1 {
+            self.emit(&mut tx, &[Change::PermissionDeleted(id)]).await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -94,6 +106,7 @@ impl RoleStore for SqlStore {
             .await
             .map_err(map_write_err)?;
         }
+        self.emit_role(&mut tx, &r.id, |v| Change::RoleCreated(v)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -119,6 +132,7 @@ impl RoleStore for SqlStore {
     }
 
     async fn update_role(&self, r: &RoleRecord) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE organization_roles SET role_key = $2, name = $3, description = $4, updated_at = $5 WHERE id = $1",
         )
@@ -127,14 +141,23 @@ impl RoleStore for SqlStore {
         .bind(&r.name)
         .bind(&r.description)
         .bind(r.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(map_write_err)?;
+        if done.rows_affected() == 1 {
+            self.emit_role(&mut tx, &r.id, |v| Change::RoleUpdated(v)).await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn delete_role(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM organization_roles WHERE id = $1").bind(id).execute(&self.pool).await?;
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM organization_roles WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        if done.rows_affected() == 1 {
+            self.emit(&mut tx, &[Change::RoleDeleted(id)]).await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -149,31 +172,41 @@ impl RoleStore for SqlStore {
     async fn add_role_permission(&self, role_id: &str, permission_id: &str) -> StoreResult<bool> {
         // Inserting from the join makes a missing role or permission a no-op instead of a
         // foreign-key error.
-        sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        let added = sqlx::query(
             "INSERT INTO organization_role_permissions (role_id, permission_id) \
              SELECT r.id, p.id FROM organization_roles r, organization_permissions p WHERE r.id = $1 AND p.id = $2 \
              ON CONFLICT DO NOTHING",
         )
         .bind(role_id)
         .bind(permission_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if added.rows_affected() == 1 {
+            self.emit_role(&mut tx, role_id, |v| Change::RoleUpdated(v)).await?;
+        }
         let row = sqlx::query(
             "SELECT COUNT(*) AS n FROM organization_role_permissions WHERE role_id = $1 AND permission_id = $2",
         )
         .bind(role_id)
         .bind(permission_id)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(row.try_get::<i64, _>("n")? == 1)
     }
 
     async fn remove_role_permission(&self, role_id: &str, permission_id: &str) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM organization_role_permissions WHERE role_id = $1 AND permission_id = $2")
             .bind(role_id)
             .bind(permission_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        if done.rows_affected() == 1 {
+            self.emit_role(&mut tx, role_id, |v| Change::RoleUpdated(v)).await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -223,6 +256,36 @@ impl RoleStore for SqlStore {
 }
 
 impl SqlStore {
+    /// Emits `change` for the role `id` with its permissions as `tx` sees them now.
+    async fn emit_role(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        id: &str,
+        change: for<'v> fn(&'v RoleView) -> Change<'v>,
+    ) -> StoreResult<()> {
+        if self.events.is_none() {
+            return Ok(());
+        }
+        let row = sqlx::query(&format!("SELECT {ROLE_COLUMNS} FROM organization_roles WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        let Some(role) = row.as_ref().map(role_from_row).transpose()? else { return Ok(()) };
+        let cols = PERMISSION_COLUMNS.split(',').map(|c| format!("p.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        let permissions = sqlx::query(&format!(
+            "SELECT {cols} FROM organization_permissions p \
+             JOIN organization_role_permissions rp ON rp.permission_id = p.id WHERE rp.role_id = $1 ORDER BY p.permission_key"
+        ))
+        .bind(id)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(permission_from_row)
+        .collect::<StoreResult<_>>()?;
+        let view = RoleView { role, permissions };
+        self.emit(tx, &[change(&view)]).await
+    }
+
     async fn role_where(&self, column: &str, value: &str) -> StoreResult<Option<RoleRecord>> {
         let row = sqlx::query(&format!("SELECT {ROLE_COLUMNS} FROM organization_roles WHERE {column} = $1"))
             .bind(value)

@@ -21,4 +21,13 @@ impl SettingStore for SqlStore {
             .await?;
         self.setting(key).await?.ok_or_else(|| StoreError::Corrupt(format!("setting {key} vanished")))
     }
+
+    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 }

@@ -172,17 +172,35 @@ impl UserStore for SqlStore {
 
     async fn record_failed_attempt(&self, id: &str, threshold: i64, lock_until: i64) -> StoreResult<()> {
         // One statement, so concurrent failures all count; the right-hand sides read the old row.
-        sqlx::query(
+        // It runs (in a transaction) for an id no user has just as for a real one.
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
             "UPDATE users SET version = version + 1, \
              locked_until = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE locked_until END, \
              failed_attempts = CASE WHEN failed_attempts + 1 >= $2 THEN 0 ELSE failed_attempts + 1 END \
-             WHERE id = $1",
+             WHERE id = $1 RETURNING failed_attempts, locked_until",
         )
         .bind(id)
         .bind(threshold)
         .bind(lock_until)
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
+        // This failure locked the account (the count restarted at the lock): Clerk tells the
+        // app with `user.updated`, its `locked` now true.
+        let locked_now = match &row {
+            Some(r) => {
+                r.try_get::<i64, _>("failed_attempts")? == 0
+                    && r.try_get::<Option<i64>, _>("locked_until")? == Some(lock_until)
+            }
+            None => false,
+        };
+        if locked_now
+            && self.events.is_some()
+            && let Some(user) = user_in(&mut tx, id).await?
+        {
+            self.emit(&mut tx, &[Change::UserUpdated(&user)]).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -260,59 +278,80 @@ impl UserStore for SqlStore {
 impl SqlStore {
     /// Loads the email addresses and phone numbers of `users` with one query.
     pub(super) async fn attach_identifiers(&self, users: &mut [UserRecord]) -> StoreResult<()> {
-        // A miss runs the same statements as a hit (for an id no user has): looking up a sign-in
-        // identifier must not tell by its work whether an account exists.
-        let mut ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
-        if ids.is_empty() {
-            ids.push(String::new());
-        }
-        let mut b = SqlBuilder::new(
-            "SELECT CAST(1 AS BIGINT) AS is_email, user_id, id, email_address AS value, verified, strategy, created_at, updated_at \
-             FROM email_addresses WHERE user_id IN ",
-        );
-        b.bind_list(&ids);
-        b.push(
-            " UNION ALL SELECT CAST(0 AS BIGINT) AS is_email, user_id, id, phone_number AS value, verified, strategy, created_at, \
-             updated_at FROM phone_numbers WHERE user_id IN ",
-        );
-        b.bind_list(&ids);
-        // Decoys (see `DecoyEmailStore`) are listed like any unverified address of the user.
-        b.push(
-            " UNION ALL SELECT CAST(1 AS BIGINT) AS is_email, user_id, id, email_address AS value, CAST(0 AS BIGINT) AS verified, \
-             strategy, created_at, updated_at FROM decoy_email_addresses WHERE user_id IN ",
-        );
-        // The user's verified passkeys ride in the same statement (kind 2), as the account pages
-        // show them: `value` is the name, `verified` the last use (or -1), `strategy` the
-        // credential id. Their credentials are read only where they are used (`PasskeyStore`).
-        b.bind_list(&ids);
-        b.push(
-            " UNION ALL SELECT CAST(2 AS BIGINT) AS is_email, user_id, id, name AS value, \
-             COALESCE(last_used_at, CAST(-1 AS BIGINT)) AS verified, credential_id AS strategy, created_at, updated_at \
-             FROM passkeys WHERE credential_id IS NOT NULL AND user_id IN ",
-        );
-        b.bind_list(&ids).push(" ORDER BY created_at, id");
-        let mut by_user: HashMap<String, (Vec<IdentifierRecord>, Vec<IdentifierRecord>)> = HashMap::new();
-        let mut passkeys: HashMap<String, Vec<crate::store::PasskeyRecord>> = HashMap::new();
-        for row in b.query().fetch_all(&self.pool).await? {
-            let kind: i64 = row.try_get("is_email")?;
-            if kind == 2 {
-                let passkey = passkey_summary_from_row(&row)?;
-                passkeys.entry(passkey.user_id.clone()).or_default().push(passkey);
-                continue;
-            }
-            let (user_id, ident) = identifier_from_row(&row)?;
-            let entry = by_user.entry(user_id).or_default();
-            if kind == 1 { entry.0.push(ident) } else { entry.1.push(ident) }
-        }
-        for user in users {
-            if let Some((emails, phones)) = by_user.remove(&user.id) {
-                user.emails = emails;
-                user.phones = phones;
-            }
-            user.passkeys = passkeys.remove(&user.id).unwrap_or_default();
-        }
-        Ok(())
+        attach_identifiers_with(&self.pool, users).await
     }
+}
+
+/// A user with its identifiers, read through `conn` (inside a write's transaction, so an event
+/// shows the user as that transaction sees it).
+pub(super) async fn user_in(conn: &mut sqlx::AnyConnection, id: &str) -> StoreResult<Option<UserRecord>> {
+    let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, {FACTOR_FLAGS} FROM users u WHERE u.id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut users = vec![user_from_row(&row)?];
+    attach_identifiers_with(&mut *conn, &mut users).await?;
+    Ok(users.pop())
+}
+
+/// Loads the email addresses and phone numbers of `users` with one query.
+async fn attach_identifiers_with<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    users: &mut [UserRecord],
+) -> StoreResult<()> {
+    // A miss runs the same statements as a hit (for an id no user has): looking up a sign-in
+    // identifier must not tell by its work whether an account exists.
+    let mut ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    if ids.is_empty() {
+        ids.push(String::new());
+    }
+    let mut b = SqlBuilder::new(
+        "SELECT CAST(1 AS BIGINT) AS is_email, user_id, id, email_address AS value, verified, strategy, created_at, updated_at \
+         FROM email_addresses WHERE user_id IN ",
+    );
+    b.bind_list(&ids);
+    b.push(
+        " UNION ALL SELECT CAST(0 AS BIGINT) AS is_email, user_id, id, phone_number AS value, verified, strategy, created_at, \
+         updated_at FROM phone_numbers WHERE user_id IN ",
+    );
+    b.bind_list(&ids);
+    // Decoys (see `DecoyEmailStore`) are listed like any unverified address of the user.
+    b.push(
+        " UNION ALL SELECT CAST(1 AS BIGINT) AS is_email, user_id, id, email_address AS value, CAST(0 AS BIGINT) AS verified, \
+         strategy, created_at, updated_at FROM decoy_email_addresses WHERE user_id IN ",
+    );
+    // The user's verified passkeys ride in the same statement (kind 2), as the account pages
+    // show them: `value` is the name, `verified` the last use (or -1), `strategy` the
+    // credential id. Their credentials are read only where they are used (`PasskeyStore`).
+    b.bind_list(&ids);
+    b.push(
+        " UNION ALL SELECT CAST(2 AS BIGINT) AS is_email, user_id, id, name AS value, \
+         COALESCE(last_used_at, CAST(-1 AS BIGINT)) AS verified, credential_id AS strategy, created_at, updated_at \
+         FROM passkeys WHERE credential_id IS NOT NULL AND user_id IN ",
+    );
+    b.bind_list(&ids).push(" ORDER BY created_at, id");
+    let mut by_user: HashMap<String, (Vec<IdentifierRecord>, Vec<IdentifierRecord>)> = HashMap::new();
+    let mut passkeys: HashMap<String, Vec<crate::store::PasskeyRecord>> = HashMap::new();
+    for row in b.query().fetch_all(executor).await? {
+        let kind: i64 = row.try_get("is_email")?;
+        if kind == 2 {
+            let passkey = passkey_summary_from_row(&row)?;
+            passkeys.entry(passkey.user_id.clone()).or_default().push(passkey);
+            continue;
+        }
+        let (user_id, ident) = identifier_from_row(&row)?;
+        let entry = by_user.entry(user_id).or_default();
+        if kind == 1 { entry.0.push(ident) } else { entry.1.push(ident) }
+    }
+    for user in users {
+        if let Some((emails, phones)) = by_user.remove(&user.id) {
+            user.emails = emails;
+            user.phones = phones;
+        }
+        user.passkeys = passkeys.remove(&user.id).unwrap_or_default();
+    }
+    Ok(())
 }
 
 /// Identifier changes are changes of the user: bump its version so optimistic updates

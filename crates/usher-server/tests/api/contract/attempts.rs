@@ -74,6 +74,7 @@ async fn completing_an_attempt_writes_everything_or_nothing(store: Arc<dyn Store
         new_user: None,
         new_external_account: None,
         audit: None,
+        signed_in: None,
     };
     store.complete_attempt(completion).await.unwrap();
     assert_eq!(store.get_session("sess_old").await.unwrap().unwrap().status, SessionStatus::Ended);
@@ -97,6 +98,7 @@ async fn completing_an_attempt_writes_everything_or_nothing(store: Arc<dyn Store
         new_user: Some(&taken),
         new_external_account: None,
         audit: None,
+        signed_in: None,
     };
     assert!(matches!(store.complete_attempt(completion).await, Err(StoreError::Conflict(UniqueField::EmailAddress))));
     assert_eq!(store.get_user("user_b").await.unwrap(), None);
@@ -122,6 +124,7 @@ async fn completing_an_attempt_writes_everything_or_nothing(store: Arc<dyn Store
         new_user: Some(&free),
         new_external_account: Some(&linked),
         audit: None,
+        signed_in: None,
     };
     store.complete_attempt(completion).await.unwrap();
     let b = store.get_user("user_b").await.unwrap().unwrap();
@@ -141,6 +144,7 @@ async fn completing_an_attempt_writes_everything_or_nothing(store: Arc<dyn Store
         new_user: Some(&c),
         new_external_account: Some(&again),
         audit: None,
+        signed_in: None,
     };
     let refused = store.complete_attempt(completion).await;
     assert!(matches!(refused, Err(StoreError::Conflict(UniqueField::ExternalAccount))), "{refused:?}");
