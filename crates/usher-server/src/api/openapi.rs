@@ -623,6 +623,7 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
             "PatchPasskeyVerification",
             F,
             Some(form(json!({"strategy": {"type": "string"}, "public_key_credential": {"type": "string"}}))),
+            envelope(),
         ),
         // Provider accounts of the signed-in user.
         op(
