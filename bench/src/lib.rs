@@ -180,7 +180,14 @@ where
     let pct = |p: f64| {
         times.get(((times.len() as f64 * p) as usize).min(times.len().saturating_sub(1))).copied().unwrap_or_default()
     };
-    Summary { done: times.len(), per_second: times.len() as f64 / elapsed, p50: pct(0.50), p95: pct(0.95), p99: pct(0.99), errors }
+    Summary {
+        done: times.len(),
+        per_second: times.len() as f64 / elapsed,
+        p50: pct(0.50),
+        p95: pct(0.95),
+        p99: pct(0.99),
+        errors,
+    }
 }
 
 /// Takes one request from the shared budget; false once it is spent (never wraps below 0).

@@ -536,7 +536,17 @@ async fn finish_linking(
     };
     let entry = audit::entry(state, Event::success(&actor, action, Some(&user.id)).detail(&strategy));
     browser
-        .complete_attempt_linking(state, AttemptKind::SignIn, key, &sign_in, &session, None, account, Some(&entry), Some(user))
+        .complete_attempt_linking(
+            state,
+            AttemptKind::SignIn,
+            key,
+            &sign_in,
+            &session,
+            None,
+            account,
+            Some(&entry),
+            Some(user),
+        )
         .await?;
     audit::noted();
     Ok(sign_in)

@@ -14,8 +14,8 @@ pub(crate) mod layout;
 mod link;
 mod oauth;
 // Passkeys (WebAuthn).
-mod passkeys;
 mod organizations;
+mod passkeys;
 mod reset;
 mod second_factor;
 mod sign_in;
