@@ -37,6 +37,7 @@ pub mod http;
 pub mod ids;
 pub mod limits;
 pub mod mail;
+pub mod oauth_metadata;
 pub mod origins;
 pub mod pages;
 pub mod password;

@@ -59,7 +59,7 @@ pub struct Inner {
     /// Prometheus series (served at `/metrics`).
     pub metrics: Arc<crate::metrics::Metrics>,
     /// OAuth providers' discovered metadata and signing keys.
-    pub oauth_metadata: crate::flows::oauth::MetadataCache,
+    pub oauth_metadata: crate::oauth_metadata::MetadataCache,
 }
 
 impl AppState {

@@ -586,56 +586,27 @@ type Oidc = openidconnect::Client<
     openidconnect::EndpointMaybeSet,
 >;
 
-/// Providers' metadata (endpoints and signing keys), fetched once and kept for
-/// [`METADATA_TTL_MS`], so a sign-in does not fetch `/.well-known/openid-configuration` and the
-/// JWKS every time; an ID token signed by a key the cached JWKS lacks refetches them (a key
-/// rotation), at most once per [`MIN_REFRESH_MS`].
-#[derive(Default)]
-pub struct MetadataCache(std::sync::Mutex<std::collections::HashMap<String, Cached>>);
-
-#[derive(Clone)]
-struct Cached {
-    metadata: CoreProviderMetadata,
-    fetched_at: i64,
-}
-
-/// How long discovered metadata and keys are used before they are fetched again.
-pub const METADATA_TTL_MS: i64 = 60 * 60 * 1000;
-/// The shortest time between two fetches for one provider (so forged tokens cannot make usher
-/// hammer the provider).
-pub const MIN_REFRESH_MS: i64 = 60 * 1000;
-
-impl MetadataCache {
-    fn get(&self, strategy: &str) -> Option<Cached> {
-        self.0.lock().ok()?.get(strategy).cloned()
-    }
-
-    fn put(&self, strategy: &str, cached: Cached) {
-        if let Ok(mut map) = self.0.lock() {
-            map.insert(strategy.to_owned(), cached);
-        }
-    }
-}
-
 /// The `{tenantid}` placeholder of Microsoft's multi-tenant issuers (`common`, `organizations`):
 /// their discovery names `https://login.microsoftonline.com/{tenantid}/v2.0`, and each ID
 /// token's `iss` has the tenant of its `tid` claim in its place.
 const TENANT_PLACEHOLDER: &str = "{tenantid}";
 
 /// The OpenID Connect client of a provider, from cached metadata unless `refresh` (a fetch
-/// then, if the last one is older than [`MIN_REFRESH_MS`]; `None` if it is not).
+/// then, if the last one is older than [`MIN_REFRESH_MS`](crate::oauth_metadata::MIN_REFRESH_MS); `None` if it is not).
 async fn oidc_client(state: &AppState, p: &OAuthProvider, refresh: bool) -> ApiResult<Option<Oidc>> {
     let now = state.now();
     let cached = state.oauth_metadata.get(&p.strategy);
     let metadata = match cached {
-        Some(c) if !refresh && now - c.fetched_at < METADATA_TTL_MS => c.metadata,
-        Some(c) if refresh && now - c.fetched_at < MIN_REFRESH_MS => {
+        Some(c) if !refresh && now - c.fetched_at < crate::oauth_metadata::METADATA_TTL_MS => c.metadata,
+        Some(c) if refresh && now - c.fetched_at < crate::oauth_metadata::MIN_REFRESH_MS => {
             let _ = c;
             return Ok(None);
         }
         _ => {
             let metadata = fetch_metadata(p).await?;
-            state.oauth_metadata.put(&p.strategy, Cached { metadata: metadata.clone(), fetched_at: now });
+            state
+                .oauth_metadata
+                .put(&p.strategy, crate::oauth_metadata::Cached { metadata: metadata.clone(), fetched_at: now });
             metadata
         }
     };
