@@ -28,8 +28,9 @@ use usher_server::{
 /// event and the audit-log entry, written in the same transaction so neither is ever lost; a
 /// returning user's `user.updated` event of the new `last_sign_in_at`, built from the user the
 /// sign-in read), the client's sessions for the answer, and the user's organization memberships
-/// (one statement; clerk-js reads them from the user).
-const SIGN_IN_MAX: usize = 16;
+/// (one statement; clerk-js reads them from the user) and external accounts (one statement; the
+/// Frontend API user lists them).
+const SIGN_IN_MAX: usize = 17;
 /// Statements of one token refresh: the client and the session.
 const REFRESH_MAX: usize = 2;
 /// Statements of one Backend API mint: the session.
