@@ -111,8 +111,11 @@ pub fn sign_in(s: &SignIn) -> Value {
                 "primary": true,
             }));
         }
-        // Offered for every identifier too (its challenge names no credential; see `flows::passkeys`).
-        factors.push(json!({"strategy": Strategy::Passkey}));
+        // `passkey` is not listed after an identifier: clerk-js starts with a listed passkey
+        // factor whenever the browser has WebAuthn (every password user would be asked for a
+        // passkey first), and listing it only for accounts that have one would tell which
+        // identifiers have accounts. A passkey signs in without an identifier (discoverable), or
+        // with `prepare_first_factor` `strategy=passkey` after one (see `flows::passkeys`).
     }
     json!({
         "object": "sign_in_attempt",
