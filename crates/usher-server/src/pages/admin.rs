@@ -271,6 +271,30 @@ fn parse_date(param: &str, text: &str) -> ApiResult<i64> {
     Ok((era * 146_097 + doe - 719_468) * 86_400_000)
 }
 
+/// Previous / next links of a paged list at `path`, keeping the list's filters in the query.
+fn pager(path: &str, filters: &[(&str, &Option<String>)], page: i64, pages: i64) -> String {
+    let link = |p: i64| {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in filters {
+            if let Some(v) = given(value) {
+                query.append_pair(name, v);
+            }
+        }
+        query.append_pair("page", &p.to_string());
+        format!("{path}?{}", query.finish())
+    };
+    let mut nav = String::from("<nav aria-label=\"Pages\"><p class=\"row\">");
+    if page > 1 {
+        let _ = write!(nav, "<a href=\"{}\" rel=\"prev\">Previous page</a>", escape(&link(page - 1)));
+    }
+    let _ = write!(nav, "<span>Page {page} of {}</span>", pages.max(1));
+    if page < pages {
+        let _ = write!(nav, "<a href=\"{}\" rel=\"next\">Next page</a>", escape(&link(page + 1)));
+    }
+    nav.push_str("</p></nav>");
+    nav
+}
+
 fn given(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
@@ -373,32 +397,18 @@ async fn users_body(state: &AppState, f: &Fields) -> ApiResult<String> {
         );
     }
     body.push_str("</tbody></table></div>");
-    let pages = (total + USERS_PER_PAGE - 1) / USERS_PER_PAGE;
-    let link = |p: i64| {
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in [
+    body.push_str(&pager(
+        "/admin/users",
+        &[
             ("q", &f.q),
             ("banned", &f.banned),
             ("locked", &f.locked),
             ("created_from", &f.created_from),
             ("created_to", &f.created_to),
-        ] {
-            if let Some(v) = given(value) {
-                query.append_pair(name, v);
-            }
-        }
-        query.append_pair("page", &p.to_string());
-        format!("/admin/users?{}", query.finish())
-    };
-    body.push_str("<nav aria-label=\"Pages\"><p class=\"row\">");
-    if page > 1 {
-        let _ = write!(body, "<a href=\"{}\" rel=\"prev\">Previous page</a>", escape(&link(page - 1)));
-    }
-    let _ = write!(body, "<span>Page {page} of {}</span>", pages.max(1));
-    if page < pages {
-        let _ = write!(body, "<a href=\"{}\" rel=\"next\">Next page</a>", escape(&link(page + 1)));
-    }
-    body.push_str("</p></nav>");
+        ],
+        page,
+        (total + USERS_PER_PAGE - 1) / USERS_PER_PAGE,
+    ));
     Ok(body)
 }
 
@@ -900,33 +910,19 @@ async fn audit_body(state: &AppState, f: &Fields) -> ApiResult<String> {
         to = escape(f.to.as_deref().unwrap_or_default()),
     );
     body.push_str(&audit_table(&entries));
-    let pages = (total + ENTRIES_PER_PAGE - 1) / ENTRIES_PER_PAGE;
-    let link = |p: i64| {
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in [
+    body.push_str(&pager(
+        "/admin/audit",
+        &[
             ("actor_id", &f.actor_id),
             ("subject_id", &f.subject_id),
             ("action", &f.action),
             ("outcome", &f.outcome),
             ("from", &f.from),
             ("to", &f.to),
-        ] {
-            if let Some(v) = given(value) {
-                query.append_pair(name, v);
-            }
-        }
-        query.append_pair("page", &p.to_string());
-        format!("/admin/audit?{}", query.finish())
-    };
-    body.push_str("<nav aria-label=\"Pages\"><p class=\"row\">");
-    if page > 1 {
-        let _ = write!(body, "<a href=\"{}\" rel=\"prev\">Previous page</a>", escape(&link(page - 1)));
-    }
-    let _ = write!(body, "<span>Page {page} of {}</span>", pages.max(1));
-    if page < pages {
-        let _ = write!(body, "<a href=\"{}\" rel=\"next\">Next page</a>", escape(&link(page + 1)));
-    }
-    body.push_str("</p></nav>");
+        ],
+        page,
+        (total + ENTRIES_PER_PAGE - 1) / ENTRIES_PER_PAGE,
+    ));
     Ok(body)
 }
 
