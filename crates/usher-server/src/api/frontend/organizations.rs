@@ -240,9 +240,7 @@ async fn update_organization(
     Path(id): Path<String>,
     FormOrJson(b): FormOrJson<OrganizationForm>,
 ) -> ApiResult<Response> {
-    let (_, user) = browser.signed_in(&state).await?;
-    let standing = orgs::standing(&state, &id, &user.id).await?;
-    standing.require(PROFILE_MANAGE)?;
+    let (user, standing) = permitted(&state, &browser, &id, PROFILE_MANAGE).await?;
     let mut org = standing.organization;
     if let Some(n) = b.name.as_deref() {
         org.name = name(n)?;
@@ -262,9 +260,7 @@ async fn delete_organization(
     browser: Browser,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let (_, user) = browser.signed_in(&state).await?;
-    let standing = orgs::standing(&state, &id, &user.id).await?;
-    standing.require(PROFILE_DELETE)?;
+    let (user, standing) = permitted(&state, &browser, &id, PROFILE_DELETE).await?;
     if !standing.organization.admin_delete_enabled {
         return Err(ApiError::Forbidden(usher_types::ClerkError::new(
             "organization_admin_delete_not_enabled",
@@ -283,9 +279,7 @@ async fn list_members(
     Path(id): Path<String>,
     Query(q): Query<Paged>,
 ) -> ApiResult<Response> {
-    let (_, user) = browser.signed_in(&state).await?;
-    let standing = orgs::standing(&state, &id, &user.id).await?;
-    standing.require(MEMBERSHIPS_READ)?;
+    let (user, standing) = permitted(&state, &browser, &id, MEMBERSHIPS_READ).await?;
     let filter = MembershipFilter {
         organization_id: Some(standing.organization.id.clone()),
         user_ids: vec![],
@@ -308,9 +302,7 @@ async fn add_member(
     Path(id): Path<String>,
     FormOrJson(b): FormOrJson<MemberForm>,
 ) -> ApiResult<Response> {
-    let (_, user) = browser.signed_in(&state).await?;
-    let standing = orgs::standing(&state, &id, &user.id).await?;
-    standing.require(MEMBERSHIPS_MANAGE)?;
+    let (user, standing) = permitted(&state, &browser, &id, MEMBERSHIPS_MANAGE).await?;
     let Some(user_id) = b.user_id else {
         return Err(ApiError::invalid("form_param_missing", "user_id", "user_id must be included."));
     };
@@ -370,9 +362,7 @@ async fn remove_member(
     browser: Browser,
     Path((id, member)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let (_, user) = browser.signed_in(&state).await?;
-    let standing = orgs::standing(&state, &id, &user.id).await?;
-    standing.require(MEMBERSHIPS_MANAGE)?;
+    let (user, standing) = permitted(&state, &browser, &id, MEMBERSHIPS_MANAGE).await?;
     match state.store.delete_membership(&standing.organization.id, &member).await? {
         MembershipChange::Done(m) => {
             let list = memberships(&state, &[(m, standing.organization)]).await?;
@@ -389,9 +379,7 @@ async fn list_invitations(
     Path(id): Path<String>,
     Query(q): Query<Paged>,
 ) -> ApiResult<Response> {
-    let (_, user) = browser.signed_in(&state).await?;
-    let standing = orgs::standing(&state, &id, &user.id).await?;
-    standing.require(MEMBERSHIPS_MANAGE)?;
+    let (user, standing) = permitted(&state, &browser, &id, MEMBERSHIPS_MANAGE).await?;
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(InvitationStatus::parse(s).ok_or_else(|| {
@@ -406,6 +394,20 @@ async fn list_invitations(
         data.push(to_value(&invitation(&state, i, Some(&standing.organization), None).await?));
     }
     answer(&state, &browser, &user, paginated(data, total)).await
+}
+
+/// The signed-in caller and their standing in organization `id`, refused (403) unless they
+/// hold `permission`: the check every organization action starts with.
+async fn permitted(
+    state: &AppState,
+    browser: &Browser,
+    id: &str,
+    permission: &str,
+) -> ApiResult<(UserRecord, orgs::Standing)> {
+    let (_, user) = browser.signed_in(state).await?;
+    let standing = orgs::standing(state, id, &user.id).await?;
+    standing.require(permission)?;
+    Ok((user, standing))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -424,9 +426,7 @@ async fn invite(
 ) -> ApiResult<Response> {
     // Each invitation sends a mail: the per-IP creation limit.
     throttle::take(&state, Limit::Create, ip).await?;
-    let (_, user) = browser.signed_in(&state).await?;
-    let standing = orgs::standing(&state, &id, &user.id).await?;
-    standing.require(MEMBERSHIPS_MANAGE)?;
+    let (user, standing) = permitted(&state, &browser, &id, MEMBERSHIPS_MANAGE).await?;
     standing.may_grant(b.role.as_deref().unwrap_or(MEMBER_ROLE))?;
     let input = NewInvitation {
         email_address: b.email_address,
@@ -462,9 +462,7 @@ async fn invite_bulk(
     FormOrJson(b): FormOrJson<BulkInviteForm>,
 ) -> ApiResult<Response> {
     throttle::take(&state, Limit::Create, ip).await?;
-    let (_, user) = browser.signed_in(&state).await?;
-    let standing = orgs::standing(&state, &id, &user.id).await?;
-    standing.require(MEMBERSHIPS_MANAGE)?;
+    let (user, standing) = permitted(&state, &browser, &id, MEMBERSHIPS_MANAGE).await?;
     let Some(role) = b.role.filter(|r| !r.is_empty()) else {
         return Err(ApiError::invalid("form_param_missing", "role", "role must be included."));
     };
@@ -500,9 +498,7 @@ async fn list_pending(
     Path(id): Path<String>,
     Query(q): Query<Paged>,
 ) -> ApiResult<Response> {
-    let (_, user) = browser.signed_in(&state).await?;
-    let standing = orgs::standing(&state, &id, &user.id).await?;
-    standing.require(MEMBERSHIPS_MANAGE)?;
+    let (user, standing) = permitted(&state, &browser, &id, MEMBERSHIPS_MANAGE).await?;
     let filter = InvitationFilter {
         organization_id: Some(standing.organization.id.clone()),
         email_address: None,
@@ -521,9 +517,7 @@ async fn revoke(
     browser: Browser,
     Path((id, inv)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let (_, user) = browser.signed_in(&state).await?;
-    let standing = orgs::standing(&state, &id, &user.id).await?;
-    standing.require(MEMBERSHIPS_MANAGE)?;
+    let (user, standing) = permitted(&state, &browser, &id, MEMBERSHIPS_MANAGE).await?;
     let i = match state.store.get_invitation(&inv).await? {
         Some(i) if i.organization_id == standing.organization.id => i,
         _ => return Err(ApiError::NotFound("organization invitation")),
