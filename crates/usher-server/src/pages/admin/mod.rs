@@ -199,6 +199,15 @@ fn see_other(location: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }
 
+/// The console's navigation: each screen's path and link text, in order.
+const SCREENS: &[(&str, &str)] = &[
+    ("/admin/users", "Users"),
+    ("/admin/users/new", "Create user"),
+    ("/admin/audit", "Audit log"),
+    ("/admin/keys", "Signing keys"),
+    ("/user", "Your account"),
+];
+
 /// Wider than the sign-in pages: the console has tables.
 const CONSOLE_CSS: &str = "<style>main{max-width:68rem}table{width:100%;border-collapse:collapse;font-size:.9375rem}\
 th,td{text-align:left;padding:.5rem;border-bottom:1px solid #e3e5ea;vertical-align:top;overflow-wrap:anywhere}\
@@ -215,14 +224,11 @@ fn frame(state: &AppState, admin: Option<&Admin>, status: StatusCode, title: &st
     let mut html = String::from(CONSOLE_CSS);
     if let Some(admin) = admin {
         let who = admin.user.primary_email().map_or(admin.user.id.as_str(), |e| e.value.as_str());
-        let _ = write!(
-            html,
-            "<nav class=\"console\" aria-label=\"Console\"><ul><li><a href=\"/admin/users\">Users</a></li>\
-             <li><a href=\"/admin/users/new\">Create user</a></li><li><a href=\"/admin/audit\">Audit log</a></li><li><a href=\"/admin/keys\">Signing keys</a></li>\
-             <li><a href=\"/user\">Your account</a></li></ul>\
-             <p class=\"muted\">Signed in as {}</p></nav>",
-            escape(who)
-        );
+        html.push_str("<nav class=\"console\" aria-label=\"Console\"><ul>");
+        for (href, label) in SCREENS {
+            let _ = write!(html, "<li><a href=\"{href}\">{label}</a></li>");
+        }
+        let _ = write!(html, "</ul><p class=\"muted\">Signed in as {}</p></nav>", escape(who));
     }
     html.push_str(body);
     layout::page(state, status, title, title, &html)
