@@ -13,7 +13,8 @@ use crate::{
     ids,
     state::AppState,
     store::{
-        InvitationAcceptance, InvitationRecord, InvitationStatus, MEMBER_ROLE, MembershipRecord, OrganizationRecord,
+        AuditAction, InvitationAcceptance, InvitationRecord, InvitationStatus, MEMBER_ROLE, MembershipRecord,
+        OrganizationRecord,
     },
     validate,
 };
@@ -195,4 +196,47 @@ pub fn quota_exceeded() -> ApiError {
         "Membership quota exceeded",
         "The organization has reached its maximum number of memberships.",
     ))
+}
+
+/// [`invite`] by an instance admin or the secret key, recorded with its actor.
+pub async fn invite_as(
+    state: &AppState,
+    actor: &super::audit::Actor,
+    org: &OrganizationRecord,
+    input: NewInvitation,
+) -> ApiResult<(InvitationRecord, String)> {
+    let (invitation, link) = invite(state, org, input).await?;
+    let event = super::audit::Event::success(actor, AuditAction::InvitationCreated, Some(&org.id))
+        .detail(&invitation.email_address);
+    super::audit::record(state, event).await?;
+    Ok((invitation, link))
+}
+
+/// Revokes a pending invitation of `org`; one already accepted, revoked or expired stays so.
+pub async fn revoke(
+    state: &AppState,
+    actor: &super::audit::Actor,
+    org: &OrganizationRecord,
+    invitation_id: &str,
+) -> ApiResult<InvitationRecord> {
+    match state.store.get_invitation(invitation_id).await? {
+        Some(i) if i.organization_id == org.id => {}
+        _ => return Err(ApiError::NotFound("organization invitation")),
+    }
+    let settled = state
+        .store
+        .settle_invitation(invitation_id, InvitationStatus::Revoked, state.now())
+        .await?
+        .ok_or(ApiError::NotFound("organization invitation"))?;
+    if settled.status != InvitationStatus::Revoked {
+        return Err(ApiError::invalid(
+            "organization_invitation_not_pending",
+            "invitation_id",
+            format!("This invitation is {} and can no longer be revoked.", settled.status.as_str()),
+        ));
+    }
+    let event = super::audit::Event::success(actor, AuditAction::InvitationRevoked, Some(&org.id))
+        .detail(&settled.email_address);
+    super::audit::record(state, event).await?;
+    Ok(settled)
 }

@@ -2,13 +2,18 @@
 //! organization routes. Every action is decided by the permissions of the caller's role, read
 //! at each request (a role change takes effect at once).
 
+use serde_json::{Map, Value};
 use usher_types::ClerkError;
 
+use super::audit::{self, Actor, Event};
 use crate::{
     error::{ApiError, ApiResult},
     ids,
     state::AppState,
-    store::{ADMIN_ROLE, MembershipRecord, OrganizationRecord},
+    store::{
+        ADMIN_ROLE, AuditAction, MEMBER_ROLE, MembershipChange, MembershipRecord, OrganizationRecord, StoreError,
+        UniqueField,
+    },
     validate,
 };
 
@@ -217,4 +222,207 @@ pub fn new_organization(
         ..MembershipRecord::default()
     };
     (org, membership)
+}
+
+// What an instance admin (the console) or the secret key (the Backend API) does to any
+// organization: no membership needed, every change recorded with its actor. The store writes
+// the webhook event of each change in the change's own transaction.
+
+/// A new organization, as the Backend API and the console describe it; what is left out comes
+/// from the instance's organization settings.
+#[derive(Debug, Clone, Default)]
+pub struct NewOrganization {
+    /// Its name (required).
+    pub name: Option<String>,
+    /// Its slug; made from the name when absent.
+    pub slug: Option<String>,
+    /// A user made its first member, with the creator role.
+    pub created_by: Option<String>,
+    /// The membership limit (0: none).
+    pub max_allowed_memberships: Option<i64>,
+    /// Whether its admins may delete it.
+    pub admin_delete_enabled: Option<bool>,
+    /// `public_metadata`.
+    pub public_metadata: Option<Map<String, Value>>,
+    /// `private_metadata`.
+    pub private_metadata: Option<Map<String, Value>>,
+}
+
+/// Creates an organization; answers it and whether its creator became a member.
+pub async fn create(state: &AppState, actor: &Actor, new: NewOrganization) -> ApiResult<(OrganizationRecord, bool)> {
+    let Some(raw_name) = new.name.as_deref() else {
+        return Err(ApiError::invalid("form_param_missing", "name", "name must be included."));
+    };
+    let name = name(raw_name)?;
+    let slug = match new.slug.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => slug("slug", s)?,
+        None => slug_from(&name),
+    };
+    if let Some(creator) = &new.created_by
+        && state.store.get_user(creator).await?.is_none()
+    {
+        return Err(ApiError::invalid("resource_not_found", "created_by", "No user was found with that created_by."));
+    }
+    let settings = settings(state).await?;
+    let max = new.max_allowed_memberships.unwrap_or(settings.max_allowed_memberships);
+    if max < 0 {
+        return Err(ApiError::format("max_allowed_memberships", "max_allowed_memberships must be 0 or more."));
+    }
+    let now = state.now();
+    let org = OrganizationRecord {
+        id: ids::new_id("org"),
+        name,
+        slug,
+        image_url: None,
+        created_by: new.created_by.clone(),
+        public_metadata: validate::metadata("public_metadata", new.public_metadata.unwrap_or_default())?,
+        private_metadata: validate::metadata("private_metadata", new.private_metadata.unwrap_or_default())?,
+        max_allowed_memberships: max,
+        admin_delete_enabled: new.admin_delete_enabled.unwrap_or(settings.admin_delete_enabled),
+        created_at: now,
+        updated_at: now,
+    };
+    let creator = new.created_by.as_ref().map(|user_id| MembershipRecord {
+        id: ids::new_id("orgmem"),
+        organization_id: org.id.clone(),
+        user_id: user_id.clone(),
+        role: settings.creator_role.clone(),
+        created_at: now,
+        updated_at: now,
+        ..MembershipRecord::default()
+    });
+    state.store.create_organization(&org, creator.as_ref()).await?;
+    audit::record(state, Event::success(actor, AuditAction::OrganizationCreated, Some(&org.id))).await?;
+    Ok((org, creator.is_some()))
+}
+
+/// The organization `id_or_slug`, or `404 organization`.
+pub async fn load(state: &AppState, id_or_slug: &str) -> ApiResult<OrganizationRecord> {
+    state.store.get_organization(id_or_slug).await?.ok_or(ApiError::NotFound("organization"))
+}
+
+/// Replaces the organization's public and private metadata (each checked against the size
+/// limit and named in its error).
+pub async fn replace_metadata(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    public: Map<String, Value>,
+    private: Map<String, Value>,
+) -> ApiResult<OrganizationRecord> {
+    let mut org = load(state, id).await?;
+    org.public_metadata = validate::metadata("public_metadata", public)?;
+    org.private_metadata = validate::metadata("private_metadata", private)?;
+    org.updated_at = state.now();
+    if !state.store.update_organization(&org).await? {
+        return Err(ApiError::NotFound("organization"));
+    }
+    audit::record(state, Event::success(actor, AuditAction::OrganizationUpdated, Some(&org.id)).detail("metadata"))
+        .await?;
+    Ok(org)
+}
+
+/// Deletes the organization, its memberships and invitations.
+pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> ApiResult<OrganizationRecord> {
+    let org = load(state, id).await?;
+    if !state.store.delete_organization(&org.id).await? {
+        return Err(ApiError::NotFound("organization"));
+    }
+    audit::record(state, Event::success(actor, AuditAction::OrganizationDeleted, Some(&org.id))).await?;
+    Ok(org)
+}
+
+/// A new membership, as the Backend API and the console describe it.
+#[derive(Debug, Clone, Default)]
+pub struct NewMembership {
+    /// The user (required).
+    pub user_id: Option<String>,
+    /// The role key; `org:member` when absent.
+    pub role: Option<String>,
+    /// `public_metadata`.
+    pub public_metadata: Option<Map<String, Value>>,
+    /// `private_metadata`.
+    pub private_metadata: Option<Map<String, Value>>,
+}
+
+/// Makes a user a member of `org`: the role must exist, the user too, and the organization
+/// must have room.
+pub async fn add_member(
+    state: &AppState,
+    actor: &Actor,
+    org: &OrganizationRecord,
+    new: NewMembership,
+) -> ApiResult<MembershipRecord> {
+    let Some(user_id) = new.user_id.filter(|u| !u.trim().is_empty()) else {
+        return Err(ApiError::invalid("form_param_missing", "user_id", "user_id must be included."));
+    };
+    let role = new.role.filter(|r| !r.trim().is_empty()).unwrap_or_else(|| MEMBER_ROLE.into());
+    super::invitations::known_role(state, &role).await?;
+    if state.store.get_user(&user_id).await?.is_none() {
+        return Err(ApiError::invalid("resource_not_found", "user_id", "No user was found with that user_id."));
+    }
+    // A member asking again hears that, not that the organization is full; the database still
+    // decides races through its unique constraint.
+    if state.store.get_membership(&org.id, &user_id).await?.is_some() {
+        return Err(StoreError::Conflict(UniqueField::Membership).into());
+    }
+    let now = state.now();
+    let m = MembershipRecord {
+        id: ids::new_id("orgmem"),
+        organization_id: org.id.clone(),
+        user_id,
+        role,
+        public_metadata: validate::metadata("public_metadata", new.public_metadata.unwrap_or_default())?,
+        private_metadata: validate::metadata("private_metadata", new.private_metadata.unwrap_or_default())?,
+        created_at: now,
+        updated_at: now,
+    };
+    if !state.store.create_membership(&m).await? {
+        return Err(super::invitations::quota_exceeded());
+    }
+    let detail = format!("{} as {}", m.user_id, m.role);
+    audit::record(state, Event::success(actor, AuditAction::MembershipCreated, Some(&org.id)).detail(&detail)).await?;
+    Ok(m)
+}
+
+/// Gives a member another role; the last admin keeps theirs.
+pub async fn change_role(
+    state: &AppState,
+    actor: &Actor,
+    org: &OrganizationRecord,
+    user_id: &str,
+    role: Option<&str>,
+) -> ApiResult<MembershipRecord> {
+    let Some(role) = role.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Err(ApiError::invalid("form_param_missing", "role", "role must be included."));
+    };
+    super::invitations::known_role(state, role).await?;
+    match state.store.update_membership_role(&org.id, user_id, role, state.now()).await? {
+        MembershipChange::Done(m) => {
+            let detail = format!("{user_id} to {role}");
+            audit::record(state, Event::success(actor, AuditAction::MembershipUpdated, Some(&org.id)).detail(&detail))
+                .await?;
+            Ok(m)
+        }
+        MembershipChange::NotFound => Err(ApiError::NotFound("organization membership")),
+        MembershipChange::LastAdmin => Err(last_admin()),
+    }
+}
+
+/// Removes a member; the last admin stays.
+pub async fn remove_member(
+    state: &AppState,
+    actor: &Actor,
+    org: &OrganizationRecord,
+    user_id: &str,
+) -> ApiResult<MembershipRecord> {
+    match state.store.delete_membership(&org.id, user_id).await? {
+        MembershipChange::Done(m) => {
+            audit::record(state, Event::success(actor, AuditAction::MembershipDeleted, Some(&org.id)).detail(user_id))
+                .await?;
+            Ok(m)
+        }
+        MembershipChange::NotFound => Err(ApiError::NotFound("organization membership")),
+        MembershipChange::LastAdmin => Err(last_admin()),
+    }
 }

@@ -133,11 +133,60 @@ pub enum AuditAction {
     /// A new signing key was added (the old ones stay published until their tokens expire).
     #[serde(rename = "signing_key.rotated")]
     KeyRotated,
+    // The admin console's organization and webhook screens.
+    /// An organization was created.
+    #[serde(rename = "organization.created")]
+    OrganizationCreated,
+    /// An organization's profile or metadata was changed.
+    #[serde(rename = "organization.updated")]
+    OrganizationUpdated,
+    /// An organization was deleted.
+    #[serde(rename = "organization.deleted")]
+    OrganizationDeleted,
+    /// A user was made a member of an organization.
+    #[serde(rename = "organization_membership.created")]
+    MembershipCreated,
+    /// A member's role was changed.
+    #[serde(rename = "organization_membership.updated")]
+    MembershipUpdated,
+    /// A member was removed from an organization.
+    #[serde(rename = "organization_membership.deleted")]
+    MembershipDeleted,
+    /// Someone was invited to an organization.
+    #[serde(rename = "organization_invitation.created")]
+    InvitationCreated,
+    /// An invitation was revoked.
+    #[serde(rename = "organization_invitation.revoked")]
+    InvitationRevoked,
+    /// An organization role was created.
+    #[serde(rename = "role.created")]
+    RoleCreated,
+    /// An organization role was changed (name, description, permissions).
+    #[serde(rename = "role.updated")]
+    RoleUpdated,
+    /// An organization role was deleted.
+    #[serde(rename = "role.deleted")]
+    RoleDeleted,
+    /// A webhook endpoint was created.
+    #[serde(rename = "webhook_endpoint.created")]
+    WebhookEndpointCreated,
+    /// A webhook endpoint was changed, enabled or disabled.
+    #[serde(rename = "webhook_endpoint.updated")]
+    WebhookEndpointUpdated,
+    /// A webhook endpoint was deleted.
+    #[serde(rename = "webhook_endpoint.deleted")]
+    WebhookEndpointDeleted,
+    /// A webhook endpoint's signing secret was replaced.
+    #[serde(rename = "webhook_endpoint.secret_rotated")]
+    WebhookSecretRotated,
+    /// A webhook message was queued for delivery again.
+    #[serde(rename = "webhook_message.replayed")]
+    WebhookMessageReplayed,
 }
 
 impl AuditAction {
     /// Every action, for parsing and for the console's filter.
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 38] = [
         Self::SignInSucceeded,
         Self::SignInFailed,
         Self::ImpersonationStarted,
@@ -160,6 +209,22 @@ impl AuditAction {
         Self::AdminDenied,
         Self::BackendWrite,
         Self::KeyRotated,
+        Self::OrganizationCreated,
+        Self::OrganizationUpdated,
+        Self::OrganizationDeleted,
+        Self::MembershipCreated,
+        Self::MembershipUpdated,
+        Self::MembershipDeleted,
+        Self::InvitationCreated,
+        Self::InvitationRevoked,
+        Self::RoleCreated,
+        Self::RoleUpdated,
+        Self::RoleDeleted,
+        Self::WebhookEndpointCreated,
+        Self::WebhookEndpointUpdated,
+        Self::WebhookEndpointDeleted,
+        Self::WebhookSecretRotated,
+        Self::WebhookMessageReplayed,
     ];
 
     /// The stored and wire name.
@@ -187,6 +252,22 @@ impl AuditAction {
             Self::AdminDenied => "admin.denied",
             Self::BackendWrite => "backend.write",
             Self::KeyRotated => "signing_key.rotated",
+            Self::OrganizationCreated => "organization.created",
+            Self::OrganizationUpdated => "organization.updated",
+            Self::OrganizationDeleted => "organization.deleted",
+            Self::MembershipCreated => "organization_membership.created",
+            Self::MembershipUpdated => "organization_membership.updated",
+            Self::MembershipDeleted => "organization_membership.deleted",
+            Self::InvitationCreated => "organization_invitation.created",
+            Self::InvitationRevoked => "organization_invitation.revoked",
+            Self::RoleCreated => "role.created",
+            Self::RoleUpdated => "role.updated",
+            Self::RoleDeleted => "role.deleted",
+            Self::WebhookEndpointCreated => "webhook_endpoint.created",
+            Self::WebhookEndpointUpdated => "webhook_endpoint.updated",
+            Self::WebhookEndpointDeleted => "webhook_endpoint.deleted",
+            Self::WebhookSecretRotated => "webhook_endpoint.secret_rotated",
+            Self::WebhookMessageReplayed => "webhook_message.replayed",
         }
     }
 

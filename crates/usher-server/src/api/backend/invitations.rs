@@ -18,7 +18,10 @@ use usher_types::{
 use super::{list_response, organizations::load_organization, users};
 use crate::{
     error::{ApiError, ApiResult},
-    flows::invitations::{self, NewInvitation},
+    flows::{
+        audit::Actor,
+        invitations::{self, NewInvitation},
+    },
     http::extract::{JsonBody, Path, Query},
     state::AppState,
     store::{InvitationFilter, InvitationRecord, InvitationStatus, InvitationView, OrganizationRecord},
@@ -117,7 +120,7 @@ async fn create_invitation(
     JsonBody(b): JsonBody<InvitationParams>,
 ) -> ApiResult<Json<OrganizationInvitation>> {
     let org = load_organization(&state, &id).await?;
-    let (inv, url) = invitations::invite(&state, &org, new_invitation(b)).await?;
+    let (inv, url) = invitations::invite_as(&state, &Actor::secret_key(), &org, new_invitation(b)).await?;
     Ok(Json(invitation(&state, &inv, Some(&org), Some(url)).await?))
 }
 
@@ -140,7 +143,7 @@ async fn create_bulk(
     let org = load_organization(&state, &id).await?;
     let mut out = Vec::with_capacity(items.len());
     for b in items {
-        let (inv, url) = invitations::invite(&state, &org, new_invitation(b)).await?;
+        let (inv, url) = invitations::invite_as(&state, &Actor::secret_key(), &org, new_invitation(b)).await?;
         out.push(invitation(&state, &inv, Some(&org), Some(url)).await?);
     }
     Ok(Json(out))
@@ -261,18 +264,6 @@ async fn revoke_invitation(
     JsonBody(_b): JsonBody<RevokeInvitationParams>,
 ) -> ApiResult<Json<OrganizationInvitation>> {
     let org = load_organization(&state, &id).await?;
-    let i = load_invitation(&state, &org, &inv).await?;
-    let settled = state
-        .store
-        .settle_invitation(&i.id, InvitationStatus::Revoked, state.now())
-        .await?
-        .ok_or(ApiError::NotFound("organization invitation"))?;
-    if settled.status != InvitationStatus::Revoked {
-        return Err(ApiError::invalid(
-            "organization_invitation_not_pending",
-            "invitation_id",
-            format!("This invitation is {} and can no longer be revoked.", settled.status.as_str()),
-        ));
-    }
+    let settled = invitations::revoke(&state, &Actor::secret_key(), &org, &inv).await?;
     Ok(Json(invitation(&state, &settled, Some(&org), None).await?))
 }

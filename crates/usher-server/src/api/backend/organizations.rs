@@ -19,12 +19,15 @@ use usher_types::{
 use super::list_response;
 use crate::{
     error::{ApiError, ApiResult},
+    flows::{
+        audit::Actor,
+        organizations::{self as orgs, NewMembership, NewOrganization},
+    },
     http::extract::{JsonBody, Path, Query},
-    ids,
     state::AppState,
     store::{
-        MEMBER_ROLE, MembershipChange, MembershipFilter, MembershipRecord, MembershipView, OrganizationOrder,
-        OrganizationQuery, OrganizationRecord, UserRecord,
+        MembershipFilter, MembershipRecord, MembershipView, OrganizationOrder, OrganizationQuery, OrganizationRecord,
+        UserRecord,
     },
     validate::{self, Paging},
 };
@@ -81,50 +84,17 @@ async fn create_organization(
     State(state): State<AppState>,
     JsonBody(b): JsonBody<OrganizationParams>,
 ) -> ApiResult<Json<Organization>> {
-    let Some(raw_name) = b.name.as_deref() else {
-        return Err(ApiError::invalid("form_param_missing", "name", "name must be included."));
+    let new = NewOrganization {
+        name: b.name,
+        slug: b.slug,
+        created_by: b.created_by,
+        max_allowed_memberships: b.max_allowed_memberships,
+        admin_delete_enabled: b.admin_delete_enabled,
+        public_metadata: b.public_metadata,
+        private_metadata: b.private_metadata,
     };
-    let name = name(raw_name)?;
-    let slug = match b.slug.as_deref() {
-        Some(s) => slug("slug", s)?,
-        None => slug_from(&name),
-    };
-    if let Some(creator) = &b.created_by
-        && state.store.get_user(creator).await?.is_none()
-    {
-        return Err(ApiError::invalid("resource_not_found", "created_by", "No user was found with that created_by."));
-    }
-    // What the request leaves out comes from the instance's organization settings.
-    let settings = crate::flows::organizations::settings(&state).await?;
-    let max = b.max_allowed_memberships.unwrap_or(settings.max_allowed_memberships);
-    if max < 0 {
-        return Err(ApiError::format("max_allowed_memberships", "max_allowed_memberships must be 0 or more."));
-    }
-    let now = state.now();
-    let org = OrganizationRecord {
-        id: ids::new_id("org"),
-        name,
-        slug,
-        image_url: None,
-        created_by: b.created_by.clone(),
-        public_metadata: validate::metadata("public_metadata", b.public_metadata.unwrap_or_default())?,
-        private_metadata: validate::metadata("private_metadata", b.private_metadata.unwrap_or_default())?,
-        max_allowed_memberships: max,
-        admin_delete_enabled: b.admin_delete_enabled.unwrap_or(settings.admin_delete_enabled),
-        created_at: now,
-        updated_at: now,
-    };
-    let creator = b.created_by.as_ref().map(|user_id| MembershipRecord {
-        id: ids::new_id("orgmem"),
-        organization_id: org.id.clone(),
-        user_id: user_id.clone(),
-        role: settings.creator_role.clone(),
-        created_at: now,
-        updated_at: now,
-        ..MembershipRecord::default()
-    });
-    state.store.create_organization(&org, creator.as_ref()).await?;
-    Ok(Json(organization(&org, Some(i64::from(creator.is_some())))))
+    let (org, with_creator) = orgs::create(&state, &Actor::secret_key(), new).await?;
+    Ok(Json(organization(&org, Some(i64::from(with_creator)))))
 }
 
 #[derive(Debug, Deserialize)]
@@ -253,10 +223,7 @@ async fn replace_metadata(
 }
 
 async fn delete_organization(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let org = load(&state, &id).await?;
-    if !state.store.delete_organization(&org.id).await? {
-        return Err(ApiError::NotFound("organization"));
-    }
+    let org = orgs::delete(&state, &Actor::secret_key(), &id).await?;
     Ok(Json(serde_json::json!({"object": "organization", "id": org.id, "slug": org.slug, "deleted": true})))
 }
 
@@ -349,50 +316,19 @@ async fn one_membership(
     Ok(Json(list.remove(0)))
 }
 
-async fn known_role(state: &AppState, role: &str) -> ApiResult<()> {
-    if state.store.get_role_by_key(role).await?.is_none() {
-        return Err(ApiError::invalid("resource_not_found", "role", format!("No role with key {role} exists.")));
-    }
-    Ok(())
-}
-
 async fn create_membership(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(b): JsonBody<MembershipParams>,
 ) -> ApiResult<Json<OrganizationMembership>> {
     let org = load(&state, &id).await?;
-    let Some(user_id) = b.user_id else {
-        return Err(ApiError::invalid("form_param_missing", "user_id", "user_id must be included."));
+    let new = NewMembership {
+        user_id: b.user_id,
+        role: b.role,
+        public_metadata: b.public_metadata,
+        private_metadata: b.private_metadata,
     };
-    let role = b.role.unwrap_or_else(|| MEMBER_ROLE.into());
-    known_role(&state, &role).await?;
-    if state.store.get_user(&user_id).await?.is_none() {
-        return Err(ApiError::invalid("resource_not_found", "user_id", "No user was found with that user_id."));
-    }
-    // A member asking again hears that, not that the organization is full; the database still
-    // decides races through its unique constraint.
-    if state.store.get_membership(&org.id, &user_id).await?.is_some() {
-        return Err(crate::store::StoreError::Conflict(crate::store::UniqueField::Membership).into());
-    }
-    let now = state.now();
-    let m = MembershipRecord {
-        id: ids::new_id("orgmem"),
-        organization_id: org.id.clone(),
-        user_id,
-        role,
-        public_metadata: validate::metadata("public_metadata", b.public_metadata.unwrap_or_default())?,
-        private_metadata: validate::metadata("private_metadata", b.private_metadata.unwrap_or_default())?,
-        created_at: now,
-        updated_at: now,
-    };
-    if !state.store.create_membership(&m).await? {
-        return Err(ApiError::Forbidden(ClerkError::new(
-            "organization_membership_quota_exceeded",
-            "Membership quota exceeded",
-            "The organization has reached its maximum number of memberships.",
-        )));
-    }
+    let m = orgs::add_member(&state, &Actor::secret_key(), &org, new).await?;
     one_membership(&state, m, org).await
 }
 
@@ -402,15 +338,8 @@ async fn update_membership(
     JsonBody(b): JsonBody<MembershipParams>,
 ) -> ApiResult<Json<OrganizationMembership>> {
     let org = load(&state, &id).await?;
-    let Some(role) = b.role else {
-        return Err(ApiError::invalid("form_param_missing", "role", "role must be included."));
-    };
-    known_role(&state, &role).await?;
-    match state.store.update_membership_role(&org.id, &user_id, &role, state.now()).await? {
-        MembershipChange::Done(m) => one_membership(&state, m, org).await,
-        MembershipChange::NotFound => Err(ApiError::NotFound("organization membership")),
-        MembershipChange::LastAdmin => Err(last_admin()),
-    }
+    let m = orgs::change_role(&state, &Actor::secret_key(), &org, &user_id, b.role.as_deref()).await?;
+    one_membership(&state, m, org).await
 }
 
 async fn membership_metadata(
@@ -434,11 +363,8 @@ async fn delete_membership(
     Path((id, user_id)): Path<(String, String)>,
 ) -> ApiResult<Json<OrganizationMembership>> {
     let org = load(&state, &id).await?;
-    match state.store.delete_membership(&org.id, &user_id).await? {
-        MembershipChange::Done(m) => one_membership(&state, m, org).await,
-        MembershipChange::NotFound => Err(ApiError::NotFound("organization membership")),
-        MembershipChange::LastAdmin => Err(last_admin()),
-    }
+    let m = orgs::remove_member(&state, &Actor::secret_key(), &org, &user_id).await?;
+    one_membership(&state, m, org).await
 }
 
 #[derive(Debug, Deserialize)]

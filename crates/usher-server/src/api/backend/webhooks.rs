@@ -15,11 +15,15 @@ use usher_types::DeletedObject;
 use super::list_response;
 use crate::{
     error::{ApiError, ApiResult},
+    flows::{
+        audit::Actor,
+        webhooks::{self, NOT_FOUND},
+    },
     http::extract::{JsonBody, Path, Query},
     state::AppState,
     store::{EndpointRecord, WebhookAttemptRecord},
     validate::Paging,
-    webhooks::endpoints::{self, EndpointChange, EndpointError},
+    webhooks::endpoints::EndpointChange,
 };
 
 pub(super) fn router() -> Router<AppState> {
@@ -170,28 +174,16 @@ fn attempt(a: &WebhookAttemptRecord) -> WebhookAttempt {
     }
 }
 
-fn refused(e: EndpointError) -> ApiError {
-    match e {
-        EndpointError::Invalid(param, message) => ApiError::invalid("form_param_value_invalid", param, message),
-        EndpointError::Store(e) => e.into(),
-    }
-}
-
 fn change(p: WebhookEndpointParams) -> EndpointChange {
     EndpointChange { url: p.url, description: p.description, event_types: p.event_types, enabled: p.enabled }
 }
-
-const NOT_FOUND: ApiError = ApiError::NotFound("webhook endpoint");
 
 async fn create_endpoint(
     State(state): State<AppState>,
     JsonBody(p): JsonBody<WebhookEndpointParams>,
 ) -> ApiResult<Json<WebhookEndpoint>> {
-    let now = state.now();
-    let allow = state.config.webhooks.allow_private_addresses;
-    let (e, secret) =
-        endpoints::create(state.store.as_ref(), &state.webhook_sealer, change(p), allow, now).await.map_err(refused)?;
-    Ok(Json(endpoint(&e, Some(secret), now)))
+    let (e, secret) = webhooks::create(&state, &Actor::secret_key(), change(p)).await?;
+    Ok(Json(endpoint(&e, Some(secret), state.now())))
 }
 
 #[derive(Debug, Deserialize)]
@@ -219,25 +211,18 @@ async fn update_endpoint(
     Path(id): Path<String>,
     JsonBody(p): JsonBody<WebhookEndpointParams>,
 ) -> ApiResult<Json<WebhookEndpoint>> {
-    let now = state.now();
-    let allow = state.config.webhooks.allow_private_addresses;
-    let e = endpoints::update(state.store.as_ref(), &id, change(p), allow, now).await.map_err(refused)?;
-    Ok(Json(endpoint(&e.ok_or(NOT_FOUND)?, None, now)))
+    let e = webhooks::update(&state, &Actor::secret_key(), &id, change(p)).await?;
+    Ok(Json(endpoint(&e, None, state.now())))
 }
 
 async fn delete_endpoint(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<DeletedObject>> {
-    if !state.store.delete_endpoint(&id).await? {
-        return Err(NOT_FOUND);
-    }
+    webhooks::delete(&state, &Actor::secret_key(), &id).await?;
     Ok(Json(DeletedObject::new("webhook_endpoint", &id)))
 }
 
 async fn rotate_secret(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<WebhookEndpoint>> {
-    let now = state.now();
-    let rotated =
-        endpoints::rotate_secret(state.store.as_ref(), &state.webhook_sealer, &id, now).await.map_err(refused)?;
-    let (e, secret) = rotated.ok_or(NOT_FOUND)?;
-    Ok(Json(endpoint(&e, Some(secret), now)))
+    let (e, secret) = webhooks::rotate_secret(&state, &Actor::secret_key(), &id).await?;
+    Ok(Json(endpoint(&e, Some(secret), state.now())))
 }
 
 async fn list_attempts(
@@ -268,22 +253,16 @@ async fn get_message(State(state): State<AppState>, Path(id): Path<String>) -> A
 }
 
 async fn replay(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<WebhookReplay>> {
-    replay_message(&state, &id, None).await
+    let deliveries = webhooks::replay(&state, &Actor::secret_key(), &id, None).await?;
+    Ok(Json(WebhookReplay { object: "webhook_replay".into(), message_id: id, deliveries }))
 }
 
 async fn replay_to_endpoint(
     State(state): State<AppState>,
     Path((endpoint_id, id)): Path<(String, String)>,
 ) -> ApiResult<Json<WebhookReplay>> {
-    state.store.get_endpoint(&endpoint_id).await?.ok_or(NOT_FOUND)?;
-    replay_message(&state, &id, Some(&endpoint_id)).await
-}
-
-async fn replay_message(state: &AppState, id: &str, endpoint_id: Option<&str>) -> ApiResult<Json<WebhookReplay>> {
-    state.store.get_message(id).await?.ok_or(ApiError::NotFound("webhook message"))?;
-    let deliveries = state.store.replay_message(id, endpoint_id, state.now()).await?;
-    state.webhook_wakeup.notify_one();
-    Ok(Json(WebhookReplay { object: "webhook_replay".into(), message_id: id.to_owned(), deliveries }))
+    let deliveries = webhooks::replay(&state, &Actor::secret_key(), &id, Some(&endpoint_id)).await?;
+    Ok(Json(WebhookReplay { object: "webhook_replay".into(), message_id: id, deliveries }))
 }
 
 async fn stats(State(state): State<AppState>) -> ApiResult<Json<WebhookStats>> {
