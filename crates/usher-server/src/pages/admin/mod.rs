@@ -10,6 +10,9 @@
 
 use std::fmt::Write as _;
 
+mod organizations;
+mod webhooks;
+
 use axum::{
     Router,
     body::Bytes,
@@ -60,6 +63,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/admin/audit", get(audit))
         .route("/admin/keys", get(keys))
         .route("/admin/keys/rotate", post(rotate_key))
+        .merge(organizations::router())
+        .merge(webhooks::router())
 }
 
 /// Users shown on a page of the list.
@@ -96,6 +101,15 @@ struct Fields {
     unsafe_metadata: Option<String>,
     confirm: Option<String>,
     done: Option<String>,
+    // The organization and webhook screens.
+    name: Option<String>,
+    slug: Option<String>,
+    max_allowed_memberships: Option<String>,
+    user: Option<String>,
+    role: Option<String>,
+    url: Option<String>,
+    description: Option<String>,
+    event_types: Vec<String>,
 }
 
 /// The instance admin using the console.
@@ -205,6 +219,9 @@ const SCREENS: &[(&str, &str)] = &[
     ("/admin/users/new", "Create user"),
     ("/admin/audit", "Audit log"),
     ("/admin/keys", "Signing keys"),
+    ("/admin/organizations", "Organizations"),
+    ("/admin/roles", "Roles"),
+    ("/admin/webhooks", "Webhooks"),
     ("/user", "Your account"),
 ];
 
