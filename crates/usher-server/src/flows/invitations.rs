@@ -219,9 +219,19 @@ pub async fn revoke(
     org: &OrganizationRecord,
     invitation_id: &str,
 ) -> ApiResult<InvitationRecord> {
+    let not_pending = |status: InvitationStatus| {
+        ApiError::invalid(
+            "organization_invitation_not_pending",
+            "invitation_id",
+            format!("This invitation is {} and can no longer be revoked.", status.as_str()),
+        )
+    };
     match state.store.get_invitation(invitation_id).await? {
-        Some(i) if i.organization_id == org.id => {}
-        _ => return Err(ApiError::NotFound("organization invitation")),
+        Some(i) if i.organization_id != org.id => return Err(ApiError::NotFound("organization invitation")),
+        // Revoked once is enough: a second revocation is refused, not recorded again.
+        Some(i) if i.status != InvitationStatus::Pending => return Err(not_pending(i.status)),
+        Some(_) => {}
+        None => return Err(ApiError::NotFound("organization invitation")),
     }
     let settled = state
         .store
@@ -229,11 +239,7 @@ pub async fn revoke(
         .await?
         .ok_or(ApiError::NotFound("organization invitation"))?;
     if settled.status != InvitationStatus::Revoked {
-        return Err(ApiError::invalid(
-            "organization_invitation_not_pending",
-            "invitation_id",
-            format!("This invitation is {} and can no longer be revoked.", settled.status.as_str()),
-        ));
+        return Err(not_pending(settled.status));
     }
     let event = super::audit::Event::success(actor, AuditAction::InvitationRevoked, Some(&org.id))
         .detail(&settled.email_address);

@@ -29,22 +29,22 @@ enum Answer {
 
 /// A request the receiver got.
 #[derive(Clone, Debug)]
-struct Received {
-    id: String,
+pub(crate) struct Received {
+    pub(crate) id: String,
     timestamp: String,
     signature: String,
     body: Vec<u8>,
 }
 
 impl Received {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap()
     }
 }
 
 #[derive(Default)]
-struct Receiver {
-    got: Mutex<Vec<Received>>,
+pub(crate) struct Receiver {
+    pub(crate) got: Mutex<Vec<Received>>,
     script: Mutex<VecDeque<Answer>>,
     otherwise: Mutex<Option<Answer>>,
 }
@@ -68,7 +68,7 @@ async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
     }
 }
 
-async fn receiver() -> (Arc<Receiver>, String) {
+pub(crate) async fn receiver() -> (Arc<Receiver>, String) {
     let r = Arc::new(Receiver::default());
     let app = Router::new().route("/hook", post(receive)).route("/elsewhere", post(receive)).with_state(r.clone());
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
@@ -79,7 +79,7 @@ async fn receiver() -> (Arc<Receiver>, String) {
 
 impl Receiver {
     /// Waits (up to a minute) until `done` holds for what arrived.
-    async fn wait_for(&self, what: &str, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+    pub(crate) async fn wait_for(&self, what: &str, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
         for _ in 0..1200 {
             let got = self.got.lock().unwrap().clone();
             if done(&got) {
@@ -100,7 +100,7 @@ impl Receiver {
 }
 
 /// Every `v1,` signature in the header, checked against `secret` as Svix receivers do.
-fn valid_signatures(received: &Received, secret: &str) -> usize {
+pub(crate) fn valid_signatures(received: &Received, secret: &str) -> usize {
     let key = STANDARD.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &key);
     let mut signed = format!("{}.{}.", received.id, received.timestamp).into_bytes();
@@ -109,7 +109,7 @@ fn valid_signatures(received: &Received, secret: &str) -> usize {
     received.signature.split(' ').filter(|s| *s == expected).count()
 }
 
-fn fast(config: &mut Config) {
+pub(crate) fn fast(config: &mut Config) {
     config.webhooks.allow_private_addresses = true;
     config.webhooks.retry_schedule = vec![Duration::ZERO; 4];
     config.webhooks.timeout = Duration::from_millis(500);
