@@ -8,12 +8,24 @@ use usher_types::Strategy;
 
 use super::{Bind, SqlBuilder, SqlStore, flag, json_object, map_write_err, read_flag, state};
 use crate::store::{
-    Change, IdentifierRecord, StoreError, StoreResult, UserEdit, UserFilter, UserOrder, UserQuery, UserRecord,
+    Change, IdentifierRecord, Page, StoreError, StoreResult, UserEdit, UserFilter, UserOrder, UserQuery, UserRecord,
     UserStore,
 };
 
-/// Above this many users (as PostgreSQL estimates), the unfiltered user count is the estimate.
+/// Above this many users (as PostgreSQL estimates), the unfiltered user count is the estimate,
+/// and a filtered count may be estimated from a sample (see `count_users`).
 const ESTIMATED_COUNT_ABOVE: i64 = 100_000;
+
+/// How many users (in the list's order) a search looks at for its page before it asks the
+/// trigram indexes instead (see `search_window`).
+const SEARCH_WINDOW: i64 = 2_000;
+
+/// About how many users the count's sample reads.
+const COUNT_SAMPLE_ROWS: f64 = 1_000.0;
+
+/// Filtered counts estimated at more than this many users are answered with the estimate;
+/// below it the exact count is cheap (the indexes narrow it to few rows).
+const EXACT_COUNT_UP_TO: i64 = 5_000;
 
 /// Optimistic updates retry this often before giving up with [`StoreError::Contention`].
 const UPDATE_ATTEMPTS: usize = 20;
@@ -50,6 +62,10 @@ impl UserStore for SqlStore {
     }
 
     async fn list_users(&self, q: &UserQuery) -> StoreResult<Vec<UserRecord>> {
+        if let Some(mut users) = self.search_window(q).await? {
+            self.attach_identifiers(&mut users).await?;
+            return Ok(users);
+        }
         // A deferred join: the page's ids are found first (for the default order an index-only
         // walk of (created_at, id), however deep the offset), then only those rows are read
         // with their factor flags. Reading whole rows for every skipped one made deep offsets
@@ -58,7 +74,7 @@ impl UserStore for SqlStore {
             "SELECT {}, {FACTOR_FLAGS} FROM users u WHERE u.id IN (SELECT u.id FROM users u WHERE 1 = 1",
             prefixed_user_columns()
         ));
-        push_filter(&mut b, &q.filter);
+        push_filter(&mut b, &q.filter, Search::Sets);
         let column = match q.order_by {
             UserOrder::CreatedAt => "u.created_at",
             UserOrder::UpdatedAt => "u.updated_at",
@@ -97,7 +113,15 @@ impl UserStore for SqlStore {
         // Counting every user reads every row (or the whole index) on PostgreSQL: past
         // ESTIMATED_COUNT_ABOVE users the unfiltered total is the planner's row estimate,
         // which autovacuum and ANALYZE keep current. Filtered counts stay exact.
-        if self.backend == super::Backend::Postgres && *filter == UserFilter::default() {
+        //
+        // A filtered count on such a table first counts the matches in a sample of about
+        // COUNT_SAMPLE_ROWS users (whole pages picked at random, the same pages every time, so
+        // the number is stable between calls): a filter that matches more than
+        // EXACT_COUNT_UP_TO users by that sample is answered with the sample's estimate, since
+        // counting it exactly reads every match (seconds for a common search term at a million
+        // users). Fewer matches are counted exactly, through the indexes. SQLite and small
+        // PostgreSQL tables always count exactly.
+        if self.backend == super::Backend::Postgres {
             let estimate: i64 = sqlx::query(
                 "SELECT CAST(reltuples AS BIGINT) AS n FROM pg_class WHERE oid = CAST('users' AS regclass)",
             )
@@ -105,11 +129,16 @@ impl UserStore for SqlStore {
             .await?
             .try_get("n")?;
             if estimate > ESTIMATED_COUNT_ABOVE {
-                return Ok(estimate);
+                if *filter == UserFilter::default() {
+                    return Ok(estimate);
+                }
+                if let Some(sampled) = self.sampled_count(filter, estimate).await? {
+                    return Ok(sampled);
+                }
             }
         }
         let mut b = SqlBuilder::new("SELECT COUNT(*) AS n FROM users u WHERE 1 = 1");
-        push_filter(&mut b, filter);
+        push_filter(&mut b, filter, Search::Sets);
         Ok(b.query().fetch_one(&self.pool).await?.try_get("n")?)
     }
 
@@ -276,6 +305,58 @@ impl UserStore for SqlStore {
 }
 
 impl SqlStore {
+    /// The page of a search in the default order (`created_at`) from the first
+    /// SEARCH_WINDOW users of that order, or `None` if they hold too few matches for it.
+    ///
+    /// For a common term (in thousands of users) the trigram indexes find every match, which
+    /// must all be read and sorted before the first page is known: seconds at a million users.
+    /// Walking the (created_at, id) index and testing each user finds that page after a few
+    /// dozen users. A rare term would walk the whole table, so the walk is bounded: if the first
+    /// SEARCH_WINDOW users hold fewer than offset + limit matches, the page comes from the
+    /// trigram indexes instead, which then have few matches to sort. Since the window is the
+    /// start of the list's order, a full page from it is the page the full query returns.
+    async fn search_window(&self, q: &UserQuery) -> StoreResult<Option<Vec<UserRecord>>> {
+        let searching = q.filter.query.as_deref().is_some_and(|t| !t.is_empty());
+        let Page { limit, offset } = q.page;
+        if !searching || q.order_by != UserOrder::CreatedAt || limit <= 0 || offset + limit > SEARCH_WINDOW {
+            return Ok(None);
+        }
+        let dir = if q.descending { "DESC" } else { "ASC" };
+        let order = format!(" ORDER BY u.created_at {dir}, u.id {dir}");
+        let mut b = SqlBuilder::new(&format!(
+            "SELECT {}, {FACTOR_FLAGS} FROM (SELECT * FROM users u{order} LIMIT ",
+            prefixed_user_columns()
+        ));
+        b.bind(Bind::Int(SEARCH_WINDOW)).push(") AS u WHERE 1 = 1");
+        push_filter(&mut b, &q.filter, Search::EachRow);
+        b.push(&order).push(" LIMIT ");
+        b.bind(Bind::Int(limit)).push(" OFFSET ").bind(Bind::Int(offset));
+        let found = b.query().fetch_all(&self.pool).await?;
+        if (found.len() as i64) < limit {
+            return Ok(None);
+        }
+        Ok(Some(found.iter().map(user_from_row).collect::<StoreResult<Vec<_>>>()?))
+    }
+
+    /// The number of users matching `filter` estimated from a sample of the table (PostgreSQL
+    /// only: `TABLESAMPLE`), if it is above EXACT_COUNT_UP_TO; `None` if the exact count is cheap.
+    async fn sampled_count(&self, filter: &UserFilter, users: i64) -> StoreResult<Option<i64>> {
+        let percent = (100.0 * COUNT_SAMPLE_ROWS / users as f64).clamp(0.001, 100.0);
+        // PostgreSQL only (`TABLESAMPLE`): `count_users` calls this for PostgreSQL alone.
+        let mut b = SqlBuilder::new("SELECT COUNT(*) AS seen, COALESCE(CAST(SUM(CASE WHEN 1 = 1");
+        push_filter(&mut b, filter, Search::EachRow);
+        b.push(&format!(
+            " THEN 1 ELSE 0 END) AS BIGINT), 0) AS hits FROM users u TABLESAMPLE SYSTEM ({percent:.4}) REPEATABLE (0)"
+        ));
+        let row = b.query().fetch_one(&self.pool).await?;
+        let (seen, hits): (i64, i64) = (row.try_get("seen")?, row.try_get("hits")?);
+        if seen == 0 {
+            return Ok(None);
+        }
+        let estimate = (hits as f64 * users as f64 / seen as f64).round() as i64;
+        Ok((estimate > EXACT_COUNT_UP_TO).then_some(estimate))
+    }
+
     /// Loads the email addresses and phone numbers of `users` with one query.
     pub(super) async fn attach_identifiers(&self, users: &mut [UserRecord]) -> StoreResult<()> {
         attach_identifiers_with(&self.pool, users).await
@@ -557,7 +638,18 @@ fn lowered(values: &[String]) -> Vec<String> {
     values.iter().map(|v| v.to_lowercase()).collect()
 }
 
-fn push_filter(b: &mut SqlBuilder, f: &UserFilter) {
+/// How `push_filter` writes the `query` condition.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Search {
+    /// As sets of matching ids, one per table, which PostgreSQL's trigram indexes find
+    /// (migration 0012): for a query over the whole table.
+    Sets,
+    /// As a test of each user row (a correlated lookup of its identifiers that the planner
+    /// cannot turn into a scan of every matching identifier): for a bounded set of rows.
+    EachRow,
+}
+
+fn push_filter(b: &mut SqlBuilder, f: &UserFilter, search: Search) {
     if !f.email_address.is_empty() {
         b.push(" AND u.id IN (SELECT user_id FROM email_addresses WHERE email_lower IN ");
         b.bind_list(&lowered(&f.email_address)).push(")");
@@ -580,7 +672,24 @@ fn push_filter(b: &mut SqlBuilder, f: &UserFilter) {
         b.push(" AND u.id NOT IN ");
         b.bind_list(&f.exclude_user_id);
     }
-    if let Some(q) = f.query.as_deref().filter(|q| !q.is_empty()) {
+    if let Some(q) = f.query.as_deref().filter(|q| !q.is_empty())
+        && search == Search::EachRow
+    {
+        // `(SELECT … LIMIT 1) IS NOT NULL`, not `EXISTS`: PostgreSQL may run an `EXISTS` as one
+        // hashed scan of every matching address (200,000 of them for `gmail.com`), which is
+        // what a bounded walk is there to avoid.
+        let pattern = Bind::Text(like_pattern(q));
+        b.push(" AND (");
+        for column in
+            ["LOWER(u.id)", "u.username_lower", "LOWER(u.first_name)", "LOWER(u.last_name)", "LOWER(u.external_id)"]
+        {
+            b.push(&format!("{column} LIKE ")).bind(pattern.clone()).push(" ESCAPE '\\' OR ");
+        }
+        b.push("(SELECT 1 FROM email_addresses e WHERE e.user_id = u.id AND e.email_lower LIKE ");
+        b.bind(pattern.clone()).push(" ESCAPE '\\' LIMIT 1) IS NOT NULL");
+        b.push(" OR (SELECT 1 FROM phone_numbers p WHERE p.user_id = u.id AND p.phone_number LIKE ");
+        b.bind(pattern).push(" ESCAPE '\\' LIMIT 1) IS NOT NULL)");
+    } else if let Some(q) = f.query.as_deref().filter(|q| !q.is_empty()) {
         // One set of matching ids per table, each `LIKE` on an expression the PostgreSQL
         // trigram indexes of migration 0012 cover (so each is a bitmap index scan, not a scan
         // of every user); SQLite scans, as it did with the correlated form.

@@ -95,6 +95,88 @@ async fn lists_filter_order_and_page(store: Arc<dyn Store>) {
     }
 }
 
+/// A search in the default order reads its page from the first users of that order when they
+/// hold enough matches and from the whole table when they do not (the store's window is 2,000
+/// users); both must give what filtering every user gives, in both directions and at any offset.
+async fn searches_page_the_same_inside_and_beyond_the_first_users(store: Arc<dyn Store>) {
+    const USERS: i64 = 2_010;
+    let name = |i: i64| format!("user_s{i:04}");
+    let mut expected_all = Vec::new();
+    for i in 0..USERS {
+        // "needle" is only in the oldest users (beyond the window, newest first), "split" in
+        // one new and one old user, a phone number only in one user's number.
+        let email = match i {
+            0 | 5 => format!("needle{i}@common.io"),
+            3 | 2000 => format!("split{i}@common.io"),
+            _ => format!("u{i}@common.io"),
+        };
+        let mut u = user(&name(i), &email, 10_000 + i);
+        u.banned = i % 3 == 0;
+        if i == 2005 {
+            u.phones.push(IdentifierRecord {
+                id: "idn_phone_s".into(),
+                value: "+15550123456".into(),
+                verified: true,
+                strategy: Strategy::Admin,
+                created_at: 10_000 + i,
+                updated_at: 10_000 + i,
+            });
+        }
+        expected_all.push((i, email, u.banned));
+        store.create_user(&u).await.unwrap();
+    }
+    let matching = |term: &str, banned: Option<bool>| -> Vec<String> {
+        expected_all
+            .iter()
+            .filter(|(i, email, b)| {
+                (email.contains(term) || name(*i).contains(term) || (*i == 2005 && "+15550123456".contains(term)))
+                    && banned.is_none_or(|want| want == *b)
+            })
+            .map(|(i, _, _)| name(*i))
+            .collect()
+    };
+    for (term, banned) in [
+        ("common.io", None),
+        ("common.io", Some(true)),
+        ("needle", None),
+        ("split", None),
+        ("5550123", None),
+        ("s200", None),
+    ] {
+        let filter = UserFilter { query: Some(term.into()), banned, ..Default::default() };
+        let ascending = matching(term, banned);
+        let descending: Vec<String> = ascending.iter().rev().cloned().collect();
+        for (descending_order, all_of_them) in [(false, &ascending), (true, &descending)] {
+            for page in [
+                Page { limit: 1, offset: 0 },
+                Page { limit: 3, offset: 0 },
+                Page { limit: 3, offset: 4 },
+                Page { limit: 10, offset: 1_995 },
+            ] {
+                let q = UserQuery {
+                    filter: filter.clone(),
+                    order_by: UserOrder::CreatedAt,
+                    descending: descending_order,
+                    page,
+                };
+                let found = store.list_users(&q).await.unwrap();
+                let want: Vec<&str> = all_of_them
+                    .iter()
+                    .skip(page.offset as usize)
+                    .take(page.limit as usize)
+                    .map(String::as_str)
+                    .collect();
+                assert_eq!(ids(&found), want, "{term} banned={banned:?} descending={descending_order} {page:?}");
+                // Users come back whole, identifiers included, on either path.
+                for u in &found {
+                    assert_eq!(store.get_user(&u.id).await.unwrap().as_ref(), Some(u));
+                }
+            }
+        }
+        assert_eq!(store.count_users(&filter).await.unwrap(), ascending.len() as i64, "{term} banned={banned:?}");
+    }
+}
+
 async fn concurrent_edits_are_not_lost(store: Arc<dyn Store>) {
     store.create_user(&user("user_a", "a@example.com", 1)).await.unwrap();
     let edits = (0..16).map(|i| {
@@ -187,6 +269,7 @@ async fn failed_attempts_count_and_lock_at_the_threshold(store: Arc<dyn Store>) 
 
 contract!(
     a_created_user_reads_back_whole,
+    searches_page_the_same_inside_and_beyond_the_first_users,
     identifiers_are_unique_and_a_refused_user_leaves_nothing,
     lists_filter_order_and_page,
     concurrent_edits_are_not_lost,
