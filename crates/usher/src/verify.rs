@@ -6,7 +6,8 @@
 //! and `iat` are checked with an explicit leeway; template tokens (another `cat`), tokens
 //! without `sid`, tokens whose `azp` is not an authorized party, tokens from another issuer
 //! (when [`Verifier::issuer_host`] is set) and pending sessions are refused. The claims are read
-//! as [`usher_types::token::SessionTokenClaims`], the struct the server mints. Nothing here is
+//! by the names and types of [`usher_types::token::SessionTokenClaims`], the struct the server
+//! mints. Nothing here is
 //! specific to usher: the same checks accept Clerk's own tokens.
 
 use std::{
@@ -29,7 +30,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use usher_types::{
     Jwks,
-    token::{CATEGORY_SESSION, SessionTokenClaims, SessionTokenStatus},
+    token::{CATEGORY_SESSION, SessionTokenStatus},
 };
 
 /// Tokens longer than this are refused before any decoding.
@@ -168,7 +169,7 @@ pub struct Verifier {
 /// Each hit still re-checks `exp`.
 #[derive(Default)]
 struct TokenCache {
-    entries: HashMap<Arc<str>, Arc<SessionClaims>>,
+    entries: HashMap<Arc<str>, Arc<SessionClaims>, TailHash>,
     /// Insertion order, for eviction; holds exactly the keys of `entries`.
     order: VecDeque<Arc<str>>,
 }
@@ -185,7 +186,7 @@ impl TokenCache {
     }
 
     /// Remembers `token`; returns its text as the cache holds it. The token is hashed once
-    /// here (it is about a kilobyte of text, and this runs for every cold token).
+    /// here (this runs for every cold token).
     fn insert(&mut self, token: &str, claims: Arc<SessionClaims>) -> Arc<str> {
         use std::collections::hash_map::Entry;
         let key: Arc<str> = token.into();
@@ -204,6 +205,41 @@ impl TokenCache {
                 key
             }
         }
+    }
+}
+
+/// How many bytes at the end of a token [`TailHash`] hashes: 64 base64 characters, the last
+/// 48 bytes of its signature.
+const HASHED_TAIL: usize = 64;
+
+/// The cache's hasher: the process's keyed SipHash (std's `RandomState`) over a key's length
+/// and its last [`HASHED_TAIL`] bytes only, instead of the whole token (about a kilobyte,
+/// hashed at each lookup, insert and eviction: a cold verification's largest cost after the
+/// signature). Equal tokens hash alike and keys are still compared whole, so this changes how
+/// entries spread, never which entry a lookup finds. The tail of a token is its signature,
+/// which no one can choose for a token the cache holds (only verified tokens go in), and the
+/// key is random per process, so collisions cannot be aimed at the table.
+#[derive(Clone, Default)]
+struct TailHash(std::hash::RandomState);
+
+impl std::hash::BuildHasher for TailHash {
+    type Hasher = TailHasher;
+
+    fn build_hasher(&self) -> TailHasher {
+        TailHasher(self.0.build_hasher())
+    }
+}
+
+struct TailHasher(std::hash::DefaultHasher);
+
+impl std::hash::Hasher for TailHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.write_usize(bytes.len());
+        self.0.write(&bytes[bytes.len().saturating_sub(HASHED_TAIL)..]);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0.finish()
     }
 }
 
@@ -251,6 +287,25 @@ fn now_secs() -> i64 {
 /// Decodes unpadded base64url into `buf`; a part too large for it is malformed.
 fn decode_into(part: &str, buf: &mut [u8]) -> Result<usize, VerifyError> {
     URL_SAFE_NO_PAD.decode_slice(part, buf).map_err(|_| VerifyError::Malformed)
+}
+
+/// A string claim, `None` when absent or `null`; another type is malformed (what
+/// deserialising `SessionTokenClaims` said of the same payload).
+fn string_claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, VerifyError> {
+    match claims.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(VerifyError::Malformed),
+    }
+}
+
+/// An integer claim (seconds), `None` when absent or `null`; a fraction, a string or a number
+/// beyond `i64` is malformed.
+fn int_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, VerifyError> {
+    match claims.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_i64().map(Some).ok_or(VerifyError::Malformed),
+    }
 }
 
 fn parse_rsa_spki(der: &[u8]) -> Option<ParsedPublicKey> {
@@ -404,33 +459,40 @@ impl Verifier {
         let Ok(claims) = serde_json::from_slice::<Map<String, Value>>(payload) else {
             return Err(VerifyError::Malformed);
         };
-        // Read from the parsed payload, which is kept whole for `SessionClaims::claims`.
-        let required = SessionTokenClaims::deserialize(&claims).map_err(|_| VerifyError::Malformed)?;
-        let sub = required.sub.ok_or(VerifyError::Claim("sub"))?.into_owned();
-        let sid = required.sid.ok_or(VerifyError::NotSessionToken)?.into_owned();
-        let exp = required.exp.ok_or(VerifyError::Claim("exp"))?;
-        let nbf = required.nbf.ok_or(VerifyError::Claim("nbf"))?;
-        let iat = required.iat.ok_or(VerifyError::Claim("iat"))?;
+        // Read straight from the parsed payload, which is kept whole for
+        // `SessionClaims::claims`: only the claims checked here, each borrowed (deserialising
+        // all of `SessionTokenClaims` from the map copied the claims nothing here reads).
+        let sub = string_claim(&claims, "sub")?.ok_or(VerifyError::Claim("sub"))?.to_owned();
+        let sid = string_claim(&claims, "sid")?.ok_or(VerifyError::NotSessionToken)?.to_owned();
+        let exp = int_claim(&claims, "exp")?.ok_or(VerifyError::Claim("exp"))?;
+        let nbf = int_claim(&claims, "nbf")?.ok_or(VerifyError::Claim("nbf"))?;
+        let iat = int_claim(&claims, "iat")?.ok_or(VerifyError::Claim("iat"))?;
+        let azp = string_claim(&claims, "azp")?;
+        let iss = string_claim(&claims, "iss")?;
+        let sts = match claims.get("sts") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(SessionTokenStatus::deserialize(v).map_err(|_| VerifyError::Malformed)?),
+        };
         if exp + leeway <= now {
             return Err(VerifyError::Expired);
         }
         if nbf - leeway > now || iat - leeway > now {
             return Err(VerifyError::NotYetValid);
         }
-        if let Some(azp) = &required.azp
+        if let Some(azp) = azp
             && !self.authorized_parties.is_empty()
             && !self.authorized_parties.iter().any(|p| p == azp)
         {
             return Err(VerifyError::UnauthorizedParty);
         }
         if let Some(expected) = &self.issuer_host {
-            let iss = required.iss.as_deref().ok_or(VerifyError::Claim("iss"))?;
+            let iss = iss.ok_or(VerifyError::Claim("iss"))?;
             let host = iss.split_once("://").map_or(iss, |(_, rest)| rest).trim_end_matches('/');
             if host != expected {
                 return Err(VerifyError::Issuer);
             }
         }
-        if required.sts == Some(SessionTokenStatus::Pending) {
+        if sts == Some(SessionTokenStatus::Pending) {
             return Err(VerifyError::Pending);
         }
         let verified = Arc::new(SessionClaims { user_id: sub, session_id: sid, expires_at: exp, claims });
@@ -544,6 +606,28 @@ mod tests {
         assert_eq!(cache.order.len(), CACHE_CAPACITY);
         assert!(cache.get("token-4").is_none(), "the oldest went first");
         assert!(cache.get("token-5").is_some() && cache.get(&format!("token-{}", CACHE_CAPACITY + 4)).is_some());
+    }
+
+    #[test]
+    fn tokens_alike_but_for_their_middle_are_told_apart() {
+        // Same length and same last bytes: the same hash, but separate entries.
+        let claims = |sid: &str| {
+            Arc::new(SessionClaims {
+                user_id: "u".into(),
+                session_id: sid.into(),
+                expires_at: i64::MAX,
+                claims: Map::new(),
+            })
+        };
+        let tail = "s".repeat(HASHED_TAIL);
+        let (a, b) = (format!("aaa.{tail}"), format!("bbb.{tail}"));
+        let mut cache = TokenCache::default();
+        cache.insert(&a, claims("sess_a"));
+        cache.insert(&b, claims("sess_b"));
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.get(&a).unwrap().1.session_id, "sess_a");
+        assert_eq!(cache.get(&b).unwrap().1.session_id, "sess_b");
+        assert!(cache.get(&format!("ccc.{tail}")).is_none());
     }
 
     #[test]
