@@ -26,5 +26,6 @@ pub mod reset;
 pub mod second_factor;
 pub mod sign_in;
 pub mod sign_up;
+pub mod templates;
 
 pub use browser::Browser;

@@ -133,11 +133,23 @@ pub enum AuditAction {
     /// A new signing key was added (the old ones stay published until their tokens expire).
     #[serde(rename = "signing_key.rotated")]
     KeyRotated,
+    /// A JWT template was created (`detail`: its name).
+    #[serde(rename = "jwt_template.created")]
+    TemplateCreated,
+    /// A JWT template was changed (`detail`: its name).
+    #[serde(rename = "jwt_template.updated")]
+    TemplateUpdated,
+    /// A JWT template was deleted.
+    #[serde(rename = "jwt_template.deleted")]
+    TemplateDeleted,
+    /// Runtime instance settings were changed (`detail`: which group and what changed).
+    #[serde(rename = "instance_settings.updated")]
+    SettingsUpdated,
 }
 
 impl AuditAction {
     /// Every action, for parsing and for the console's filter.
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 26] = [
         Self::SignInSucceeded,
         Self::SignInFailed,
         Self::ImpersonationStarted,
@@ -160,6 +172,10 @@ impl AuditAction {
         Self::AdminDenied,
         Self::BackendWrite,
         Self::KeyRotated,
+        Self::TemplateCreated,
+        Self::TemplateUpdated,
+        Self::TemplateDeleted,
+        Self::SettingsUpdated,
     ];
 
     /// The stored and wire name.
@@ -187,6 +203,10 @@ impl AuditAction {
             Self::AdminDenied => "admin.denied",
             Self::BackendWrite => "backend.write",
             Self::KeyRotated => "signing_key.rotated",
+            Self::TemplateCreated => "jwt_template.created",
+            Self::TemplateUpdated => "jwt_template.updated",
+            Self::TemplateDeleted => "jwt_template.deleted",
+            Self::SettingsUpdated => "instance_settings.updated",
         }
     }
 
