@@ -8,6 +8,10 @@
 //! itself is [`crate::flows::admin`]'s, the same the Backend API calls, which also writes the
 //! audit log with the admin as the actor.
 
+// JWT templates and runtime instance settings.
+mod settings;
+mod templates;
+
 use std::fmt::Write as _;
 
 use axum::{
@@ -60,6 +64,9 @@ pub(super) fn router() -> Router<AppState> {
         .route("/admin/audit", get(audit))
         .route("/admin/keys", get(keys))
         .route("/admin/keys/rotate", post(rotate_key))
+        // JWT templates and runtime instance settings.
+        .merge(templates::router())
+        .merge(settings::router())
 }
 
 /// Users shown on a page of the list.
@@ -96,6 +103,23 @@ struct Fields {
     unsafe_metadata: Option<String>,
     confirm: Option<String>,
     done: Option<String>,
+    // JWT templates (`templates.rs`): the editor, its preview, and which button was pressed.
+    name: Option<String>,
+    claims: Option<String>,
+    lifetime: Option<String>,
+    allowed_clock_skew: Option<String>,
+    custom_signing_key: Option<String>,
+    signing_algorithm: Option<String>,
+    signing_key: Option<String>,
+    user: Option<String>,
+    organization_id: Option<String>,
+    intent: Option<String>,
+    // Instance settings (`settings.rs`): the organization settings.
+    enabled: Option<String>,
+    max_allowed_memberships: Option<String>,
+    admin_delete_enabled: Option<String>,
+    slug_disabled: Option<String>,
+    creator_role_id: Option<String>,
 }
 
 /// The instance admin using the console.
@@ -205,6 +229,8 @@ const SCREENS: &[(&str, &str)] = &[
     ("/admin/users/new", "Create user"),
     ("/admin/audit", "Audit log"),
     ("/admin/keys", "Signing keys"),
+    ("/admin/templates", "JWT templates"),
+    ("/admin/settings", "Instance settings"),
     ("/user", "Your account"),
 ];
 
