@@ -10,14 +10,14 @@ use crate::{
 };
 
 /// The audit log's entries (newest first) matching `query`.
-async fn audit(app: &TestApp, query: &str) -> Vec<Value> {
+pub(crate) async fn audit(app: &TestApp, query: &str) -> Vec<Value> {
     let (status, page) = app.get(&format!("/v1/audit_log?limit=500&{query}")).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     page["data"].as_array().unwrap().clone()
 }
 
 /// A user made an instance admin through the Backend API, signed in on the hosted page.
-async fn signed_in_admin<'a>(app: &'a TestApp, email: &str) -> (String, Browser<'a>) {
+pub(crate) async fn signed_in_admin<'a>(app: &'a TestApp, email: &str) -> (String, Browser<'a>) {
     let user = app.create_user(email).await;
     let id = user["id"].as_str().unwrap().to_owned();
     let (status, granted) = app.post("/v1/instance_admins", json!({"user_id": id})).await;

@@ -36,3 +36,4 @@ mod users;
 mod webhooks;
 // Admin: the console, the audit log, actor tokens.
 mod admin;
+mod admin_templates;
