@@ -24,8 +24,10 @@ pub mod passkeys;
 pub mod profile;
 pub mod reset;
 pub mod second_factor;
+pub mod settings;
 pub mod sign_in;
 pub mod sign_up;
 pub mod webhooks;
+pub mod templates;
 
 pub use browser::Browser;

@@ -182,11 +182,23 @@ pub enum AuditAction {
     /// A webhook message was queued for delivery again.
     #[serde(rename = "webhook_message.replayed")]
     WebhookMessageReplayed,
+    /// A JWT template was created (`detail`: its name).
+    #[serde(rename = "jwt_template.created")]
+    TemplateCreated,
+    /// A JWT template was changed (`detail`: its name).
+    #[serde(rename = "jwt_template.updated")]
+    TemplateUpdated,
+    /// A JWT template was deleted.
+    #[serde(rename = "jwt_template.deleted")]
+    TemplateDeleted,
+    /// Runtime instance settings were changed (`detail`: which group and what changed).
+    #[serde(rename = "instance_settings.updated")]
+    SettingsUpdated,
 }
 
 impl AuditAction {
     /// Every action, for parsing and for the console's filter.
-    pub const ALL: [Self; 38] = [
+    pub const ALL: [Self; 42] = [
         Self::SignInSucceeded,
         Self::SignInFailed,
         Self::ImpersonationStarted,
@@ -225,6 +237,10 @@ impl AuditAction {
         Self::WebhookEndpointDeleted,
         Self::WebhookSecretRotated,
         Self::WebhookMessageReplayed,
+        Self::TemplateCreated,
+        Self::TemplateUpdated,
+        Self::TemplateDeleted,
+        Self::SettingsUpdated,
     ];
 
     /// The stored and wire name.
@@ -268,6 +284,10 @@ impl AuditAction {
             Self::WebhookEndpointDeleted => "webhook_endpoint.deleted",
             Self::WebhookSecretRotated => "webhook_endpoint.secret_rotated",
             Self::WebhookMessageReplayed => "webhook_message.replayed",
+            Self::TemplateCreated => "jwt_template.created",
+            Self::TemplateUpdated => "jwt_template.updated",
+            Self::TemplateDeleted => "jwt_template.deleted",
+            Self::SettingsUpdated => "instance_settings.updated",
         }
     }
 

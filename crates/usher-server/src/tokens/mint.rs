@@ -102,20 +102,18 @@ pub async fn mint_session_token(
     Ok(jwt::encode(key.header(false), &claims, key.signer()))
 }
 
-/// The session's active organization, the user's membership of it and the role's custom
-/// permission keys, read at every mint: a deleted organization or membership is gone from the
-/// next token. System permissions never go in tokens.
-async fn active_organization(
+/// The organization `org_id`, the user's membership of it and the role's custom permission
+/// keys, read at every mint: a deleted organization or membership is gone from the next token.
+/// System permissions never go in tokens.
+async fn member_organization(
     store: &dyn Store,
-    session: &SessionRecord,
+    org_id: &str,
+    user_id: &str,
 ) -> ApiResult<Option<(OrganizationRecord, MembershipRecord, Vec<String>)>> {
-    let Some(org_id) = session.last_active_organization_id.as_deref() else {
-        return Ok(None);
-    };
     let Some(organization) = store.get_organization(org_id).await?.filter(|o| o.id == org_id) else {
         return Ok(None);
     };
-    let Some(membership) = store.get_membership(org_id, &session.user_id).await? else {
+    let Some(membership) = store.get_membership(org_id, user_id).await? else {
         return Ok(None);
     };
     let keys = store
@@ -128,17 +126,42 @@ async fn active_organization(
     Ok(Some((organization, membership, keys)))
 }
 
-/// A token from a JWT template for the session's user.
-pub async fn mint_template_token(
+/// Whom a template's claims are for: the user, the session minting them (none for a preview),
+/// and the organization active in it.
+#[derive(Clone, Copy)]
+pub struct TemplateSubject<'a> {
+    /// The user (`sub`, `{{user.…}}`).
+    pub user: &'a UserRecord,
+    /// The session minting (`{{session.…}}`); `None` renders those shortcodes as null.
+    pub session: Option<&'a SessionRecord>,
+    /// The active organization (`{{org.…}}`); ignored unless the user is a member.
+    pub organization_id: Option<&'a str>,
+}
+
+impl<'a> TemplateSubject<'a> {
+    /// The session's user and its active organization: what a mint renders.
+    pub fn of_session(session: &'a SessionRecord, user: &'a UserRecord) -> Self {
+        Self { user, session: Some(session), organization_id: session.last_active_organization_id.as_deref() }
+    }
+}
+
+/// The claims of a template token for `subject`, exactly as [`mint_template_token`] signs them:
+/// the template's rendered shortcodes, then the reserved claims. Also what the admin console's
+/// preview shows, so the preview cannot drift from the mint.
+pub async fn template_claims(
     minter: Minter<'_>,
     template: &TemplateRecord,
-    session: &SessionRecord,
-    user: &UserRecord,
+    subject: TemplateSubject<'_>,
     lifetime_override: Option<i64>,
     azp: Option<&str>,
-) -> ApiResult<String> {
+) -> ApiResult<Map<String, Value>> {
     let now = minter.users.now;
-    let org = match active_organization(minter.store, session).await? {
+    let user = subject.user;
+    let membership = match subject.organization_id {
+        Some(org_id) => member_organization(minter.store, org_id, &user.id).await?,
+        None => None,
+    };
+    let org = match membership {
         Some((o, m, _)) => json!({
             "id": o.id,
             "name": o.name,
@@ -149,9 +172,13 @@ pub async fn mint_template_token(
         }),
         None => Value::Null,
     };
+    let session = match subject.session {
+        Some(session) => json!({"id": session.id, "status": session.status, "actor": session.actor}),
+        None => Value::Null,
+    };
     let context = json!({
         "user": wire::user_claims_context(user, minter.users),
-        "session": {"id": session.id, "status": session.status, "actor": session.actor},
+        "session": session,
         "org": org,
         "org_membership": Value::Null,
     });
@@ -175,6 +202,21 @@ pub async fn mint_template_token(
         Some(azp) => claims.insert("azp".into(), json!(azp)),
         None => claims.remove("azp"),
     };
+    Ok(claims)
+}
+
+/// A token from a JWT template for the session's user.
+pub async fn mint_template_token(
+    minter: Minter<'_>,
+    template: &TemplateRecord,
+    session: &SessionRecord,
+    user: &UserRecord,
+    lifetime_override: Option<i64>,
+    azp: Option<&str>,
+) -> ApiResult<String> {
+    let subject = TemplateSubject::of_session(session, user);
+    let claims = template_claims(minter, template, subject, lifetime_override, azp).await?;
+    let lifetime = lifetime_override.unwrap_or(template.lifetime);
     if template.custom_signing_key {
         let alg = Algorithm::parse(&template.signing_algorithm)
             .ok_or_else(|| anyhow::anyhow!("template {} has an unknown algorithm", template.id))?;

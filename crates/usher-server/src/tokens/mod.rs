@@ -5,7 +5,9 @@ pub mod keys;
 pub mod mint;
 pub(crate) mod shortcodes;
 
-pub use mint::{Minter, RESERVED_CLAIMS, ensure_live, mint_session_token, mint_template_token};
+pub use mint::{
+    Minter, RESERVED_CLAIMS, TemplateSubject, ensure_live, mint_session_token, mint_template_token, template_claims,
+};
 
 /// The shortcode language's entry points for the fuzz targets in `fuzz/`; not an API.
 #[doc(hidden)]

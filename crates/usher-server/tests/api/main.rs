@@ -37,3 +37,4 @@ mod webhooks;
 // Admin: the console, the audit log, actor tokens.
 mod admin;
 mod admin_organizations;
+mod admin_templates;

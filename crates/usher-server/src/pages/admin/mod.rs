@@ -8,6 +8,10 @@
 //! itself is [`crate::flows::admin`]'s, the same the Backend API calls, which also writes the
 //! audit log with the admin as the actor.
 
+// JWT templates and runtime instance settings.
+mod settings;
+mod templates;
+
 use std::fmt::Write as _;
 
 mod organizations;
@@ -65,6 +69,9 @@ pub(super) fn router() -> Router<AppState> {
         .route("/admin/keys/rotate", post(rotate_key))
         .merge(organizations::router())
         .merge(webhooks::router())
+        // JWT templates and runtime instance settings.
+        .merge(templates::router())
+        .merge(settings::router())
 }
 
 /// Users shown on a page of the list.
@@ -110,6 +117,20 @@ struct Fields {
     url: Option<String>,
     description: Option<String>,
     event_types: Vec<String>,
+    // JWT templates (`templates.rs`): the editor, its preview, and which button was pressed.
+    claims: Option<String>,
+    lifetime: Option<String>,
+    allowed_clock_skew: Option<String>,
+    custom_signing_key: Option<String>,
+    signing_algorithm: Option<String>,
+    signing_key: Option<String>,
+    organization_id: Option<String>,
+    intent: Option<String>,
+    // Instance settings (`settings.rs`): the organization settings.
+    enabled: Option<String>,
+    admin_delete_enabled: Option<String>,
+    slug_disabled: Option<String>,
+    creator_role_id: Option<String>,
 }
 
 /// The instance admin using the console.
@@ -222,6 +243,8 @@ const SCREENS: &[(&str, &str)] = &[
     ("/admin/organizations", "Organizations"),
     ("/admin/roles", "Roles"),
     ("/admin/webhooks", "Webhooks"),
+    ("/admin/templates", "JWT templates"),
+    ("/admin/settings", "Instance settings"),
     ("/user", "Your account"),
 ];
 
