@@ -20,6 +20,10 @@ pub struct Browser {
     new_secret: Option<String>,
     /// The request's `Origin`, which becomes the `azp` of tokens minted for it.
     pub origin: Option<String>,
+    /// The session the request says acts (clerk-js's `_clerk_session_id` on `/v1/me…` and
+    /// `/v1/organizations…`): when given, it is the current session, and it must be this
+    /// client's.
+    pub acting_session_id: Option<String>,
 }
 
 /// The cookie secret is what signs a browser in: never printed.
@@ -29,6 +33,7 @@ impl std::fmt::Debug for Browser {
             .field("client_id", &self.client.as_ref().map(|c| &c.id))
             .field("new_secret", &self.new_secret.as_ref().map(|_| "…"))
             .field("origin", &self.origin)
+            .field("acting_session_id", &self.acting_session_id)
             .finish()
     }
 }
@@ -41,7 +46,7 @@ impl Browser {
     /// malformed, expired or stale cookie reads as no client (never as an error: the browser is
     /// just signed out).
     pub async fn load(state: &AppState, cookie: Option<&str>, origin: Option<String>) -> ApiResult<Self> {
-        let mut browser = Self { client: None, new_secret: None, origin };
+        let mut browser = Self { client: None, new_secret: None, origin, acting_session_id: None };
         let Some((id, secret)) = cookie.and_then(|v| v.split_once('.')) else { return Ok(browser) };
         if !id.starts_with("client_") || id.len() > 64 {
             return Ok(browser);
@@ -103,8 +108,15 @@ impl Browser {
         self.client.as_ref().and_then(|c| c.last_active_session_id.as_deref())
     }
 
-    /// The client's live session, if it has one.
+    /// The client's live session, if it has one: the one the request names as acting
+    /// (`_clerk_session_id`), or else the client's last active one. A named session of another
+    /// client (or none at all) is refused with 404, never used, so a page cannot act as a
+    /// session whose id it learned elsewhere.
     pub async fn session(&self, state: &AppState) -> ApiResult<Option<SessionRecord>> {
+        if let Some(id) = self.acting_session_id.as_deref() {
+            let session = self.own_session(state, id).await?;
+            return Ok(Some(session).filter(|s| s.is_live(state.now())));
+        }
         let Some(id) = self.current_session_id() else { return Ok(None) };
         Ok(state.store.get_session(id).await?.filter(|s| s.is_live(state.now())))
     }
@@ -262,6 +274,7 @@ mod tests {
             client: Some(ClientRecord { id: "client_1".into(), token_hash: "h".into(), ..ClientRecord::default() }),
             new_secret: Some("s3cr3tS3cr3tS3cr3t".into()),
             origin: None,
+            acting_session_id: None,
         };
         let printed = format!("{browser:?}");
         assert!(printed.contains("client_1") && !printed.contains("s3cr3t"), "{printed}");

@@ -25,8 +25,18 @@ impl FromRequestParts<AppState> for Browser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
         let origin = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        Browser::load(state, cookie(&parts.headers, CLIENT_COOKIE), origin).await
+        let mut browser = Browser::load(state, cookie(&parts.headers, CLIENT_COOKIE), origin).await?;
+        browser.acting_session_id = acting_session_id(parts.uri.query());
+        Ok(browser)
     }
+}
+
+/// clerk-js's `_clerk_session_id` query parameter (the session acting), if non-empty.
+fn acting_session_id(query: Option<&str>) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == "_clerk_session_id")
+        .map(|(_, v)| v.into_owned())
+        .filter(|v| !v.is_empty())
 }
 
 /// The value of cookie `name` in the request.

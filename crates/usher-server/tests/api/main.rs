@@ -9,6 +9,7 @@
 
 mod assets;
 mod clerk_rs;
+mod clerk_resources;
 mod cli;
 mod contract;
 mod durability;

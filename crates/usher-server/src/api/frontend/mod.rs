@@ -153,6 +153,7 @@ async fn environment(State(state): State<AppState>) -> crate::error::ApiResult<J
         "captcha_provider": null,
         "captcha_oauth_bypass": [],
         "captcha_heartbeat": false,
+        "captcha_heartbeat_interval_ms": null,
     });
     let user_settings = json!({
         "attributes": {
@@ -185,7 +186,8 @@ async fn environment(State(state): State<AppState>) -> crate::error::ApiResult<J
         },
         "username_settings": {"min_length": 4, "max_length": 64},
         "passkey_settings": {"allow_autofill": true, "show_sign_in_button": true},
-        "sign_in": {"second_factor": {"required": state.config.second_factor_required}},
+        // Authenticator apps and backup codes are always offered as second factors.
+        "sign_in": {"second_factor": {"required": state.config.second_factor_required, "enabled": true}},
         "sign_up": {
             "mode": "public",
             "progressive": true,
@@ -210,12 +212,12 @@ async fn environment(State(state): State<AppState>) -> crate::error::ApiResult<J
             "email_link": {"require_same_client": true},
             "enumeration_protection": {"enabled": state.config.enumeration_protection},
         },
-        "enterprise_sso": {"enabled": false},
+        "enterprise_sso": {"enabled": false, "self_serve_sso": false},
         "social": social(&state),
         "saml": {"enabled": false},
     });
     let commerce_settings = json!({
-        "billing": {"enabled": false, "has_paid_plans": false, "user": {"enabled": false, "has_paid_plans": false}, "organization": {"enabled": false, "has_paid_plans": false}},
+        "billing": {"enabled": false, "has_paid_plans": false, "stripe_publishable_key": null, "user": {"enabled": false, "has_paid_plans": false}, "organization": {"enabled": false, "has_paid_plans": false}},
     });
     Ok(Json(json!({
         "object": "environment",
@@ -227,6 +229,8 @@ async fn environment(State(state): State<AppState>) -> crate::error::ApiResult<J
             "claimed_at": null,
             "reverification": false,
             "preferred_channels": {},
+            // Tokens come from `/v1/client/sessions/{id}/tokens`, never a separate minter.
+            "session_minter": false,
         },
         "display_config": display_config,
         "user_settings": user_settings,
@@ -241,8 +245,10 @@ async fn environment(State(state): State<AppState>) -> crate::error::ApiResult<J
         },
         "commerce_settings": commerce_settings,
         "api_keys_settings": {"enabled": false, "user_api_keys_enabled": false, "orgs_api_keys_enabled": false},
-        "protect_config": {"object": "protect_config", "id": "protect_config_usher", "loaders": []},
+        "protect_config": {"object": "protect_config", "id": "protect_config_usher", "loaders": [], "tokens_invalid_before": null},
         "maintenance_mode": false,
         "client_debug_mode": false,
+        // usher's cookies carry no `Partitioned` attribute (first-party through the proxy).
+        "partitioned_cookies": false,
     })))
 }

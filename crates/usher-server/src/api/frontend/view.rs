@@ -28,11 +28,26 @@ pub struct Known<'a> {
     pub user: Option<&'a UserRecord>,
 }
 
-/// A user as the browser sees it: the Backend API shape without private metadata.
+/// A user as the browser sees it: the Backend API shape without private metadata, with what
+/// clerk-js's `User` reads that the Backend API does not have (`EmailAddressJSON`'s
+/// `matches_sso_connection`, `VerificationJSON`'s `error` and `verified_at_client`).
 pub fn user(state: &AppState, u: &UserRecord) -> Value {
     let mut value = serde_json::to_value(wire::user(u, state.user_context())).unwrap_or(Value::Null);
     if let Some(map) = value.as_object_mut() {
         map.remove("private_metadata");
+        for key in ["email_addresses", "phone_numbers"] {
+            for identifier in map.get_mut(key).and_then(Value::as_array_mut).into_iter().flatten() {
+                let Some(identifier) = identifier.as_object_mut() else { continue };
+                if key == "email_addresses" {
+                    // No enterprise SSO in usher: no address matches a connection.
+                    identifier.insert("matches_sso_connection".into(), Value::Bool(false));
+                }
+                if let Some(v) = identifier.get_mut("verification").and_then(Value::as_object_mut) {
+                    v.entry("error").or_insert(Value::Null);
+                    v.entry("verified_at_client").or_insert(Value::Null);
+                }
+            }
+        }
     }
     value
 }
@@ -61,8 +76,10 @@ pub fn session(state: &AppState, s: &SessionRecord, u: &UserRecord, jwt: &str) -
             "last_name": u.last_name,
             "image_url": "",
             "has_image": false,
-            "identifier": identifier,
+            // `PublicUserDataJSON.identifier` is a string: empty for a user with neither.
+            "identifier": identifier.unwrap_or_default(),
             "user_id": u.id,
+            "username": u.username,
         },
         "last_active_token": {"object": "token", "jwt": jwt},
         "factor_verification_age": s.factor_verification_age(state.now()),
@@ -169,16 +186,38 @@ pub fn sign_up(s: &SignUp) -> Value {
         "optional_fields": ["first_name", "last_name"],
         "missing_fields": s.missing_fields(),
         "unverified_fields": unverified,
-        "verifications": {"email_address": with_link(json!(s.email_verification), s.email_link.as_ref()), "phone_number": null, "web3_wallet": null, "external_account": s.external.as_ref().map(|e| e.view())},
+        "verifications": {"email_address": sign_up_email_verification(s), "phone_number": null, "web3_wallet": null, "external_account": s.external.as_ref().map(|e| e.view())},
         "email_address": s.email_address,
+        // usher's sign-up collects none of these (no usernames, phones, wallets or legal
+        // consent at sign-up): null, as Clerk sends a field nobody filled.
+        "username": null,
+        "phone_number": null,
+        "web3_wallet": null,
+        "legal_accepted_at": null,
+        "locale": null,
+        "external_account_strategy": s.external.as_ref().map(|e| e.strategy.clone()),
+        "external_account": null,
         "first_name": s.first_name,
         "last_name": s.last_name,
         "unsafe_metadata": s.unsafe_metadata,
-        "password_enabled": s.password_hash.is_some(),
+        "has_password": s.password_hash.is_some(),
         "created_user_id": s.created_user_id,
         "created_session_id": s.created_session_id,
         "abandon_at": s.abandon_at,
     })
+}
+
+/// A sign-up's email verification with `SignUpVerificationJSON`'s `next_action` (what the
+/// browser must do next) and `supported_strategies` (how the address can be verified).
+fn sign_up_email_verification(s: &SignUp) -> Value {
+    let mut v = with_link(json!(s.email_verification), s.email_link.as_ref());
+    if let Some(map) = v.as_object_mut() {
+        let verified = s.email_verified();
+        map.insert("next_action".into(), json!(if verified { "" } else { "needs_attempt" }));
+        map.insert("supported_strategies".into(), json!([Strategy::EmailCode, Strategy::EmailLink]));
+        map.entry("error").or_insert(Value::Null);
+    }
+    v
 }
 
 /// The browser's client (or `null`), and the token of its active session for `__session`.
@@ -227,6 +266,9 @@ pub async fn client(state: &AppState, browser: &Browser, known: Known<'_>) -> Ap
         "last_active_session_id": active_id,
         "cookie_expires_at": client.expire_at,
         "captcha_bypass": false,
+        // usher does not record which strategy a browser last signed in with (the components'
+        // "last used" badge stays hidden).
+        "last_authentication_strategy": null,
         "created_at": client.created_at,
         "updated_at": client.updated_at,
     });
