@@ -27,7 +27,7 @@ pub mod second_factor;
 pub mod settings;
 pub mod sign_in;
 pub mod sign_up;
-pub mod webhooks;
 pub mod templates;
+pub mod webhooks;
 
 pub use browser::Browser;

@@ -186,7 +186,8 @@ pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> ApiResult<()> 
 /// The user named by `who`: an id, or an email address of theirs.
 async fn find_user(state: &AppState, who: &str) -> ApiResult<UserRecord> {
     let who = who.trim();
-    let not_found = || ApiError::invalid("resource_not_found", "user", "No user was found with that id or email address.");
+    let not_found =
+        || ApiError::invalid("resource_not_found", "user", "No user was found with that id or email address.");
     if who.is_empty() {
         return Err(ApiError::invalid("form_param_missing", "user", "Enter a user's id or email address."));
     }

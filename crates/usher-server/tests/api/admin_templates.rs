@@ -62,7 +62,11 @@ async fn an_admin_creates_edits_and_deletes_a_template_and_bad_claims_are_shown_
     assert!(bad.body.contains("{&quot;role&quot;: </textarea>"), "the text is kept: {}", bad.body);
     // The Backend API's own checks: reserved claims, shortcodes, lifetime.
     let reserved = post("/admin/templates", &form("hasura", "{\"sub\": \"x\"}", "60")).await;
-    assert!(reserved.body.contains("id=\"claims-error\"") && reserved.body.contains("set by the server"), "{}", reserved.body);
+    assert!(
+        reserved.body.contains("id=\"claims-error\"") && reserved.body.contains("set by the server"),
+        "{}",
+        reserved.body
+    );
     let shortcode = post("/admin/templates", &form("hasura", "{\"a\": \"{{user.id\"}", "60")).await;
     assert!(shortcode.body.contains("id=\"claims-error\""), "{}", shortcode.body);
     let lifetime = post("/admin/templates", &form("hasura", "{}", "5")).await;
@@ -70,7 +74,11 @@ async fn an_admin_creates_edits_and_deletes_a_template_and_bad_claims_are_shown_
     assert!(template_named(&app, "hasura").await.is_none(), "nothing was saved");
 
     // Create.
-    let created = post("/admin/templates", &form("hasura", "{\"role\": \"user\", \"email\": \"{{user.primary_email_address}}\"}", "120")).await;
+    let created = post(
+        "/admin/templates",
+        &form("hasura", "{\"role\": \"user\", \"email\": \"{{user.primary_email_address}}\"}", "120"),
+    )
+    .await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
     let template = template_named(&app, "hasura").await.expect("created");
     let id = template["id"].as_str().unwrap().to_owned();
@@ -143,8 +151,9 @@ async fn the_preview_is_the_claims_of_a_minted_token_and_previews_unsaved_text()
         "org": {"slug": "{{org.slug}}", "role": "{{org.role}}"},
         "aud": "my-api",
     });
-    let (status, template) =
-        app.post("/v1/jwt_templates", json!({"name": "api", "claims": claims, "lifetime": 600, "allowed_clock_skew": 10})).await;
+    let (status, template) = app
+        .post("/v1/jwt_templates", json!({"name": "api", "claims": claims, "lifetime": 600, "allowed_clock_skew": 10}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{template}");
     let id = template["id"].as_str().unwrap();
     let path = format!("/admin/templates/{id}");
@@ -233,7 +242,12 @@ async fn a_settings_change_applies_at_once_and_is_audited() {
     let off = admin
         .post(
             "/admin/settings",
-            &[("csrf", csrf.as_str()), ("max_allowed_memberships", "7"), ("admin_delete_enabled", "on"), ("creator_role_id", &role_id)],
+            &[
+                ("csrf", csrf.as_str()),
+                ("max_allowed_memberships", "7"),
+                ("admin_delete_enabled", "on"),
+                ("creator_role_id", &role_id),
+            ],
         )
         .await;
     assert_eq!((off.status, off.location()), (StatusCode::SEE_OTHER, "/admin/settings?done=saved"), "{}", off.body);
@@ -245,7 +259,9 @@ async fn a_settings_change_applies_at_once_and_is_audited() {
     assert_eq!(orgs["total_count"], 0, "{orgs}");
 
     // Validation is the Backend API's: nothing is stored when a field is refused.
-    let bad = admin.post("/admin/settings", &[("csrf", csrf.as_str()), ("enabled", "on"), ("max_allowed_memberships", "-1")]).await;
+    let bad = admin
+        .post("/admin/settings", &[("csrf", csrf.as_str()), ("enabled", "on"), ("max_allowed_memberships", "-1")])
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
     let forged = admin.post("/admin/settings", &[("csrf", "forged"), ("enabled", "on")]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
@@ -253,13 +269,18 @@ async fn a_settings_change_applies_at_once_and_is_audited() {
     assert_eq!(settings["enabled"], false);
 
     // On again: creating works.
-    let on = admin.post("/admin/settings", &[("csrf", csrf.as_str()), ("enabled", "on"), ("max_allowed_memberships", "0")]).await;
+    let on = admin
+        .post("/admin/settings", &[("csrf", csrf.as_str()), ("enabled", "on"), ("max_allowed_memberships", "0")])
+        .await;
     assert_eq!(on.status, StatusCode::SEE_OTHER, "{}", on.body);
     assert_eq!(ada.post("/organizations/create", &[("name", "Acme")]).await.status, StatusCode::SEE_OTHER);
 
     let entries = audit(&app, "action=instance_settings.updated").await;
     assert_eq!(entries.len(), 2, "{entries:?}");
-    assert_eq!((entries[1]["actor_type"].as_str(), entries[1]["actor_id"].as_str()), (Some("admin"), Some(admin_id.as_str())));
+    assert_eq!(
+        (entries[1]["actor_type"].as_str(), entries[1]["actor_id"].as_str()),
+        (Some("admin"), Some(admin_id.as_str()))
+    );
     assert!(entries[1]["detail"].as_str().unwrap().contains("enabled=false"), "{entries:?}");
     // The Backend API's change is the same flow, recorded with the secret key as the actor.
     let (status, _) = app.patch("/v1/instance/organization_settings", json!({"slug_disabled": true})).await;

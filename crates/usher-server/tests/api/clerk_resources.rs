@@ -135,7 +135,8 @@ async fn the_client_session_user_and_sign_up_have_clerk_js_fields() {
     let sign_up = &body["response"];
     assert_eq!(sign_up["has_password"], true);
     assert!(sign_up.get("password_enabled").is_none());
-    for path in ["username", "phone_number", "web3_wallet", "legal_accepted_at", "locale", "external_account_strategy"] {
+    for path in ["username", "phone_number", "web3_wallet", "legal_accepted_at", "locale", "external_account_strategy"]
+    {
         assert!(has(sign_up, path), "sign_up.{path}");
     }
     let verification = &sign_up["verifications"]["email_address"];
@@ -210,7 +211,9 @@ async fn organization_switcher_calls_create_and_switch_with_clerk_js_conventions
     let membership = &body["client"]["sessions"][0]["user"]["organization_memberships"][0];
     assert_eq!(membership["organization"]["id"], org_id.as_str());
     assert_eq!(membership["role"], "org:admin");
-    for path in ["role_name", "permissions", "public_metadata", "public_user_data.identifier", "public_user_data.user_id"] {
+    for path in
+        ["role_name", "permissions", "public_metadata", "public_user_data.identifier", "public_user_data.user_id"]
+    {
         assert!(has(membership, path), "membership.{path}");
     }
     // `setActive({organization})`: the touch with `active_organization_id`; the token says so.

@@ -8,8 +8,8 @@
 //! `USHER_SKIP_POSTGRES=1` says to skip them on purpose.
 
 mod assets;
-mod clerk_rs;
 mod clerk_resources;
+mod clerk_rs;
 mod cli;
 mod contract;
 mod durability;

@@ -104,7 +104,12 @@ async fn new(State(state): State<AppState>, browser: Browser) -> Response {
 }
 
 /// `GET /admin/templates/{id}`.
-async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, Query(f): Query<Fields>) -> Response {
+async fn edit(
+    State(state): State<AppState>,
+    browser: Browser,
+    Path(id): Path<String>,
+    Query(f): Query<Fields>,
+) -> Response {
     let admin = match enter(&state, &browser).await {
         Ok(admin) => admin,
         Err(response) => return response,
@@ -170,8 +175,9 @@ impl Draft {
 fn params(f: &Fields) -> ApiResult<JwtTemplateParams> {
     let number = |param: &'static str, v: &Option<String>| -> ApiResult<i64> {
         let text = v.as_deref().unwrap_or_default().trim();
-        text.parse()
-            .map_err(|_| ApiError::invalid("form_param_format_invalid", param, format!("{param} must be a whole number of seconds.")))
+        text.parse().map_err(|_| {
+            ApiError::invalid("form_param_format_invalid", param, format!("{param} must be a whole number of seconds."))
+        })
     };
     let claims_text = f.claims.as_deref().unwrap_or_default();
     let claims: Value = serde_json::from_str(claims_text)
@@ -191,7 +197,10 @@ fn params(f: &Fields) -> ApiResult<JwtTemplateParams> {
 /// tie the field to it.
 fn field_error(problem: Option<&Problem>, name: &str) -> (String, &'static str) {
     match problem.filter(|p| p.param.as_deref() == Some(name)) {
-        Some(p) => (format!("<p class=\"field-error\" id=\"{name}-error\">{}</p>", escape(&p.message)), " aria-invalid=\"true\""),
+        Some(p) => (
+            format!("<p class=\"field-error\" id=\"{name}-error\">{}</p>", escape(&p.message)),
+            " aria-invalid=\"true\"",
+        ),
         None => (String::new(), ""),
     }
 }
@@ -205,7 +214,8 @@ fn editor(
     problem: Option<&Problem>,
     preview: Option<&str>,
 ) -> String {
-    let action = saved.map_or_else(|| "/admin/templates".to_owned(), |t| format!("/admin/templates/{}", url_encode(&t.id)));
+    let action =
+        saved.map_or_else(|| "/admin/templates".to_owned(), |t| format!("/admin/templates/{}", url_encode(&t.id)));
     let mut body = String::new();
     if let Some(p) = problem {
         body.push_str(&layout::alert(Some(p), false));
@@ -325,7 +335,9 @@ async fn admitted(state: &AppState, post: &AdminPost, back: &str) -> Result<Admi
 /// Saves or previews the form for `saved` (a new template when `None`): an error re-renders the
 /// form as typed with the message beside its field, and nothing is stored.
 async fn submit(state: &AppState, post: AdminPost, saved: Option<TemplateRecord>) -> Response {
-    let back = saved.as_ref().map_or_else(|| "/admin/templates/new".to_owned(), |t| format!("/admin/templates/{}", url_encode(&t.id)));
+    let back = saved
+        .as_ref()
+        .map_or_else(|| "/admin/templates/new".to_owned(), |t| format!("/admin/templates/{}", url_encode(&t.id)));
     let admin = match admitted(state, &post, &back).await {
         Ok(admin) => admin,
         Err(response) => return response,
