@@ -11,6 +11,7 @@ mod assets;
 mod clerk_rs;
 mod cli;
 mod contract;
+mod dev_browser;
 mod durability;
 mod edge;
 mod frontend;
