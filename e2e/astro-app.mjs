@@ -22,14 +22,17 @@ async function freePort() {
   });
 }
 
-/** `usher dev --live-keys true --clerk-js-dir …` (+ `args`), the Astro app on a free port, Chromium. */
-export async function astroStack({ args = [] } = {}) {
+/**
+ * `usher dev --live-keys true --clerk-js-dir …` (+ `args`), the Astro app on a free port, Chromium.
+ * `liveKeys: false` keeps usher dev's default `pk_test_` keys (a development instance).
+ */
+export async function astroStack({ args = [], liveKeys = true } = {}) {
   const entry = join(appDir, 'dist', 'server', 'entry.mjs');
   if (!existsSync(entry)) throw new Error(`build the example first: cd examples/astro && npm ci && npm run build`);
   if (!existsSync(join(clerkJsDir, 'clerk-js', 'clerk.browser.js')) || !existsSync(join(clerkJsDir, 'ui', 'ui.browser.js'))) {
     throw new Error(`fetch the pinned bundles first: scripts/clerk-js-assets ${clerkJsDir}`);
   }
-  const usher = await startUsher({ args: ['--live-keys', 'true', '--clerk-js-dir', clerkJsDir, ...args] });
+  const usher = await startUsher({ args: ['--live-keys', String(liveKeys), '--clerk-js-dir', clerkJsDir, ...args] });
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env = {
@@ -71,7 +74,7 @@ export async function astroStack({ args = [] } = {}) {
   /** A context whose requests to any host but 127.0.0.1 are aborted and recorded in `foreign`. */
   const context = async () => {
     const ctx = await newContext(browser);
-    await ctx.route(u => u.hostname !== '127.0.0.1', route => {
+    await ctx.route(u => u.hostname !== '127.0.0.1' && u.hostname !== 'localhost', route => {
       foreign.push(route.request().url());
       return route.abort();
     });

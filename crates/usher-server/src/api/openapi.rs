@@ -583,6 +583,14 @@ fn table(g: &mut SchemaGenerator) -> Vec<Op> {
         op("get", "/v1/client/handshake", "Handshake", F, None, json!({"description": "307 back to redirect_url"})),
         op("get", "/v1/client/touch", "TouchClient", F, None, json!({"description": "307 back to redirect_url"})),
         op(
+            "post",
+            "/v1/dev_browser",
+            "CreateDevBrowser",
+            F,
+            None,
+            json!({"type": "object", "required": ["object", "id"], "properties": {"object": {"type": "string"}, "id": {"type": "string"}}}),
+        ),
+        op(
             "get",
             "/v1/clients/handshake_payload",
             "GetHandshakePayload",

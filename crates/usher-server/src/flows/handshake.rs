@@ -28,6 +28,14 @@ pub const LIFETIME_SECS: i64 = 60;
 pub const NONCE_COOKIE: &str = "__clerk_handshake_nonce";
 /// The cookie (or query parameter) the signed form travels in.
 pub const TOKEN_COOKIE: &str = "__clerk_handshake";
+/// The dev-browser cookie (and query parameter) of development instances.
+pub const DEV_BROWSER_COOKIE: &str = "__clerk_db_jwt";
+/// The seal purpose of dev-browser tokens.
+pub const DEV_BROWSER_PURPOSE: &str = "dev-browser";
+/// The prefix of a dev-browser token (Clerk's `dvb_` id form).
+const DEV_BROWSER_PREFIX: &str = "dvb_";
+/// How long the app keeps `__clerk_db_jwt` (a year, as clerk-js writes it).
+const DEV_BROWSER_MAX_AGE_SECS: u64 = 365 * 24 * 3600;
 
 /// What the app's cookies should say about this browser.
 #[derive(Debug, Clone)]
@@ -42,6 +50,8 @@ pub struct SessionCookies<'a> {
     pub secure: bool,
     /// `Some(suffix)` when the app reads suffixed cookies (`__session_<suffix>`) too.
     pub suffix: Option<String>,
+    /// Development instances only: the dev-browser token the app keeps as `__clerk_db_jwt`.
+    pub dev_browser: Option<&'a str>,
 }
 
 /// Clerk's cookie suffix: the first 8 characters of URL-safe base64(SHA-1(publishable key)),
@@ -60,6 +70,17 @@ pub fn directives(c: &SessionCookies<'_>) -> Vec<String> {
         names.push((format!("__session_{suffix}"), format!("__client_uat_{suffix}")));
     }
     let mut out = Vec::new();
+    // `@clerk/backend` sends every page load of a development instance that lacks this cookie
+    // to the handshake (`dev-browser-missing`); setting it here is what settles that.
+    if let Some(token) = c.dev_browser {
+        let mut db = vec![String::from(DEV_BROWSER_COOKIE)];
+        if let Some(suffix) = &c.suffix {
+            db.push(format!("{DEV_BROWSER_COOKIE}_{suffix}"));
+        }
+        for name in db {
+            out.push(format!("{name}={token}; Path=/; Max-Age={DEV_BROWSER_MAX_AGE_SECS}; SameSite=Lax{secure}"));
+        }
+    }
     for (session, uat) in names {
         match c.session_token {
             Some(jwt) => {
@@ -109,6 +130,24 @@ pub fn sign_token(kid: &str, signer: &jwt::Signer, directives: &[String], now_se
     jwt::encode(&header, &claims, signer)
 }
 
+/// A new dev-browser token: `dvb_` + a sealed random id. It names a browser and nothing more:
+/// usher never identifies a client by it (clerk-js sends it only to Clerk's own hosts, see
+/// docs/clerk-js.md), so leaking it from the app's non-HttpOnly cookie grants nothing. Sealed so
+/// that usher can tell its own tokens from made-up ones without storing any.
+pub fn issue_dev_browser(sealer: &Sealer) -> String {
+    let id = crate::ids::random_base62(24);
+    format!("{DEV_BROWSER_PREFIX}{}", URL_SAFE_NO_PAD.encode(sealer.seal(id.as_bytes())))
+}
+
+/// Whether `token` is a dev-browser token this instance issued.
+pub fn is_dev_browser(sealer: &Sealer, token: &str) -> bool {
+    token
+        .strip_prefix(DEV_BROWSER_PREFIX)
+        .and_then(|t| URL_SAFE_NO_PAD.decode(t).ok())
+        .and_then(|sealed| sealer.open(&sealed))
+        .is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,9 +181,24 @@ mod tests {
             token_lifetime_secs: 60,
             secure: true,
             suffix: Some("abcdefgh".into()),
+            dev_browser: None,
         };
         let d = directives(&c);
         assert!(d.contains(&"__session=; Path=/; Max-Age=0; SameSite=Lax; Secure".to_owned()));
         assert!(d.contains(&"__client_uat_abcdefgh=0; Path=/; Max-Age=315360000; SameSite=Lax; Secure".to_owned()));
+        assert!(!d.iter().any(|c| c.starts_with(DEV_BROWSER_COOKIE)), "no dev browser unless asked");
+    }
+
+    #[test]
+    fn dev_browser_tokens_are_recognised_only_when_issued_here() {
+        let sealer = Sealer::new("sk_test_x", DEV_BROWSER_PURPOSE);
+        let token = issue_dev_browser(&sealer);
+        assert!(token.starts_with("dvb_"));
+        assert!(is_dev_browser(&sealer, &token));
+        assert_ne!(token, issue_dev_browser(&sealer), "each one is new");
+        assert!(!is_dev_browser(&Sealer::new("sk_test_y", DEV_BROWSER_PURPOSE), &token));
+        assert!(!is_dev_browser(&Sealer::new("sk_test_x", SEAL_PURPOSE), &token));
+        assert!(!is_dev_browser(&sealer, "dvb_made-up"));
+        assert!(!is_dev_browser(&sealer, token.trim_start_matches("dvb_")));
     }
 }

@@ -12,6 +12,7 @@ mod clerk_resources;
 mod clerk_rs;
 mod cli;
 mod contract;
+mod dev_browser;
 mod durability;
 mod edge;
 mod frontend;

@@ -1,14 +1,16 @@
 //! `GET /v1/client/handshake` and `GET /v1/client/touch`: the two navigations (not fetches)
-//! Clerk's SDKs send a browser on. See [`crate::flows::handshake`] for the protocol.
+//! Clerk's SDKs send a browser on. See [`crate::flows::handshake`] for the protocol. Also
+//! `POST /v1/dev_browser`, the dev-browser token of development instances.
 
 use axum::{
-    Extension, Router,
+    Extension, Json, Router,
     extract::State,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
 };
 use serde::Deserialize;
+use serde_json::{Value, json};
 use url::Url;
 
 use super::view::{self, Known};
@@ -20,7 +22,10 @@ use crate::{
 };
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/v1/client/handshake", get(start)).route("/v1/client/touch", get(touch))
+    Router::new()
+        .route("/v1/client/handshake", get(start))
+        .route("/v1/client/touch", get(touch))
+        .route("/v1/dev_browser", post(dev_browser))
 }
 
 #[derive(Debug, Deserialize)]
@@ -28,6 +33,8 @@ struct HandshakeQuery {
     redirect_url: Option<String>,
     format: Option<String>,
     suffixed_cookies: Option<String>,
+    #[serde(rename = "__clerk_db_jwt")]
+    dev_browser: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,6 +88,14 @@ async fn start(
     };
     let client_uat = browser.client.as_ref().map_or(0, |c| c.updated_at / 1000);
     let secure = back.scheme() == "https";
+    // Development instances: keep the app's dev-browser token if it is one of ours, else issue
+    // one, so that the page load after this one has it and needs no handshake for it.
+    let dev_browser = (!state.config.production).then(|| {
+        let sealer = dev_browser_sealer(&state);
+        q.dev_browser
+            .filter(|t| handshake::is_dev_browser(&sealer, t))
+            .unwrap_or_else(|| handshake::issue_dev_browser(&sealer))
+    });
     let cookies = handshake::SessionCookies {
         session_token: token.as_deref(),
         client_uat: if token.is_some() { client_uat } else { 0 },
@@ -88,6 +103,7 @@ async fn start(
         secure,
         suffix: (q.suffixed_cookies.as_deref() == Some("true"))
             .then(|| handshake::cookie_suffix(&state.publishable_key)),
+        dev_browser: dev_browser.as_deref(),
     };
     let directives = handshake::directives(&cookies);
     let now = state.now() / 1000;
@@ -123,6 +139,21 @@ async fn start(
 /// The sealer of handshake nonces (its own purpose, so no other sealed value opens as one).
 pub fn handshake_sealer(state: &AppState) -> crate::seal::Sealer {
     crate::seal::Sealer::new(state.config.secret_key.expose(), handshake::SEAL_PURPOSE)
+}
+
+fn dev_browser_sealer(state: &AppState) -> crate::seal::Sealer {
+    crate::seal::Sealer::new(state.config.secret_key.expose(), handshake::DEV_BROWSER_PURPOSE)
+}
+
+/// `POST /v1/dev_browser`: a new dev-browser token, `{"id": "dvb_…"}` as Clerk answers. Only
+/// development instances have dev browsers; a production one answers as Clerk's does for a
+/// route it lacks, so no token ever exists for it.
+async fn dev_browser(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    if state.config.production {
+        return Err(ApiError::NotFound("dev_browser"));
+    }
+    let id = handshake::issue_dev_browser(&dev_browser_sealer(&state));
+    Ok(Json(json!({"object": "dev_browser", "id": id})))
 }
 
 /// clerk-js navigates here when the client cookie is within 8 days of expiring. usher's client
