@@ -23,6 +23,7 @@ pub mod organizations;
 pub mod passkeys;
 pub mod profile;
 pub mod reset;
+pub mod roles;
 pub mod second_factor;
 pub mod settings;
 pub mod sign_in;

@@ -194,11 +194,20 @@ pub enum AuditAction {
     /// Runtime instance settings were changed (`detail`: which group and what changed).
     #[serde(rename = "instance_settings.updated")]
     SettingsUpdated,
+    /// A custom organization permission was created (`detail`: its key).
+    #[serde(rename = "permission.created")]
+    PermissionCreated,
+    /// A custom organization permission was changed (`detail`: its key).
+    #[serde(rename = "permission.updated")]
+    PermissionUpdated,
+    /// A custom organization permission was deleted (`detail`: its key).
+    #[serde(rename = "permission.deleted")]
+    PermissionDeleted,
 }
 
 impl AuditAction {
     /// Every action, for parsing and for the console's filter.
-    pub const ALL: [Self; 42] = [
+    pub const ALL: [Self; 45] = [
         Self::SignInSucceeded,
         Self::SignInFailed,
         Self::ImpersonationStarted,
@@ -241,6 +250,9 @@ impl AuditAction {
         Self::TemplateUpdated,
         Self::TemplateDeleted,
         Self::SettingsUpdated,
+        Self::PermissionCreated,
+        Self::PermissionUpdated,
+        Self::PermissionDeleted,
     ];
 
     /// The stored and wire name.
@@ -288,6 +300,9 @@ impl AuditAction {
             Self::TemplateUpdated => "jwt_template.updated",
             Self::TemplateDeleted => "jwt_template.deleted",
             Self::SettingsUpdated => "instance_settings.updated",
+            Self::PermissionCreated => "permission.created",
+            Self::PermissionUpdated => "permission.updated",
+            Self::PermissionDeleted => "permission.deleted",
         }
     }
 

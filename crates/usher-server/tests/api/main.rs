@@ -39,4 +39,5 @@ mod webhooks;
 // Admin: the console, the audit log, actor tokens.
 mod admin;
 mod admin_organizations;
+mod admin_roles;
 mod admin_templates;

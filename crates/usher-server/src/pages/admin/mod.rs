@@ -15,6 +15,7 @@ mod templates;
 use std::fmt::Write as _;
 
 mod organizations;
+mod roles;
 mod webhooks;
 
 use axum::{
@@ -68,6 +69,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/admin/keys", get(keys))
         .route("/admin/keys/rotate", post(rotate_key))
         .merge(organizations::router())
+        .merge(roles::router())
         .merge(webhooks::router())
         // JWT templates and runtime instance settings.
         .merge(templates::router())
@@ -131,6 +133,9 @@ struct Fields {
     admin_delete_enabled: Option<String>,
     slug_disabled: Option<String>,
     creator_role_id: Option<String>,
+    // Roles and permissions (`roles.rs`); `name` and `description` are shared.
+    key: Option<String>,
+    permissions: Vec<String>,
 }
 
 /// The instance admin using the console.

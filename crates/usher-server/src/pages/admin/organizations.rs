@@ -1,6 +1,5 @@
 //! The console's organizations: the list with search, creating one, and an organization's
-//! page (its facts, metadata, members, pending invitations, deletion); and the instance's
-//! roles with their permissions. The work is [`crate::flows::organizations`]'s and
+//! page (its facts, metadata, members, pending invitations, deletion). The work is [`crate::flows::organizations`]'s and
 //! [`crate::flows::invitations`]'s, the same the Backend API calls, so the same rules hold
 //! (the last admin stays an admin, known roles only, the membership limit) and the same
 //! webhook events and audit entries are written, with the admin as the actor.
@@ -29,8 +28,8 @@ use crate::{
     pages::layout::{self, Problem, escape, format_time, url_encode},
     state::AppState,
     store::{
-        ADMIN_ROLE, InvitationFilter, InvitationStatus, MembershipFilter, OrganizationOrder, OrganizationQuery,
-        OrganizationRecord, Page, RoleRecord,
+        InvitationFilter, InvitationStatus, MembershipFilter, OrganizationOrder, OrganizationQuery, OrganizationRecord,
+        Page, RoleRecord,
     },
 };
 
@@ -46,7 +45,6 @@ pub(super) fn router() -> Router<AppState> {
         .route("/admin/organizations/{id}/members/{user_id}/remove", post(remove_member))
         .route("/admin/organizations/{id}/invitations", post(invite))
         .route("/admin/organizations/{id}/invitations/{invitation_id}/revoke", post(revoke))
-        .route("/admin/roles", get(roles))
 }
 
 /// Organizations shown on a page of the list.
@@ -445,43 +443,4 @@ async fn delete(State(state): State<AppState>, Path(id): Path<String>, post: Adm
         Ok("/admin/organizations?done=deleted".to_owned())
     })
     .await
-}
-
-/// `GET /admin/roles`: the instance's organization roles and what each permits. Roles are
-/// managed through the Backend API (`/v1/organization_roles`); here they are read.
-async fn roles(State(state): State<AppState>, browser: Browser) -> Response {
-    let admin = match enter(&state, &browser).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
-    match roles_body(&state).await {
-        Ok(body) => frame(&state, Some(&admin), StatusCode::OK, "Roles", &body),
-        Err(e) => problem_page(&state, Some(&admin), &Problem::of(&e), Some("/admin/organizations")),
-    }
-}
-
-async fn roles_body(state: &AppState) -> ApiResult<String> {
-    let (roles, total) = state.store.list_roles(ROLES).await?;
-    let mut body = format!(
-        "<p class=\"muted\" role=\"status\">{total} roles. Members with <code>{ADMIN_ROLE}</code> hold every system \
-         permission; an organization always keeps at least one.</p><div class=\"scroll\"><table><thead><tr>\
-         <th scope=\"col\">Role</th><th scope=\"col\">Key</th><th scope=\"col\">Members</th><th scope=\"col\">Permissions</th></tr></thead><tbody>"
-    );
-    for r in &roles {
-        let permissions = state.store.role_permissions(&r.key).await?;
-        let members = state.store.count_role_members(&r.key).await?;
-        let mut list = String::new();
-        for p in &permissions {
-            let _ = write!(list, "<code>{}</code> ", escape(&p.key));
-        }
-        let _ = write!(
-            body,
-            "<tr><td>{}<br><span class=\"muted\">{}</span></td><td><code>{}</code></td><td>{members}</td><td>{list}</td></tr>",
-            escape(&r.name),
-            escape(&r.description),
-            escape(&r.key),
-        );
-    }
-    body.push_str("</tbody></table></div>");
-    Ok(body)
 }

@@ -321,7 +321,7 @@ fn editor(
 }
 
 /// The admin behind a post, after the origin, admin and forgery-token checks; else the answer.
-async fn admitted(state: &AppState, post: &AdminPost, back: &str) -> Result<Admin, Response> {
+pub(super) async fn admitted(state: &AppState, post: &AdminPost, back: &str) -> Result<Admin, Response> {
     if let Some(refused) = &post.refused {
         return Err(problem_page(state, None, &Problem::of(refused), Some(back)));
     }
