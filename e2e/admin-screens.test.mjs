@@ -1,20 +1,55 @@
-// The admin console's roles and organizations screens in Chromium, without scripts of its own:
-// an instance admin creates a custom permission and a role holding it, creates an organization
-// with a first admin, adds a member, gives them the custom role, invites and revokes; a session
-// token minted for that member in that organization carries the permission; the audit log page
-// lists the actions.
+// The admin console's screens beyond users, in Chromium (server-rendered, no scripts of their own):
+// roles (a custom permission and a role holding it, whose member's session token carries it),
+// organizations (created with a first admin, a member added and given the role, an invitation
+// sent and revoked), webhooks (an endpoint on a local receiver, a delivered attempt in the log,
+// the secret rotated), JWT templates (created, previewed, saved), and the audit log page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { stack, newContext, hostedSignIn } from './harness.mjs';
+import { createHmac, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { stack, newContext, hostedSignIn, waitFor } from './harness.mjs';
 
 let s;
+let receiver;
+const received = [];
 before(async () => {
   s = await stack();
+  receiver = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', c => chunks.push(c));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise(resolve => receiver.listen(0, '127.0.0.1', resolve));
 });
 after(async () => {
+  receiver?.close();
   await s?.stop();
 });
+
+/** An admin signed in on the console, in a fresh browser context. */
+async function consoleAdmin(t) {
+  const admin = await s.usher.createUser();
+  await s.usher.bapi('POST', '/v1/instance_admins', { user_id: admin.id });
+  const ctx = await newContext(s.browser);
+  t.after(() => ctx.close());
+  const p = await ctx.newPage();
+  await p.goto(`${s.usher.url}/admin`);
+  await p.waitForURL(u => u.pathname === '/sign-in');
+  await hostedSignIn(p, admin);
+  await p.waitForURL(u => u.pathname === '/admin/users');
+  return { admin, p };
+}
+
+function signedBy(secret, { headers, body }) {
+  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+  const expected = createHmac('sha256', key)
+    .update(`${headers['svix-id']}.${headers['svix-timestamp']}.${body}`)
+    .digest('base64');
+  return headers['svix-signature'].split(' ').includes(`v1,${expected}`);
+}
 
 /** The claims of a JWT, unverified (the Backend API minted it). */
 function claims(jwt) {
@@ -22,19 +57,10 @@ function claims(jwt) {
 }
 
 test('an admin builds a custom role and an organization whose member holds it', async t => {
-  const admin = await s.usher.createUser();
-  await s.usher.bapi('POST', '/v1/instance_admins', { user_id: admin.id });
+  const { admin, p } = await consoleAdmin(t);
   const owner = await s.usher.createUser();
   const member = await s.usher.createUser();
   const tag = randomBytes(3).toString('hex');
-
-  const ctx = await newContext(s.browser);
-  t.after(() => ctx.close());
-  const p = await ctx.newPage();
-  await p.goto(`${s.usher.url}/admin/roles`);
-  await p.waitForURL(u => u.pathname === '/sign-in');
-  await hostedSignIn(p, admin);
-  await p.waitForURL(u => u.pathname === '/admin/users');
   await p.getByRole('link', { name: 'Roles' }).click();
   await p.waitForURL(u => u.pathname === '/admin/roles');
 
@@ -114,6 +140,84 @@ test('an admin builds a custom role and an organization whose member holds it', 
     'organization_invitation.created',
     'organization_invitation.revoked',
   ]) {
+    assert.ok(log.includes(action), `${action} in the audit log`);
+  }
+});
+
+test('an admin adds a webhook endpoint, sees a delivered attempt and rotates the secret', async t => {
+  const { admin, p } = await consoleAdmin(t);
+  await p.getByRole('link', { name: 'Webhooks' }).click();
+  await p.waitForURL(u => u.pathname === '/admin/webhooks');
+  await p.getByLabel('URL', { exact: true }).fill(`http://127.0.0.1:${receiver.address().port}/hook`);
+  await p.getByLabel('Description').fill('Role changes');
+  await p.getByLabel('permission.created', { exact: true }).check();
+  await p.getByRole('button', { name: 'Add endpoint' }).click();
+  const secret = (await p.locator('#webhook-secret').textContent()).trim();
+  assert.match(secret, /^whsec_/);
+  await p.getByRole('link', { name: 'Go to the endpoint' }).click();
+  const endpointUrl = p.url();
+
+  // An event it subscribes to is delivered, signed, and the log shows the attempt.
+  const tag = randomBytes(3).toString('hex');
+  await s.usher.bapi('POST', '/v1/organization_permissions', { key: `org:hook_${tag}:read`, name: 'Hooked' });
+  await waitFor(async () => received.some(r => r.body.includes(`org:hook_${tag}:read`)), { message: 'the delivery' });
+  const delivery = received.find(r => r.body.includes(`org:hook_${tag}:read`));
+  assert.equal(JSON.parse(delivery.body).type, 'permission.created');
+  assert.ok(signedBy(secret, delivery), 'signed with the secret shown');
+  await waitFor(async () => {
+    await p.goto(endpointUrl);
+    return (await p.getByRole('row').filter({ hasText: 'permission.created' }).filter({ hasText: 'succeeded' }).count()) > 0;
+  }, { message: 'the delivery log shows it delivered' });
+  assert.ok((await p.locator('table').last().textContent()).includes('200'), 'the attempt answered 200');
+
+  // Rotate: a new secret, shown once, and the next delivery is signed with it.
+  await p.getByRole('button', { name: 'Rotate secret' }).click();
+  const rotated = (await p.locator('#webhook-secret').textContent()).trim();
+  assert.match(rotated, /^whsec_/);
+  assert.notEqual(rotated, secret);
+  await s.usher.bapi('POST', '/v1/organization_permissions', { key: `org:hook_${tag}:write`, name: 'Hooked again' });
+  await waitFor(async () => received.some(r => r.body.includes(`org:hook_${tag}:write`)), { message: 'the second delivery' });
+  assert.ok(signedBy(rotated, received.find(r => r.body.includes(`org:hook_${tag}:write`))), 'signed with the new secret');
+
+  await p.goto(`${s.usher.url}/admin/audit?actor_id=${admin.id}`);
+  const log = await p.locator('table').textContent();
+  for (const action of ['webhook_endpoint.created', 'webhook_endpoint.secret_rotated']) {
+    assert.ok(log.includes(action), `${action} in the audit log`);
+  }
+});
+
+test('an admin creates a JWT template, previews its claims for a user and saves it', async t => {
+  const { admin, p } = await consoleAdmin(t);
+  const user = await s.usher.createUser();
+  const name = `tmpl_${randomBytes(3).toString('hex')}`;
+  await p.getByRole('link', { name: 'JWT templates' }).click();
+  await p.getByRole('link', { name: 'New template' }).click();
+  await p.getByLabel('Name').fill(name);
+  await p.getByLabel('Claims (JSON)').fill('{"aud": "reports", "email": "{{user.primary_email_address}}"}');
+  await p.getByRole('button', { name: 'Create template' }).click();
+  await p.waitForURL(u => u.pathname.startsWith('/admin/templates/') && u.searchParams.get('done') === 'created');
+  const templateUrl = new URL(p.url()).pathname;
+
+  // The preview is the claims of the text in the form, for the user, before saving.
+  await p.getByLabel('Claims (JSON)').fill('{"aud": "reports", "email": "{{user.primary_email_address}}", "v": 2}');
+  await p.getByLabel('User (id or email address)').fill(user.email);
+  await p.getByRole('button', { name: 'Preview' }).click();
+  const preview = JSON.parse(await p.locator('#preview-claims').textContent());
+  assert.equal(preview.email, user.email);
+  assert.equal(preview.v, 2);
+  assert.equal(preview.sub, user.id);
+  const stored = await s.usher.bapi('GET', '/v1/jwt_templates');
+  const before = (stored.data ?? stored).find(x => x.name === name);
+  assert.equal(before.claims.v, undefined, 'previewing does not save');
+
+  await p.getByRole('button', { name: 'Save template' }).click();
+  await p.waitForURL(u => u.pathname === templateUrl && u.searchParams.get('done') === 'saved');
+  const saved = (await s.usher.bapi('GET', `/v1/jwt_templates/${before.id}`));
+  assert.equal(saved.claims.v, 2);
+
+  await p.goto(`${s.usher.url}/admin/audit?actor_id=${admin.id}`);
+  const log = await p.locator('table').textContent();
+  for (const action of ['jwt_template.created', 'jwt_template.updated']) {
     assert.ok(log.includes(action), `${action} in the audit log`);
   }
 });
