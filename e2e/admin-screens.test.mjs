@@ -86,6 +86,15 @@ test('an admin builds a custom role and an organization whose member holds it', 
   assert.equal(await p.getByLabel(/org:reports:read/).isChecked(), true);
   const roleId = new URL(p.url()).pathname.split('/').pop();
 
+  // At phone width neither screen scrolls sideways (wide tables scroll inside their box).
+  await p.setViewportSize({ width: 390, height: 844 });
+  for (const path of [`/admin/roles/${roleId}`, '/admin/roles']) {
+    await p.goto(`${s.usher.url}${path}`);
+    const [scroll, inner] = await p.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    assert.ok(scroll <= inner, `${path}: ${scroll} px wide at ${inner} px`);
+  }
+  await p.setViewportSize({ width: 1280, height: 800 });
+
   // An organization with a first admin; a member added, then given the custom role.
   await p.getByRole('link', { name: 'Organizations' }).click();
   await p.locator('#name').fill(`Acme ${tag}`);
