@@ -208,25 +208,32 @@ fn forgery() -> ApiError {
 }
 
 impl AdminPost {
-    /// Checks the origin, the admin and the forgery token (in that order), runs `action` and
-    /// redirects where it says; a failure shows its message with a way back to `back`.
+    /// The admin behind this post, after the origin, admin and forgery-token checks (in that
+    /// order); else the answer, with a way back to `back`.
+    async fn admitted(&self, state: &AppState, back: &str) -> Result<Admin, Response> {
+        if let Some(refused) = &self.refused {
+            return Err(problem_page(state, None, &Problem::of(refused), Some(back)));
+        }
+        let admin = enter(state, &self.browser).await?;
+        let presented = self.fields.csrf.as_deref().unwrap_or_default();
+        if !ids::secrets_equal(presented.as_bytes(), admin.csrf.as_bytes()) {
+            return Err(problem_page(state, Some(&admin), &Problem::of(&forgery()), Some(back)));
+        }
+        Ok(admin)
+    }
+
+    /// Runs `action` for the [admitted](Self::admitted) admin and redirects where it says; a
+    /// failure shows its message with a way back to `back`.
     async fn answer(
         self,
         state: &AppState,
         back: &str,
         action: impl AsyncFnOnce(&AppState, &Admin, &Fields) -> ApiResult<String>,
     ) -> Response {
-        if let Some(refused) = self.refused {
-            return problem_page(state, None, &Problem::of(&refused), Some(back));
-        }
-        let admin = match enter(state, &self.browser).await {
+        let admin = match self.admitted(state, back).await {
             Ok(admin) => admin,
             Err(response) => return response,
         };
-        let presented = self.fields.csrf.as_deref().unwrap_or_default();
-        if !ids::secrets_equal(presented.as_bytes(), admin.csrf.as_bytes()) {
-            return problem_page(state, Some(&admin), &Problem::of(&forgery()), Some(back));
-        }
         match action(state, &admin, &self.fields).await {
             Ok(location) => see_other(&location),
             Err(e) => problem_page(state, Some(&admin), &Problem::of(&e), Some(back)),

@@ -17,10 +17,7 @@ use axum::{
     routing::{get, post},
 };
 
-use super::{
-    Admin, AdminPost, Fields, button_form, csrf_field, enter, frame, given, problem_page, see_other,
-    templates::admitted,
-};
+use super::{Admin, AdminPost, Fields, button_form, csrf_field, enter, frame, given, problem_page, see_other};
 use crate::{
     error::ApiResult,
     flows::{
@@ -356,7 +353,7 @@ async fn submit(
     action: impl AsyncFnOnce(&AppState, &Actor, &Fields) -> ApiResult<String>,
     page: impl AsyncFnOnce(&AppState, &Admin, &Fields, &Problem) -> ApiResult<(String, String)>,
 ) -> Response {
-    let admin = match admitted(state, &post, back).await {
+    let admin = match post.admitted(state, back).await {
         Ok(admin) => admin,
         Err(response) => return response,
     };

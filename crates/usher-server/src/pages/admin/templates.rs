@@ -15,7 +15,7 @@ use axum::{
 use serde_json::Value;
 use usher_types::requests::JwtTemplateParams;
 
-use super::{Admin, AdminPost, Fields, csrf_field, enter, forgery, frame, given, problem_page, see_other};
+use super::{Admin, AdminPost, Fields, csrf_field, enter, frame, given, problem_page, see_other};
 use crate::{
     error::{ApiError, ApiResult},
     flows::{
@@ -24,7 +24,6 @@ use crate::{
         templates::{self, ALGORITHMS},
     },
     http::extract::{Path, Query},
-    ids,
     pages::layout::{self, Problem, escape, format_time, url_encode},
     state::AppState,
     store::{Page, TemplateRecord},
@@ -320,25 +319,13 @@ fn editor(
     body
 }
 
-/// The admin behind a post, after the origin, admin and forgery-token checks; else the answer.
-pub(super) async fn admitted(state: &AppState, post: &AdminPost, back: &str) -> Result<Admin, Response> {
-    if let Some(refused) = &post.refused {
-        return Err(problem_page(state, None, &Problem::of(refused), Some(back)));
-    }
-    let admin = enter(state, &post.browser).await?;
-    if !ids::secrets_equal(post.fields.csrf.as_deref().unwrap_or_default().as_bytes(), admin.csrf.as_bytes()) {
-        return Err(problem_page(state, Some(&admin), &Problem::of(&forgery()), Some(back)));
-    }
-    Ok(admin)
-}
-
 /// Saves or previews the form for `saved` (a new template when `None`): an error re-renders the
 /// form as typed with the message beside its field, and nothing is stored.
 async fn submit(state: &AppState, post: AdminPost, saved: Option<TemplateRecord>) -> Response {
     let back = saved
         .as_ref()
         .map_or_else(|| "/admin/templates/new".to_owned(), |t| format!("/admin/templates/{}", url_encode(&t.id)));
-    let admin = match admitted(state, &post, &back).await {
+    let admin = match post.admitted(state, &back).await {
         Ok(admin) => admin,
         Err(response) => return response,
     };
@@ -398,7 +385,7 @@ async fn create(State(state): State<AppState>, post: AdminPost) -> Response {
 async fn save(State(state): State<AppState>, Path(id): Path<String>, post: AdminPost) -> Response {
     // Admission first: who is not an admin learns nothing of which templates exist.
     let back = format!("/admin/templates/{}", url_encode(&id));
-    let admin = match admitted(&state, &post, &back).await {
+    let admin = match post.admitted(&state, &back).await {
         Ok(admin) => admin,
         Err(response) => return response,
     };

@@ -14,12 +14,11 @@ use axum::{
     routing::{get, post},
 };
 
-use super::{Admin, AdminPost, Fields, button_form, csrf_field, enter, forgery, frame, given, pager, problem_page};
+use super::{Admin, AdminPost, Fields, button_form, csrf_field, enter, frame, given, pager, problem_page};
 use crate::{
     error::{ApiError, ApiResult},
     flows::{Browser, audit::Actor, webhooks},
     http::extract::{Path, Query},
-    ids,
     pages::layout::{self, Problem, escape, format_time, url_encode},
     state::AppState,
     store::{DeliveryStatus, EndpointRecord, Page},
@@ -140,18 +139,6 @@ fn change(f: &Fields) -> EndpointChange {
     }
 }
 
-/// A post whose answer is a page (not a redirect): the same checks as [`AdminPost::answer`].
-async fn admitted(state: &AppState, post: &AdminPost, back: &str) -> Result<Admin, Response> {
-    if let Some(refused) = &post.refused {
-        return Err(problem_page(state, None, &Problem::of(refused), Some(back)));
-    }
-    let admin = enter(state, &post.browser).await?;
-    if !ids::secrets_equal(post.fields.csrf.as_deref().unwrap_or_default().as_bytes(), admin.csrf.as_bytes()) {
-        return Err(problem_page(state, Some(&admin), &Problem::of(&forgery()), Some(back)));
-    }
-    Ok(admin)
-}
-
 /// The page showing a new secret, once.
 fn secret_page(state: &AppState, admin: &Admin, e: &EndpointRecord, secret: &str, title: &str) -> Response {
     let body = format!(
@@ -165,7 +152,7 @@ fn secret_page(state: &AppState, admin: &Admin, e: &EndpointRecord, secret: &str
 
 /// `POST /admin/webhooks`: creates the endpoint and shows its secret once.
 async fn create(State(state): State<AppState>, post: AdminPost) -> Response {
-    let admin = match admitted(&state, &post, "/admin/webhooks").await {
+    let admin = match post.admitted(&state, "/admin/webhooks").await {
         Ok(admin) => admin,
         Err(response) => return response,
     };
@@ -178,7 +165,7 @@ async fn create(State(state): State<AppState>, post: AdminPost) -> Response {
 /// `POST /admin/webhooks/{id}/rotate_secret`: a new secret, shown once.
 async fn rotate_secret(State(state): State<AppState>, Path(id): Path<String>, post: AdminPost) -> Response {
     let back = endpoint_path(&id);
-    let admin = match admitted(&state, &post, &back).await {
+    let admin = match post.admitted(&state, &back).await {
         Ok(admin) => admin,
         Err(response) => return response,
     };
