@@ -138,7 +138,9 @@ async fn create(
         super::audit::Audited::new(state, event)
     });
     audited.as_ref().map_or(state.store.as_ref(), super::audit::Audited::store).create_invitation(&invitation).await?;
-    audited.as_ref().map(super::audit::Audited::done);
+    if let Some(audited) = &audited {
+        audited.done();
+    }
     let app = &state.config.application_name;
     codes::notify(
         state,

@@ -317,7 +317,9 @@ async fn update_user(
         })
         .await?
         .ok_or(ApiError::NotFound("user"))?;
-    audited.as_ref().map(audit::Audited::done);
+    if let Some(audited) = &audited {
+        audited.done();
+    }
     if hash.is_some() && b.sign_out_of_other_sessions {
         state.store.end_user_sessions(&id, SessionStatus::Revoked, now).await?;
     }
