@@ -423,9 +423,16 @@ async fn webhooks(data: &DataArgs, command: WebhookCommand) -> anyhow::Result<()
                 event_types: Some(events),
                 enabled: Some(true),
             };
-            let (e, secret) = endpoints::create(store.as_ref(), &sealer, change, allow_private_addresses, now)
-                .await
-                .map_err(refused)?;
+            let (e, secret) = endpoints::create(
+                store.as_ref(),
+                crate::ids::new_id("ep"),
+                &sealer,
+                change,
+                allow_private_addresses,
+                now,
+            )
+            .await
+            .map_err(refused)?;
             println!("{} {}", e.id, secret);
         }
         WebhookCommand::List => {

@@ -49,18 +49,20 @@ pub fn ensure_unlocked(state: &AppState, user: Option<&UserRecord>) -> ApiResult
 pub async fn record_failure(state: &AppState, user: Option<&UserRecord>) -> ApiResult<()> {
     let until = state.config.lockout_duration.map_or(i64::MAX, |d| state.now() + d.as_millis() as i64);
     let id = user.map_or(NO_USER, |u| u.id.as_str());
-    state.store.record_failed_attempt(id, state.config.lockout_attempts, until).await?;
-    // The count read with the attempt says whether this failure was the one that locked
+    // The count read with the attempt says whether this failure is the one that locks
     // (concurrent failures may each think so: the metric and the log then count the lock
-    // more than once).
-    if let Some(u) = user
-        && u.failed_attempts + 1 >= state.config.lockout_attempts
-    {
-        state.metrics.lockout();
+    // more than once); the lock is recorded with the failure that makes it.
+    let locks = user.filter(|u| u.failed_attempts + 1 >= state.config.lockout_attempts);
+    let audited = locks.map(|u| {
         let actor = super::audit::Actor::user(Some(&u.id));
-        let event = super::audit::Event::success(&actor, crate::store::AuditAction::UserLocked, Some(&u.id))
-            .detail("too many failed attempts");
-        super::audit::record(state, event).await?;
+        let event = super::audit::Event::success(&actor, crate::store::AuditAction::UserLocked, Some(&u.id));
+        super::audit::Audited::new(state, event.detail("too many failed attempts"))
+    });
+    let store = audited.as_ref().map_or(state.store.as_ref(), super::audit::Audited::store);
+    store.record_failed_attempt(id, state.config.lockout_attempts, until).await?;
+    if let Some(audited) = audited {
+        state.metrics.lockout();
+        audited.done();
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 use usher_types::{ClerkError, SessionStatus, Strategy};
 
-use super::audit::{self, Actor, Event};
+use super::audit::{self, Actor, Audited, Event};
 use crate::{
     error::{ApiError, ApiResult},
     ids,
@@ -28,8 +28,9 @@ async fn edit(
     edit: impl Fn(&mut UserRecord) + Send + Sync,
 ) -> ApiResult<UserRecord> {
     let now = state.now();
-    let updated = state
-        .store
+    let audited = Audited::new(state, Event::success(actor, action, Some(id)));
+    let updated = audited
+        .store()
         .update_user(id, &mut |u: &mut UserRecord| {
             edit(u);
             u.updated_at = now;
@@ -37,7 +38,7 @@ async fn edit(
         })
         .await?
         .ok_or(ApiError::NotFound("user"))?;
-    audit::record(state, Event::success(actor, action, Some(id))).await?;
+    audited.done();
     Ok(updated)
 }
 
@@ -70,8 +71,9 @@ pub async fn unlock(state: &AppState, actor: &Actor, id: &str) -> ApiResult<User
 
 /// Deletes the user and everything it owns.
 pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> ApiResult<UserRecord> {
-    let deleted = state.store.delete_user(id).await?.ok_or(ApiError::NotFound("user"))?;
-    audit::record(state, Event::success(actor, AuditAction::UserDeleted, Some(id))).await?;
+    let audited = Audited::new(state, Event::success(actor, AuditAction::UserDeleted, Some(id)));
+    let deleted = audited.store().delete_user(id).await?.ok_or(ApiError::NotFound("user"))?;
+    audited.done();
     Ok(deleted)
 }
 
@@ -93,8 +95,9 @@ pub struct MetadataChange {
 pub async fn apply_metadata(state: &AppState, actor: &Actor, id: &str, m: MetadataChange) -> ApiResult<UserRecord> {
     let parts = [("public_metadata", m.public), ("private_metadata", m.private), ("unsafe_metadata", m.unsafe_)];
     let now = state.now();
-    let updated = state
-        .store
+    let audited = Audited::new(state, Event::success(actor, AuditAction::MetadataUpdated, Some(id)));
+    let updated = audited
+        .store()
         .update_user(id, &mut |u: &mut UserRecord| {
             let targets = [&mut u.public_metadata, &mut u.private_metadata, &mut u.unsafe_metadata];
             for ((param, patch), target) in parts.iter().zip(targets) {
@@ -110,7 +113,7 @@ pub async fn apply_metadata(state: &AppState, actor: &Actor, id: &str, m: Metada
         })
         .await?
         .ok_or(ApiError::NotFound("user"))?;
-    audit::record(state, Event::success(actor, AuditAction::MetadataUpdated, Some(id))).await?;
+    audited.done();
     Ok(updated)
 }
 
@@ -142,21 +145,24 @@ pub async fn set_password(state: &AppState, actor: &Actor, id: &str, password: &
 
 /// Revokes one session.
 pub async fn revoke_session(state: &AppState, actor: &Actor, session_id: &str) -> ApiResult<SessionRecord> {
-    let session = state
-        .store
+    let session = state.store.get_session(session_id).await?.ok_or(ApiError::NotFound("session"))?;
+    let detail = format!("user {}", session.user_id);
+    let audited =
+        Audited::new(state, Event::success(actor, AuditAction::SessionRevoked, Some(session_id)).detail(&detail));
+    let session = audited
+        .store()
         .end_session(session_id, SessionStatus::Revoked, state.now())
         .await?
         .ok_or(ApiError::NotFound("session"))?;
-    let detail = format!("user {}", session.user_id);
-    audit::record(state, Event::success(actor, AuditAction::SessionRevoked, Some(session_id)).detail(&detail)).await?;
+    audited.done();
     Ok(session)
 }
 
 /// Revokes every live session of the user; how many.
 pub async fn revoke_all_sessions(state: &AppState, actor: &Actor, user_id: &str) -> ApiResult<u64> {
-    let ended = state.store.end_user_sessions(user_id, SessionStatus::Revoked, state.now()).await?;
-    let detail = format!("{ended} sessions");
-    audit::record(state, Event::success(actor, AuditAction::SessionsRevoked, Some(user_id)).detail(&detail)).await?;
+    let audited = Audited::new(state, Event::success(actor, AuditAction::SessionsRevoked, Some(user_id)));
+    let ended = audited.store().end_user_sessions(user_id, SessionStatus::Revoked, state.now()).await?;
+    audited.done();
     Ok(ended)
 }
 
@@ -203,23 +209,26 @@ pub async fn create_user(state: &AppState, actor: &Actor, new: NewUser) -> ApiRe
         emails: vec![address],
         ..UserRecord::default()
     };
-    state.store.create_user(&user).await?;
-    audit::record(state, Event::success(actor, AuditAction::UserCreated, Some(&user.id))).await?;
+    let audited = Audited::new(state, Event::success(actor, AuditAction::UserCreated, Some(&user.id)));
+    audited.store().create_user(&user).await?;
+    audited.done();
     Ok(user)
 }
 
 /// Grants the instance-admin role; `false` if the user had it already.
 pub async fn grant_admin(state: &AppState, actor: &Actor, user_id: &str) -> ApiResult<bool> {
     load(state, user_id).await?;
-    let added = state.store.add_admin(user_id, state.now()).await?;
-    audit::record(state, Event::success(actor, AuditAction::AdminGranted, Some(user_id))).await?;
+    let audited = Audited::new(state, Event::success(actor, AuditAction::AdminGranted, Some(user_id)));
+    let added = audited.store().add_admin(user_id, state.now()).await?;
+    audited.done();
     Ok(added)
 }
 
 /// Takes the instance-admin role away; `false` if the user did not have it.
 pub async fn revoke_admin(state: &AppState, actor: &Actor, user_id: &str) -> ApiResult<bool> {
-    let removed = state.store.remove_admin(user_id).await?;
-    audit::record(state, Event::success(actor, AuditAction::AdminRevoked, Some(user_id))).await?;
+    let audited = Audited::new(state, Event::success(actor, AuditAction::AdminRevoked, Some(user_id)));
+    let removed = audited.store().remove_admin(user_id).await?;
+    audited.done();
     Ok(removed)
 }
 
@@ -227,9 +236,11 @@ pub async fn revoke_admin(state: &AppState, actor: &Actor, user_id: &str) -> Api
 /// the JWKS learn it first); the previous keys stay published until their tokens expire.
 pub async fn rotate_signing_key(state: &AppState, actor: &Actor) -> ApiResult<String> {
     let now = state.now();
-    let record = state.keys.rotate(state.store.as_ref(), now, 30_000).await?;
+    let record = state.keys.generate(now, 30_000).await?;
+    let audited = Audited::new(state, Event::success(actor, AuditAction::KeyRotated, Some(&record.kid)));
+    state.keys.publish(audited.store(), &record).await?;
+    audited.done();
     state.keys.reload(state.store.as_ref(), now).await?;
-    audit::record(state, Event::success(actor, AuditAction::KeyRotated, Some(&record.kid))).await?;
     Ok(record.kid)
 }
 
@@ -302,9 +313,11 @@ pub async fn create_actor_token(
         actor: Some(actor.clone()),
         session_max_duration: Some(session_max),
     };
-    state.store.create_sign_in_token(&record).await?;
     let detail = format!("actor {}", actor["sub"].as_str().unwrap_or_default());
-    audit::record(state, Event::success(by, AuditAction::ActorTokenCreated, Some(&user.id)).detail(&detail)).await?;
+    let audited =
+        Audited::new(state, Event::success(by, AuditAction::ActorTokenCreated, Some(&user.id)).detail(&detail));
+    audited.store().create_sign_in_token(&record).await?;
+    audited.done();
     let url = format!("{}/sign-in?__clerk_ticket={secret}", state.issuer);
     Ok(IssuedActorToken { record, secret, url })
 }

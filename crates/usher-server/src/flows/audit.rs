@@ -1,11 +1,13 @@
 //! Writing the audit log: every entry gets its time, id and the request's client address and
 //! `User-Agent` here, so callers only say who did what to whom and how it ended.
 
+use std::sync::Arc;
+
 use crate::{
     error::ApiResult,
     ids,
     state::AppState,
-    store::{ActorType, AuditAction, AuditEntry, Outcome, SessionRecord, request_origin},
+    store::{ActorType, AuditAction, AuditEntry, Outcome, PendingAudit, SessionRecord, Store, request_origin},
 };
 
 /// Who acts, as the audit log records them.
@@ -83,6 +85,36 @@ impl<'a> Event<'a> {
     pub fn detail(mut self, detail: &'a str) -> Self {
         self.detail = Some(detail);
         self
+    }
+}
+
+/// An audited write: the flow makes its change through [`Audited::store`], whose first
+/// changing write appends the entry inside its own transaction, so the change and its entry
+/// commit together or not at all (a failed entry fails the write). Entries for what changes
+/// nothing (a refusal, a failed sign-in) go through [`record`].
+pub struct Audited {
+    pending: Arc<PendingAudit>,
+    store: Arc<dyn Store>,
+}
+
+impl Audited {
+    /// The write about to happen, as `event` describes it.
+    pub fn new(state: &AppState, event: Event<'_>) -> Self {
+        let pending = Arc::new(PendingAudit::new(entry(state, event)));
+        Self { store: state.store.audited(pending.clone()), pending }
+    }
+
+    /// The store to write through.
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// After the write succeeded: tells a running [`noting`] scope whether its entry was
+    /// written (a write that changed nothing wrote none).
+    pub fn done(&self) {
+        if self.pending.written() {
+            noted();
+        }
     }
 }
 

@@ -56,6 +56,17 @@ pub async fn invite(
     org: &OrganizationRecord,
     input: NewInvitation,
 ) -> ApiResult<(InvitationRecord, String)> {
+    create(state, None, org, input).await
+}
+
+/// [`invite`], recorded in the audit log with `actor` (with the invitation, in its transaction)
+/// when there is one.
+async fn create(
+    state: &AppState,
+    actor: Option<&super::audit::Actor>,
+    org: &OrganizationRecord,
+    input: NewInvitation,
+) -> ApiResult<(InvitationRecord, String)> {
     let Some(raw) = input.email_address.as_deref() else {
         return Err(ApiError::invalid("form_param_missing", "email_address", "email_address must be included."));
     };
@@ -121,7 +132,15 @@ pub async fn invite(
         query.finish()
     };
     let link = format!("{}/{page}?{query}", state.issuer);
-    state.store.create_invitation(&invitation).await?;
+    let audited = actor.map(|actor| {
+        let event = super::audit::Event::success(actor, AuditAction::InvitationCreated, Some(&org.id))
+            .detail(&invitation.email_address);
+        super::audit::Audited::new(state, event)
+    });
+    audited.as_ref().map_or(state.store.as_ref(), super::audit::Audited::store).create_invitation(&invitation).await?;
+    if let Some(audited) = &audited {
+        audited.done();
+    }
     let app = &state.config.application_name;
     codes::notify(
         state,
@@ -205,11 +224,7 @@ pub async fn invite_as(
     org: &OrganizationRecord,
     input: NewInvitation,
 ) -> ApiResult<(InvitationRecord, String)> {
-    let (invitation, link) = invite(state, org, input).await?;
-    let event = super::audit::Event::success(actor, AuditAction::InvitationCreated, Some(&org.id))
-        .detail(&invitation.email_address);
-    super::audit::record(state, event).await?;
-    Ok((invitation, link))
+    create(state, Some(actor), org, input).await
 }
 
 /// Revokes a pending invitation of `org`; one already accepted, revoked or expired stays so.
@@ -226,23 +241,24 @@ pub async fn revoke(
             format!("This invitation is {} and can no longer be revoked.", status.as_str()),
         )
     };
-    match state.store.get_invitation(invitation_id).await? {
+    let pending = match state.store.get_invitation(invitation_id).await? {
         Some(i) if i.organization_id != org.id => return Err(ApiError::NotFound("organization invitation")),
         // Revoked once is enough: a second revocation is refused, not recorded again.
         Some(i) if i.status != InvitationStatus::Pending => return Err(not_pending(i.status)),
-        Some(_) => {}
+        Some(i) => i,
         None => return Err(ApiError::NotFound("organization invitation")),
-    }
-    let settled = state
-        .store
+    };
+    let event = super::audit::Event::success(actor, AuditAction::InvitationRevoked, Some(&org.id))
+        .detail(&pending.email_address);
+    let audited = super::audit::Audited::new(state, event);
+    let settled = audited
+        .store()
         .settle_invitation(invitation_id, InvitationStatus::Revoked, state.now())
         .await?
         .ok_or(ApiError::NotFound("organization invitation"))?;
     if settled.status != InvitationStatus::Revoked {
         return Err(not_pending(settled.status));
     }
-    let event = super::audit::Event::success(actor, AuditAction::InvitationRevoked, Some(&org.id))
-        .detail(&settled.email_address);
-    super::audit::record(state, event).await?;
+    audited.done();
     Ok(settled)
 }

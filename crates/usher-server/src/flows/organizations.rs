@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 use usher_types::ClerkError;
 
-use super::audit::{self, Actor, Event};
+use super::audit::{Actor, Audited, Event};
 use crate::{
     error::{ApiError, ApiResult},
     ids,
@@ -172,9 +172,9 @@ pub async fn settings(state: &AppState) -> ApiResult<Settings> {
 }
 
 /// Replaces the instance's organization settings.
-pub async fn save_settings(state: &AppState, settings: &Settings) -> ApiResult<()> {
+pub async fn save_settings(store: &dyn crate::store::Store, settings: &Settings) -> ApiResult<()> {
     let text = serde_json::to_string(settings).map_err(|e| ApiError::Internal(e.into()))?;
-    state.store.put_setting(SETTINGS_KEY, &text).await?;
+    store.put_setting(SETTINGS_KEY, &text).await?;
     Ok(())
 }
 
@@ -291,8 +291,9 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewOrganization) -> Ap
         updated_at: now,
         ..MembershipRecord::default()
     });
-    state.store.create_organization(&org, creator.as_ref()).await?;
-    audit::record(state, Event::success(actor, AuditAction::OrganizationCreated, Some(&org.id))).await?;
+    let audited = Audited::new(state, Event::success(actor, AuditAction::OrganizationCreated, Some(&org.id)));
+    audited.store().create_organization(&org, creator.as_ref()).await?;
+    audited.done();
     Ok((org, creator.is_some()))
 }
 
@@ -314,21 +315,23 @@ pub async fn replace_metadata(
     org.public_metadata = validate::metadata("public_metadata", public)?;
     org.private_metadata = validate::metadata("private_metadata", private)?;
     org.updated_at = state.now();
-    if !state.store.update_organization(&org).await? {
+    let audited =
+        Audited::new(state, Event::success(actor, AuditAction::OrganizationUpdated, Some(&org.id)).detail("metadata"));
+    if !audited.store().update_organization(&org).await? {
         return Err(ApiError::NotFound("organization"));
     }
-    audit::record(state, Event::success(actor, AuditAction::OrganizationUpdated, Some(&org.id)).detail("metadata"))
-        .await?;
+    audited.done();
     Ok(org)
 }
 
 /// Deletes the organization, its memberships and invitations.
 pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> ApiResult<OrganizationRecord> {
     let org = load(state, id).await?;
-    if !state.store.delete_organization(&org.id).await? {
+    let audited = Audited::new(state, Event::success(actor, AuditAction::OrganizationDeleted, Some(&org.id)));
+    if !audited.store().delete_organization(&org.id).await? {
         return Err(ApiError::NotFound("organization"));
     }
-    audit::record(state, Event::success(actor, AuditAction::OrganizationDeleted, Some(&org.id))).await?;
+    audited.done();
     Ok(org)
 }
 
@@ -377,11 +380,13 @@ pub async fn add_member(
         created_at: now,
         updated_at: now,
     };
-    if !state.store.create_membership(&m).await? {
+    let detail = format!("{} as {}", m.user_id, m.role);
+    let audited =
+        Audited::new(state, Event::success(actor, AuditAction::MembershipCreated, Some(&org.id)).detail(&detail));
+    if !audited.store().create_membership(&m).await? {
         return Err(super::invitations::quota_exceeded());
     }
-    let detail = format!("{} as {}", m.user_id, m.role);
-    audit::record(state, Event::success(actor, AuditAction::MembershipCreated, Some(&org.id)).detail(&detail)).await?;
+    audited.done();
     Ok(m)
 }
 
@@ -397,11 +402,12 @@ pub async fn change_role(
         return Err(ApiError::invalid("form_param_missing", "role", "role must be included."));
     };
     super::invitations::known_role(state, role).await?;
-    match state.store.update_membership_role(&org.id, user_id, role, state.now()).await? {
+    let detail = format!("{user_id} to {role}");
+    let audited =
+        Audited::new(state, Event::success(actor, AuditAction::MembershipUpdated, Some(&org.id)).detail(&detail));
+    match audited.store().update_membership_role(&org.id, user_id, role, state.now()).await? {
         MembershipChange::Done(m) => {
-            let detail = format!("{user_id} to {role}");
-            audit::record(state, Event::success(actor, AuditAction::MembershipUpdated, Some(&org.id)).detail(&detail))
-                .await?;
+            audited.done();
             Ok(m)
         }
         MembershipChange::NotFound => Err(ApiError::NotFound("organization membership")),
@@ -416,10 +422,11 @@ pub async fn remove_member(
     org: &OrganizationRecord,
     user_id: &str,
 ) -> ApiResult<MembershipRecord> {
-    match state.store.delete_membership(&org.id, user_id).await? {
+    let audited =
+        Audited::new(state, Event::success(actor, AuditAction::MembershipDeleted, Some(&org.id)).detail(user_id));
+    match audited.store().delete_membership(&org.id, user_id).await? {
         MembershipChange::Done(m) => {
-            audit::record(state, Event::success(actor, AuditAction::MembershipDeleted, Some(&org.id)).detail(user_id))
-                .await?;
+            audited.done();
             Ok(m)
         }
         MembershipChange::NotFound => Err(ApiError::NotFound("organization membership")),

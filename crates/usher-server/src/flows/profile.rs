@@ -102,8 +102,11 @@ pub async fn change_password(
     })?;
     let hash = state.passwords.hash(normalized).await?;
     let now = state.now();
-    let updated = state
-        .store
+    let actor = super::audit::Actor::session(session);
+    let event = super::audit::Event::success(&actor, crate::store::AuditAction::PasswordChanged, Some(&user.id));
+    let audited = super::audit::Audited::new(state, event);
+    let updated = audited
+        .store()
         .update_user(&user.id, &mut |u| {
             u.password_hash = Some(hash.clone());
             u.password_updated_at = Some(now);
@@ -112,14 +115,12 @@ pub async fn change_password(
         })
         .await?
         .ok_or(ApiError::SignedOut)?;
+    audited.done();
     if sign_out_others {
         for other in active_sessions(state, &user.id).await?.into_iter().filter(|s| s.id != session.id) {
             state.store.end_session(&other.id, SessionStatus::Revoked, now).await?;
         }
     }
-    let actor = super::audit::Actor::session(session);
-    let event = super::audit::Event::success(&actor, crate::store::AuditAction::PasswordChanged, Some(&user.id));
-    super::audit::record(state, event).await?;
     Ok(updated)
 }
 
@@ -136,10 +137,12 @@ pub async fn active_sessions(state: &AppState, user_id: &str) -> ApiResult<Vec<S
 pub async fn revoke_session(state: &AppState, user: &UserRecord, id: &str) -> ApiResult<SessionRecord> {
     match state.store.get_session(id).await? {
         Some(s) if s.user_id == user.id => {
-            let ended = state.store.end_session(id, SessionStatus::Revoked, state.now()).await?.unwrap_or(s);
             let actor = super::audit::Actor::user(Some(&user.id));
+            let detail = format!("user {}", user.id);
             let event = super::audit::Event::success(&actor, crate::store::AuditAction::SessionRevoked, Some(id));
-            super::audit::record(state, event.detail(&format!("user {}", user.id))).await?;
+            let audited = super::audit::Audited::new(state, event.detail(&detail));
+            let ended = audited.store().end_session(id, SessionStatus::Revoked, state.now()).await?.unwrap_or(s);
+            audited.done();
             Ok(ended)
         }
         _ => Err(ApiError::NotFound("session")),

@@ -130,8 +130,11 @@ pub async fn reset_password(
     let normalized = state.passwords.normalize(password, false)?;
     let hash = state.passwords.hash(normalized).await?;
     let now = state.now();
-    let user = state
-        .store
+    let actor = super::audit::Actor::user(Some(&user.id));
+    let event = super::audit::Event::success(&actor, crate::store::AuditAction::PasswordReset, Some(&user.id));
+    let audited = super::audit::Audited::new(state, event.detail("reset_password_email_code"));
+    let user = audited
+        .store()
         .update_user(&user.id, &mut |u| {
             if !fresh(u) {
                 return Err(stale());
@@ -143,6 +146,7 @@ pub async fn reset_password(
         })
         .await?
         .ok_or(ApiError::NotFound("sign in attempt"))?;
+    audited.done();
     for email in &user.emails {
         state.store.delete_code(&subject(&email.id)).await?;
     }
@@ -151,9 +155,6 @@ pub async fn reset_password(
         state.store.end_user_sessions(&user.id, SessionStatus::Revoked, now).await?;
     }
     notify_changed(state, &user).await?;
-    let actor = super::audit::Actor::user(Some(&user.id));
-    let event = super::audit::Event::success(&actor, crate::store::AuditAction::PasswordReset, Some(&user.id));
-    super::audit::record(state, event.detail("reset_password_email_code")).await?;
     sign_in.reset = None;
     // `finish` hands an account with a second factor on to `needs_second_factor`, as Clerk does.
     sign_in::finish(state, browser, sign_in, &user).await

@@ -227,17 +227,18 @@ pub async fn verify_totp_setup(state: &AppState, user: &UserRecord, code: &str) 
     // A locked account's code is not tried (as at sign-in); a wrong one counts toward the lock,
     // so the setup is no way around the limit on guesses.
     let locked = user.is_locked(now);
+    let actor = super::audit::Actor::user(Some(&user.id));
+    let event = super::audit::Event::success(&actor, crate::store::AuditAction::FactorAdded, Some(&user.id));
+    let audited = super::audit::Audited::new(state, event.detail("totp"));
     let accepted = match matching_step(&secret, code, now).filter(|_| !locked) {
-        Some(step) => state.store.verify_totp(&user.id, step, &hash_backup_codes(state, &codes), now).await?,
+        Some(step) => audited.store().verify_totp(&user.id, step, &hash_backup_codes(state, &codes), now).await?,
         None => false,
     };
     if !accepted {
         account::record_failure(state, Some(user).filter(|_| !locked)).await?;
         return Err(ApiError::invalid("form_code_incorrect", "code", "Incorrect code. Try again."));
     }
-    let actor = super::audit::Actor::user(Some(&user.id));
-    let event = super::audit::Event::success(&actor, crate::store::AuditAction::FactorAdded, Some(&user.id));
-    super::audit::record(state, event.detail("totp")).await?;
+    audited.done();
     if state.config.second_factor_required {
         // The `setup-mfa` task is done: the user's pending sessions become active.
         state.store.activate_user_sessions(&user.id, now).await?;
@@ -257,12 +258,11 @@ pub async fn verify_totp_setup(state: &AppState, user: &UserRecord, code: &str) 
 /// Removes the authenticator app; false if there was none. Backup codes are a fallback for it,
 /// so they go too when no other second factor is left (there is none other today).
 pub async fn disable_totp(state: &AppState, actor: &super::audit::Actor, user_id: &str) -> ApiResult<bool> {
-    let had = state.store.delete_totp(user_id).await?;
+    let event = super::audit::Event::success(actor, crate::store::AuditAction::FactorRemoved, Some(user_id));
+    let audited = super::audit::Audited::new(state, event.detail("totp"));
+    let had = audited.store().delete_totp(user_id).await?;
+    audited.done();
     state.store.delete_backup_codes(user_id).await?;
-    if had {
-        let event = super::audit::Event::success(actor, crate::store::AuditAction::FactorRemoved, Some(user_id));
-        super::audit::record(state, event.detail("totp")).await?;
-    }
     Ok(had)
 }
 

@@ -6,7 +6,7 @@
 use usher_types::requests::OrganizationSettingsParams;
 
 use super::{
-    audit::{self, Actor, Event},
+    audit::{Actor, Audited, Event},
     organizations::{self as orgs, MEMBERSHIPS_MANAGE, Settings},
 };
 use crate::{
@@ -68,9 +68,10 @@ pub async fn change_organization_settings(
         }
         s.creator_role = role.key;
     }
-    orgs::save_settings(state, &s).await?;
     let detail = format!("organization_settings: {}", changes(&before, &s));
-    audit::record(state, Event::success(actor, AuditAction::SettingsUpdated, None).detail(&detail)).await?;
+    let audited = Audited::new(state, Event::success(actor, AuditAction::SettingsUpdated, None).detail(&detail));
+    orgs::save_settings(audited.store(), &s).await?;
+    audited.done();
     Ok(s)
 }
 

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 use usher_types::requests::JwtTemplateParams;
 
-use super::audit::{self, Actor, Event};
+use super::audit::{Actor, Audited, Event};
 use crate::{
     error::{ApiError, ApiResult},
     ids,
@@ -155,9 +155,12 @@ pub async fn create(state: &AppState, actor: &Actor, p: JwtTemplateParams) -> Ap
     }
     let mut template = blank(state);
     apply(p, &mut template)?;
-    state.store.create_template(&template).await?;
-    let event = Event::success(actor, AuditAction::TemplateCreated, Some(&template.id)).detail(&template.name);
-    audit::record(state, event).await?;
+    let audited = Audited::new(
+        state,
+        Event::success(actor, AuditAction::TemplateCreated, Some(&template.id)).detail(&template.name),
+    );
+    audited.store().create_template(&template).await?;
+    audited.done();
     Ok(template)
 }
 
@@ -166,20 +169,24 @@ pub async fn update(state: &AppState, actor: &Actor, id: &str, p: JwtTemplatePar
     let mut template = load(state, id).await?;
     apply(p, &mut template)?;
     template.updated_at = state.now();
-    if !state.store.update_template(&template).await? {
+    let audited = Audited::new(
+        state,
+        Event::success(actor, AuditAction::TemplateUpdated, Some(&template.id)).detail(&template.name),
+    );
+    if !audited.store().update_template(&template).await? {
         return Err(ApiError::NotFound("JWT template"));
     }
-    let event = Event::success(actor, AuditAction::TemplateUpdated, Some(&template.id)).detail(&template.name);
-    audit::record(state, event).await?;
+    audited.done();
     Ok(template)
 }
 
 /// Deletes the template `id`.
 pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> ApiResult<()> {
-    if !state.store.delete_template(id).await? {
+    let audited = Audited::new(state, Event::success(actor, AuditAction::TemplateDeleted, Some(id)));
+    if !audited.store().delete_template(id).await? {
         return Err(ApiError::NotFound("JWT template"));
     }
-    audit::record(state, Event::success(actor, AuditAction::TemplateDeleted, Some(id))).await?;
+    audited.done();
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! both do it: the validation and secrets are [`crate::webhooks::endpoints`]'s, and every change
 //! is recorded in the audit log with its actor (never the secret).
 
-use super::audit::{self, Actor, Event};
+use super::audit::{Actor, Audited, Event};
 use crate::{
     error::{ApiError, ApiResult},
     state::AppState,
@@ -28,11 +28,14 @@ pub async fn load(state: &AppState, id: &str) -> ApiResult<EndpointRecord> {
 /// Creates an endpoint; answers it and its secret (shown once).
 pub async fn create(state: &AppState, actor: &Actor, change: EndpointChange) -> ApiResult<(EndpointRecord, String)> {
     let allow = state.config.webhooks.allow_private_addresses;
-    let (e, secret) = endpoints::create(state.store.as_ref(), &state.webhook_sealer, change, allow, state.now())
+    let id = crate::ids::new_id("ep");
+    let url = change.url.clone().unwrap_or_default();
+    let audited =
+        Audited::new(state, Event::success(actor, AuditAction::WebhookEndpointCreated, Some(&id)).detail(&url));
+    let (e, secret) = endpoints::create(audited.store(), id.clone(), &state.webhook_sealer, change, allow, state.now())
         .await
         .map_err(refused)?;
-    audit::record(state, Event::success(actor, AuditAction::WebhookEndpointCreated, Some(&e.id)).detail(&e.url))
-        .await?;
+    audited.done();
     Ok((e, secret))
 }
 
@@ -40,31 +43,34 @@ pub async fn create(state: &AppState, actor: &Actor, change: EndpointChange) -> 
 pub async fn update(state: &AppState, actor: &Actor, id: &str, change: EndpointChange) -> ApiResult<EndpointRecord> {
     let allow = state.config.webhooks.allow_private_addresses;
     let toggled = change.enabled.map(|on| if on { "enabled" } else { "disabled" });
-    let e = endpoints::update(state.store.as_ref(), id, change, allow, state.now()).await.map_err(refused)?;
-    let e = e.ok_or(NOT_FOUND)?;
-    let mut event = Event::success(actor, AuditAction::WebhookEndpointUpdated, Some(&e.id));
+    let mut event = Event::success(actor, AuditAction::WebhookEndpointUpdated, Some(id));
     if let Some(t) = toggled {
         event = event.detail(t);
     }
-    audit::record(state, event).await?;
+    let audited = Audited::new(state, event);
+    let e = endpoints::update(audited.store(), id, change, allow, state.now()).await.map_err(refused)?;
+    let e = e.ok_or(NOT_FOUND)?;
+    audited.done();
     Ok(e)
 }
 
 /// Deletes an endpoint (its queued deliveries with it).
 pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> ApiResult<()> {
-    if !state.store.delete_endpoint(id).await? {
+    let audited = Audited::new(state, Event::success(actor, AuditAction::WebhookEndpointDeleted, Some(id)));
+    if !audited.store().delete_endpoint(id).await? {
         return Err(NOT_FOUND);
     }
-    audit::record(state, Event::success(actor, AuditAction::WebhookEndpointDeleted, Some(id))).await
+    audited.done();
+    Ok(())
 }
 
 /// Gives an endpoint a new secret (shown once); the old one still signs for a day.
 pub async fn rotate_secret(state: &AppState, actor: &Actor, id: &str) -> ApiResult<(EndpointRecord, String)> {
-    let rotated = endpoints::rotate_secret(state.store.as_ref(), &state.webhook_sealer, id, state.now())
-        .await
-        .map_err(refused)?;
+    let audited = Audited::new(state, Event::success(actor, AuditAction::WebhookSecretRotated, Some(id)));
+    let rotated =
+        endpoints::rotate_secret(audited.store(), &state.webhook_sealer, id, state.now()).await.map_err(refused)?;
     let (e, secret) = rotated.ok_or(NOT_FOUND)?;
-    audit::record(state, Event::success(actor, AuditAction::WebhookSecretRotated, Some(id))).await?;
+    audited.done();
     Ok((e, secret))
 }
 
@@ -75,10 +81,11 @@ pub async fn replay(state: &AppState, actor: &Actor, message_id: &str, endpoint_
         load(state, endpoint_id).await?;
     }
     state.store.get_message(message_id).await?.ok_or(ApiError::NotFound("webhook message"))?;
-    let deliveries = state.store.replay_message(message_id, endpoint_id, state.now()).await?;
-    state.webhook_wakeup.notify_one();
     let detail = endpoint_id.map_or_else(|| "every endpoint".to_owned(), |e| format!("to {e}"));
-    audit::record(state, Event::success(actor, AuditAction::WebhookMessageReplayed, Some(message_id)).detail(&detail))
-        .await?;
+    let event = Event::success(actor, AuditAction::WebhookMessageReplayed, Some(message_id)).detail(&detail);
+    let audited = Audited::new(state, event);
+    let deliveries = audited.store().replay_message(message_id, endpoint_id, state.now()).await?;
+    audited.done();
+    state.webhook_wakeup.notify_one();
     Ok(deliveries)
 }

@@ -363,11 +363,41 @@ pub struct AuditFilter {
     pub until: Option<i64>,
 }
 
+/// An audit entry that a write appends in its own transaction: the change and its entry
+/// commit together or not at all. The first transaction that changes something through
+/// [`AuditStore::audited`]'s store writes it; later ones do not write it again.
+#[derive(Debug)]
+pub struct PendingAudit {
+    /// The entry.
+    pub entry: AuditEntry,
+    written: std::sync::atomic::AtomicBool,
+}
+
+impl PendingAudit {
+    /// An entry not yet written.
+    pub fn new(entry: AuditEntry) -> Self {
+        Self { entry, written: std::sync::atomic::AtomicBool::new(false) }
+    }
+
+    /// Claims the entry for the transaction about to write it (`false`: another one did).
+    pub fn claim(&self) -> bool {
+        !self.written.swap(true, std::sync::atomic::Ordering::AcqRel)
+    }
+
+    /// Whether a write took the entry (when that write succeeded, its transaction committed it).
+    pub fn written(&self) -> bool {
+        self.written.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
 /// The audit log.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     /// Appends an entry.
     async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+    /// This store, with the next write that changes something appending `pending` inside its
+    /// transaction (an audited write; see [`PendingAudit`]).
+    fn audited(&self, pending: std::sync::Arc<PendingAudit>) -> std::sync::Arc<dyn super::Store>;
     /// A page of entries, newest first, and how many match in all.
     async fn list_audit(&self, filter: &AuditFilter, page: Page) -> StoreResult<(Vec<AuditEntry>, i64)>;
     /// Entries oldest first after `after` (an entry id; `None`: from the start), at most `limit`:

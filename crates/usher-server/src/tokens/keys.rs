@@ -181,12 +181,22 @@ impl KeyRing {
     /// Adds a new key that signs from `now + activate_in_ms` and retires the current one (the
     /// ring picks it up on its next reload).
     pub async fn rotate(&self, store: &dyn Store, now: i64, activate_in_ms: i64) -> StoreResult<SigningKeyRecord> {
-        let sealer = self.sealer.clone();
-        let record = tokio::task::spawn_blocking(move || generate_key(now, now + activate_in_ms, &sealer))
-            .await
-            .map_err(|e| StoreError::Corrupt(format!("key generation: {e}")))?;
-        store.rotate_signing_key(&record, RETIRED_KEY_MARGIN_MS).await?;
+        let record = self.generate(now, activate_in_ms).await?;
+        self.publish(store, &record).await?;
         Ok(record)
+    }
+
+    /// A new key that starts signing `activate_in_ms` from `now`, not yet stored.
+    pub async fn generate(&self, now: i64, activate_in_ms: i64) -> StoreResult<SigningKeyRecord> {
+        let sealer = self.sealer.clone();
+        tokio::task::spawn_blocking(move || generate_key(now, now + activate_in_ms, &sealer))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("key generation: {e}")))
+    }
+
+    /// Stores a [`Self::generate`]d key as the next one, retiring the older keys.
+    pub async fn publish(&self, store: &dyn Store, record: &SigningKeyRecord) -> StoreResult<()> {
+        store.rotate_signing_key(record, RETIRED_KEY_MARGIN_MS).await
     }
 
     async fn build(

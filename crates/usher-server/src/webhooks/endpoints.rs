@@ -2,7 +2,6 @@
 //! rest), rotation.
 
 use crate::{
-    ids,
     seal::Sealer,
     store::{EndpointRecord, Store, StoreError},
 };
@@ -103,9 +102,11 @@ fn apply(e: &mut EndpointRecord, c: EndpointChange, allow_private: bool) -> Resu
     Ok(())
 }
 
-/// Creates an endpoint; returns it and its secret (`whsec_…`, shown once).
+/// Creates the endpoint `id` (`ep_…`, made by the caller so its audit entry can name it);
+/// returns it and its secret (`whsec_…`, shown once).
 pub async fn create(
     store: &dyn Store,
+    id: String,
     sealer: &Sealer,
     change: EndpointChange,
     allow_private: bool,
@@ -116,7 +117,7 @@ pub async fn create(
     }
     let secret = sign::new_secret();
     let mut e = EndpointRecord {
-        id: ids::new_id("ep"),
+        id,
         enabled: true,
         secret: sealer.seal_text(&secret),
         created_at: now,

@@ -132,6 +132,11 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// The URL of the server's database, for tests that reach into it.
+    pub fn database_url(&self) -> &str {
+        &self._db.url
+    }
+
     /// Sends a Backend API request with the secret key; returns the status and JSON body.
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let mut request = self.http.request(method, format!("{}{path}", self.url)).bearer_auth(&self.secret);

@@ -8,6 +8,7 @@
 //! `USHER_SKIP_POSTGRES=1` says to skip them on purpose.
 
 mod assets;
+mod audit_atomic;
 mod clerk_resources;
 mod clerk_rs;
 mod cli;

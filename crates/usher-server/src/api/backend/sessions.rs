@@ -112,11 +112,7 @@ async fn get_session(State(state): State<AppState>, Path(id): Path<String>) -> A
 }
 
 async fn revoke_session(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Session>> {
-    let session = state
-        .store
-        .end_session(&id, SessionStatus::Revoked, state.now())
-        .await?
-        .ok_or(ApiError::NotFound("session"))?;
+    let session = crate::flows::admin::revoke_session(&state, &crate::flows::audit::Actor::secret_key(), &id).await?;
     Ok(Json(wire::session(&session)))
 }
 

@@ -296,8 +296,16 @@ async fn update_user(
     )
     .await?;
     let now = state.now();
-    let updated = state
-        .store
+    // A new password is a named entry, written with the change; other edits get the
+    // generic Backend API entry.
+    let actor = Actor::secret_key();
+    let audited = hash.as_ref().map(|_| {
+        let event = Event::success(&actor, AuditAction::PasswordChanged, Some(&id)).detail("PATCH /v1/users/{user_id}");
+        audit::Audited::new(&state, event)
+    });
+    let updated = audited
+        .as_ref()
+        .map_or(state.store.as_ref(), audit::Audited::store)
         .update_user(&id, &mut |u: &mut UserRecord| {
             changes.apply(u);
             if let Some(h) = &hash {
@@ -309,13 +317,11 @@ async fn update_user(
         })
         .await?
         .ok_or(ApiError::NotFound("user"))?;
+    if let Some(audited) = &audited {
+        audited.done();
+    }
     if hash.is_some() && b.sign_out_of_other_sessions {
         state.store.end_user_sessions(&id, SessionStatus::Revoked, now).await?;
-    }
-    if hash.is_some() {
-        let actor = Actor::secret_key();
-        let event = Event::success(&actor, AuditAction::PasswordChanged, Some(&id)).detail("PATCH /v1/users/{user_id}");
-        audit::record(&state, event).await?;
     }
     Ok(Json(wire::user(&updated, state.user_context())))
 }

@@ -1,11 +1,14 @@
 //! The audit log and instance admins.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use sqlx::{Row, any::AnyRow};
 
 use super::{Bind, SqlBuilder, SqlStore, map_write_err, state};
 use crate::store::{
-    ActorType, AdminStore, AuditAction, AuditEntry, AuditFilter, AuditStore, Outcome, Page, StoreResult,
+    ActorType, AdminStore, AuditAction, AuditEntry, AuditFilter, AuditStore, Outcome, Page, PendingAudit, Store,
+    StoreResult,
 };
 
 const AUDIT_COLUMNS: &str =
@@ -15,6 +18,10 @@ const AUDIT_COLUMNS: &str =
 impl AuditStore for SqlStore {
     async fn append_audit(&self, e: &AuditEntry) -> StoreResult<()> {
         insert_entry(&self.pool, e).await
+    }
+
+    fn audited(&self, pending: Arc<PendingAudit>) -> Arc<dyn Store> {
+        Arc::new(SqlStore { audit: Some(pending), ..self.clone() })
     }
 
     async fn list_audit(&self, filter: &AuditFilter, page: Page) -> StoreResult<(Vec<AuditEntry>, i64)> {
@@ -136,21 +143,17 @@ fn entry_from_row(row: &AnyRow) -> StoreResult<AuditEntry> {
 #[async_trait]
 impl AdminStore for SqlStore {
     async fn add_admin(&self, user_id: &str, now: i64) -> StoreResult<bool> {
-        let done = sqlx::query(
+        let done = self.write_one(sqlx::query(
             "INSERT INTO instance_admins (user_id, created_at) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING",
         )
         .bind(user_id)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(map_write_err)?;
-        Ok(done.rows_affected() == 1)
+        .bind(now)).await?;
+        Ok(done == 1)
     }
 
     async fn remove_admin(&self, user_id: &str) -> StoreResult<bool> {
-        let done =
-            sqlx::query("DELETE FROM instance_admins WHERE user_id = $1").bind(user_id).execute(&self.pool).await?;
-        Ok(done.rows_affected() == 1)
+        let done = self.write_one(sqlx::query("DELETE FROM instance_admins WHERE user_id = $1").bind(user_id)).await?;
+        Ok(done == 1)
     }
 
     async fn is_admin(&self, user_id: &str) -> StoreResult<bool> {

@@ -52,6 +52,7 @@ impl FactorStore for SqlStore {
             return Ok(false);
         }
         replace_codes(&mut tx, user_id, hashes, now).await?;
+        self.emit(&mut tx, &[]).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -71,8 +72,8 @@ impl FactorStore for SqlStore {
     }
 
     async fn delete_totp(&self, user_id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM user_totp WHERE user_id = $1").bind(user_id).execute(&self.pool).await?;
-        Ok(done.rows_affected() > 0)
+        let done = self.write_one(sqlx::query("DELETE FROM user_totp WHERE user_id = $1").bind(user_id)).await?;
+        Ok(done > 0)
     }
 
     async fn replace_backup_codes(&self, user_id: &str, hashes: &[String], now: i64) -> StoreResult<()> {

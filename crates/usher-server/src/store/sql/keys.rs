@@ -48,6 +48,7 @@ impl KeyStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(map_write_err)?;
+        self.emit(&mut tx, &[]).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -60,6 +60,8 @@ pub struct SqlStore {
     backend: Backend,
     /// Renders the webhook events write methods emit; none, none written.
     events: super::webhooks::Renderer,
+    /// The audit entry the next changing write appends in its transaction (an audited store).
+    audit: Option<std::sync::Arc<super::PendingAudit>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
@@ -101,7 +103,7 @@ impl SqlStore {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Self { pool, backend, events: None })
+        Ok(Self { pool, backend, events: None, audit: None })
     }
 
     /// This store, writing webhook events rendered by `renderer` with the changes they describe.
@@ -118,6 +120,23 @@ impl SqlStore {
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+impl SqlStore {
+    /// Runs one writing statement: on an audited store in a transaction that also appends the
+    /// entry when the statement changed a row. How many rows it changed.
+    async fn write_one<'q>(&self, query: Query<'q, sqlx::Any, AnyArguments<'q>>) -> StoreResult<u64> {
+        if self.audit.is_none() {
+            return Ok(query.execute(&self.pool).await.map_err(map_write_err)?.rows_affected());
+        }
+        let mut tx = self.pool.begin().await?;
+        let rows = query.execute(&mut *tx).await.map_err(map_write_err)?.rows_affected();
+        if rows > 0 {
+            self.emit(&mut tx, &[]).await?;
+        }
+        tx.commit().await?;
+        Ok(rows)
     }
 }
 

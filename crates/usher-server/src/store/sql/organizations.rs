@@ -472,11 +472,12 @@ impl SqlStore {
         change: ChangeOf<MembershipView>,
     ) -> StoreResult<()> {
         if self.events.is_none() {
-            return Ok(());
+            // Nothing to render; an audited write's entry is still written.
+            return self.emit(tx, &[]).await;
         }
         match membership_view(tx, organization_id, user_id).await? {
             Some(view) => self.emit(tx, &[change(&view)]).await,
-            None => Ok(()),
+            None => self.emit(tx, &[]).await,
         }
     }
 
@@ -488,7 +489,8 @@ impl SqlStore {
         change: ChangeOf<InvitationView>,
     ) -> StoreResult<()> {
         if self.events.is_none() {
-            return Ok(());
+            // Nothing to render; an audited write's entry is still written.
+            return self.emit(tx, &[]).await;
         }
         let row = sqlx::query(&format!("SELECT {INVITATION_COLUMNS} FROM organization_invitations WHERE id = $1"))
             .bind(id)

@@ -264,7 +264,8 @@ impl SqlStore {
         change: for<'v> fn(&'v RoleView) -> Change<'v>,
     ) -> StoreResult<()> {
         if self.events.is_none() {
-            return Ok(());
+            // Nothing to render; an audited write's entry is still written.
+            return self.emit(tx, &[]).await;
         }
         let row = sqlx::query(&format!("SELECT {ROLE_COLUMNS} FROM organization_roles WHERE id = $1"))
             .bind(id)

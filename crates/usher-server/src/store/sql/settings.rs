@@ -23,11 +23,12 @@ impl SettingStore for SqlStore {
     }
 
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
-        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2")
-            .bind(key)
-            .bind(value)
-            .execute(&self.pool)
-            .await?;
+        self.write_one(
+            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2")
+                .bind(key)
+                .bind(value),
+        )
+        .await?;
         Ok(())
     }
 }

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 
 use serde_json::Value;
 
-use super::{SqlStore, json, map_write_err, state};
+use super::{SqlStore, json, state};
 use crate::store::{SignInTokenRecord, SignInTokenStatus, SignInTokenStore, StoreResult};
 
 const SIGN_IN_TOKEN_COLUMNS: &str =
@@ -15,21 +15,21 @@ const SIGN_IN_TOKEN_COLUMNS: &str =
 #[async_trait]
 impl SignInTokenStore for SqlStore {
     async fn create_sign_in_token(&self, t: &SignInTokenRecord) -> StoreResult<()> {
-        sqlx::query(&format!(
-            "INSERT INTO sign_in_tokens ({SIGN_IN_TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        ))
-        .bind(&t.id)
-        .bind(&t.user_id)
-        .bind(&t.token_hash)
-        .bind(t.status.as_str())
-        .bind(t.expire_at)
-        .bind(t.created_at)
-        .bind(t.updated_at)
-        .bind(t.actor.as_ref().map(Value::to_string))
-        .bind(t.session_max_duration)
-        .execute(&self.pool)
-        .await
-        .map_err(map_write_err)?;
+        self.write_one(
+            sqlx::query(&format!(
+                "INSERT INTO sign_in_tokens ({SIGN_IN_TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            ))
+            .bind(&t.id)
+            .bind(&t.user_id)
+            .bind(&t.token_hash)
+            .bind(t.status.as_str())
+            .bind(t.expire_at)
+            .bind(t.created_at)
+            .bind(t.updated_at)
+            .bind(t.actor.as_ref().map(Value::to_string))
+            .bind(t.session_max_duration),
+        )
+        .await?;
         Ok(())
     }
 

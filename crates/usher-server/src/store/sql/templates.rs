@@ -7,7 +7,7 @@ use sqlx::{
     query::Query,
 };
 
-use super::{SqlStore, flag, json, map_write_err, read_flag};
+use super::{SqlStore, flag, json, read_flag};
 use crate::store::{Page, StoreResult, TemplateRecord, TemplateStore};
 
 const TEMPLATE_COLUMNS: &str = "id, name, claims, lifetime, allowed_clock_skew, custom_signing_key, signing_algorithm, signing_key, created_at, updated_at";
@@ -17,7 +17,7 @@ impl TemplateStore for SqlStore {
     async fn create_template(&self, t: &TemplateRecord) -> StoreResult<()> {
         let sql =
             format!("INSERT INTO jwt_templates ({TEMPLATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
-        bind_template(sqlx::query(&sql), t).execute(&self.pool).await.map_err(map_write_err)?;
+        self.write_one(bind_template(sqlx::query(&sql), t)).await?;
         Ok(())
     }
 
@@ -47,13 +47,13 @@ impl TemplateStore for SqlStore {
         let sql = "UPDATE jwt_templates SET name = $2, claims = $3, lifetime = $4, allowed_clock_skew = $5, \
                    custom_signing_key = $6, signing_algorithm = $7, signing_key = $8, created_at = $9, updated_at = $10 \
                    WHERE id = $1";
-        let done = bind_template(sqlx::query(sql), t).execute(&self.pool).await.map_err(map_write_err)?;
-        Ok(done.rows_affected() == 1)
+        let done = self.write_one(bind_template(sqlx::query(sql), t)).await?;
+        Ok(done == 1)
     }
 
     async fn delete_template(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM jwt_templates WHERE id = $1").bind(id).execute(&self.pool).await?;
-        Ok(done.rows_affected() == 1)
+        let done = self.write_one(sqlx::query("DELETE FROM jwt_templates WHERE id = $1").bind(id)).await?;
+        Ok(done == 1)
     }
 }
 

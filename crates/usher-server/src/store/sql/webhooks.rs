@@ -23,6 +23,13 @@ impl SqlStore {
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         changes: &[Change<'_>],
     ) -> StoreResult<()> {
+        // Every changing write passes here inside its transaction: an audited store's entry
+        // is written with the first of them.
+        if let Some(pending) = &self.audit
+            && pending.claim()
+        {
+            super::audit::insert_entry(&mut **tx, &pending.entry).await?;
+        }
         let Some(renderer) = &self.events else { return Ok(()) };
         let events: Vec<NewEvent> = changes.iter().filter_map(|c| renderer.render(c)).collect();
         if events.is_empty() {
@@ -56,7 +63,7 @@ async fn insert_events(conn: &mut sqlx::AnyConnection, events: &[NewEvent]) -> S
 #[async_trait]
 impl WebhookStore for SqlStore {
     async fn create_endpoint(&self, e: &EndpointRecord) -> StoreResult<()> {
-        sqlx::query(&format!(
+        self.write_one(sqlx::query(&format!(
             "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         ))
         .bind(&e.id)
@@ -69,10 +76,7 @@ impl WebhookStore for SqlStore {
         .bind(e.previous_secret_until)
         .bind(e.failing_since)
         .bind(e.created_at)
-        .bind(e.updated_at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_write_err)?;
+        .bind(e.updated_at)).await?;
         Ok(())
     }
 
@@ -98,7 +102,7 @@ impl WebhookStore for SqlStore {
     }
 
     async fn update_endpoint(&self, e: &EndpointRecord) -> StoreResult<bool> {
-        let done = sqlx::query(
+        let done = self.write_one(sqlx::query(
             "UPDATE webhook_endpoints SET url = $2, description = $3, event_types = $4, enabled = $5, secret = $6, \
              previous_secret = $7, previous_secret_until = $8, failing_since = $9, updated_at = $10 WHERE id = $1",
         )
@@ -111,15 +115,13 @@ impl WebhookStore for SqlStore {
         .bind(e.previous_secret.as_deref())
         .bind(e.previous_secret_until)
         .bind(e.failing_since)
-        .bind(e.updated_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .bind(e.updated_at)).await?;
+        Ok(done == 1)
     }
 
     async fn delete_endpoint(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1").bind(id).execute(&self.pool).await?;
-        Ok(done.rows_affected() == 1)
+        let done = self.write_one(sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1").bind(id)).await?;
+        Ok(done == 1)
     }
 
     async fn enqueue_events(&self, events: &[NewEvent]) -> StoreResult<()> {
@@ -359,6 +361,9 @@ impl WebhookStore for SqlStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        }
+        if count > 0 {
+            self.emit(&mut tx, &[]).await?;
         }
         tx.commit().await?;
         Ok(count)
