@@ -6,7 +6,7 @@
 
 use usher_types::ClerkError;
 
-use super::audit::{self, Actor, Event};
+use super::audit::{Actor, Audited, Event};
 use crate::{
     error::{ApiError, ApiResult},
     ids,
@@ -126,8 +126,9 @@ pub async fn create_role(state: &AppState, actor: &Actor, new: NewRole) -> ApiRe
     let ids: Vec<String> = permissions.iter().map(|p| p.id.clone()).collect();
     let now = state.now();
     let r = RoleRecord { id: ids::new_id("role"), key, name, description, created_at: now, updated_at: now };
-    state.store.create_role(&r, &ids).await?;
-    audit::record(state, Event::success(actor, AuditAction::RoleCreated, Some(&r.id)).detail(&r.key)).await?;
+    let audited = Audited::new(state, Event::success(actor, AuditAction::RoleCreated, Some(&r.id)).detail(&r.key));
+    audited.store().create_role(&r, &ids).await?;
+    audited.done();
     Ok(r)
 }
 
@@ -183,20 +184,6 @@ pub async fn update_role(state: &AppState, actor: &Actor, id: &str, change: Role
             (add, remove)
         }
     };
-    // Each write tells the webhooks once: the fields only when they changed, unless nothing
-    // else did (a Backend API PATCH always answers with a fresh `updated_at`).
-    if r != stored || (add.is_empty() && remove.is_empty()) {
-        r.updated_at = state.now();
-        if !state.store.update_role(&r).await? {
-            return Err(ApiError::NotFound("role"));
-        }
-    }
-    for p in &add {
-        state.store.add_role_permission(&r.id, &p.id).await?;
-    }
-    for p in &remove {
-        state.store.remove_role_permission(&r.id, &p.id).await?;
-    }
     let mut detail = r.key.clone();
     for p in &add {
         detail.push_str(&format!(" +{}", p.key));
@@ -204,7 +191,13 @@ pub async fn update_role(state: &AppState, actor: &Actor, id: &str, change: Role
     for p in &remove {
         detail.push_str(&format!(" -{}", p.key));
     }
-    audit::record(state, Event::success(actor, AuditAction::RoleUpdated, Some(&r.id)).detail(&detail)).await?;
+    r.updated_at = state.now();
+    let id_list = |ps: &[PermissionRecord]| ps.iter().map(|p| p.id.clone()).collect::<Vec<_>>();
+    let audited = Audited::new(state, Event::success(actor, AuditAction::RoleUpdated, Some(&r.id)).detail(&detail));
+    if !audited.store().update_role(&r, &id_list(&add), &id_list(&remove)).await? {
+        return Err(ApiError::NotFound("role"));
+    }
+    audited.done();
     Ok(r)
 }
 
@@ -224,11 +217,12 @@ fn keeps_system_permissions(r: &RoleRecord, p: &PermissionRecord) -> ApiResult<(
 pub async fn add_permission(state: &AppState, actor: &Actor, id: &str, permission_id: &str) -> ApiResult<RoleRecord> {
     let r = load_role(state, id).await?;
     let p = load_permission(state, permission_id).await?;
-    if !state.store.add_role_permission(&r.id, &p.id).await? {
+    let detail = format!("{} +{}", r.key, p.key);
+    let audited = Audited::new(state, Event::success(actor, AuditAction::RoleUpdated, Some(&r.id)).detail(&detail));
+    if !audited.store().add_role_permission(&r.id, &p.id).await? {
         return Err(ApiError::NotFound("permission"));
     }
-    let detail = format!("{} +{}", r.key, p.key);
-    audit::record(state, Event::success(actor, AuditAction::RoleUpdated, Some(&r.id)).detail(&detail)).await?;
+    audited.done();
     Ok(r)
 }
 
@@ -242,11 +236,12 @@ pub async fn remove_permission(
     let r = load_role(state, id).await?;
     let p = load_permission(state, permission_id).await?;
     keeps_system_permissions(&r, &p)?;
-    if !state.store.remove_role_permission(&r.id, &p.id).await? {
+    let detail = format!("{} -{}", r.key, p.key);
+    let audited = Audited::new(state, Event::success(actor, AuditAction::RoleUpdated, Some(&r.id)).detail(&detail));
+    if !audited.store().remove_role_permission(&r.id, &p.id).await? {
         return Err(ApiError::NotFound("role permission"));
     }
-    let detail = format!("{} -{}", r.key, p.key);
-    audit::record(state, Event::success(actor, AuditAction::RoleUpdated, Some(&r.id)).detail(&detail)).await?;
+    audited.done();
     Ok(r)
 }
 
@@ -261,6 +256,26 @@ pub async fn delete_role(state: &AppState, actor: &Actor, id: &str) -> ApiResult
             format!("{} is the creator's or the default role and cannot be deleted.", r.key),
         ));
     }
+    in_use(state, &r).await?;
+    if super::organizations::settings(state).await?.creator_role == r.key {
+        return Err(refused(
+            "organization_role_is_default",
+            "Default roles cannot be deleted",
+            format!("{} is the role creators of new organizations get; pick another in the settings first.", r.key),
+        ));
+    }
+    let audited = Audited::new(state, Event::success(actor, AuditAction::RoleDeleted, Some(&r.id)).detail(&r.key));
+    if !audited.store().delete_role(&r.id).await? {
+        // A member given the role since the check above keeps it.
+        in_use(state, &r).await?;
+        return Err(ApiError::NotFound("role"));
+    }
+    audited.done();
+    Ok(r)
+}
+
+/// Refuses when a membership holds `r`.
+async fn in_use(state: &AppState, r: &RoleRecord) -> ApiResult<()> {
     let members = state.store.count_role_members(&r.key).await?;
     if members > 0 {
         return Err(refused(
@@ -273,18 +288,7 @@ pub async fn delete_role(state: &AppState, actor: &Actor, id: &str) -> ApiResult
             ),
         ));
     }
-    if super::organizations::settings(state).await?.creator_role == r.key {
-        return Err(refused(
-            "organization_role_is_default",
-            "Default roles cannot be deleted",
-            format!("{} is the role creators of new organizations get; pick another in the settings first.", r.key),
-        ));
-    }
-    if !state.store.delete_role(&r.id).await? {
-        return Err(ApiError::NotFound("role"));
-    }
-    audit::record(state, Event::success(actor, AuditAction::RoleDeleted, Some(&r.id)).detail(&r.key)).await?;
-    Ok(r)
+    Ok(())
 }
 
 /// A new custom permission, or a change of one (what is `None` stays, when changing).
@@ -313,8 +317,10 @@ pub async fn create_permission(state: &AppState, actor: &Actor, new: PermissionF
         created_at: now,
         updated_at: now,
     };
-    state.store.create_permission(&p).await?;
-    audit::record(state, Event::success(actor, AuditAction::PermissionCreated, Some(&p.id)).detail(&p.key)).await?;
+    let audited =
+        Audited::new(state, Event::success(actor, AuditAction::PermissionCreated, Some(&p.id)).detail(&p.key));
+    audited.store().create_permission(&p).await?;
+    audited.done();
     Ok(p)
 }
 
@@ -347,10 +353,12 @@ pub async fn update_permission(
         p.description = description(d)?;
     }
     p.updated_at = state.now();
-    if !state.store.update_permission(&p).await? {
+    let audited =
+        Audited::new(state, Event::success(actor, AuditAction::PermissionUpdated, Some(&p.id)).detail(&p.key));
+    if !audited.store().update_permission(&p).await? {
         return Err(ApiError::NotFound("permission"));
     }
-    audit::record(state, Event::success(actor, AuditAction::PermissionUpdated, Some(&p.id)).detail(&p.key)).await?;
+    audited.done();
     Ok(p)
 }
 
@@ -361,10 +369,12 @@ pub async fn delete_permission(state: &AppState, actor: &Actor, id: &str) -> Api
     if p.system {
         return Err(system_refused(&p));
     }
-    if !state.store.delete_permission(&p.id).await? {
+    let audited =
+        Audited::new(state, Event::success(actor, AuditAction::PermissionDeleted, Some(&p.id)).detail(&p.key));
+    if !audited.store().delete_permission(&p.id).await? {
         return Err(ApiError::NotFound("permission"));
     }
-    audit::record(state, Event::success(actor, AuditAction::PermissionDeleted, Some(&p.id)).detail(&p.key)).await?;
+    audited.done();
     Ok(p)
 }
 

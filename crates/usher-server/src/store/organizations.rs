@@ -316,10 +316,13 @@ pub trait RoleStore: Send + Sync {
     async fn get_role_by_key(&self, key: &str) -> StoreResult<Option<RoleRecord>>;
     /// A page of roles by key, and how many there are.
     async fn list_roles(&self, page: Page) -> StoreResult<(Vec<RoleRecord>, i64)>;
-    /// Replaces a role's key, name and description; false if there is none. Members holding the
-    /// old key keep it: callers refuse renaming a role in use.
-    async fn update_role(&self, role: &RoleRecord) -> StoreResult<bool>;
-    /// Deletes a role; false if there was none.
+    /// Replaces a role's key, name and description, and gives it the permissions in `add` and
+    /// takes those in `remove` (ids; unknown ones are skipped), all in one transaction that
+    /// tells the webhooks once; false if there is no such role. Members holding the old key
+    /// keep it: callers refuse renaming a role in use.
+    async fn update_role(&self, role: &RoleRecord, add: &[String], remove: &[String]) -> StoreResult<bool>;
+    /// Deletes a role unless a membership holds its key (checked in the same statement, so a
+    /// member added meanwhile keeps a role that exists); false if it was not deleted.
     async fn delete_role(&self, id: &str) -> StoreResult<bool>;
     /// How many memberships hold the role with this key.
     async fn count_role_members(&self, key: &str) -> StoreResult<i64>;

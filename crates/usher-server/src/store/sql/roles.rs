@@ -131,7 +131,7 @@ impl RoleStore for SqlStore {
         Ok((rows.iter().map(role_from_row).collect::<StoreResult<_>>()?, total))
     }
 
-    async fn update_role(&self, r: &RoleRecord) -> StoreResult<bool> {
+    async fn update_role(&self, r: &RoleRecord, add: &[String], remove: &[String]) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE organization_roles SET role_key = $2, name = $3, description = $4, updated_at = $5 WHERE id = $1",
@@ -144,16 +144,33 @@ impl RoleStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(map_write_err)?;
-        if done.rows_affected() == 1 {
-            self.emit_role(&mut tx, &r.id, |v| Change::RoleUpdated(v)).await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
         }
+        for permission_id in add {
+            grant(&mut tx, &r.id, permission_id).await?;
+        }
+        for permission_id in remove {
+            sqlx::query("DELETE FROM organization_role_permissions WHERE role_id = $1 AND permission_id = $2")
+                .bind(&r.id)
+                .bind(permission_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        self.emit_role(&mut tx, &r.id, |v| Change::RoleUpdated(v)).await?;
         tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        Ok(true)
     }
 
     async fn delete_role(&self, id: &str) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("DELETE FROM organization_roles WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        let done = sqlx::query(
+            "DELETE FROM organization_roles WHERE id = $1 AND NOT EXISTS \
+             (SELECT 1 FROM organization_memberships m WHERE m.role = organization_roles.role_key)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         if done.rows_affected() == 1 {
             self.emit(&mut tx, &[Change::RoleDeleted(id)]).await?;
         }
@@ -170,19 +187,8 @@ impl RoleStore for SqlStore {
     }
 
     async fn add_role_permission(&self, role_id: &str, permission_id: &str) -> StoreResult<bool> {
-        // Inserting from the join makes a missing role or permission a no-op instead of a
-        // foreign-key error.
         let mut tx = self.pool.begin().await?;
-        let added = sqlx::query(
-            "INSERT INTO organization_role_permissions (role_id, permission_id) \
-             SELECT r.id, p.id FROM organization_roles r, organization_permissions p WHERE r.id = $1 AND p.id = $2 \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(role_id)
-        .bind(permission_id)
-        .execute(&mut *tx)
-        .await?;
-        if added.rows_affected() == 1 {
+        if grant(&mut tx, role_id, permission_id).await? {
             self.emit_role(&mut tx, role_id, |v| Change::RoleUpdated(v)).await?;
         }
         let row = sqlx::query(
@@ -317,4 +323,19 @@ fn role_from_row(row: &AnyRow) -> StoreResult<RoleRecord> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
+}
+
+/// Gives a role a permission inside `tx`; whether a row was added. Inserting from the join makes
+/// a missing role or permission a no-op instead of a foreign-key error.
+async fn grant(tx: &mut sqlx::Transaction<'_, sqlx::Any>, role_id: &str, permission_id: &str) -> StoreResult<bool> {
+    let added = sqlx::query(
+        "INSERT INTO organization_role_permissions (role_id, permission_id) \
+         SELECT r.id, p.id FROM organization_roles r, organization_permissions p WHERE r.id = $1 AND p.id = $2 \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(role_id)
+    .bind(permission_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(added.rows_affected() == 1)
 }

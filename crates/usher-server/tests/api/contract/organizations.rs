@@ -280,8 +280,17 @@ async fn roles_hold_permissions_and_defaults_are_seeded(store: Arc<dyn Store>) {
     assert!(store.update_permission(&renamed).await.unwrap());
     assert_eq!(store.get_permission("perm_1").await.unwrap(), Some(renamed));
     let role2 = RoleRecord { description: "Pays".into(), updated_at: 2, ..role.clone() };
-    assert!(store.update_role(&role2).await.unwrap());
-    assert_eq!(store.get_role("role_1").await.unwrap(), Some(role2));
+    assert!(store.update_role(&role2, &[], &[]).await.unwrap());
+    assert_eq!(store.get_role("role_1").await.unwrap(), Some(role2.clone()));
+    // Fields and permissions change together; unknown permission ids are skipped.
+    let role3 = RoleRecord { name: "Accounts".into(), updated_at: 3, ..role2.clone() };
+    let sys_read: String = "perm_sys_memberships_read".into();
+    assert!(store.update_role(&role3, &["perm_nope".into()], &[sys_read.clone()]).await.unwrap());
+    assert_eq!(store.get_role("role_1").await.unwrap(), Some(role3));
+    assert_eq!(keys(store.role_permissions("org:billing").await.unwrap()), ["org:invoices:create"]);
+    assert!(store.update_role(&role2, &[sys_read], &[]).await.unwrap());
+    let missing = RoleRecord { id: "role_nope".into(), ..role2.clone() };
+    assert!(!store.update_role(&missing, &["perm_1".into()], &[]).await.unwrap());
     assert_eq!(store.list_roles(PAGE).await.unwrap().1, 3);
     assert_eq!(admin.id, "role_admin");
 
@@ -293,6 +302,9 @@ async fn roles_hold_permissions_and_defaults_are_seeded(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(store.count_role_members("org:billing").await.unwrap(), 1);
+    assert!(!store.delete_role("role_1").await.unwrap(), "a role a member holds stays");
+    assert!(store.get_role("role_1").await.unwrap().is_some());
+    store.delete_membership("org_1", "user_a").await.unwrap();
     assert!(store.delete_role("role_1").await.unwrap());
     assert!(!store.delete_role("role_1").await.unwrap());
 }
