@@ -16,9 +16,12 @@ use crate::store::{
 /// `count_users`).
 const ESTIMATED_COUNT_ABOVE: i64 = 100_000;
 
-/// How many users (in the list's order) a search first looks at for its page (see
-/// `search_walk`).
+/// How many users (in the list's order) a search first looks at for its page: this many per
+/// user of the page and offset, at least SEARCH_WINDOW_MIN, at most SEARCH_WINDOW (see
+/// `search_walk`). A page further than SEARCH_WINDOW is never walked.
 const SEARCH_WINDOW: i64 = 2_000;
+const SEARCH_WINDOW_PER_USER: i64 = 20;
+const SEARCH_WINDOW_MIN: i64 = 500;
 
 /// The furthest a second walk of a search goes before the trigram indexes are asked instead.
 const SEARCH_WINDOW_MAX: i64 = 20_000;
@@ -333,7 +336,8 @@ impl SqlStore {
     /// must all be read and sorted before the first page is known: seconds at a million users.
     /// Walking the (created_at, id) index and testing each user finds that page after a few
     /// dozen users, and the walk stops there. A rare term would walk the whole table, so the
-    /// walk is bounded: first by SEARCH_WINDOW users. If they hold too few matches, how many
+    /// walk is bounded: first by a window of SEARCH_WINDOW_PER_USER users per user wanted
+    /// (offset and page), so 500 for a first page of ten. If it holds too few matches, how many
     /// they hold tells about how far the page is: a second walk goes that far (with a margin)
     /// when that is shorter than SEARCH_WINDOW_MAX and than reading every match would be
     /// (about twice a walked user's cost per match, measured on PostgreSQL; see
@@ -347,7 +351,8 @@ impl SqlStore {
         if !searching || q.order_by != UserOrder::CreatedAt || limit <= 0 || wanted > SEARCH_WINDOW {
             return Ok(None);
         }
-        let found = self.walk(q, SEARCH_WINDOW).await?;
+        let first = (wanted * SEARCH_WINDOW_PER_USER).clamp(SEARCH_WINDOW_MIN, SEARCH_WINDOW);
+        let found = self.walk(q, first).await?;
         if found.len() as i64 == limit {
             return Ok(Some(found));
         }
@@ -359,8 +364,8 @@ impl SqlStore {
         if hits == 0 {
             return Ok(None);
         }
-        let window = wanted * SEARCH_WINDOW / hits * 5 / 4;
-        let matches = self.counted_users().await?.map(|users| hits * users / SEARCH_WINDOW);
+        let window = wanted * first / hits * 5 / 4;
+        let matches = self.counted_users().await?.map(|users| hits * users / first);
         if window > SEARCH_WINDOW_MAX || matches.is_some_and(|m| window > 2 * m) {
             return Ok(None);
         }

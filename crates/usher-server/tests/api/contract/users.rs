@@ -96,8 +96,9 @@ async fn lists_filter_order_and_page(store: Arc<dyn Store>) {
 }
 
 /// A search in the default order reads its page from the first users of that order when they
-/// hold enough matches and from the whole table when they do not (the store's window is 2,000
-/// users); both must give what filtering every user gives, in both directions and at any offset.
+/// hold enough matches and from the whole table when they do not (the store's first window is
+/// 500 to 2,000 users); both must give what filtering every user gives, in both directions and
+/// at any offset.
 async fn searches_page_the_same_inside_and_beyond_the_first_users(store: Arc<dyn Store>) {
     const USERS: i64 = 2_010;
     let name = |i: i64| format!("user_s{i:04}");
@@ -178,14 +179,14 @@ async fn searches_page_the_same_inside_and_beyond_the_first_users(store: Arc<dyn
 }
 
 /// Terms matched by a few in a thousand users fall between the store's first walk of the
-/// default order (2,000 users) and the trigram indexes: the walk finds some matches but not the
-/// page, and the store either walks on (as far as those matches say the page is) or collects
+/// default order (500 users for a first page of ten) and the trigram indexes: the walk finds
+/// some matches but not the page, and the store either walks on (as far as those matches say the page is) or collects
 /// every match. Either way the pages must be what filtering every user gives, in both
 /// directions, alone or with another filter.
 async fn searches_of_middling_terms_page_the_same_as_a_full_filter(store: Arc<dyn Store>) {
     const USERS: i64 = 2_500;
     let name = |i: i64| format!("user_m{i:04}");
-    // Every 250th user's address has "qmidq" (ten in all, eight in either end's first 2,000),
+    // Every 250th user's address has "qmidq" (ten in all, two in either end's first 500),
     // every 40th "oftnq", every 700th "seldq"; every other user is banned.
     let tag = |i: i64| match () {
         _ if i % 250 == 7 => "qmidq",
