@@ -7,11 +7,12 @@
 //! Argon2), with varied names and addresses (md5-derived local parts on five common domains,
 //! `n % 5` picking the domain), so a trigram is not in every row as with `userN@…`.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::Value;
 use sqlx::{Connection as _, PgConnection};
-use usher_bench::{load, ms, start_usher};
+use usher_bench::{load, ms, process_cpu, start_usher, try_process_cpu};
 
 const PHASE: Duration = Duration::from_secs(8);
 
@@ -37,7 +38,14 @@ async fn main() {
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
 
     // Run the benchmark in its own task so that a panic in it still reaches the DROP below.
+    let kept = url.clone();
     let outcome = tokio::spawn(async move { run(&url).await.map_err(|e| e.to_string()) }).await;
+    // USHER_BENCH_KEEP_DATABASE=1 keeps the filled database for bench/user_statements.sh (the
+    // next run drops it, as it drops any left behind).
+    if std::env::var_os("USHER_BENCH_KEEP_DATABASE").is_some() && matches!(outcome, Ok(Ok(()))) {
+        eprintln!("kept the database: {kept}");
+        return;
+    }
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .execute(&mut conn)
         .await
@@ -94,8 +102,10 @@ async fn run(url: &str) -> Result<(), Box<dyn std::error::Error>> {
     let console = console_cookies(&http, &usher.url, &usher.secret).await?;
     println!("{users} users on PostgreSQL; 4 connections, {} s per row", PHASE.as_secs());
     println!();
-    println!("| request | req/s | p50 ms | p95 ms | p99 ms | errors |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    // CPU time per request of usher and of the PostgreSQL backends serving this database: on a
+    // machine shared with other work, latency follows whatever else runs, CPU time much less.
+    println!("| request | req/s | p50 ms | p95 ms | p99 ms | errors | usher CPU ms/req | PostgreSQL CPU ms/req |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     // One user's address and last name, for the filter and for substring searches of them.
     let (address, last_name): (String, String) = sqlx::query_as(
         "SELECT e.email_lower, u.last_name FROM users u JOIN email_addresses e ON e.id = u.primary_email_address_id \
@@ -156,21 +166,42 @@ async fn run(url: &str) -> Result<(), Box<dyn std::error::Error>> {
             let json: Value = serde_json::from_str(&body)?;
             assert!(json.is_array() || json["total_count"].is_number(), "{label}: {body}");
         }
+        let (usher_before, postgres_before) = (process_cpu(usher.pid), backends_cpu(&mut db).await?);
         let summary = load(4, PHASE, 20_000, move || {
             let request = request.clone();
             async move { request().send().await.is_ok_and(|r| r.status().is_success()) }
         })
         .await;
+        let usher_cpu = process_cpu(usher.pid).saturating_sub(usher_before);
+        let postgres_cpu = backends_cpu(&mut db)
+            .await?
+            .iter()
+            .map(|(pid, after)| after.saturating_sub(postgres_before.get(pid).copied().unwrap_or_default()))
+            .sum::<Duration>();
+        let per_request = |cpu: Duration| format!("{:.2}", cpu.as_secs_f64() * 1000.0 / summary.done.max(1) as f64);
         println!(
-            "| {label} | {:.0} | {} | {} | {} | {} |",
+            "| {label} | {:.0} | {} | {} | {} | {} | {} | {} |",
             summary.per_second,
             ms(summary.p50),
             ms(summary.p95),
             ms(summary.p99),
-            summary.errors
+            summary.errors,
+            per_request(usher_cpu),
+            per_request(postgres_cpu)
         );
     }
     Ok(())
+}
+
+/// CPU time used so far by each PostgreSQL backend connected to this database but `db`'s own
+/// (usher's pool), from `/proc/<pid>/stat`; a backend gone meanwhile is left out.
+async fn backends_cpu(db: &mut PgConnection) -> Result<HashMap<i32, Duration>, sqlx::Error> {
+    let pids: Vec<(i32,)> = sqlx::query_as(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(pids.into_iter().filter_map(|(pid,)| Some((pid, try_process_cpu(pid as u32)?))).collect())
 }
 
 /// The cookies of a browser signed in to the console: an instance admin created through the
