@@ -85,7 +85,7 @@ impl UserStore for SqlStore {
             DeepPage::NotDeep => q,
             DeepPage::PastTheEnd => return Ok(Vec::new()),
             DeepPage::Within(narrowed) => {
-                deep = narrowed;
+                deep = *narrowed;
                 &deep
             }
         };
@@ -455,7 +455,7 @@ impl SqlStore {
             let Some(start) = (bucket << shift).checked_sub(1) else { return Ok(DeepPage::NotDeep) };
             narrowed.filter.created_at_after = Some(start);
         }
-        Ok(DeepPage::Within(narrowed))
+        Ok(DeepPage::Within(Box::new(narrowed)))
     }
 
     /// The number of users matching `filter` estimated from a sample of the table (PostgreSQL
@@ -765,7 +765,7 @@ enum DeepPage {
     /// Past the last user: empty.
     PastTheEnd,
     /// The same page, as a query over the users from its bucket on.
-    Within(UserQuery),
+    Within(Box<UserQuery>),
 }
 
 /// How `push_filter` writes the `query` condition.
