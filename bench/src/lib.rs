@@ -204,11 +204,16 @@ pub fn ms(d: Duration) -> String {
 /// CPU time (user + system) a process has used so far, from `/proc/<pid>/stat` (in clock ticks
 /// of 10 ms: over a timed run of seconds at full load that is well under 1 %).
 pub fn process_cpu(pid: u32) -> Duration {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/<pid>/stat");
+    try_process_cpu(pid).expect("/proc/<pid>/stat")
+}
+
+/// [`process_cpu`], or `None` if the process is gone (or its stat cannot be read).
+pub fn try_process_cpu(pid: u32) -> Option<Duration> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may hold spaces; the fields after its `)` are numbers.
-    let fields: Vec<&str> = text.rsplit_once(')').expect("stat").1.split_whitespace().collect();
-    let ticks: u64 = fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
-    Duration::from_millis(ticks * 1000 / clock_ticks_per_second())
+    let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 1000 / clock_ticks_per_second()))
 }
 
 fn clock_ticks_per_second() -> u64 {

@@ -12,13 +12,23 @@ use crate::store::{
     UserStore,
 };
 
-/// Above this many users (as PostgreSQL estimates), the unfiltered user count is the estimate,
-/// and a filtered count may be estimated from a sample (see `count_users`).
+/// Above this many users, a filtered count on PostgreSQL may be estimated from a sample (see
+/// `count_users`).
 const ESTIMATED_COUNT_ABOVE: i64 = 100_000;
 
-/// How many users (in the list's order) a search looks at for its page before it asks the
-/// trigram indexes instead (see `search_window`).
+/// How many users (in the list's order) a search first looks at for its page: this many per
+/// user of the page and offset, at least SEARCH_WINDOW_MIN, at most SEARCH_WINDOW (see
+/// `search_walk`). A page further than SEARCH_WINDOW is never walked.
 const SEARCH_WINDOW: i64 = 2_000;
+const SEARCH_WINDOW_PER_USER: i64 = 20;
+const SEARCH_WINDOW_MIN: i64 = 500;
+
+/// The furthest a second walk of a search goes before the trigram indexes are asked instead.
+const SEARCH_WINDOW_MAX: i64 = 20_000;
+
+/// Offsets from this one on, in the default order without filters, are found through
+/// `user_counts` on PostgreSQL (see `deep_page`); nearer ones walk the index.
+const DEEP_OFFSET: i64 = 1_000;
 
 /// About how many users the count's sample reads.
 const COUNT_SAMPLE_ROWS: f64 = 1_000.0;
@@ -26,6 +36,10 @@ const COUNT_SAMPLE_ROWS: f64 = 1_000.0;
 /// Filtered counts estimated at more than this many users are answered with the estimate;
 /// below it the exact count is cheap (the indexes narrow it to few rows).
 const EXACT_COUNT_UP_TO: i64 = 5_000;
+
+/// The bucket widths of user_counts (migration 0014), widest first: a bucket at `shift` holds
+/// the users whose `created_at >> shift` is its number.
+const COUNT_SHIFTS: [i32; 3] = [30, 20, 10];
 
 /// Optimistic updates retry this often before giving up with [`StoreError::Contention`].
 const UPDATE_ATTEMPTS: usize = 20;
@@ -62,19 +76,28 @@ impl UserStore for SqlStore {
     }
 
     async fn list_users(&self, q: &UserQuery) -> StoreResult<Vec<UserRecord>> {
-        if let Some(mut users) = self.search_window(q).await? {
+        if let Some(mut users) = self.search_walk(q).await? {
             self.attach_identifiers(&mut users).await?;
             return Ok(users);
         }
+        let deep;
+        let q = match self.deep_page(q).await? {
+            DeepPage::NotDeep => q,
+            DeepPage::PastTheEnd => return Ok(Vec::new()),
+            DeepPage::Within(narrowed) => {
+                deep = *narrowed;
+                &deep
+            }
+        };
         // A deferred join: the page's ids are found first (for the default order an index-only
-        // walk of (created_at, id), however deep the offset), then only those rows are read
-        // with their factor flags. Reading whole rows for every skipped one made deep offsets
-        // cost as much as reading them all.
+        // walk of (created_at, id)), then only those rows are read with their factor flags.
+        // Reading whole rows for every skipped one made deep offsets cost as much as reading
+        // them all.
         let mut b = SqlBuilder::new(&format!(
-            "SELECT {}, {FACTOR_FLAGS} FROM users u WHERE u.id IN (SELECT u.id FROM users u WHERE 1 = 1",
+            "SELECT {}, {FACTOR_FLAGS} FROM users u WHERE u.id IN (",
             prefixed_user_columns()
         ));
-        push_filter(&mut b, &q.filter, Search::Sets);
+        let searching = q.filter.query.as_deref().is_some_and(|t| !t.is_empty());
         let column = match q.order_by {
             UserOrder::CreatedAt => "u.created_at",
             UserOrder::UpdatedAt => "u.updated_at",
@@ -100,8 +123,14 @@ impl UserStore for SqlStore {
             format!("({column} IS NULL), ")
         };
         let order = format!(" ORDER BY {nulls_last}{column} {dir}, u.id {dir}");
-        b.push(&order).push(" LIMIT ");
-        b.bind(Bind::Int(q.page.limit)).push(" OFFSET ").bind(Bind::Int(q.page.offset)).push(")");
+        if searching && q.order_by == UserOrder::CreatedAt {
+            push_search_in_created_order(&mut b, &q.filter, dir);
+        } else {
+            b.push("SELECT u.id FROM users u WHERE 1 = 1");
+            push_filter(&mut b, &q.filter, Search::Sets);
+            b.push(&order);
+        }
+        b.push(" LIMIT ").bind(Bind::Int(q.page.limit)).push(" OFFSET ").bind(Bind::Int(q.page.offset)).push(")");
         b.push(&order);
         let found = b.query().fetch_all(&self.pool).await?;
         let mut users = found.iter().map(user_from_row).collect::<StoreResult<Vec<_>>>()?;
@@ -110,31 +139,25 @@ impl UserStore for SqlStore {
     }
 
     async fn count_users(&self, filter: &UserFilter) -> StoreResult<i64> {
-        // Counting every user reads every row (or the whole index) on PostgreSQL: past
-        // ESTIMATED_COUNT_ABOVE users the unfiltered total is the planner's row estimate,
-        // which autovacuum and ANALYZE keep current. Filtered counts stay exact.
+        // Counting every user reads every row (or the whole index): on PostgreSQL the
+        // unfiltered total is the sum of user_counts' widest buckets (migration 0014), exact
+        // and a few hundred rows at most.
         //
-        // A filtered count on such a table first counts the matches in a sample of about
-        // COUNT_SAMPLE_ROWS users (whole pages picked at random, the same pages every time, so
-        // the number is stable between calls): a filter that matches more than
-        // EXACT_COUNT_UP_TO users by that sample is answered with the sample's estimate, since
-        // counting it exactly reads every match (seconds for a common search term at a million
-        // users). Fewer matches are counted exactly, through the indexes. SQLite and small
-        // PostgreSQL tables always count exactly.
-        if self.backend == super::Backend::Postgres {
-            let estimate: i64 = sqlx::query(
-                "SELECT CAST(reltuples AS BIGINT) AS n FROM pg_class WHERE oid = CAST('users' AS regclass)",
-            )
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
-            if estimate > ESTIMATED_COUNT_ABOVE {
-                if *filter == UserFilter::default() {
-                    return Ok(estimate);
-                }
-                if let Some(sampled) = self.sampled_count(filter, estimate).await? {
-                    return Ok(sampled);
-                }
+        // A filtered count on a table of more than ESTIMATED_COUNT_ABOVE users first counts
+        // the matches in a sample of about COUNT_SAMPLE_ROWS users (whole pages picked at
+        // random, the same pages every time, so the number is stable between calls): a filter
+        // that matches more than EXACT_COUNT_UP_TO users by that sample is answered with the
+        // sample's estimate, since counting it exactly reads every match (seconds for a common
+        // search term at a million users). Fewer matches are counted exactly, through the
+        // indexes. SQLite always counts exactly.
+        if let Some(users) = self.counted_users().await? {
+            if *filter == UserFilter::default() {
+                return Ok(users);
+            }
+            if users > ESTIMATED_COUNT_ABOVE
+                && let Some(sampled) = self.sampled_count(filter, users).await?
+            {
+                return Ok(sampled);
             }
         }
         let mut b = SqlBuilder::new("SELECT COUNT(*) AS n FROM users u WHERE 1 = 1");
@@ -305,37 +328,134 @@ impl UserStore for SqlStore {
 }
 
 impl SqlStore {
-    /// The page of a search in the default order (`created_at`) from the first
-    /// SEARCH_WINDOW users of that order, or `None` if they hold too few matches for it.
+    /// The page of a search in the default order (`created_at`) found by walking that order
+    /// and testing each user, or `None` if the walk would be longer than asking the trigram
+    /// indexes.
     ///
     /// For a common term (in thousands of users) the trigram indexes find every match, which
     /// must all be read and sorted before the first page is known: seconds at a million users.
     /// Walking the (created_at, id) index and testing each user finds that page after a few
-    /// dozen users. A rare term would walk the whole table, so the walk is bounded: if the first
-    /// SEARCH_WINDOW users hold fewer than offset + limit matches, the page comes from the
-    /// trigram indexes instead, which then have few matches to sort. Since the window is the
+    /// dozen users, and the walk stops there. A rare term would walk the whole table, so the
+    /// walk is bounded: first by a window of SEARCH_WINDOW_PER_USER users per user wanted
+    /// (offset and page), so 500 for a first page of ten. If it holds too few matches, how many
+    /// they hold tells about how far the page is: a second walk goes that far (with a margin)
+    /// when that is shorter than SEARCH_WINDOW_MAX and than reading every match would be
+    /// (about twice a walked user's cost per match, measured on PostgreSQL; see
+    /// bench/results.md). Otherwise, or if the second walk still falls short, the page comes
+    /// from the trigram indexes, which then have few matches to sort. Since a window is the
     /// start of the list's order, a full page from it is the page the full query returns.
-    async fn search_window(&self, q: &UserQuery) -> StoreResult<Option<Vec<UserRecord>>> {
+    async fn search_walk(&self, q: &UserQuery) -> StoreResult<Option<Vec<UserRecord>>> {
         let searching = q.filter.query.as_deref().is_some_and(|t| !t.is_empty());
         let Page { limit, offset } = q.page;
-        if !searching || q.order_by != UserOrder::CreatedAt || limit <= 0 || offset + limit > SEARCH_WINDOW {
+        let wanted = offset.saturating_add(limit);
+        if !searching || q.order_by != UserOrder::CreatedAt || limit <= 0 || wanted > SEARCH_WINDOW {
             return Ok(None);
         }
+        let first = (wanted * SEARCH_WINDOW_PER_USER).clamp(SEARCH_WINDOW_MIN, SEARCH_WINDOW);
+        let found = self.walk(q, first).await?;
+        if found.len() as i64 == limit {
+            return Ok(Some(found));
+        }
+        // An empty page past the first matches does not say how many the window held.
+        if found.is_empty() && offset > 0 {
+            return Ok(None);
+        }
+        let hits = offset + found.len() as i64;
+        if hits == 0 {
+            return Ok(None);
+        }
+        let window = wanted * first / hits * 5 / 4;
+        let matches = self.counted_users().await?.map(|users| hits * users / first);
+        if window > SEARCH_WINDOW_MAX || matches.is_some_and(|m| window > 2 * m) {
+            return Ok(None);
+        }
+        let found = self.walk(q, window).await?;
+        Ok((found.len() as i64 == limit).then_some(found))
+    }
+
+    /// The page of `q` among the first `window` users of the default order (a search's walk).
+    async fn walk(&self, q: &UserQuery, window: i64) -> StoreResult<Vec<UserRecord>> {
         let dir = if q.descending { "DESC" } else { "ASC" };
         let order = format!(" ORDER BY u.created_at {dir}, u.id {dir}");
         let mut b = SqlBuilder::new(&format!(
             "SELECT {}, {FACTOR_FLAGS} FROM (SELECT * FROM users u{order} LIMIT ",
             prefixed_user_columns()
         ));
-        b.bind(Bind::Int(SEARCH_WINDOW)).push(") AS u WHERE 1 = 1");
+        b.bind(Bind::Int(window)).push(") AS u WHERE 1 = 1");
         push_filter(&mut b, &q.filter, Search::EachRow);
         b.push(&order).push(" LIMIT ");
-        b.bind(Bind::Int(limit)).push(" OFFSET ").bind(Bind::Int(offset));
+        b.bind(Bind::Int(q.page.limit)).push(" OFFSET ").bind(Bind::Int(q.page.offset));
         let found = b.query().fetch_all(&self.pool).await?;
-        if (found.len() as i64) < limit {
+        found.iter().map(user_from_row).collect()
+    }
+
+    /// The number of users, from user_counts (PostgreSQL only, migration 0014); `None` on
+    /// SQLite, which has no such table.
+    async fn counted_users(&self) -> StoreResult<Option<i64>> {
+        if self.backend != super::Backend::Postgres {
             return Ok(None);
         }
-        Ok(Some(found.iter().map(user_from_row).collect::<StoreResult<Vec<_>>>()?))
+        let row = sqlx::query("SELECT CAST(COALESCE(SUM(users), 0) AS BIGINT) AS n FROM user_counts WHERE shift = $1")
+            .bind(COUNT_SHIFTS[0])
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Some(row.try_get("n")?))
+    }
+
+    /// A deep page of the unfiltered default order, narrowed to the one-second bucket of
+    /// user_counts (PostgreSQL, migration 0014) where it starts: the bucket is found by
+    /// summing the counts widest first (one statement per width, each over at most 1,024 rows
+    /// under the bucket chosen before), and the page is then the same query restricted to
+    /// users from that bucket on (or up to it, descending), at the offset left inside it. So
+    /// the walk is as long as one bucket, not the offset. Each statement sees the counts and
+    /// the users of its own moment (the triggers keep them in the same transaction); a user
+    /// created between them shifts the page by one, as it would any offset page.
+    async fn deep_page(&self, q: &UserQuery) -> StoreResult<DeepPage> {
+        if self.backend != super::Backend::Postgres
+            || q.order_by != UserOrder::CreatedAt
+            || q.filter != UserFilter::default()
+            || q.page.offset < DEEP_OFFSET
+        {
+            return Ok(DeepPage::NotDeep);
+        }
+        let dir = if q.descending { "DESC" } else { "ASC" };
+        let statement = format!(
+            "SELECT bucket, ahead FROM (SELECT bucket, users, \
+             CAST(SUM(users) OVER (ORDER BY bucket {dir}) AS BIGINT) - users AS ahead \
+             FROM user_counts WHERE shift = $1 AND bucket >= $2 AND bucket <= $3) AS c \
+             WHERE ahead + users > $4 ORDER BY bucket {dir} LIMIT 1"
+        );
+        let (mut low, mut high, mut skipped, mut bucket) = (i64::MIN, i64::MAX, 0, 0);
+        for (i, shift) in COUNT_SHIFTS.iter().enumerate() {
+            let row = sqlx::query(&statement)
+                .bind(i64::from(*shift))
+                .bind(low)
+                .bind(high)
+                .bind(q.page.offset - skipped)
+                .fetch_optional(&self.pool)
+                .await?;
+            let Some(row) = row else { return Ok(DeepPage::PastTheEnd) };
+            bucket = row.try_get("bucket")?;
+            skipped += row.try_get::<i64, _>("ahead")?;
+            // The buckets of the next width under this one.
+            if let Some(next) = COUNT_SHIFTS.get(i + 1) {
+                let step = shift - next;
+                (low, high) = (bucket << step, (bucket << step) | ((1 << step) - 1));
+            }
+        }
+        let shift = i64::from(COUNT_SHIFTS[COUNT_SHIFTS.len() - 1]);
+        let mut narrowed = q.clone();
+        narrowed.page.offset -= skipped;
+        if q.descending {
+            let Some(end) = bucket.checked_add(1).and_then(|b| b.checked_mul(1 << shift)) else {
+                return Ok(DeepPage::NotDeep);
+            };
+            narrowed.filter.created_at_before = Some(end);
+        } else {
+            let Some(start) = (bucket << shift).checked_sub(1) else { return Ok(DeepPage::NotDeep) };
+            narrowed.filter.created_at_after = Some(start);
+        }
+        Ok(DeepPage::Within(Box::new(narrowed)))
     }
 
     /// The number of users matching `filter` estimated from a sample of the table (PostgreSQL
@@ -638,15 +758,65 @@ fn lowered(values: &[String]) -> Vec<String> {
     values.iter().map(|v| v.to_lowercase()).collect()
 }
 
+/// Where a page of the unfiltered default order lies (see `SqlStore::deep_page`).
+enum DeepPage {
+    /// Not deep, or not served by user_counts: the query as it is.
+    NotDeep,
+    /// Past the last user: empty.
+    PastTheEnd,
+    /// The same page, as a query over the users from its bucket on.
+    Within(Box<UserQuery>),
+}
+
 /// How `push_filter` writes the `query` condition.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Search {
+    /// Not at all: the caller has written it (`push_search_in_created_order`).
+    Written,
     /// As sets of matching ids, one per table, which PostgreSQL's trigram indexes find
     /// (migration 0012): for a query over the whole table.
     Sets,
     /// As a test of each user row (a correlated lookup of its identifiers that the planner
     /// cannot turn into a scan of every matching identifier): for a bounded set of rows.
     EachRow,
+}
+
+/// `LOWER(a.id) LIKE … OR …`: the user columns `query` matches, as the trigram index of
+/// migration 0012 covers them, for the users table aliased `alias`.
+fn push_user_columns_like(b: &mut SqlBuilder, alias: &str, pattern: &Bind) {
+    let columns = [
+        format!("LOWER({alias}.id)"),
+        format!("{alias}.username_lower"),
+        format!("LOWER({alias}.first_name)"),
+        format!("LOWER({alias}.last_name)"),
+        format!("LOWER({alias}.external_id)"),
+    ];
+    b.push("(");
+    for (i, column) in columns.iter().enumerate() {
+        if i > 0 {
+            b.push(" OR ");
+        }
+        b.push(&format!("{column} LIKE ")).bind(pattern.clone()).push(" ESCAPE '\\'");
+    }
+    b.push(")");
+}
+
+/// The ids of the users matching `f` (a search) in the default order, without LIMIT: one
+/// branch per table the trigram indexes cover, each carrying the user's `created_at`, so the
+/// page is picked from the matches' own rows (the users table's matches need no second
+/// lookup of the user to be ordered) and the other filters apply in each branch.
+fn push_search_in_created_order(b: &mut SqlBuilder, f: &UserFilter, dir: &str) {
+    let pattern = Bind::Text(like_pattern(f.query.as_deref().unwrap_or_default()));
+    b.push("SELECT m.id FROM (SELECT u.id, u.created_at FROM users u WHERE ");
+    push_user_columns_like(b, "u", &pattern);
+    push_filter(b, f, Search::Written);
+    b.push(" UNION SELECT u.id, u.created_at FROM email_addresses e JOIN users u ON u.id = e.user_id WHERE e.email_lower LIKE ");
+    b.bind(pattern.clone()).push(" ESCAPE '\\'");
+    push_filter(b, f, Search::Written);
+    b.push(" UNION SELECT u.id, u.created_at FROM phone_numbers p JOIN users u ON u.id = p.user_id WHERE p.phone_number LIKE ");
+    b.bind(pattern).push(" ESCAPE '\\'");
+    push_filter(b, f, Search::Written);
+    b.push(&format!(") AS m ORDER BY m.created_at {dir}, m.id {dir}"));
 }
 
 fn push_filter(b: &mut SqlBuilder, f: &UserFilter, search: Search) {
@@ -680,29 +850,20 @@ fn push_filter(b: &mut SqlBuilder, f: &UserFilter, search: Search) {
         // what a bounded walk is there to avoid.
         let pattern = Bind::Text(like_pattern(q));
         b.push(" AND (");
-        for column in
-            ["LOWER(u.id)", "u.username_lower", "LOWER(u.first_name)", "LOWER(u.last_name)", "LOWER(u.external_id)"]
-        {
-            b.push(&format!("{column} LIKE ")).bind(pattern.clone()).push(" ESCAPE '\\' OR ");
-        }
-        b.push("(SELECT 1 FROM email_addresses e WHERE e.user_id = u.id AND e.email_lower LIKE ");
+        push_user_columns_like(b, "u", &pattern);
+        b.push(" OR (SELECT 1 FROM email_addresses e WHERE e.user_id = u.id AND e.email_lower LIKE ");
         b.bind(pattern.clone()).push(" ESCAPE '\\' LIMIT 1) IS NOT NULL");
         b.push(" OR (SELECT 1 FROM phone_numbers p WHERE p.user_id = u.id AND p.phone_number LIKE ");
         b.bind(pattern).push(" ESCAPE '\\' LIMIT 1) IS NOT NULL)");
-    } else if let Some(q) = f.query.as_deref().filter(|q| !q.is_empty()) {
+    } else if let Some(q) = f.query.as_deref().filter(|q| !q.is_empty())
+        && search == Search::Sets
+    {
         // One set of matching ids per table, each `LIKE` on an expression the PostgreSQL
         // trigram indexes of migration 0012 cover (so each is a bitmap index scan, not a scan
         // of every user); SQLite scans, as it did with the correlated form.
         let pattern = Bind::Text(like_pattern(q));
         b.push(" AND u.id IN (SELECT s.id FROM users s WHERE ");
-        let columns =
-            ["LOWER(s.id)", "s.username_lower", "LOWER(s.first_name)", "LOWER(s.last_name)", "LOWER(s.external_id)"];
-        for (i, column) in columns.iter().enumerate() {
-            if i > 0 {
-                b.push(" OR ");
-            }
-            b.push(&format!("{column} LIKE ")).bind(pattern.clone()).push(" ESCAPE '\\'");
-        }
+        push_user_columns_like(b, "s", &pattern);
         b.push(" UNION SELECT e.user_id FROM email_addresses e WHERE e.email_lower LIKE ");
         b.bind(pattern.clone()).push(" ESCAPE '\\'");
         b.push(" UNION SELECT p.user_id FROM phone_numbers p WHERE p.phone_number LIKE ");

@@ -96,8 +96,9 @@ async fn lists_filter_order_and_page(store: Arc<dyn Store>) {
 }
 
 /// A search in the default order reads its page from the first users of that order when they
-/// hold enough matches and from the whole table when they do not (the store's window is 2,000
-/// users); both must give what filtering every user gives, in both directions and at any offset.
+/// hold enough matches and from the whole table when they do not (the store's first window is
+/// 500 to 2,000 users); both must give what filtering every user gives, in both directions and
+/// at any offset.
 async fn searches_page_the_same_inside_and_beyond_the_first_users(store: Arc<dyn Store>) {
     const USERS: i64 = 2_010;
     let name = |i: i64| format!("user_s{i:04}");
@@ -175,6 +176,133 @@ async fn searches_page_the_same_inside_and_beyond_the_first_users(store: Arc<dyn
         }
         assert_eq!(store.count_users(&filter).await.unwrap(), ascending.len() as i64, "{term} banned={banned:?}");
     }
+}
+
+/// Terms matched by a few in a thousand users fall between the store's first walk of the
+/// default order (500 users for a first page of ten) and the trigram indexes: the walk finds
+/// some matches but not the page, and the store either walks on (as far as those matches say the page is) or collects
+/// every match. Either way the pages must be what filtering every user gives, in both
+/// directions, alone or with another filter.
+async fn searches_of_middling_terms_page_the_same_as_a_full_filter(store: Arc<dyn Store>) {
+    const USERS: i64 = 2_500;
+    let name = |i: i64| format!("user_m{i:04}");
+    // Every 250th user's address has "qmidq" (ten in all, two in either end's first 500),
+    // every 40th "oftnq", every 700th "seldq"; every other user is banned.
+    let tag = |i: i64| match () {
+        _ if i % 250 == 7 => "qmidq",
+        _ if i % 40 == 3 => "oftnq",
+        _ if i % 700 == 11 => "seldq",
+        _ => "plain",
+    };
+    for i in 0..USERS {
+        let mut u = user(&name(i), &format!("{}{i}@list.io", tag(i)), 50_000 + i);
+        u.banned = i % 2 == 0;
+        store.create_user(&u).await.unwrap();
+    }
+    for (term, banned) in
+        [("qmidq", None), ("qmidq", Some(false)), ("oftnq", None), ("oftnq", Some(true)), ("seldq", None)]
+    {
+        let filter = UserFilter { query: Some(term.into()), banned, ..Default::default() };
+        let ascending: Vec<String> = (0..USERS)
+            .filter(|i| tag(*i) == term && banned.is_none_or(|want| want == (i % 2 == 0)))
+            .map(name)
+            .collect();
+        let descending: Vec<String> = ascending.iter().rev().cloned().collect();
+        for (descending_order, all_of_them) in [(false, &ascending), (true, &descending)] {
+            for page in [
+                Page { limit: 10, offset: 0 },
+                Page { limit: 3, offset: 6 },
+                Page { limit: 5, offset: 2 },
+                Page { limit: 1, offset: 9 },
+                Page { limit: 10, offset: 20 },
+                Page { limit: 50, offset: 0 },
+            ] {
+                let q = UserQuery {
+                    filter: filter.clone(),
+                    order_by: UserOrder::CreatedAt,
+                    descending: descending_order,
+                    page,
+                };
+                let found = store.list_users(&q).await.unwrap();
+                let want: Vec<&str> = all_of_them
+                    .iter()
+                    .skip(page.offset as usize)
+                    .take(page.limit as usize)
+                    .map(String::as_str)
+                    .collect();
+                assert_eq!(ids(&found), want, "{term} banned={banned:?} descending={descending_order} {page:?}");
+                for u in &found {
+                    assert_eq!(store.get_user(&u.id).await.unwrap().as_ref(), Some(u));
+                }
+            }
+        }
+        assert_eq!(store.count_users(&filter).await.unwrap(), ascending.len() as i64, "{term} banned={banned:?}");
+    }
+}
+
+/// Deep offsets of the unfiltered default order are found through per-bucket counts of users
+/// on PostgreSQL (buckets of about one second, 17 minutes and 12 days of `created_at`): pages
+/// must be what ordering every user gives, across bucket edges, among users created in the
+/// same millisecond, before 1970, past the end, and after users are deleted; the unfiltered
+/// count is exact throughout.
+async fn deep_offsets_page_the_same_as_ordering_every_user(store: Arc<dyn Store>) {
+    const USERS: i64 = 1_600;
+    // Ids in another order than creation, so ties in created_at are broken by id visibly.
+    let name = |i: i64| format!("user_d{:04}", (i * 7_919) % USERS);
+    let created = |i: i64| match i {
+        0 => -5_000,
+        // 3 ms apart: hundreds in each one-second bucket.
+        1..400 => 5_000 + i * 3,
+        // Fifty at a time in the same millisecond.
+        400..800 => 2_000_000_000 + i / 50,
+        // 7,000 seconds apart: across the wider buckets.
+        _ => 3_000_000_000 + i * 7_000_000,
+    };
+    let mut everyone: Vec<(i64, String)> = Vec::new();
+    for i in 0..USERS {
+        store.create_user(&user(&name(i), &format!("d{i}@deep.io"), created(i))).await.unwrap();
+        everyone.push((created(i), name(i)));
+    }
+    everyone.sort();
+    let check = |everyone: Vec<(i64, String)>| {
+        let store = store.clone();
+        async move {
+            assert_eq!(store.count_users(&UserFilter::default()).await.unwrap(), everyone.len() as i64);
+            let ascending: Vec<&str> = everyone.iter().map(|(_, id)| id.as_str()).collect();
+            let descending: Vec<&str> = ascending.iter().rev().copied().collect();
+            for (descending_order, all_of_them) in [(false, &ascending), (true, &descending)] {
+                for (limit, offset) in [
+                    (10, 999),
+                    (10, 1_000),
+                    (1, 1_001),
+                    (37, 1_203),
+                    (10, 1_390),
+                    (25, 1_580),
+                    (10, 1_599),
+                    (10, 1_600),
+                    (5, 5_000),
+                ] {
+                    let q = UserQuery {
+                        filter: UserFilter::default(),
+                        order_by: UserOrder::CreatedAt,
+                        descending: descending_order,
+                        page: Page { limit, offset },
+                    };
+                    let found = store.list_users(&q).await.unwrap();
+                    let want: Vec<&str> =
+                        all_of_them.iter().skip(offset as usize).take(limit as usize).copied().collect();
+                    assert_eq!(ids(&found), want, "descending={descending_order} limit={limit} offset={offset}");
+                }
+            }
+        }
+    };
+    check(everyone.clone()).await;
+    // Deleting users (from both ends and the middle) moves every later page.
+    for i in [0, 3, 399, 400, 401, 450, 799, 800, 1_200, 1_599] {
+        store.delete_user(&name(i)).await.unwrap().unwrap();
+        everyone.retain(|(_, id)| *id != name(i));
+    }
+    check(everyone).await;
 }
 
 async fn concurrent_edits_are_not_lost(store: Arc<dyn Store>) {
@@ -270,6 +398,8 @@ async fn failed_attempts_count_and_lock_at_the_threshold(store: Arc<dyn Store>) 
 contract!(
     a_created_user_reads_back_whole,
     searches_page_the_same_inside_and_beyond_the_first_users,
+    searches_of_middling_terms_page_the_same_as_a_full_filter,
+    deep_offsets_page_the_same_as_ordering_every_user,
     identifiers_are_unique_and_a_refused_user_leaves_nothing,
     lists_filter_order_and_page,
     concurrent_edits_are_not_lost,
