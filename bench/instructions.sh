@@ -16,7 +16,8 @@ n="${N:-200}"         # in-process iterations per row
 requests="${REQUESTS:-200}"   # server requests per row
 postgres="${USHER_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+# KEEP=1 keeps the callgrind outputs (for callgrind_annotate) and prints where.
+if [ -n "${KEEP:-}" ]; then echo "callgrind outputs in $work" >&2; else trap 'rm -rf "$work"' EXIT; fi
 
 "$bin" tokens "$work/fixture"
 
