@@ -168,9 +168,9 @@ async fn unusable_certificate_files_stop_the_start_with_the_file_named() {
     let cert = Certificate::new();
     let other = Certificate::new();
     let db = TestDb::new(Db::Sqlite).await;
+    let secret = Secret::new(format!("sk_test_{}", usher_server::ids::random_base62(40)));
     let build = async |files: TlsFiles| {
-        let secret = Secret::new(format!("sk_test_{}", usher_server::ids::random_base62(40)));
-        let mut config = Config::new(SocketAddr::from(([127, 0, 0, 1], 0)), db.database(), secret);
+        let mut config = Config::new(SocketAddr::from(([127, 0, 0, 1], 0)), db.database(), secret.clone());
         config.tls = Some(files);
         format!("{:#}", App::build(config).await.err().expect("refused"))
     };
