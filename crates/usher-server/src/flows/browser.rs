@@ -280,6 +280,7 @@ mod tests {
             new_secret: Some("s3cr3tS3cr3tS3cr3t".into()),
             origin: None,
             acting_session_id: None,
+            cross_site: false,
         };
         let printed = format!("{browser:?}");
         assert!(printed.contains("client_1") && !printed.contains("s3cr3t"), "{printed}");
