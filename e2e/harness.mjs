@@ -86,7 +86,7 @@ export async function startUsher({ args = [], env: extra = {}, rateLimits = fals
   let started;
   try {
     started = await spawnUntil(bin, ['dev', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...args], env,
-      /listening on (http:\/\/\S+)/, 'usher');
+      /listening on (https?:\/\/\S+)/, 'usher');
   } catch (e) {
     rmSync(dataDir, { recursive: true, force: true });
     throw e;
@@ -155,7 +155,7 @@ export async function startExample(usher) {
   };
   delete env.CLERK_JWT_KEY;
   delete env.PUBLIC_CLERK_SIGN_IN_URL;
-  const { child, match } = await spawnUntil(bin, ['--listen', '127.0.0.1:0'], env, /listening on (http:\/\/\S+)/, 'example app');
+  const { child, match } = await spawnUntil(bin, ['--listen', '127.0.0.1:0'], env, /listening on (https?:\/\/\S+)/, 'example app');
   return { url: match[1].replace(/\/$/, ''), stop: stopper(child) };
 }
 
@@ -247,17 +247,32 @@ export async function startPages(usher, extraOptions = {}, { host = '127.0.0.1' 
   };
 }
 
-export async function launch() {
-  return chromium.launch({
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run', '--disable-quic'];
+
+/** Debian's Chromium with the flags of DEVELOPERS.md, plus `extraArgs`. */
+export async function launch(extraArgs = []) {
+  return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
+}
+
+/**
+ * Chromium with a profile of its own in `userDataDir` (the same flags plus `extraArgs`): a
+ * regular profile, as a person's browser is, where `browser.newContext()` gives an incognito-like
+ * one (which blocks third-party cookies). Its one context is returned; closing it ends the browser.
+ */
+export async function launchProfile(userDataDir, extraArgs = []) {
+  return chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: [...CHROMIUM_ARGS, ...extraArgs],
   });
 }
 
 /** A browser context whose console errors and page errors are collected (and printed on failure). */
 export async function newContext(browser, opts = {}) {
-  const context = await browser.newContext(opts);
+  return watchContext(await browser.newContext(opts));
+}
+/** `context` with console errors and page errors collected into `context.logs`. */
+export function watchContext(context) {
   context.setDefaultTimeout(15_000);
   context.logs = [];
   context.on('page', p => watch(p, context.logs));

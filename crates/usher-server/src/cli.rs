@@ -238,6 +238,13 @@ pub struct DevArgs {
     /// Argon2id runs at once (default: one per core this process may run on).
     #[arg(long, env = "USHER_PASSWORD_HASH_SLOTS", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub password_hash_slots: Option<u16>,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key): the Frontend API and the
+    /// publishable key become https://, so clerk-js can reach usher without a proxy.
+    #[arg(long, env = "USHER_TLS_CERT", requires = "tls_key", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "USHER_TLS_KEY", requires = "tls_cert", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `true`/`1`/`on` or `false`/`0`/`off`.
@@ -655,6 +662,7 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
     config.allow_localhost_origins = true;
     config.production = args.live_keys;
     config.clerk_js_dir = args.clerk_js_dir.clone();
+    config.tls = crate::tls::TlsFiles::pair(args.tls_cert.clone(), args.tls_key.clone()).map_err(anyhow::Error::msg)?;
     if let Some(n) = args.password_hash_slots {
         config.password_hash_slots = usize::from(n);
     }
@@ -740,7 +748,8 @@ async fn serve(path: &Path) -> anyhow::Result<()> {
     };
     let app = App::build_with_clock(config, Arc::new(SystemClock)).await?;
     tracing::info!(addr = %app.local_addr(), issuer = %app.state().issuer, "usher serve: listening");
-    println!("usher serve: listening on http://{}", app.local_addr());
+    let scheme = if app.is_tls() { "https" } else { "http" };
+    println!("usher serve: listening on {scheme}://{}", app.local_addr());
     app.run(shutdown_signal()).await?;
     Ok(())
 }
@@ -791,5 +800,14 @@ mod tests {
         assert!(!dev(&["--fapi-rate-limit=off"]).fapi_rate_limit);
         assert!(dev(&["--fapi-rate-limit", "true"]).fapi_rate_limit);
         assert!(Cli::try_parse_from(["usher", "dev", "--fapi-rate-limit", "maybe"]).is_err());
+    }
+
+    #[test]
+    fn tls_flags_come_together() {
+        let args = dev(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]);
+        assert_eq!(args.tls_cert.as_deref(), Some(Path::new("c.pem")));
+        assert_eq!(args.tls_key.as_deref(), Some(Path::new("k.pem")));
+        assert!(Cli::try_parse_from(["usher", "dev", "--tls-cert", "c.pem"]).is_err());
+        assert!(Cli::try_parse_from(["usher", "dev", "--tls-key", "k.pem"]).is_err());
     }
 }

@@ -101,7 +101,7 @@ pub struct Config {
     /// Browser origins (`https://app.example.com`) allowed to call the Frontend API with
     /// credentials and to be redirected to after sign-in; usher's own origin always is.
     pub allowed_origins: Vec<String>,
-    /// Also allow every `http://localhost:*` and `http://127.0.0.1:*` origin (`usher dev`).
+    /// Also allow every `http(s)://localhost:*` and `http(s)://127.0.0.1:*` origin (`usher dev`).
     pub allow_localhost_origins: bool,
     /// Consecutive failed sign-in attempts before a lockout.
     pub lockout_attempts: i64,
@@ -149,6 +149,9 @@ pub struct Config {
     pub passkey_origins: Vec<String>,
     /// How long audit-log entries are kept; `None` keeps them forever.
     pub audit_retention: Option<Duration>,
+    /// Serve HTTPS with this certificate and key instead of plain HTTP; `None`: plain HTTP
+    /// (behind a TLS-terminating proxy, or `usher dev` on loopback).
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 /// Where `/metrics` is served. `usher dev` serves it on the main listener to anyone; `serve`
@@ -272,6 +275,7 @@ impl Config {
             passkey_rp_id: None,
             passkey_origins: Vec::new(),
             audit_retention: Some(Duration::from_secs(AUDIT_RETENTION_DAYS * 24 * 3600)),
+            tls: None,
         }
     }
 }
@@ -365,6 +369,10 @@ pub struct FileConfig {
     pub passkey_origins: Option<Vec<String>>,
     /// Days audit-log entries are kept (default 365); 0 keeps them forever.
     pub audit_retention_days: Option<u64>,
+    /// PEM certificate chain to serve HTTPS with (or USHER_TLS_CERT); needs `tls_key`.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert` (or USHER_TLS_KEY).
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Days audit-log entries are kept unless configured otherwise.
@@ -402,6 +410,8 @@ impl FileConfig {
         }
         self.metrics_listen = env("USHER_METRICS_LISTEN").or(self.metrics_listen.take());
         self.metrics_token = env("USHER_METRICS_TOKEN").or(self.metrics_token.take());
+        self.tls_cert = env("USHER_TLS_CERT").map(PathBuf::from).or(self.tls_cert.take());
+        self.tls_key = env("USHER_TLS_KEY").map(PathBuf::from).or(self.tls_key.take());
         self.redis_url = redis.or(self.redis_url.take());
         self.smtp_url = smtp.or(self.smtp_url.take());
         self.listen = listen.or(self.listen.take());
@@ -534,6 +544,10 @@ impl FileConfig {
         if self.metrics_token.as_deref().is_some_and(|t| t.len() < 32) {
             problems.push("`metrics_token` (or USHER_METRICS_TOKEN) must be at least 32 characters".to_owned());
         }
+        let tls = crate::tls::TlsFiles::pair(self.tls_cert.take(), self.tls_key.take()).unwrap_or_else(|e| {
+            problems.push(e);
+            None
+        });
         if self.redis_url.as_deref().is_some_and(|u| !(u.starts_with("redis://") || u.starts_with("rediss://"))) {
             problems.push("`redis_url` must start with redis:// or rediss://".to_owned());
         }
@@ -631,6 +645,7 @@ impl FileConfig {
         config.trusted_proxies = trusted_proxies;
         config.passkey_rp_id = self.passkey_rp_id;
         config.passkey_origins = self.passkey_origins.unwrap_or_default();
+        config.tls = tls;
         Ok(config)
     }
 }
@@ -751,6 +766,24 @@ mod tests {
             let err = file.validate().unwrap_err();
             assert!(err.contains(needle), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn tls_files_come_in_pairs_from_the_file_or_the_environment() {
+        let base = "database_url = \"sqlite:///tmp/u.db\"\npublic_url = \"https://auth.example.com\"\n\
+                    smtp_url = \"smtp://127.0.0.1:2525\"\nsmtp_from = \"auth@example.com\"\n";
+        let mut file = FileConfig::parse(&format!("{base}tls_cert = \"/etc/usher/cert.pem\"")).unwrap();
+        file.apply_env(env(&[("USHER_SECRET_KEY", KEY), ("USHER_TLS_KEY", "/run/secrets/key.pem")]));
+        let tls = file.validate().unwrap().tls.expect("TLS is on");
+        assert_eq!(tls.cert, PathBuf::from("/etc/usher/cert.pem"));
+        assert_eq!(tls.key, PathBuf::from("/run/secrets/key.pem"));
+        let mut file = FileConfig::parse(base).unwrap();
+        file.apply_env(env(&[("USHER_SECRET_KEY", KEY)]));
+        assert_eq!(file.validate().unwrap().tls, None);
+        let mut file = FileConfig::parse(&format!("{base}tls_cert = \"/etc/usher/cert.pem\"")).unwrap();
+        file.apply_env(env(&[("USHER_SECRET_KEY", KEY)]));
+        let err = file.validate().unwrap_err();
+        assert!(err.contains("tls_key"), "{err}");
     }
 
     #[test]

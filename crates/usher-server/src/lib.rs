@@ -16,8 +16,8 @@
 //! - [`tokens`]: signing keys, JWS encoding, session and template tokens, shortcodes;
 //!   [`mail`]: the outbox worker, SMTP and the development mailbox.
 //! - [`store`]: one trait per resource and their SQL implementation (SQLite, PostgreSQL).
-//! - [`serve`]: the accept loop (connection caps, header and body timeouts);
-//!   [`proxies`]: the client address behind trusted proxies.
+//! - [`serve`]: the accept loop (connection caps, header and body timeouts); [`tls`]: HTTPS on
+//!   it; [`proxies`]: the client address behind trusted proxies.
 //! - [`validate`]: input rules; [`origins`]: the origin allowlist and redirect checks;
 //!   [`wire`]: records in Clerk's Backend API shapes; [`html`]: escaping.
 //! - [`password`], [`ids`], [`clock`], [`seal`], [`limits`]: hashing, randomness, time,
@@ -49,6 +49,7 @@ pub mod state;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tls;
 pub mod tokens;
 pub mod validate;
 // Operations: metrics and moving users in and out.
@@ -80,6 +81,8 @@ use crate::{
 /// A built server: a bound listener and its state.
 pub struct App {
     listener: TcpListener,
+    /// HTTPS on `listener` (`tls_cert`/`tls_key`); `None` serves plain HTTP.
+    tls: Option<tokio_rustls::TlsAcceptor>,
     state: AppState,
     /// `/metrics` on an address of its own (`metrics_listen`), if configured.
     metrics_listener: Option<TcpListener>,
@@ -115,9 +118,14 @@ impl App {
         let key_sealer = seal::Sealer::new(config.secret_key.expose(), keys::SEAL_PURPOSE);
         let keys =
             KeyRing::load(store.as_ref(), clock.now_ms(), key_sealer).await.context("loading the signing keys")?;
+        // Read before binding, so a bad certificate stops the start before the port is taken.
+        let tls =
+            config.tls.as_ref().map(tls::TlsFiles::acceptor).transpose().context("loading the TLS certificate")?;
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let issuer = config.public_url.clone().unwrap_or_else(|| format!("http://{}", loopback_if_unspecified(addr)));
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let issuer =
+            config.public_url.clone().unwrap_or_else(|| format!("{scheme}://{}", loopback_if_unspecified(addr)));
         let publishable_key = publishable_key(&issuer, config.production);
         let passwords =
             Passwords::new(config.password_min_length, config.password_max_length, config.password_hash_slots);
@@ -170,7 +178,12 @@ impl App {
             }
             None => None,
         };
-        Ok(Self { listener, state, metrics_listener })
+        Ok(Self { listener, tls, state, metrics_listener })
+    }
+
+    /// Whether the listener speaks HTTPS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// The address the server listens on (the real port when port 0 was asked for).
@@ -190,7 +203,7 @@ impl App {
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let Self { listener, state, metrics_listener } = self;
+        let Self { listener, tls, state, metrics_listener } = self;
         let reloader = tokio::spawn(reload_keys(state.clone()));
         let outbox = tokio::spawn(mail::outbox::run(
             state.store.clone(),
@@ -216,11 +229,12 @@ impl App {
         let metrics_server = metrics_listener.map(|l| {
             let edge = edge.clone();
             let app = router::metrics_router(state.clone());
-            tokio::spawn(serve::serve(l, app, edge, async move {
+            // Plain HTTP: the metrics listener is kept off the public ingress.
+            tokio::spawn(serve::serve(l, None, app, edge, async move {
                 let _ = metrics_stopped.await;
             }))
         });
-        let result = serve::serve(listener, router::router(state), edge, shutdown).await;
+        let result = serve::serve(listener, tls, router::router(state), edge, shutdown).await;
         drop(stop_metrics);
         if let Some(server) = metrics_server {
             let _ = server.await;

@@ -12,7 +12,7 @@ use url::Url;
 pub struct Origins {
     /// Exact origins, normalised by [`parse_origin`].
     pub exact: Vec<String>,
-    /// Also any `http://localhost:*` / `http://127.0.0.1:*` (development only).
+    /// Also any `http(s)://localhost:*` / `http(s)://127.0.0.1:*` (development only).
     pub localhost: bool,
 }
 
@@ -25,7 +25,8 @@ impl Origins {
         }
         self.localhost
             && Url::parse(&normal).is_ok_and(|u| {
-                u.scheme() == "http" && matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+                matches!(u.scheme(), "http" | "https")
+                    && matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
             })
     }
 
@@ -106,6 +107,7 @@ mod tests {
         let o = Origins { exact: vec![], localhost: true };
         assert!(o.allows("http://localhost:3000"));
         assert!(o.allows("http://127.0.0.1:4321"));
+        assert!(o.allows("https://localhost:4321"), "usher dev with TLS serves https apps too");
         assert!(!o.allows("https://localhost.evil.example"));
         assert!(!o.allows("http://127.0.0.1.evil.example"));
         assert!(!o.allows("null"));

@@ -1,13 +1,14 @@
 //! The accept loop, with the limits `axum::serve` does not offer: a cap on open connections
 //! (in total and per client address), a deadline for the request head, an inactivity deadline
 //! for request bodies, and graceful shutdown. Without them a few hundred sockets sending half a
-//! request each hold the server (issue 11, item 6).
+//! request each hold the server (issue 11, item 6). With a certificate ([`crate::tls`]) each
+//! connection is TLS, its handshake under the same deadline as a request head.
 
 use std::{
     collections::HashMap,
     convert::Infallible,
     future::Future,
-    net::IpAddr,
+    net::{IpAddr, SocketAddr},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -16,9 +17,10 @@ use axum::{Router, body::Body, extract::ConnectInfo, http::Request};
 use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioIo, TokioTimer},
-    server::graceful::GracefulShutdown,
+    server::graceful::{GracefulShutdown, Watcher},
 };
 use tokio::{net::TcpListener, sync::Semaphore};
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 use tower_http::timeout::TimeoutBody;
 
@@ -127,9 +129,11 @@ impl Drop for IpSlot {
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then lets open requests finish.
+/// Serves `app` on `listener` (over TLS when `tls` is given) until `shutdown` resolves, then
+/// lets open requests finish.
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     app: Router,
     edge: Edge,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -170,24 +174,20 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        let (app, edge_for_requests) = (app.clone(), edge.clone());
-        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-            let edge = edge_for_requests.clone();
-            let client = edge.trusted_proxies.client_ip(peer.ip(), request.headers());
-            let mut request = request.map(|body| Body::new(TimeoutBody::new(edge.body_read_timeout, body)));
-            request.extensions_mut().insert(ConnectInfo(peer));
-            request.extensions_mut().insert(ClientAddr(client));
-            let app = app.clone();
-            async move { Ok::<_, Infallible>(app.oneshot(request).await.unwrap_or_else(|never| match never {})) }
-        });
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(edge.header_read_timeout)
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
+        // Taken now, so a shutdown that starts during a TLS handshake still waits for the
+        // connection and then closes it gracefully.
+        let watcher = graceful.watcher();
+        let (app, edge, tls) = (app.clone(), edge.clone(), tls.clone());
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            match tls {
+                None => serve_connection(TokioIo::new(stream), peer, app, edge, watcher).await,
+                // The handshake has the request head's deadline: a client that never finishes
+                // it holds a slot no longer than one that never finishes its head.
+                Some(acceptor) => match tokio::time::timeout(edge.header_read_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => serve_connection(TokioIo::new(stream), peer, app, edge, watcher).await,
+                    Ok(Err(e)) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                },
             }
             drop(ip_slot);
             drop(permit);
@@ -196,4 +196,28 @@ pub async fn serve(
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Serves HTTP/1 requests on one connection (plain or TLS) until it closes.
+async fn serve_connection<S>(io: TokioIo<S>, peer: SocketAddr, app: Router, edge: Arc<Edge>, watcher: Watcher)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let edge_for_requests = edge.clone();
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let edge = edge_for_requests.clone();
+        let client = edge.trusted_proxies.client_ip(peer.ip(), request.headers());
+        let mut request = request.map(|body| Body::new(TimeoutBody::new(edge.body_read_timeout, body)));
+        request.extensions_mut().insert(ConnectInfo(peer));
+        request.extensions_mut().insert(ClientAddr(client));
+        let app = app.clone();
+        async move { Ok::<_, Infallible>(app.oneshot(request).await.unwrap_or_else(|never| match never {})) }
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(edge.header_read_timeout)
+        .serve_connection(io, service);
+    if let Err(e) = watcher.watch(connection).await {
+        tracing::debug!(error = %e, %peer, "connection ended with an error");
+    }
 }

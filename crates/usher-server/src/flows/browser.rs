@@ -24,6 +24,10 @@ pub struct Browser {
     /// `/v1/organizations…`): when given, it is the current session, and it must be this
     /// client's.
     pub acting_session_id: Option<String>,
+    /// The request came from a page on another site, straight to usher over https (clerk-js
+    /// without a proxy): the `__client` cookie set for it must be `SameSite=None` or that page's
+    /// next request would not carry it.
+    pub cross_site: bool,
 }
 
 /// The cookie secret is what signs a browser in: never printed.
@@ -34,6 +38,7 @@ impl std::fmt::Debug for Browser {
             .field("new_secret", &self.new_secret.as_ref().map(|_| "…"))
             .field("origin", &self.origin)
             .field("acting_session_id", &self.acting_session_id)
+            .field("cross_site", &self.cross_site)
             .finish()
     }
 }
@@ -46,7 +51,7 @@ impl Browser {
     /// malformed, expired or stale cookie reads as no client (never as an error: the browser is
     /// just signed out).
     pub async fn load(state: &AppState, cookie: Option<&str>, origin: Option<String>) -> ApiResult<Self> {
-        let mut browser = Self { client: None, new_secret: None, origin, acting_session_id: None };
+        let mut browser = Self { client: None, new_secret: None, origin, acting_session_id: None, cross_site: false };
         let Some((id, secret)) = cookie.and_then(|v| v.split_once('.')) else { return Ok(browser) };
         if !id.starts_with("client_") || id.len() > 64 {
             return Ok(browser);
@@ -275,6 +280,7 @@ mod tests {
             new_secret: Some("s3cr3tS3cr3tS3cr3t".into()),
             origin: None,
             acting_session_id: None,
+            cross_site: false,
         };
         let printed = format!("{browser:?}");
         assert!(printed.contains("client_1") && !printed.contains("s3cr3t"), "{printed}");

@@ -27,8 +27,21 @@ impl FromRequestParts<AppState> for Browser {
         let origin = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let mut browser = Browser::load(state, cookie(&parts.headers, CLIENT_COOKIE), origin).await?;
         browser.acting_session_id = acting_session_id(parts.uri.query());
+        browser.cross_site = cross_site_direct(state, parts);
         Ok(browser)
     }
+}
+
+/// Whether the request comes from a page on another site (`Sec-Fetch-Site: cross-site`, which
+/// the browser computes with the public-suffix list) straight to an https usher, not through the
+/// app's proxy. Behind the proxy the cookies land on the app's own origin and same-site pages
+/// (the hosted pages, usher.js on a sibling subdomain) need nothing more than `Lax`, so only
+/// this case relaxes `SameSite`; the origin check on every state change ([`super::origin`])
+/// is what keeps other sites from using the cookie then.
+fn cross_site_direct(state: &AppState, parts: &Parts) -> bool {
+    state.issuer.starts_with("https://")
+        && parts.extensions.get::<super::proxy::FrontendProxy>().is_none()
+        && super::origin::cross_site_navigation(&parts.headers)
 }
 
 /// clerk-js's `_clerk_session_id` query parameter (the session acting), if non-empty.
@@ -60,8 +73,11 @@ fn cookies(state: &AppState, browser: &Browser, session_token: Option<&str>) -> 
     let mut out: Vec<String> = Vec::new();
     if let Some(secret) = browser.new_secret() {
         let max_age = ((client.expire_at - state.now()) / 1000).max(0);
+        // Not `Partitioned`: the handshake and OAuth callbacks reach usher as top-level
+        // navigations, where a cookie partitioned under the app's site would not be sent.
+        let same_site = if browser.cross_site { "None" } else { "Lax" };
         out.push(format!(
-            "{CLIENT_COOKIE}={}.{secret}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}",
+            "{CLIENT_COOKIE}={}.{secret}; Path=/; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}",
             client.id
         ));
     }

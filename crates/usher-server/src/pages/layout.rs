@@ -255,7 +255,7 @@ fn content_security_policy(state: &AppState) -> String {
         targets.push_str(origin);
     }
     if state.origins.localhost {
-        targets.push_str(" http://localhost:* http://127.0.0.1:*");
+        targets.push_str(" http://localhost:* http://127.0.0.1:* https://localhost:* https://127.0.0.1:*");
     }
     // The "Continue with …" form is answered with a redirect to the provider, which
     // `form-action` also governs: its sign-in origin (the issuer's, for discovery) is allowed.

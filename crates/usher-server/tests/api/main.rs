@@ -35,6 +35,7 @@ mod reset;
 mod second_factors;
 mod sessions;
 mod templates;
+mod tls;
 mod users;
 mod webhooks;
 // Admin: the console, the audit log, actor tokens.
