@@ -285,7 +285,7 @@ async fn roles_hold_permissions_and_defaults_are_seeded(store: Arc<dyn Store>) {
     // Fields and permissions change together; unknown permission ids are skipped.
     let role3 = RoleRecord { name: "Accounts".into(), updated_at: 3, ..role2.clone() };
     let sys_read: String = "perm_sys_memberships_read".into();
-    assert!(store.update_role(&role3, &["perm_nope".into()], &[sys_read.clone()]).await.unwrap());
+    assert!(store.update_role(&role3, &["perm_nope".into()], std::slice::from_ref(&sys_read)).await.unwrap());
     assert_eq!(store.get_role("role_1").await.unwrap(), Some(role3));
     assert_eq!(keys(store.role_permissions("org:billing").await.unwrap()), ["org:invoices:create"]);
     assert!(store.update_role(&role2, &[sys_read], &[]).await.unwrap());
