@@ -146,35 +146,38 @@ async fn searches_page_the_same_inside_and_beyond_the_first_users(store: Arc<dyn
     ] {
         let filter = UserFilter { query: Some(term.into()), banned, ..Default::default() };
         let ascending = matching(term, banned);
-        let descending: Vec<String> = ascending.iter().rev().cloned().collect();
-        for (descending_order, all_of_them) in [(false, &ascending), (true, &descending)] {
-            for page in [
-                Page { limit: 1, offset: 0 },
-                Page { limit: 3, offset: 0 },
-                Page { limit: 3, offset: 4 },
-                Page { limit: 10, offset: 1_995 },
-            ] {
-                let q = UserQuery {
-                    filter: filter.clone(),
-                    order_by: UserOrder::CreatedAt,
-                    descending: descending_order,
-                    page,
-                };
-                let found = store.list_users(&q).await.unwrap();
-                let want: Vec<&str> = all_of_them
-                    .iter()
-                    .skip(page.offset as usize)
-                    .take(page.limit as usize)
-                    .map(String::as_str)
-                    .collect();
-                assert_eq!(ids(&found), want, "{term} banned={banned:?} descending={descending_order} {page:?}");
-                // Users come back whole, identifiers included, on either path.
-                for u in &found {
-                    assert_eq!(store.get_user(&u.id).await.unwrap().as_ref(), Some(u));
-                }
+        let pages = [
+            Page { limit: 1, offset: 0 },
+            Page { limit: 3, offset: 0 },
+            Page { limit: 3, offset: 4 },
+            Page { limit: 10, offset: 1_995 },
+        ];
+        pages_match(&store, &filter, &ascending, &pages).await;
+        assert_eq!(store.count_users(&filter).await.unwrap(), ascending.len() as i64, "{term} banned={banned:?}");
+    }
+}
+
+/// Each of `pages` of `filter` in the default order, both directions, is the same slice of
+/// `ascending` (every match in creation order), and its users come back whole, identifiers
+/// included, on whichever path the store took.
+async fn pages_match(store: &Arc<dyn Store>, filter: &UserFilter, ascending: &[String], pages: &[Page]) {
+    let descending: Vec<String> = ascending.iter().rev().cloned().collect();
+    for (descending_order, all_of_them) in [(false, ascending), (true, descending.as_slice())] {
+        for &page in pages {
+            let q = UserQuery {
+                filter: filter.clone(),
+                order_by: UserOrder::CreatedAt,
+                descending: descending_order,
+                page,
+            };
+            let found = store.list_users(&q).await.unwrap();
+            let want: Vec<&str> =
+                all_of_them.iter().skip(page.offset as usize).take(page.limit as usize).map(String::as_str).collect();
+            assert_eq!(ids(&found), want, "{filter:?} descending={descending_order} {page:?}");
+            for u in &found {
+                assert_eq!(store.get_user(&u.id).await.unwrap().as_ref(), Some(u));
             }
         }
-        assert_eq!(store.count_users(&filter).await.unwrap(), ascending.len() as i64, "{term} banned={banned:?}");
     }
 }
 
@@ -207,35 +210,15 @@ async fn searches_of_middling_terms_page_the_same_as_a_full_filter(store: Arc<dy
             .filter(|i| tag(*i) == term && banned.is_none_or(|want| want == (i % 2 == 0)))
             .map(name)
             .collect();
-        let descending: Vec<String> = ascending.iter().rev().cloned().collect();
-        for (descending_order, all_of_them) in [(false, &ascending), (true, &descending)] {
-            for page in [
-                Page { limit: 10, offset: 0 },
-                Page { limit: 3, offset: 6 },
-                Page { limit: 5, offset: 2 },
-                Page { limit: 1, offset: 9 },
-                Page { limit: 10, offset: 20 },
-                Page { limit: 50, offset: 0 },
-            ] {
-                let q = UserQuery {
-                    filter: filter.clone(),
-                    order_by: UserOrder::CreatedAt,
-                    descending: descending_order,
-                    page,
-                };
-                let found = store.list_users(&q).await.unwrap();
-                let want: Vec<&str> = all_of_them
-                    .iter()
-                    .skip(page.offset as usize)
-                    .take(page.limit as usize)
-                    .map(String::as_str)
-                    .collect();
-                assert_eq!(ids(&found), want, "{term} banned={banned:?} descending={descending_order} {page:?}");
-                for u in &found {
-                    assert_eq!(store.get_user(&u.id).await.unwrap().as_ref(), Some(u));
-                }
-            }
-        }
+        let pages = [
+            Page { limit: 10, offset: 0 },
+            Page { limit: 3, offset: 6 },
+            Page { limit: 5, offset: 2 },
+            Page { limit: 1, offset: 9 },
+            Page { limit: 10, offset: 20 },
+            Page { limit: 50, offset: 0 },
+        ];
+        pages_match(&store, &filter, &ascending, &pages).await;
         assert_eq!(store.count_users(&filter).await.unwrap(), ascending.len() as i64, "{term} banned={banned:?}");
     }
 }
