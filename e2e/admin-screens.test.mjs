@@ -5,24 +5,14 @@
 // the secret rotated), JWT templates (created, previewed, saved), and the audit log page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac, randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import { stack, newContext, hostedSignIn, waitFor } from './harness.mjs';
+import { randomBytes } from 'node:crypto';
+import { stack, newContext, hostedSignIn, waitFor, webhookReceiver, signedBy } from './harness.mjs';
 
 let s;
 let receiver;
-const received = [];
 before(async () => {
   s = await stack();
-  receiver = createServer((req, res) => {
-    const chunks = [];
-    req.on('data', c => chunks.push(c));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise(resolve => receiver.listen(0, '127.0.0.1', resolve));
+  receiver = await webhookReceiver();
 });
 after(async () => {
   receiver?.close();
@@ -41,14 +31,6 @@ async function consoleAdmin(t) {
   await hostedSignIn(p, admin);
   await p.waitForURL(u => u.pathname === '/admin/users');
   return { admin, p };
-}
-
-function signedBy(secret, { headers, body }) {
-  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
-  const expected = createHmac('sha256', key)
-    .update(`${headers['svix-id']}.${headers['svix-timestamp']}.${body}`)
-    .digest('base64');
-  return headers['svix-signature'].split(' ').includes(`v1,${expected}`);
 }
 
 /** The claims of a JWT, unverified (the Backend API minted it). */
@@ -157,7 +139,7 @@ test('an admin adds a webhook endpoint, sees a delivered attempt and rotates the
   const { admin, p } = await consoleAdmin(t);
   await p.getByRole('link', { name: 'Webhooks' }).click();
   await p.waitForURL(u => u.pathname === '/admin/webhooks');
-  await p.getByLabel('URL', { exact: true }).fill(`http://127.0.0.1:${receiver.address().port}/hook`);
+  await p.getByLabel('URL', { exact: true }).fill(receiver.url);
   await p.getByLabel('Description').fill('Role changes');
   await p.getByLabel('permission.created', { exact: true }).check();
   await p.getByRole('button', { name: 'Add endpoint' }).click();
@@ -169,8 +151,8 @@ test('an admin adds a webhook endpoint, sees a delivered attempt and rotates the
   // An event it subscribes to is delivered, signed, and the log shows the attempt.
   const tag = randomBytes(3).toString('hex');
   await s.usher.bapi('POST', '/v1/organization_permissions', { key: `org:hook_${tag}:read`, name: 'Hooked' });
-  await waitFor(async () => received.some(r => r.body.includes(`org:hook_${tag}:read`)), { message: 'the delivery' });
-  const delivery = received.find(r => r.body.includes(`org:hook_${tag}:read`));
+  await waitFor(async () => receiver.received.some(r => r.body.includes(`org:hook_${tag}:read`)), { message: 'the delivery' });
+  const delivery = receiver.received.find(r => r.body.includes(`org:hook_${tag}:read`));
   assert.equal(JSON.parse(delivery.body).type, 'permission.created');
   assert.ok(signedBy(secret, delivery), 'signed with the secret shown');
   await waitFor(async () => {
@@ -185,8 +167,8 @@ test('an admin adds a webhook endpoint, sees a delivered attempt and rotates the
   assert.match(rotated, /^whsec_/);
   assert.notEqual(rotated, secret);
   await s.usher.bapi('POST', '/v1/organization_permissions', { key: `org:hook_${tag}:write`, name: 'Hooked again' });
-  await waitFor(async () => received.some(r => r.body.includes(`org:hook_${tag}:write`)), { message: 'the second delivery' });
-  assert.ok(signedBy(rotated, received.find(r => r.body.includes(`org:hook_${tag}:write`))), 'signed with the new secret');
+  await waitFor(async () => receiver.received.some(r => r.body.includes(`org:hook_${tag}:write`)), { message: 'the second delivery' });
+  assert.ok(signedBy(rotated, receiver.received.find(r => r.body.includes(`org:hook_${tag}:write`))), 'signed with the new secret');
 
   await p.goto(`${s.usher.url}/admin/audit?actor_id=${admin.id}`);
   const log = await p.locator('table').textContent();

@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
 
 export const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -437,4 +437,29 @@ export async function providerSignIn(p, oidc, login) {
   await p.getByLabel('Password').fill(oidc.accounts[login].password);
   await p.getByRole('button', { name: 'Sign in' }).click();
   await p.getByRole('button', { name: 'Allow' }).click();
+}
+
+/** A webhook receiver on 127.0.0.1 port 0 that answers 200 and keeps every delivery
+ *  (`{headers, body}`) in `received`; `url` is its `/hook` address. */
+export async function webhookReceiver() {
+  const received = [];
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', c => chunks.push(c));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise(resolve => server.listen(0, '127.0.0.1', resolve));
+  return { received, url: `http://127.0.0.1:${server.address().port}/hook`, close: () => server.close() };
+}
+
+/** Whether a delivery carries a Svix `v1` signature made with the endpoint's `whsec_` secret. */
+export function signedBy(secret, { headers, body }) {
+  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+  const expected = createHmac('sha256', key)
+    .update(`${headers['svix-id']}.${headers['svix-timestamp']}.${body}`)
+    .digest('base64');
+  return headers['svix-signature'].split(' ').includes(`v1,${expected}`);
 }

@@ -2,41 +2,22 @@
 // signed with the endpoint's secret.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
-import { createServer } from 'node:http';
-import { stack, uniqueEmail, PASSWORD, newContext, waitFor } from './harness.mjs';
+import { stack, uniqueEmail, PASSWORD, newContext, waitFor, webhookReceiver, signedBy } from './harness.mjs';
 
 let s;
 let receiver;
-const received = [];
 before(async () => {
   s = await stack();
-  receiver = createServer((req, res) => {
-    const chunks = [];
-    req.on('data', c => chunks.push(c));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise(resolve => receiver.listen(0, '127.0.0.1', resolve));
+  receiver = await webhookReceiver();
 });
 after(async () => {
   receiver?.close();
   await s?.stop();
 });
 
-function signedBy(secret, { headers, body }) {
-  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
-  const expected = createHmac('sha256', key)
-    .update(`${headers['svix-id']}.${headers['svix-timestamp']}.${body}`)
-    .digest('base64');
-  return headers['svix-signature'].split(' ').includes(`v1,${expected}`);
-}
-
 test('a browser sign-up sends user.created and session.created', async t => {
   const endpoint = await s.usher.bapi('POST', '/v1/webhooks/endpoints', {
-    url: `http://127.0.0.1:${receiver.address().port}/hook`,
+    url: receiver.url,
     event_types: ['user.created', 'session.created'],
   });
   assert.match(endpoint.secret, /^whsec_/);
@@ -57,7 +38,7 @@ test('a browser sign-up sends user.created and session.created', async t => {
   await form.getByRole('button', { name: 'Continue' }).click();
   await p.waitForURL(`${s.pages.url}/after`);
 
-  const events = () => received.map(r => ({ ...r, event: JSON.parse(r.body) }));
+  const events = () => receiver.received.map(r => ({ ...r, event: JSON.parse(r.body) }));
   await waitFor(() => events().some(e => e.event.type === 'session.created'), { message: 'session.created' });
   const user = events().find(e => e.event.type === 'user.created');
   const session = events().find(e => e.event.type === 'session.created');
